@@ -1,0 +1,154 @@
+// The gateway ↔ worker contract: the worker's HTTP routes and the binary
+// tensor frame both sides speak. JSON tensors are decoded once at the gateway's
+// edge and never again; between processes tensors travel as raw bytes.
+//
+// Frame layout (request and response bodies of POST /infer):
+//
+//   0        4                 4+H
+//   ┌────────┬─────────────────┬──────────────────────────────────────┐
+//   │ H: u32 │ header: JSON    │ tensor 0 bytes │ tensor 1 bytes │ …  │
+//   │ (LE)   │ (UTF-8, H bytes)│ (header.tensors[i].byteLength each)  │
+//   └────────┴─────────────────┴──────────────────────────────────────┘
+//
+// Tensor bytes are little-endian in each datatype's natural layout; BYTES
+// elements are each a u32 LE length followed by the element's bytes. Errors on
+// any route are JSON {code, message} with the catalogued HTTP status.
+
+import type { KServeDatatype } from './datatypes.ts';
+import { InfergateError } from './errors.ts';
+
+export const WORKER_ROUTES = {
+  live: '/health/live',
+  ready: '/health/ready',
+  models: '/models',
+  infer: '/infer',
+} as const;
+
+export const FRAME_CONTENT_TYPE = 'application/vnd.infergate.tensors';
+
+/** A tensor's declared signature: dims of -1 are dynamic; [] is a scalar. */
+export type TensorSpec = {
+  name: string;
+  datatype: KServeDatatype;
+  shape: number[];
+};
+
+/** One model version as a worker loaded it, read from the onnxruntime session. */
+export type ModelSignature = {
+  name: string;
+  version: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+};
+
+/** GET /models answer. */
+export type WorkerModelsBody = { models: ModelSignature[] };
+
+/** GET /health/ready answer (200 when ready, 503 while loading or draining). */
+export type WorkerReadyBody = { ready: boolean; state: 'loading' | 'ready' | 'draining' };
+
+/** A tensor with concrete shape and its raw bytes. */
+export type Tensor = {
+  name: string;
+  datatype: KServeDatatype;
+  shape: number[];
+  data: Uint8Array;
+};
+
+export type TensorHeader = {
+  name: string;
+  datatype: KServeDatatype;
+  shape: number[];
+  byteLength: number;
+};
+
+/** Header of a POST /infer request frame. */
+export type InferRequestHeader = {
+  model: string;
+  version: string;
+  /** Output names to compute; omitted means every output of the model. */
+  outputs?: string[];
+  tensors: TensorHeader[];
+};
+
+/** Header of a POST /infer response frame. */
+export type InferResponseHeader = {
+  model: string;
+  version: string;
+  tensors: TensorHeader[];
+};
+
+export type Frame<H> = { header: H; tensors: Tensor[] };
+
+const LENGTH_PREFIX_BYTES = 4;
+
+/** Encodes a header (without its tensors field) and tensors into one frame. */
+export function encodeFrame<H extends { tensors: TensorHeader[] }>(
+  header: Omit<H, 'tensors'>,
+  tensors: readonly Tensor[],
+): Buffer {
+  const tensorHeaders: TensorHeader[] = tensors.map((t) => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: t.shape,
+    byteLength: t.data.byteLength,
+  }));
+  const headerBytes = Buffer.from(JSON.stringify({ ...header, tensors: tensorHeaders }), 'utf8');
+  let total = LENGTH_PREFIX_BYTES + headerBytes.byteLength;
+  for (const t of tensors) total += t.data.byteLength;
+
+  const frame = Buffer.allocUnsafe(total);
+  frame.writeUInt32LE(headerBytes.byteLength, 0);
+  headerBytes.copy(frame, LENGTH_PREFIX_BYTES);
+  let offset = LENGTH_PREFIX_BYTES + headerBytes.byteLength;
+  for (const t of tensors) {
+    frame.set(t.data, offset);
+    offset += t.data.byteLength;
+  }
+  return frame;
+}
+
+/**
+ * Decodes a frame. Tensor data are views into `frame` (no copy), so the
+ * caller must not reuse the buffer while the tensors are alive.
+ */
+export function decodeFrame<H extends { tensors: TensorHeader[] }>(frame: Uint8Array): Frame<H> {
+  if (frame.byteLength < LENGTH_PREFIX_BYTES) {
+    throw new InfergateError('GW_ERR_BAD_FRAME', `frame of ${frame.byteLength} bytes has no header length`);
+  }
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const headerLength = view.getUint32(0, true);
+  const bodyStart = LENGTH_PREFIX_BYTES + headerLength;
+  if (bodyStart > frame.byteLength) {
+    throw new InfergateError('GW_ERR_BAD_FRAME', `header length ${headerLength} exceeds frame of ${frame.byteLength} bytes`);
+  }
+
+  let header: H;
+  try {
+    header = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset + LENGTH_PREFIX_BYTES, headerLength).toString('utf8')) as H;
+  } catch (err) {
+    throw new InfergateError('GW_ERR_BAD_FRAME', `header is not JSON: ${(err as Error).message}`);
+  }
+  if (header === null || typeof header !== 'object' || !Array.isArray(header.tensors)) {
+    throw new InfergateError('GW_ERR_BAD_FRAME', 'header has no tensors array');
+  }
+
+  const tensors: Tensor[] = [];
+  let offset = bodyStart;
+  for (const t of header.tensors) {
+    if (!Number.isSafeInteger(t?.byteLength) || t.byteLength < 0 || offset + t.byteLength > frame.byteLength) {
+      throw new InfergateError('GW_ERR_BAD_FRAME', `tensor ${JSON.stringify(t?.name)} overruns the frame`);
+    }
+    tensors.push({
+      name: t.name,
+      datatype: t.datatype,
+      shape: t.shape,
+      data: new Uint8Array(frame.buffer, frame.byteOffset + offset, t.byteLength),
+    });
+    offset += t.byteLength;
+  }
+  if (offset !== frame.byteLength) {
+    throw new InfergateError('GW_ERR_BAD_FRAME', `${frame.byteLength - offset} trailing bytes after the last tensor`);
+  }
+  return { header, tensors };
+}
