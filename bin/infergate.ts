@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The infergate command line: one binary, one subcommand per process kind.
+
+const USAGE = `usage: infergate <command> [options]
+
+commands:
+  gateway [--config file] [--host h] [--port p] [--models dir] [--replicas n] [--redis-url url]
+          run the gateway with its local worker processes
+  worker  --listen <unix:/path.sock | host:port> --models <dir> [--model name]...
+          run one standalone worker
+  models  [--out dir] [--if-missing]
+          write the demo model repository
+`;
+
+const [command, ...rest] = process.argv.slice(2);
+switch (command) {
+  case 'gateway': {
+    const { runGateway } = await import('../gateway/main.ts');
+    await runGateway(rest, process.env);
+    break;
+  }
+  case 'worker': {
+    const { runWorker } = await import('../worker/main.ts');
+    await runWorker(rest);
+    break;
+  }
+  case 'models': {
+    const { runWriteDemoModels } = await import('../scripts/write-demo-models.ts');
+    await runWriteDemoModels(rest);
+    break;
+  }
+  case undefined:
+  case '-h':
+  case '--help':
+    process.stdout.write(USAGE);
+    break;
+  default:
+    process.stderr.write(`infergate: unknown command "${command}"\n${USAGE}`);
+    process.exitCode = 2;
+}

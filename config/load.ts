@@ -1,0 +1,140 @@
+// Loads the gateway config: defaults < YAML file < environment < CLI flags.
+// Every problem is reported as a ConfigError that names the field (and the
+// flag or variable it came from), so a bad deployment fails at start, loudly.
+
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, modelConfigSchema, type GatewayConfig, type ModelConfig } from './schema.ts';
+
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('./default.yaml', import.meta.url));
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A common setting that can be overridden from the environment or the command line. */
+type Override = { flag: string; env: string; path: readonly string[]; numeric: boolean };
+
+const OVERRIDES: readonly Override[] = [
+  { flag: '--host', env: 'INFERGATE_HOST', path: ['server', 'host'], numeric: false },
+  { flag: '--port', env: 'INFERGATE_PORT', path: ['server', 'port'], numeric: true },
+  { flag: '--models', env: 'INFERGATE_MODELS', path: ['models', 'repository'], numeric: false },
+  { flag: '--replicas', env: 'INFERGATE_REPLICAS', path: ['models', 'defaultReplicas'], numeric: true },
+  { flag: '--redis-url', env: 'REDIS_URL', path: ['cache', 'redisUrl'], numeric: false },
+];
+
+export const CONFIG_USAGE = [
+  '--config <file>      YAML config (default: config/default.yaml; env INFERGATE_CONFIG)',
+  ...OVERRIDES.map((o) => `${`${o.flag} <value>`.padEnd(20)} overrides ${o.path.join('.')} (env ${o.env})`),
+].join('\n');
+
+export type LoadedConfig = { config: GatewayConfig; file: string };
+
+/** Parses flags and environment, reads the file, validates the result. Throws ConfigError. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): LoadedConfig {
+  const flags = parseFlags(argv);
+  const file = resolve(flags.get('--config') ?? env.INFERGATE_CONFIG ?? DEFAULT_CONFIG_FILE);
+  const raw = readYamlObject(file);
+
+  // Remember which source set each overridden field, to name it in errors.
+  const sourceOfPath = new Map<string, string>();
+  for (const override of OVERRIDES) {
+    const fromFlag = flags.get(override.flag);
+    const fromEnv = env[override.env];
+    const value = fromFlag ?? (fromEnv === '' ? undefined : fromEnv);
+    if (value === undefined) continue;
+    const source = fromFlag !== undefined ? override.flag : override.env;
+    setPath(raw, override.path, override.numeric && /^-?\d+$/.test(value) ? Number(value) : value);
+    sourceOfPath.set(override.path.join('.'), source);
+  }
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const field = issue.path.join('.') || '(root)';
+      const source = sourceOfPath.get(field);
+      return `${field}${source ? ` (from ${source})` : ''}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid config ${file}:\n  ${problems.join('\n  ')}`);
+  }
+
+  // Paths written in the file are relative to the file; paths given on the
+  // command line or in the environment are relative to the working directory.
+  const config = result.data;
+  const repositorySource = sourceOfPath.get('models.repository');
+  const base = repositorySource ? process.cwd() : dirname(file);
+  if (!isAbsolute(config.models.repository)) config.models.repository = resolve(base, config.models.repository);
+  if (config.workers.socketDir && !isAbsolute(config.workers.socketDir)) {
+    config.workers.socketDir = resolve(dirname(file), config.workers.socketDir);
+  }
+  return { config, file };
+}
+
+/** Reads a model's optional config.yaml; absent file → {}. */
+export function loadModelConfig(file: string): ModelConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const result = modelConfigSchema.safeParse(parseYamlText(text, file) ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid model config ${file}:\n  ${problems.join('\n  ')}`);
+  }
+  return result.data;
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set(['--config', ...OVERRIDES.map((o) => o.flag)]);
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!known.has(name)) throw new ConfigError(`unknown option ${name}\n${CONFIG_USAGE}`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`option ${name} needs a value`);
+    flags.set(name, value);
+  }
+  return flags;
+}
+
+function readYamlObject(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  const value = parseYamlText(text, file) ?? {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`invalid config ${file}: (root): expected a mapping of sections`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseYamlText(text: string, file: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const child = node[key];
+    if (child === null || typeof child !== 'object') node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}

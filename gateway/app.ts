@@ -1,0 +1,128 @@
+// Builds a gateway from a config: model registry, replica set, supervisor of
+// local workers, dispatcher and HTTP front, wired together. Nothing listens
+// until `listen()`, so tests build the same thing main.ts runs.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GatewayConfig } from '../config/schema.ts';
+import { Handlers } from './http/handlers.ts';
+import { HttpFront } from './http/server.ts';
+import { ModelRegistry } from './models/registry.ts';
+import { scanRepository } from './models/repository.ts';
+import type { Replica } from './replicas/replica.ts';
+import { ReplicaSet } from './replicas/replica-set.ts';
+import { placeModels } from './supervisor/placement.ts';
+import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
+import { Dispatcher } from './upstream/dispatcher.ts';
+
+const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export type GatewayDeps = {
+  log?: (message: string) => void;
+  now?: () => number;
+  random?: () => number;
+  spawnWorker?: SpawnWorker;
+};
+
+export class Gateway {
+  readonly config: GatewayConfig;
+  readonly registry: ModelRegistry;
+  readonly replicas: ReplicaSet;
+  readonly supervisor: Supervisor;
+  readonly dispatcher: Dispatcher;
+  readonly http: HttpFront;
+  readonly #ownedSocketDir: string | null;
+  #closing: Promise<void> | null = null;
+
+  constructor(config: GatewayConfig, deps: GatewayDeps = {}) {
+    const log = deps.log ?? ((message: string) => console.error(`[infergate] ${message}`));
+    const now = deps.now ?? (() => performance.now());
+    this.config = config;
+
+    const models = scanRepository(config.models.repository, config.models.include);
+    this.registry = new ModelRegistry(models);
+    this.replicas = new ReplicaSet({
+      random: deps.random ?? Math.random,
+      maxWaitingPerModel: config.upstream.maxWaitingForReplica,
+    });
+    this.replicas.on('state', (replica: Replica, _from: string, to: string) => {
+      if (to === 'ready') this.registry.learn(replica.signatures);
+    });
+
+    this.#ownedSocketDir = config.workers.socketDir ? null : mkdtempSync(join(tmpdir(), 'infergate-'));
+    this.supervisor = new Supervisor({
+      replicas: this.replicas,
+      placements: placeModels(models.map((m) => ({ name: m.name, replicas: m.config.replicas ?? config.models.defaultReplicas }))),
+      repository: config.models.repository,
+      socketDir: config.workers.socketDir || this.#ownedSocketDir!,
+      sessionOptions: config.workers.sessionOptions,
+      startupTimeoutMs: config.workers.startupTimeoutMs,
+      drainTimeoutMs: config.workers.drainTimeoutMs,
+      maxConnectionsPerWorker: config.workers.maxConnectionsPerWorker,
+      backoff: {
+        initialMs: config.workers.restartBackoffInitialMs,
+        maxMs: config.workers.restartBackoffMaxMs,
+        stableMs: config.workers.restartBackoffMaxMs,
+      },
+      now,
+      log,
+      ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
+    });
+    this.dispatcher = new Dispatcher({ replicas: this.replicas, maxAttempts: config.upstream.maxAttempts, now });
+    this.http = new HttpFront({
+      handlers: new Handlers({
+        registry: this.registry,
+        replicas: this.replicas,
+        dispatcher: this.dispatcher,
+        maxBodyBytes: config.server.maxBodyBytes,
+        requestTimeoutMs: config.server.requestTimeoutMs,
+        now,
+        version: PACKAGE_VERSION,
+      }),
+      log,
+    });
+  }
+
+  /** Starts the workers and the HTTP listener; resolves with the bound address. */
+  async listen(): Promise<AddressInfo> {
+    this.supervisor.start();
+    const { server } = this.http;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.server.port, this.config.server.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return server.address() as AddressInfo;
+  }
+
+  /** Resolves once every model has at least one ready replica. */
+  whenReady(): Promise<void> {
+    const allReady = () => this.registry.models.every((m) => this.replicas.hasReady(m.name));
+    if (allReady()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!allReady()) return;
+        this.replicas.off('state', check);
+        resolve();
+      };
+      this.replicas.on('state', check);
+    });
+  }
+
+  /**
+   * Graceful stop: refuse new requests, let accepted ones finish (up to
+   * server.shutdownGraceMs), then drain and stop the workers. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.http.drain(this.config.server.shutdownGraceMs);
+      await this.supervisor.close();
+      if (this.#ownedSocketDir) rmSync(this.#ownedSocketDir, { recursive: true, force: true });
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,103 @@
+// KServe v2 / Open Inference Protocol handlers. Each takes a matched route
+// and answers a Reply; errors are thrown as catalogued InfergateErrors.
+//
+// The infer path: resolve model+version → read body (size-limited) → decode
+// and validate against the signature (bad input stops here) → one binary
+// frame → dispatcher (replica choice, retries) → split the response frame →
+// KServe JSON.
+
+import type { IncomingMessage } from 'node:http';
+import { InfergateError } from '../../common/errors.ts';
+import { decodeFrame, encodeFrame, type InferRequestHeader, type InferResponseHeader } from '../../common/wire.ts';
+import { decodeInferRequest } from '../kserve/decode-request.ts';
+import { encodeInferResponse } from '../kserve/encode-response.ts';
+import { modelMetadata, serverMetadata } from '../kserve/metadata.ts';
+import type { ModelRegistry } from '../models/registry.ts';
+import type { ReplicaSet } from '../replicas/replica-set.ts';
+import type { Dispatcher } from '../upstream/dispatcher.ts';
+import { readBody } from './body.ts';
+import type { Route } from './routes.ts';
+import type { Reply } from './server.ts';
+
+export type HandlersOptions = {
+  registry: ModelRegistry;
+  replicas: ReplicaSet;
+  dispatcher: Dispatcher;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  now: () => number;
+  version: string;
+};
+
+
+export class Handlers {
+  readonly #o: HandlersOptions;
+
+  constructor(options: HandlersOptions) {
+    this.#o = options;
+  }
+
+  async handle(route: Route, req: IncomingMessage): Promise<Reply> {
+    switch (route.name) {
+      case 'live':
+        return { status: 200, body: { live: true } };
+      case 'ready':
+        return this.#isServerReady() ? { status: 200, body: { ready: true } } : notReady('not every model has a ready replica');
+      case 'serverMetadata':
+        return { status: 200, body: serverMetadata(this.#o.version) };
+      case 'modelMetadata': {
+        const model = this.#o.registry.model(route.model);
+        const resolved = this.#o.registry.resolve(route.model, route.version);
+        return { status: 200, body: modelMetadata(resolved.signature, route.version === undefined ? model.versions : [resolved.version]) };
+      }
+      case 'modelReady': {
+        const version = this.#o.registry.resolveVersion(route.model, route.version);
+        return this.#o.replicas.hasReady(route.model)
+          ? { status: 200, body: { name: route.model, version, ready: true } }
+          : notReady(`model "${route.model}" has no ready replica`);
+      }
+      case 'infer':
+        return this.#infer(route.model, route.version, req);
+      case 'replicas':
+        return { status: 200, body: { replicas: this.#o.replicas.replicas.map((r) => r.snapshot()) } };
+    }
+  }
+
+  #isServerReady(): boolean {
+    return this.#o.registry.models.every((m) => this.#o.replicas.hasReady(m.name));
+  }
+
+  async #infer(modelName: string, version: string | undefined, req: IncomingMessage): Promise<Reply> {
+    const startedMs = this.#o.now();
+    const deadlineMs = startedMs + this.#o.requestTimeoutMs;
+    const contentType = req.headers['content-type'];
+    if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
+      throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `"${contentType}"; send application/json`);
+    }
+    // Resolve before reading so that an unknown model costs no body buffering.
+    const resolved = this.#o.registry.resolve(modelName, version);
+    const body = await readBody(req, this.#o.maxBodyBytes);
+    const request = decodeInferRequest(body, resolved.signature);
+
+    const frame = encodeFrame<InferRequestHeader>(
+      request.outputs ? { model: resolved.name, version: resolved.version, outputs: request.outputs } : { model: resolved.name, version: resolved.version },
+      request.tensors,
+    );
+    const answer = await this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs);
+    const { header, tensors } = decodeFrame<InferResponseHeader>(answer);
+    return {
+      status: 200,
+      body: encodeInferResponse({
+        modelName: header.model,
+        modelVersion: header.version,
+        ...(request.id !== undefined ? { id: request.id } : {}),
+        outputs: tensors,
+      }),
+    };
+  }
+}
+
+function notReady(reason: string): Reply {
+  // The protocol's readiness endpoints answer 400 when not ready.
+  return { status: 400, body: { error: reason } };
+}

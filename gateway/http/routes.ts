@@ -1,0 +1,72 @@
+// Maps (method, path) to a route of the gateway's HTTP API. Pure; the
+// server turns a route into a handler call.
+//
+//   GET  /v2                                     server metadata
+//   GET  /v2/health/live | /v2/health/ready      process liveness / readiness
+//   GET  /v2/models/{m}[/versions/{v}]           model metadata
+//   GET  /v2/models/{m}[/versions/{v}]/ready     model readiness
+//   POST /v2/models/{m}[/versions/{v}]/infer     inference (KServe v2 JSON)
+//   GET  /admin/replicas                         replica states and load
+
+import { InfergateError } from '../../common/errors.ts';
+
+export type Route =
+  | { name: 'serverMetadata' }
+  | { name: 'live' }
+  | { name: 'ready' }
+  | { name: 'modelMetadata'; model: string; version?: string }
+  | { name: 'modelReady'; model: string; version?: string }
+  | { name: 'infer'; model: string; version?: string }
+  | { name: 'replicas' };
+
+type Method = 'GET' | 'POST';
+
+/** Resolves a route; throws GW_ERR_ROUTE_NOT_FOUND or GW_ERR_METHOD_NOT_ALLOWED. */
+export function matchRoute(method: string, url: string): Route {
+  const queryStart = url.indexOf('?');
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  const segments = path.split('/').filter((s) => s !== '');
+  const found = match(segments);
+  if (!found) throw new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${method} ${path}`);
+  const [route, allowed] = found;
+  const effective = method === 'HEAD' ? 'GET' : method;
+  if (effective !== allowed) {
+    throw new InfergateError('GW_ERR_METHOD_NOT_ALLOWED', `${method} ${path} (allowed: ${allowed})`);
+  }
+  return route;
+}
+
+function match(s: string[]): [Route, Method] | undefined {
+  if (s[0] === 'admin' && s[1] === 'replicas' && s.length === 2) return [{ name: 'replicas' }, 'GET'];
+  if (s[0] !== 'v2') return undefined;
+  if (s.length === 1) return [{ name: 'serverMetadata' }, 'GET'];
+  if (s[1] === 'health' && s.length === 3) {
+    if (s[2] === 'live') return [{ name: 'live' }, 'GET'];
+    if (s[2] === 'ready') return [{ name: 'ready' }, 'GET'];
+    return undefined;
+  }
+  if (s[1] !== 'models' || s.length < 3) return undefined;
+
+  const model = decode(s[2]!);
+  let rest = s.slice(3);
+  let version: string | undefined;
+  if (rest[0] === 'versions') {
+    if (rest.length < 2) return undefined;
+    version = decode(rest[1]!);
+    rest = rest.slice(2);
+  }
+  if (model === undefined || (version === undefined && s[3] === 'versions')) return undefined;
+  const target = version === undefined ? { model } : { model, version };
+  if (rest.length === 0) return [{ name: 'modelMetadata', ...target }, 'GET'];
+  if (rest.length === 1 && rest[0] === 'ready') return [{ name: 'modelReady', ...target }, 'GET'];
+  if (rest.length === 1 && rest[0] === 'infer') return [{ name: 'infer', ...target }, 'POST'];
+  return undefined;
+}
+
+function decode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,42 @@
+// Entry of the gateway process: load config, build, listen, wire signals.
+
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { Gateway } from './app.ts';
+
+export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway(loadConfig(argv, env).config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`infergate: ${err.message}\n`);
+    process.exit(2);
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`infergate gateway: ${signal}: draining`);
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`infergate gateway: shutdown failed: ${(err as Error)?.stack ?? err}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  const address = await gateway.listen();
+  const { config } = gateway;
+  console.log(`infergate gateway listening on http://${address.address}:${address.port} (models from ${config.models.repository})`);
+  await gateway.whenReady();
+  const models = gateway.registry.models.map((m) => `${m.name} [${m.versions.join(', ')}]`).join(', ');
+  console.log(`infergate gateway ready: ${gateway.replicas.replicas.length} workers serving ${models}`);
+}
+
+if (import.meta.main) {
+  await runGateway(process.argv.slice(2), process.env);
+}

@@ -1,0 +1,99 @@
+// The gateway's view of one worker process (local or remote): its lifecycle
+// state, the requests outstanding on it, the models it serves and the client
+// that reaches it. The balancer reads `outstanding`; the supervisor drives
+// `state` through the one transition function.
+
+import { EventEmitter } from 'node:events';
+import type { ModelSignature } from '../../common/wire.ts';
+import { WorkerClient, type WorkerAddress } from '../upstream/worker-client.ts';
+import { nextReplicaState, type ReplicaEvent, type ReplicaState } from './replica-state.ts';
+
+export type ReplicaOptions = {
+  id: string;
+  address: WorkerAddress;
+  /** Model names this replica is asked to serve. */
+  models: readonly string[];
+  maxConnections: number;
+};
+
+export type ReplicaSnapshot = {
+  id: string;
+  state: ReplicaState;
+  address: string;
+  models: string[];
+  outstanding: number;
+  completed: number;
+  failed: number;
+  restarts: number;
+  pid: number | null;
+};
+
+/** Emits 'state' (replica, from, to) on every transition. */
+export class Replica extends EventEmitter {
+  readonly id: string;
+  readonly address: WorkerAddress;
+  readonly models: readonly string[];
+  /** Signatures the worker reported when it became ready. */
+  signatures: ModelSignature[] = [];
+  /** Requests sent and not yet answered. */
+  outstanding = 0;
+  completed = 0;
+  failed = 0;
+  /** Bumped on every restart, so "already tried this replica" expires when it comes back. */
+  generation = 0;
+  pid: number | null = null;
+  client: WorkerClient;
+  #state: ReplicaState = 'starting';
+  #maxConnections: number;
+
+  constructor(options: ReplicaOptions) {
+    super();
+    this.id = options.id;
+    this.address = options.address;
+    this.models = options.models;
+    this.#maxConnections = options.maxConnections;
+    this.client = this.#newClient();
+  }
+
+  get state(): ReplicaState {
+    return this.#state;
+  }
+
+  /** Applies a lifecycle event; returns false (and changes nothing) when it does not apply. */
+  transition(event: ReplicaEvent): boolean {
+    const from = this.#state;
+    const to = nextReplicaState(from, event);
+    if (to === undefined) return false;
+    if (event === 'restart') {
+      this.generation++;
+      // Connections to the old process are dead; start from a fresh pool.
+      void this.client.destroy();
+      this.client = this.#newClient();
+    }
+    this.#state = to;
+    if (from !== to) this.emit('state', this, from, to);
+    return true;
+  }
+
+  serves(model: string): boolean {
+    return this.models.includes(model);
+  }
+
+  snapshot(): ReplicaSnapshot {
+    return {
+      id: this.id,
+      state: this.#state,
+      address: 'socketPath' in this.address ? `unix:${this.address.socketPath}` : `${this.address.host}:${this.address.port}`,
+      models: [...this.models],
+      outstanding: this.outstanding,
+      completed: this.completed,
+      failed: this.failed,
+      restarts: this.generation,
+      pid: this.pid,
+    };
+  }
+
+  #newClient(): WorkerClient {
+    return new WorkerClient({ id: this.id, address: this.address, maxConnections: this.#maxConnections });
+  }
+}

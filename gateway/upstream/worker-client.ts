@@ -1,0 +1,109 @@
+// The gateway's HTTP client for one worker, over undici with keep-alive
+// connections (a unix socket for local workers, TCP for remote ones). It only
+// moves bytes and classifies failures; choosing a worker and retrying belong
+// to the dispatcher.
+
+import { Pool } from 'undici';
+import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type ModelSignature, type WorkerModelsBody } from '../../common/wire.ts';
+import { classifyAnswer, classifyThrown } from './failure.ts';
+
+export type WorkerAddress = { socketPath: string } | { host: string; port: number };
+
+export type WorkerClientOptions = {
+  id: string;
+  address: WorkerAddress;
+  maxConnections: number;
+};
+
+export function describeAddress(address: WorkerAddress): string {
+  return 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host}:${address.port}`;
+}
+
+export class WorkerClient {
+  readonly id: string;
+  readonly address: WorkerAddress;
+  #pool: Pool;
+
+  constructor(options: WorkerClientOptions) {
+    this.id = options.id;
+    this.address = options.address;
+    const origin = 'socketPath' in options.address ? 'http://localhost' : `http://${options.address.host}:${options.address.port}`;
+    this.#pool = new Pool(origin, {
+      connections: options.maxConnections,
+      socketPath: 'socketPath' in options.address ? options.address.socketPath : undefined,
+      // Timeouts are per request (the request's own deadline), not per pool.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  }
+
+  /** Sends one binary infer frame; resolves with the response frame. Throws UpstreamFailure. */
+  async infer(frame: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    try {
+      const { statusCode, body } = await this.#pool.request({
+        path: WORKER_ROUTES.infer,
+        method: 'POST',
+        headers: { 'content-type': FRAME_CONTENT_TYPE },
+        body: frame,
+        headersTimeout: Math.max(1, Math.ceil(timeoutMs)),
+        bodyTimeout: Math.max(1, Math.ceil(timeoutMs)),
+      });
+      const bytes = new Uint8Array(await body.arrayBuffer());
+      if (statusCode >= 200 && statusCode < 300) return bytes;
+      throw classifyAnswer(statusCode, parseJson(bytes));
+    } catch (err) {
+      throw classifyThrown(err, this.id);
+    }
+  }
+
+  /** True when the worker answers its readiness check with 200. Never throws. */
+  async isReady(timeoutMs: number): Promise<boolean> {
+    try {
+      const { statusCode, body } = await this.#pool.request({
+        path: WORKER_ROUTES.ready,
+        method: 'GET',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      await body.dump();
+      return statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The model signatures the worker loaded. Throws UpstreamFailure. */
+  async models(timeoutMs: number): Promise<ModelSignature[]> {
+    try {
+      const { statusCode, body } = await this.#pool.request({
+        path: WORKER_ROUTES.models,
+        method: 'GET',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const parsed = parseJson(new Uint8Array(await body.arrayBuffer()));
+      if (statusCode !== 200) throw classifyAnswer(statusCode, parsed);
+      return (parsed as WorkerModelsBody).models;
+    } catch (err) {
+      throw classifyThrown(err, this.id);
+    }
+  }
+
+  /** Closes idle connections once in-flight requests finish. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  /** Aborts every connection now (the worker is known to be gone). */
+  async destroy(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    return { code: 'GW_ERR_INTERNAL', message: 'worker answered a body that is not JSON' };
+  }
+}

@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ConfigError, loadConfig, loadModelConfig } from '../../config/load.ts';
+
+function configFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'infergate-config-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+t.test('the default file gives every documented default', async (t) => {
+  const { config } = loadConfig([], {});
+  t.equal(config.server.host, '127.0.0.1');
+  t.equal(config.server.port, 8000);
+  t.equal(config.models.defaultReplicas, 2);
+  t.match(config.models.repository, /models$/);
+  t.equal(config.cache.redisUrl, '');
+});
+
+t.test('an empty file is a valid config; relative paths resolve against the file', async (t) => {
+  const file = configFile('models:\n  repository: ./repo\n');
+  const { config } = loadConfig(['--config', file], {});
+  t.equal(config.models.repository, join(file, '..', 'repo'));
+  t.equal(loadConfig(['--config', configFile('')], {}).config.server.port, 8000);
+});
+
+t.test('precedence: flags over environment over file', async (t) => {
+  const file = configFile('server:\n  port: 9000\n');
+  t.equal(loadConfig(['--config', file], {}).config.server.port, 9000);
+  t.equal(loadConfig(['--config', file], { INFERGATE_PORT: '9100' }).config.server.port, 9100);
+  t.equal(loadConfig(['--config', file, '--port', '9200'], { INFERGATE_PORT: '9100' }).config.server.port, 9200);
+  t.equal(loadConfig(['--config', file, '--port=9300'], {}).config.server.port, 9300);
+  t.equal(loadConfig([], { INFERGATE_CONFIG: file }).config.server.port, 9000);
+  t.equal(loadConfig([], { REDIS_URL: 'redis://127.0.0.1:6379' }).config.cache.redisUrl, 'redis://127.0.0.1:6379');
+  t.equal(loadConfig(['--replicas', '3'], {}).config.models.defaultReplicas, 3);
+  t.equal(loadConfig(['--models', 'x'], {}).config.models.repository, join(process.cwd(), 'x'));
+});
+
+t.test('invalid configs fail fast with a message naming the field', async (t) => {
+  const table: Array<{ yaml?: string; argv?: string[]; env?: Record<string, string>; message: RegExp }> = [
+    { yaml: 'server:\n  port: "eighty"\n', message: /server\.port: .*expected number/ },
+    { yaml: 'server:\n  port: 70000\n', message: /server\.port: .*65535/ },
+    { yaml: 'server:\n  prot: 80\n', message: /server: .*prot/ },
+    { yaml: 'models:\n  defaultReplicas: 0\n', message: /models\.defaultReplicas: / },
+    { yaml: 'workers:\n  sessionOptions:\n    graphOptimizationLevel: max\n', message: /workers\.sessionOptions\.graphOptimizationLevel: .*"all"/ },
+    { yaml: 'caches: {}\n', message: /\(root\): .*caches/ },
+    { yaml: '- a\n- b\n', message: /\(root\): expected a mapping/ },
+    { yaml: 'server: [\n', message: /not valid YAML/ },
+    { argv: ['--port', 'abc'], message: /server\.port \(from --port\): / },
+    { env: { INFERGATE_REPLICAS: '-1' }, message: /models\.defaultReplicas \(from INFERGATE_REPLICAS\): / },
+    { argv: ['--prot', '1'], message: /unknown option --prot/ },
+    { argv: ['--port'], message: /--port needs a value/ },
+    { argv: ['--config', '/nonexistent/gateway.yaml'], message: /cannot read config file/ },
+  ];
+  for (const row of table) {
+    const argv = row.yaml === undefined ? (row.argv ?? []) : ['--config', configFile(row.yaml), ...(row.argv ?? [])];
+    t.throws(() => loadConfig(argv, row.env ?? {}), row.message, JSON.stringify(row.yaml ?? row.argv ?? row.env));
+    t.throws(() => loadConfig(argv, row.env ?? {}), ConfigError);
+  }
+});
+
+t.test('model config files', async (t) => {
+  t.same(loadModelConfig('/nonexistent/config.yaml'), {});
+  t.same(loadModelConfig(configFile('replicas: 3\n')), { replicas: 3 });
+  t.throws(() => loadModelConfig(configFile('replicas: two\n')), /replicas: /);
+  t.throws(() => loadModelConfig(configFile('replica: 2\n')), /unrecognized|replica/i);
+});

@@ -1,0 +1,36 @@
+import t from 'tap';
+import { matchRoute } from '../../../gateway/http/routes.ts';
+
+t.test('KServe v2 routes', async (t) => {
+  const table: Array<[string, string, object]> = [
+    ['GET', '/v2', { name: 'serverMetadata' }],
+    ['GET', '/v2/', { name: 'serverMetadata' }],
+    ['GET', '/v2/health/live', { name: 'live' }],
+    ['HEAD', '/v2/health/ready', { name: 'ready' }],
+    ['GET', '/v2/models/classifier', { name: 'modelMetadata', model: 'classifier' }],
+    ['GET', '/v2/models/classifier/versions/2', { name: 'modelMetadata', model: 'classifier', version: '2' }],
+    ['GET', '/v2/models/classifier/ready', { name: 'modelReady', model: 'classifier' }],
+    ['GET', '/v2/models/classifier/versions/1/ready', { name: 'modelReady', model: 'classifier', version: '1' }],
+    ['POST', '/v2/models/classifier/infer', { name: 'infer', model: 'classifier' }],
+    ['POST', '/v2/models/classifier/versions/1/infer?x=1', { name: 'infer', model: 'classifier', version: '1' }],
+    ['POST', '/v2/models/my%20model/infer', { name: 'infer', model: 'my model' }],
+    ['GET', '/admin/replicas', { name: 'replicas' }],
+  ];
+  for (const [method, url, route] of table) t.same(matchRoute(method, url), route, `${method} ${url}`);
+});
+
+t.test('unknown paths and wrong methods are catalogued errors', async (t) => {
+  const table: Array<[string, string, string]> = [
+    ['GET', '/', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v1/models/x', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v2/health', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v2/models', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v2/models/x/versions', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v2/models/x/versions/1/explain', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v2/models/%E0%A4%A/infer', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v2/models/x/infer', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['POST', '/v2/health/live', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['DELETE', '/v2/models/x', 'GW_ERR_METHOD_NOT_ALLOWED'],
+  ];
+  for (const [method, url, code] of table) t.throws(() => matchRoute(method, url), { code }, `${method} ${url}`);
+});
