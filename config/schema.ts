@@ -73,10 +73,18 @@ export const configSchema = z
       .prefault({}),
     cache: z
       .object({
-        /** Redis for the shared result cache; empty means the in-process cache alone. */
-        redisUrl: z.string().default(''),
-        /** Bytes the in-process cache may hold. */
+        /** Answer repeated identical requests from the result cache (per-model config.yaml may turn it off). */
+        enabled: z.boolean().default(true),
+        /** How long a stored answer may be served. */
+        ttlSeconds: positiveInt().default(300),
+        /** Answers larger than this are not stored. */
+        maxEntryBytes: positiveInt().default(1024 * 1024),
+        /** Bytes the in-process tier may hold (least recently used answers are evicted first). */
         memoryMaxBytes: nonNegativeInt().default(64 * 1024 * 1024),
+        /** Namespace of every key: <keyPrefix>:<model>:<version>:<sha256>. */
+        keyPrefix: z.string().min(1).default('infergate'),
+        /** Redis for a result cache shared by gateways; empty means the in-process tier alone. */
+        redisUrl: z.string().default(''),
       })
       .strict()
       .prefault({}),
@@ -90,6 +98,14 @@ export type SessionOptionsConfig = z.infer<typeof sessionOptionsSchema>;
 export const modelConfigSchema = z
   .object({
     replicas: positiveInt().optional(),
+    cache: z
+      .object({
+        enabled: z.boolean().optional(),
+        ttlSeconds: positiveInt().optional(),
+        maxEntryBytes: positiveInt().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

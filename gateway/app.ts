@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfig } from '../config/schema.ts';
+import { MemoryLru } from './cache/memory-lru.ts';
+import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
 import { Handlers } from './http/handlers.ts';
 import { HttpFront } from './http/server.ts';
 import { ModelRegistry } from './models/registry.ts';
@@ -32,6 +34,7 @@ export class Gateway {
   readonly replicas: ReplicaSet;
   readonly supervisor: Supervisor;
   readonly dispatcher: Dispatcher;
+  readonly cache: ResultCache;
   readonly http: HttpFront;
   readonly #ownedSocketDir: string | null;
   #closing: Promise<void> | null = null;
@@ -71,11 +74,30 @@ export class Gateway {
       ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
     });
     this.dispatcher = new Dispatcher({ replicas: this.replicas, maxAttempts: config.upstream.maxAttempts, now });
+    const policies = new Map<string, CachePolicy>(
+      models.map((m) => [
+        m.name,
+        {
+          enabled: m.config.cache?.enabled ?? config.cache.enabled,
+          ttlSeconds: m.config.cache?.ttlSeconds ?? config.cache.ttlSeconds,
+          maxEntryBytes: m.config.cache?.maxEntryBytes ?? config.cache.maxEntryBytes,
+        },
+      ]),
+    );
+    this.cache = new ResultCache({
+      memory: new MemoryLru({ maxBytes: config.cache.memoryMaxBytes, now }),
+      keyPrefix: config.cache.keyPrefix,
+      policyFor: (model) => policies.get(model)!,
+    });
+    if (config.cache.redisUrl) {
+      log('cache.redisUrl is set, but the shared Redis tier is not built yet: answers are cached in this process only');
+    }
     this.http = new HttpFront({
       handlers: new Handlers({
         registry: this.registry,
         replicas: this.replicas,
         dispatcher: this.dispatcher,
+        cache: this.cache,
         maxBodyBytes: config.server.maxBodyBytes,
         requestTimeoutMs: config.server.requestTimeoutMs,
         now,

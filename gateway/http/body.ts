@@ -18,7 +18,9 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       received += chunk.byteLength;
       if (received > maxBytes) {
         req.off('data', onData);
-        req.pause();
+        // Discard the rest instead of pausing: the 413 answer then reaches a
+        // client that is still sending, rather than a reset connection.
+        req.resume();
         reject(tooLarge(received, maxBytes));
         return;
       }

@@ -15,6 +15,7 @@ import { modelMetadata, serverMetadata } from '../kserve/metadata.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
+import type { ResultCache } from '../cache/result-cache.ts';
 import { readBody } from './body.ts';
 import type { Route } from './routes.ts';
 import type { Reply } from './server.ts';
@@ -23,6 +24,7 @@ export type HandlersOptions = {
   registry: ModelRegistry;
   replicas: ReplicaSet;
   dispatcher: Dispatcher;
+  cache: ResultCache;
   maxBodyBytes: number;
   requestTimeoutMs: number;
   now: () => number;
@@ -60,6 +62,8 @@ export class Handlers {
         return this.#infer(route.model, route.version, req);
       case 'replicas':
         return { status: 200, body: { replicas: this.#o.replicas.replicas.map((r) => r.snapshot()) } };
+      case 'cacheStats':
+        return { status: 200, body: this.#o.cache.stats() };
     }
   }
 
@@ -79,14 +83,20 @@ export class Handlers {
     const body = await readBody(req, this.#o.maxBodyBytes);
     const request = decodeInferRequest(body, resolved.signature);
 
+    const outputs = request.outputs;
     const frame = encodeFrame<InferRequestHeader>(
-      request.outputs ? { model: resolved.name, version: resolved.version, outputs: request.outputs } : { model: resolved.name, version: resolved.version },
+      outputs ? { model: resolved.name, version: resolved.version, outputs } : { model: resolved.name, version: resolved.version },
       request.tensors,
     );
-    const answer = await this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs);
+    const { value: answer, outcome } = await this.#o.cache.getOrCompute(
+      { model: resolved.name, version: resolved.version, outputs, tensors: request.tensors },
+      wantsFreshAnswer(req),
+      () => this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs),
+    );
     const { header, tensors } = decodeFrame<InferResponseHeader>(answer);
     return {
       status: 200,
+      headers: { [CACHE_HEADER]: outcome },
       body: encodeInferResponse({
         modelName: header.model,
         modelVersion: header.version,
@@ -95,6 +105,15 @@ export class Handlers {
       }),
     };
   }
+}
+
+/** Response header saying how the cache took part: hit, miss, joined, bypass or off. */
+export const CACHE_HEADER = 'x-infergate-cache';
+
+/** `Cache-Control: no-cache` (or no-store) asks for a freshly computed answer. */
+function wantsFreshAnswer(req: IncomingMessage): boolean {
+  const control = req.headers['cache-control'];
+  return control !== undefined && /\bno-(cache|store)\b/i.test(control);
 }
 
 function notReady(reason: string): Reply {

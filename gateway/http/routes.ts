@@ -7,6 +7,7 @@
 //   GET  /v2/models/{m}[/versions/{v}]/ready     model readiness
 //   POST /v2/models/{m}[/versions/{v}]/infer     inference (KServe v2 JSON)
 //   GET  /admin/replicas                         replica states and load
+//   GET  /admin/cache                            result cache statistics
 
 import { InfergateError } from '../../common/errors.ts';
 
@@ -17,7 +18,8 @@ export type Route =
   | { name: 'modelMetadata'; model: string; version?: string }
   | { name: 'modelReady'; model: string; version?: string }
   | { name: 'infer'; model: string; version?: string }
-  | { name: 'replicas' };
+  | { name: 'replicas' }
+  | { name: 'cacheStats' };
 
 type Method = 'GET' | 'POST';
 
@@ -37,7 +39,11 @@ export function matchRoute(method: string, url: string): Route {
 }
 
 function match(s: string[]): [Route, Method] | undefined {
-  if (s[0] === 'admin' && s[1] === 'replicas' && s.length === 2) return [{ name: 'replicas' }, 'GET'];
+  if (s[0] === 'admin' && s.length === 2) {
+    if (s[1] === 'replicas') return [{ name: 'replicas' }, 'GET'];
+    if (s[1] === 'cache') return [{ name: 'cacheStats' }, 'GET'];
+    return undefined;
+  }
   if (s[0] !== 'v2') return undefined;
   if (s.length === 1) return [{ name: 'serverMetadata' }, 'GET'];
   if (s[1] === 'health' && s.length === 3) {

@@ -8,7 +8,7 @@ import { asInfergateError, errorBody, InfergateError } from '../../common/errors
 import type { Handlers } from './handlers.ts';
 import { matchRoute } from './routes.ts';
 
-export type Reply = { status: number; body: Buffer | string | object };
+export type Reply = { status: number; body: Buffer | string | object; headers?: Record<string, string> };
 
 export type HttpFrontOptions = {
   handlers: Handlers;
@@ -84,6 +84,7 @@ function send(res: ServerResponse, reply: Reply): void {
   const isBytes = Buffer.isBuffer(reply.body) || typeof reply.body === 'string';
   const payload = isBytes ? (reply.body as Buffer | string) : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
+    ...reply.headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(payload),
   });

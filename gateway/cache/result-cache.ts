@@ -1,0 +1,82 @@
+// The result cache as the infer path sees it: per-model policy, the key,
+// single-flight and the storage tier(s). A request either gets a stored
+// answer (hit), joins an identical request already running (joined), or runs
+// and stores its answer (miss); `bypass` (Cache-Control: no-cache) skips the
+// lookup but still stores the fresh answer.
+//
+// Single-flight is per gateway process: identical requests on two gateways
+// both run (a shared tier then serves later repeats on both).
+
+import { cacheKey, type CacheKeyParts } from './cache-key.ts';
+import type { MemoryLru } from './memory-lru.ts';
+
+export type CachePolicy = { enabled: boolean; ttlSeconds: number; maxEntryBytes: number };
+export type CacheOutcome = 'hit' | 'miss' | 'joined' | 'bypass' | 'off';
+
+export type ResultCacheStats = {
+  hits: number;
+  misses: number;
+  joins: number;
+  bypasses: number;
+  stores: number;
+  tooLarge: number;
+};
+
+export type ResultCacheOptions = {
+  memory: MemoryLru;
+  keyPrefix: string;
+  policyFor: (model: string) => CachePolicy;
+};
+
+export class ResultCache {
+  readonly #o: ResultCacheOptions;
+  readonly #inFlight = new Map<string, Promise<Uint8Array>>();
+  readonly #stats: ResultCacheStats = { hits: 0, misses: 0, joins: 0, bypasses: 0, stores: 0, tooLarge: 0 };
+
+  constructor(options: ResultCacheOptions) {
+    this.#o = options;
+  }
+
+  async getOrCompute(
+    parts: CacheKeyParts,
+    bypass: boolean,
+    compute: () => Promise<Uint8Array>,
+  ): Promise<{ value: Uint8Array; outcome: CacheOutcome }> {
+    const policy = this.#o.policyFor(parts.model);
+    if (!policy.enabled) return { value: await compute(), outcome: 'off' };
+
+    const key = `${this.#o.keyPrefix}:${parts.model}:${parts.version}:${cacheKey(parts)}`;
+    if (!bypass) {
+      const stored = this.#o.memory.get(key);
+      if (stored) {
+        this.#stats.hits++;
+        return { value: stored, outcome: 'hit' };
+      }
+      const running = this.#inFlight.get(key);
+      if (running) {
+        this.#stats.joins++;
+        return { value: await running, outcome: 'joined' };
+      }
+    }
+
+    const run = compute();
+    if (!bypass) this.#inFlight.set(key, run);
+    try {
+      const value = await run;
+      if (value.byteLength > policy.maxEntryBytes) this.#stats.tooLarge++;
+      else {
+        this.#o.memory.set(key, value, policy.ttlSeconds * 1000);
+        this.#stats.stores++;
+      }
+      if (bypass) this.#stats.bypasses++;
+      else this.#stats.misses++;
+      return { value, outcome: bypass ? 'bypass' : 'miss' };
+    } finally {
+      if (this.#inFlight.get(key) === run) this.#inFlight.delete(key);
+    }
+  }
+
+  stats(): ResultCacheStats & { memory: ReturnType<MemoryLru['stats']>; inFlight: number } {
+    return { ...this.#stats, memory: this.#o.memory.stats(), inFlight: this.#inFlight.size };
+  }
+}

@@ -1,0 +1,65 @@
+// Least-connections over two real worker processes: a fair share under
+// concurrency, and a worker killed with SIGKILL mid-load costs no client
+// request — its in-flight requests are re-sent to the other replica and the
+// supervisor brings it back.
+
+import { once } from 'node:events';
+import t from 'tap';
+import type { Replica } from '../../gateway/replicas/replica.ts';
+import { postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+
+const { gateway, url } = await startGateway(t, {
+  models: { defaultReplicas: 2, include: ['classifier', 'heavy'] },
+  workers: { restartBackoffInitialMs: 50 },
+});
+const random = seededRandom(77);
+const workers = gateway.replicas.replicas;
+
+function classifierRequest(rows: number) {
+  return { inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 64], data: randomFloats(random, rows * 64) }] };
+}
+function heavyRequest(rows: number) {
+  return { inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], data: randomFloats(random, rows * 512) }] };
+}
+
+t.test('200 concurrent requests over 2 replicas: all succeed, each replica serves at least 30%', async (t) => {
+  t.equal(workers.length, 2);
+  const before = workers.map((w) => w.completed);
+  const answers = await Promise.all(
+    Array.from({ length: 200 }, () => postJson(`${url}/v2/models/classifier/infer`, classifierRequest(4))),
+  );
+  t.same(answers.map((a) => a.status), Array(200).fill(200));
+  const served = workers.map((w, i) => w.completed - before[i]!);
+  t.equal(served[0]! + served[1]!, 200);
+  for (const [i, count] of served.entries()) t.ok(count >= 60, `worker-${i} served ${count} of 200`);
+});
+
+t.test('kill -9 of a worker with 100 requests in flight fails no request; the worker comes back', async (t) => {
+  const victim = workers[0]!;
+  const pid = victim.pid!;
+  t.ok(pid > 0);
+  const pending = Array.from({ length: 100 }, () => postJson(`${url}/v2/models/heavy/infer`, heavyRequest(16)));
+
+  // Kill once the victim is really busy, so requests are in flight on it.
+  while (victim.outstanding < 20) await new Promise((resolve) => setImmediate(resolve));
+  const inFlightAtKill = victim.outstanding;
+  process.kill(pid, 'SIGKILL');
+
+  const answers = await Promise.all(pending);
+  const failed = answers.filter((a) => a.status !== 200);
+  t.equal(failed.length, 0, `no failed requests (${inFlightAtKill} were in flight on the killed worker)`);
+  if (failed.length) t.comment(JSON.stringify(failed[0]!.body));
+
+  if (victim.state !== 'ready') await waitForState(victim, 'ready');
+  t.not(victim.pid, pid, 'a new process replaced the killed one');
+  t.equal(victim.generation, 1);
+
+  const completedBefore = victim.completed;
+  const more = await Promise.all(Array.from({ length: 40 }, () => postJson(`${url}/v2/models/classifier/infer`, classifierRequest(2))));
+  t.same(more.map((a) => a.status), Array(40).fill(200));
+  t.ok(victim.completed > completedBefore, `the restarted worker serves again (${victim.completed - completedBefore} of 40)`);
+});
+
+async function waitForState(replica: Replica, state: string): Promise<void> {
+  while (replica.state !== state) await once(replica, 'state');
+}

@@ -1,0 +1,39 @@
+import t from 'tap';
+import type { Tensor } from '../../../common/wire.ts';
+import { cacheKey } from '../../../gateway/cache/cache-key.ts';
+
+const f32 = (name: string, shape: number[], values: number[]): Tensor => ({
+  name,
+  datatype: 'FP32',
+  shape,
+  data: new Uint8Array(Float32Array.from(values).buffer),
+});
+const base = { model: 'classifier', version: '1', outputs: undefined, tensors: [f32('input', [1, 2], [1, 2])] };
+
+t.test('equal requests give equal keys; each deciding field changes the key', async (t) => {
+  t.equal(cacheKey(base), cacheKey({ ...base, tensors: [f32('input', [1, 2], [1.0, 2.0])] }));
+  t.equal(cacheKey({ ...base, outputs: ['a', 'b'] }), cacheKey({ ...base, outputs: ['b', 'a'] }), 'output order does not matter');
+  const variants = [
+    { ...base, model: 'classifier2' },
+    { ...base, version: '2' },
+    { ...base, outputs: ['probabilities'] },
+    { ...base, tensors: [f32('input', [2, 1], [1, 2])] },
+    { ...base, tensors: [f32('other', [1, 2], [1, 2])] },
+    { ...base, tensors: [f32('input', [1, 2], [1, 2.5])] },
+    { ...base, tensors: [{ ...f32('input', [1, 2], [1, 2]), datatype: 'INT32' as const }] },
+  ];
+  const keys = new Set([cacheKey(base), ...variants.map(cacheKey)]);
+  t.equal(keys.size, variants.length + 1);
+});
+
+t.test('field boundaries cannot be shifted to forge a collision', async (t) => {
+  t.not(cacheKey({ ...base, model: 'ab', version: 'c' }), cacheKey({ ...base, model: 'a', version: 'bc' }));
+});
+
+t.test('thousands of distinct random tensors never share a key', async (t) => {
+  let seed = 99;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const keys = new Set<string>();
+  for (let i = 0; i < 5000; i++) keys.add(cacheKey({ ...base, tensors: [f32('input', [1, 8], Array.from({ length: 8 }, random))] }));
+  t.equal(keys.size, 5000);
+});

@@ -1,0 +1,77 @@
+import t from 'tap';
+import { MemoryLru } from '../../../gateway/cache/memory-lru.ts';
+import { ResultCache, type CachePolicy } from '../../../gateway/cache/result-cache.ts';
+
+const tensor = (v: number) => ({ name: 'x', datatype: 'UINT8' as const, shape: [1], data: Uint8Array.of(v) });
+const parts = (v: number, model = 'm') => ({ model, version: '1', outputs: undefined, tensors: [tensor(v)] });
+
+function setup(policy: Partial<CachePolicy> = {}) {
+  const full: CachePolicy = { enabled: true, ttlSeconds: 60, maxEntryBytes: 1024, ...policy };
+  const cache = new ResultCache({ memory: new MemoryLru({ maxBytes: 1 << 20, now: () => 0 }), keyPrefix: 'test', policyFor: () => full });
+  let runs = 0;
+  const compute = (answer = Uint8Array.of(42)) => async () => {
+    runs++;
+    return answer;
+  };
+  return { cache, compute, runs: () => runs };
+}
+
+t.test('miss, then hit; a different input misses', async (t) => {
+  const { cache, compute, runs } = setup();
+  t.equal((await cache.getOrCompute(parts(1), false, compute())).outcome, 'miss');
+  const hit = await cache.getOrCompute(parts(1), false, compute());
+  t.equal(hit.outcome, 'hit');
+  t.same(hit.value, Uint8Array.of(42));
+  t.equal((await cache.getOrCompute(parts(2), false, compute())).outcome, 'miss');
+  t.equal(runs(), 2);
+  t.match(cache.stats(), { hits: 1, misses: 2, stores: 2 });
+});
+
+t.test('identical requests in flight run once (single-flight)', async (t) => {
+  const { cache } = setup();
+  let release!: (v: Uint8Array) => void;
+  let runs = 0;
+  const slow = () => {
+    runs++;
+    return new Promise<Uint8Array>((resolve) => (release = resolve));
+  };
+  const all = Array.from({ length: 50 }, () => cache.getOrCompute(parts(7), false, slow));
+  release(Uint8Array.of(7));
+  const results = await Promise.all(all);
+  t.equal(runs, 1);
+  t.equal(results.filter((r) => r.outcome === 'miss').length, 1);
+  t.equal(results.filter((r) => r.outcome === 'joined').length, 49);
+  t.ok(results.every((r) => r.value[0] === 7));
+});
+
+t.test('failures are shared by joiners and never stored', async (t) => {
+  const { cache, compute } = setup();
+  let fail!: (e: Error) => void;
+  const failing = () => new Promise<Uint8Array>((_, reject) => (fail = reject));
+  const a = cache.getOrCompute(parts(3), false, failing);
+  const b = cache.getOrCompute(parts(3), false, failing);
+  fail(new Error('model failed'));
+  await t.rejects(a, /model failed/);
+  await t.rejects(b, /model failed/);
+  t.equal((await cache.getOrCompute(parts(3), false, compute())).outcome, 'miss');
+});
+
+t.test('bypass skips the lookup but refreshes the entry; disabled policy never caches', async (t) => {
+  const { cache, compute } = setup();
+  await cache.getOrCompute(parts(4), false, compute(Uint8Array.of(1)));
+  const fresh = await cache.getOrCompute(parts(4), true, compute(Uint8Array.of(2)));
+  t.equal(fresh.outcome, 'bypass');
+  t.same((await cache.getOrCompute(parts(4), false, compute())).value, Uint8Array.of(2));
+
+  const off = setup({ enabled: false });
+  t.equal((await off.cache.getOrCompute(parts(4), false, off.compute())).outcome, 'off');
+  t.equal((await off.cache.getOrCompute(parts(4), false, off.compute())).outcome, 'off');
+  t.equal(off.runs(), 2);
+});
+
+t.test('answers over maxEntryBytes are not stored', async (t) => {
+  const { cache, compute } = setup({ maxEntryBytes: 4 });
+  await cache.getOrCompute(parts(5), false, compute(new Uint8Array(5)));
+  t.equal((await cache.getOrCompute(parts(5), false, compute(new Uint8Array(5)))).outcome, 'miss');
+  t.equal(cache.stats().tooLarge, 2);
+});

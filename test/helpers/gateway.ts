@@ -1,0 +1,70 @@
+// Starts a real gateway (in the test process) over real worker processes and
+// the demo models written into a temp dir. Everything it starts is stopped
+// by t.teardown.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gateway } from '../../gateway/app.ts';
+import { configSchema, type GatewayConfig } from '../../config/schema.ts';
+import { writeDemoModels } from '../../scripts/demo-models/index.ts';
+
+type Teardown = { teardown(fn: () => unknown): void };
+
+/** Writes the demo models into a fresh temp dir (removed at teardown). */
+export async function demoRepository(t: Teardown): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'infergate-models-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await writeDemoModels(dir);
+  return dir;
+}
+
+export type Overrides = { [K in keyof GatewayConfig]?: Partial<GatewayConfig[K]> };
+
+export type StartedGateway = { gateway: Gateway; url: string; repository: string };
+
+/** A ready gateway on an ephemeral port; `overrides` patch the default config. */
+export async function startGateway(t: Teardown, overrides: Overrides = {}, repository?: string): Promise<StartedGateway> {
+  const repo = repository ?? (await demoRepository(t));
+  const raw: Record<string, object> = { server: { port: 0 }, models: { repository: repo } };
+  for (const [section, values] of Object.entries(overrides)) raw[section] = { ...raw[section], ...values };
+  const config = configSchema.parse(raw);
+  const gateway = new Gateway(config, { log: () => {} });
+  t.teardown(() => gateway.close());
+  const address = await gateway.listen();
+  await gateway.whenReady();
+  return { gateway, url: `http://127.0.0.1:${address.port}`, repository: repo };
+}
+
+export type JsonAnswer = { status: number; body: any; headers: Headers };
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+export async function getJson(url: string): Promise<JsonAnswer> {
+  const res = await fetch(url);
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+}
+
+/** mulberry32: seeded inputs keep failures reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomFloats(random: () => number, count: number): number[] {
+  return Array.from({ length: count }, () => Math.fround(random() * 2 - 1));
+}
