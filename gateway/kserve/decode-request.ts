@@ -1,0 +1,179 @@
+// Decodes and validates a KServe v2 JSON inference request against a model's
+// signature, producing the raw tensors the gateway sends to a worker. Every
+// check happens here, before anything is dispatched, cheapest first:
+//
+//   1. JSON and the request schema           GW_ERR_MALFORMED_JSON, GW_ERR_INVALID_REQUEST
+//   2. each input: name, datatype, shape     GW_ERR_UNKNOWN_INPUT, GW_ERR_DUPLICATE_TENSOR,
+//                                            GW_ERR_UNKNOWN_DATATYPE, GW_ERR_DATATYPE_MISMATCH,
+//                                            GW_ERR_SHAPE_MISMATCH
+//   3. every model input present             GW_ERR_MISSING_INPUT
+//   4. requested outputs                     GW_ERR_UNKNOWN_OUTPUT, GW_ERR_DUPLICATE_TENSOR
+//   5. element counts vs the data sent       GW_ERR_ELEMENT_COUNT, then the request-wide
+//                                            element limit (GW_ERR_BODY_TOO_LARGE)
+//   6. values → bytes (the only allocation)  GW_ERR_INVALID_DATA
+//
+// Datatypes are never coerced: an FP64 input for an FP32 model is refused
+// with what the model takes, so a client learns its mistake instead of
+// silently losing precision.
+
+import { datatypeByKServe } from '../../common/datatypes.ts';
+import { InfergateError } from '../../common/errors.ts';
+import type { ModelSignature, Tensor, TensorSpec } from '../../common/wire.ts';
+import { checkElementCount, describe, flattenJsonData, jsonElementsToBytes } from './json-tensor.ts';
+
+export type DecodedInferRequest = {
+  id?: string;
+  parameters?: Record<string, unknown>;
+  /** Requested output names in request order; absent (or sent empty) means every output. */
+  outputs?: string[];
+  /** One tensor per model input, in the signature's input order. */
+  tensors: Tensor[];
+};
+
+export type DecodeOptions = {
+  /** Most tensor elements one request may carry, over all its inputs. */
+  maxElements?: number;
+};
+
+/** 2^24 elements: 64 MiB as FP32, 128 MiB as INT64/FP64. */
+export const DEFAULT_MAX_REQUEST_ELEMENTS = 2 ** 24;
+
+type Plain = Record<string, unknown>;
+
+type CheckedInput = { spec: TensorSpec; shape: number[]; data: unknown; values?: readonly unknown[] };
+
+// Strict UTF-8 (JSON text must be UTF-8; a bad sequence would otherwise reach
+// BYTES inputs as U+FFFD), tolerating a leading BOM. Stateless without { stream }.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeInferRequest(body: Uint8Array, signature: ModelSignature, options: DecodeOptions = {}): DecodedInferRequest {
+  const maxElements = options.maxElements ?? DEFAULT_MAX_REQUEST_ELEMENTS;
+  let root: unknown;
+  try {
+    root = JSON.parse(utf8.decode(body));
+  } catch (err) {
+    throw new InfergateError('GW_ERR_MALFORMED_JSON', (err as Error).message);
+  }
+  if (!isPlain(root)) throw invalidRequest(`the request must be a JSON object, not ${describe(root)}`);
+  const { id, parameters, inputs, outputs } = root;
+  if (id !== undefined && typeof id !== 'string') throw invalidRequest(`"id" must be a string, not ${describe(id)}`);
+  checkParameters(parameters, '"parameters"');
+  if (!Array.isArray(inputs)) throw invalidRequest(`"inputs" must be an array, not ${describe(inputs)}`);
+
+  const byName = new Map<string, CheckedInput>();
+  for (let i = 0; i < inputs.length; i++) {
+    const checked = checkInput(inputs[i], i, signature);
+    if (byName.has(checked.spec.name)) {
+      throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `input "${checked.spec.name}" appears more than once in "inputs"`);
+    }
+    byName.set(checked.spec.name, checked);
+  }
+  const ordered: CheckedInput[] = [];
+  for (const spec of signature.inputs) {
+    const input = byName.get(spec.name);
+    if (!input) throw new InfergateError('GW_ERR_MISSING_INPUT', `model "${signature.name}" needs input "${spec.name}" (${spec.datatype} [${spec.shape.join(',')}])`);
+    ordered.push(input);
+  }
+  const outputNames = checkOutputs(outputs, signature);
+
+  let total = 0;
+  for (const input of ordered) {
+    input.values = flattenJsonData(input.spec.name, input.data);
+    checkElementCount(input.spec.name, input.shape, input.values.length);
+    total += input.values.length;
+  }
+  if (total > maxElements) {
+    throw new InfergateError('GW_ERR_BODY_TOO_LARGE', `the inputs hold ${total} elements, over the limit of ${maxElements} per request`);
+  }
+
+  const tensors: Tensor[] = ordered.map(({ spec, shape, values }) => ({
+    name: spec.name,
+    datatype: spec.datatype,
+    shape,
+    data: jsonElementsToBytes(spec.name, spec.datatype, values!),
+  }));
+  return {
+    ...(id !== undefined ? { id } : {}),
+    ...(parameters !== undefined ? { parameters: parameters as Plain } : {}),
+    ...(outputNames ? { outputs: outputNames } : {}),
+    tensors,
+  };
+}
+
+function checkInput(input: unknown, index: number, signature: ModelSignature): CheckedInput {
+  if (!isPlain(input)) throw invalidRequest(`inputs[${index}] must be an object, not ${describe(input)}`);
+  const { name, datatype, shape, parameters, data } = input;
+  if (typeof name !== 'string') throw invalidRequest(`inputs[${index}].name must be a string, not ${describe(name)}`);
+  if (typeof datatype !== 'string') throw invalidRequest(`input "${name}": "datatype" must be a string, not ${describe(datatype)}`);
+  if (!Array.isArray(shape)) throw invalidRequest(`input "${name}": "shape" must be an array, not ${describe(shape)}`);
+  for (let d = 0; d < shape.length; d++) {
+    const dim: unknown = shape[d];
+    if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) {
+      throw invalidRequest(`input "${name}": shape dim ${d} is ${describe(dim)}, not a non-negative integer`);
+    }
+  }
+  checkParameters(parameters, `input "${name}": "parameters"`);
+  if (data === undefined) throw invalidRequest(`input "${name}" has no "data"`);
+
+  const spec = signature.inputs.find((s) => s.name === name);
+  if (!spec) {
+    throw new InfergateError('GW_ERR_UNKNOWN_INPUT', `input "${name}" is not an input of model "${signature.name}" (it takes ${names(signature.inputs)})`);
+  }
+  const known = datatypeByKServe(datatype);
+  if (!known) throw new InfergateError('GW_ERR_UNKNOWN_DATATYPE', `input "${name}" has datatype ${describe(datatype)}`);
+  if (known.kserve !== spec.datatype) {
+    throw new InfergateError('GW_ERR_DATATYPE_MISMATCH', `input "${name}" is ${known.kserve} but the model takes ${spec.datatype}`);
+  }
+  checkShape(name, shape as number[], spec);
+  return { spec, shape: (shape as number[]).map((dim) => dim || 0), data };
+}
+
+function checkShape(name: string, shape: readonly number[], spec: TensorSpec): void {
+  const wanted = `[${spec.shape.join(',')}]`;
+  if (shape.length !== spec.shape.length) {
+    throw new InfergateError('GW_ERR_SHAPE_MISMATCH', `input "${name}" has rank ${shape.length} ([${shape.join(',')}]) but the model takes ${wanted}`);
+  }
+  for (let d = 0; d < shape.length; d++) {
+    const declared = spec.shape[d]!;
+    if (declared >= 0 && shape[d] !== declared) {
+      throw new InfergateError('GW_ERR_SHAPE_MISMATCH', `input "${name}" has dim ${d} = ${shape[d]} ([${shape.join(',')}]) but the model takes ${wanted}`);
+    }
+  }
+}
+
+function checkOutputs(outputs: unknown, signature: ModelSignature): string[] | undefined {
+  if (outputs === undefined) return undefined;
+  if (!Array.isArray(outputs)) throw invalidRequest(`"outputs" must be an array, not ${describe(outputs)}`);
+  const seen = new Set<string>();
+  for (let i = 0; i < outputs.length; i++) {
+    const output: unknown = outputs[i];
+    if (!isPlain(output)) throw invalidRequest(`outputs[${i}] must be an object, not ${describe(output)}`);
+    const { name, parameters } = output;
+    if (typeof name !== 'string') throw invalidRequest(`outputs[${i}].name must be a string, not ${describe(name)}`);
+    checkParameters(parameters, `output "${name}": "parameters"`);
+    if (!signature.outputs.some((s) => s.name === name)) {
+      throw new InfergateError('GW_ERR_UNKNOWN_OUTPUT', `output "${name}" is not an output of model "${signature.name}" (it has ${names(signature.outputs)})`);
+    }
+    if (seen.has(name)) throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `output "${name}" appears more than once in "outputs"`);
+    seen.add(name);
+  }
+  // The protocol makes "outputs" optional; an empty list is read as "not given" (all outputs), as Triton does.
+  return seen.size > 0 ? [...seen] : undefined;
+}
+
+/** KServe parameters: any JSON object; passed through, never interpreted here. */
+function checkParameters(parameters: unknown, where: string): void {
+  if (parameters !== undefined && !isPlain(parameters)) throw invalidRequest(`${where} must be an object, not ${describe(parameters)}`);
+}
+
+function isPlain(value: unknown): value is Plain {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function names(specs: readonly TensorSpec[]): string {
+  return specs.map((s) => `"${s.name}"`).join(', ') || 'none';
+}
+
+function invalidRequest(detail: string): InfergateError {
+  return new InfergateError('GW_ERR_INVALID_REQUEST', detail);
+}
