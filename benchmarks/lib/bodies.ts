@@ -1,0 +1,161 @@
+// Request body generators. A body source makes infer request bodies for one
+// model signature, as KServe v2 JSON or as the worker's binary frame
+// (common/wire.ts), with `rows` rows per request (the batch axis), either:
+//
+//   unique   every request differs (no cache can answer it): a template
+//            whose first float is replaced by a counter, k / 2^24, exact in
+//            FP32 and distinct for 16.7 M requests; cheap enough that the
+//            generator does not become the bottleneck;
+//   pool:N   a fixed pool of N distinct bodies sent round-robin, so a
+//            result cache in front can hit at most 1 - N/requests of them.
+//
+// Values come from a seeded PRNG (mulberry32), so runs are reproducible.
+
+import { encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type Tensor, type TensorSpec } from '../../common/wire.ts';
+import type { BodyDescription } from './results.ts';
+
+export type BodyFormat = 'json' | 'binary';
+export type InputsMode = 'unique' | number;
+export type Body = string | Buffer;
+
+export type BodySourceOptions = {
+  format: BodyFormat;
+  model: string;
+  /** Needed by binary frames; JSON requests go to the highest version by path. */
+  version: string;
+  inputs: readonly TensorSpec[];
+  rows: number;
+  mode: InputsMode;
+  seed: number;
+};
+
+export type BodySource = {
+  contentType: string;
+  description: BodyDescription;
+  /** The next body to send. */
+  next(): Body;
+  /** The whole pool when bodies repeat (lets autocannon prebuild requests); null for unique. */
+  pool: readonly Body[] | null;
+};
+
+/** Stand-in signature for systems with no model (hello): a classifier-shaped input. */
+export const CLASSIFIER_LIKE_INPUTS: readonly TensorSpec[] = [{ name: 'input', datatype: 'FP32', shape: [-1, 64] }];
+
+const UNIQUE_SCALE = 2 ** 24;
+
+export function parseInputsMode(text: string): InputsMode {
+  if (text === 'unique') return 'unique';
+  const match = /^pool:(\d+)$/.exec(text);
+  const size = match ? Number(match[1]) : NaN;
+  if (!Number.isSafeInteger(size) || size < 1) throw new Error(`--inputs must be "unique" or "pool:N" with N ≥ 1, not "${text}"`);
+  return size;
+}
+
+export function createBodySource(options: BodySourceOptions): BodySource {
+  const random = mulberry32(options.seed);
+  const make = (): TypedTensor[] => options.inputs.map((spec) => randomTensor(spec, options.rows, random));
+  const contentType = options.format === 'json' ? 'application/json' : FRAME_CONTENT_TYPE;
+  const describe = (sample: Body): BodyDescription => ({
+    format: options.format,
+    rows: options.rows,
+    inputs: options.mode,
+    bytesPerRequest: Buffer.byteLength(sample),
+  });
+
+  if (options.mode !== 'unique') {
+    const pool = Array.from({ length: options.mode }, () => encode(options, make()));
+    let i = 0;
+    return { contentType, description: describe(pool[0]!), pool, next: () => pool[i++ % pool.length]! };
+  }
+
+  const tensors = make();
+  const slot = tensors.findIndex((t) => t.values instanceof Float32Array || t.values instanceof Float64Array);
+  if (slot === -1) throw new Error(`unique inputs need a float input tensor; ${options.model} has none (use --inputs pool:N)`);
+  let counter = 0;
+  const nextValue = (): number => (counter++ % UNIQUE_SCALE) / UNIQUE_SCALE;
+
+  if (options.format === 'json') {
+    const marker = '"@@unique@@"';
+    const text = encodeJson(tensors, { tensor: slot, marker });
+    const [prefix, suffix] = text.split(marker) as [string, string];
+    return { contentType, description: describe(text), pool: null, next: () => prefix + nextValue() + suffix };
+  }
+  const template = encodeBinary(options, tensors);
+  // The slot tensor's bytes start after every earlier tensor's bytes, counted from the end.
+  let tail = 0;
+  for (let i = slot; i < tensors.length; i++) tail += tensors[i]!.values.byteLength;
+  const offset = template.byteLength - tail;
+  const write = tensors[slot]!.values instanceof Float32Array ? 'writeFloatLE' : 'writeDoubleLE';
+  return {
+    contentType,
+    description: describe(template),
+    pool: null,
+    next: () => {
+      const body = Buffer.from(template);
+      body[write](nextValue(), offset);
+      return body;
+    },
+  };
+}
+
+type TypedTensor = { spec: TensorSpec; shape: number[]; values: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array };
+
+function randomTensor(spec: TensorSpec, rows: number, random: () => number): TypedTensor {
+  // The first dynamic dim is the batch axis; any other dynamic dim gets 1.
+  const shape = spec.shape.map((d, i) => (d === -1 ? (i === 0 ? rows : 1) : d));
+  const count = shape.reduce((a, b) => a * b, 1);
+  const floats = (): number => Math.fround(random() * 2 - 1);
+  // Small non-negative integers: valid ids for embedding tables (the demo ranker allows < 1000).
+  const ints = (): number => Math.floor(random() * 100);
+  switch (spec.datatype) {
+    case 'FP32':
+      return { spec, shape, values: Float32Array.from({ length: count }, floats) };
+    case 'FP64':
+      return { spec, shape, values: Float64Array.from({ length: count }, floats) };
+    case 'INT32':
+      return { spec, shape, values: Int32Array.from({ length: count }, ints) };
+    case 'INT64':
+      return { spec, shape, values: BigInt64Array.from({ length: count }, () => BigInt(ints())) };
+    case 'BOOL':
+    case 'UINT8':
+      return { spec, shape, values: Uint8Array.from({ length: count }, () => (spec.datatype === 'BOOL' ? Math.round(random()) : ints())) };
+    default:
+      throw new Error(`body generator: datatype ${spec.datatype} of input ${spec.name} is not supported`);
+  }
+}
+
+function encode(options: BodySourceOptions, tensors: TypedTensor[]): Body {
+  return options.format === 'json' ? encodeJson(tensors) : encodeBinary(options, tensors);
+}
+
+function encodeJson(tensors: TypedTensor[], unique?: { tensor: number; marker: string }): string {
+  const inputs = tensors.map((t, i) => {
+    const data: (number | boolean | string)[] = t.values instanceof BigInt64Array ? Array.from(t.values, Number) : Array.from(t.values as ArrayLike<number>);
+    if (t.spec.datatype === 'BOOL') data.forEach((v, j) => (data[j] = v === 1));
+    if (unique?.tensor === i) data[0] = unique.marker.slice(1, -1);
+    return { name: t.spec.name, datatype: t.spec.datatype, shape: t.shape, data };
+  });
+  return JSON.stringify({ inputs });
+}
+
+function encodeBinary(options: BodySourceOptions, tensors: TypedTensor[]): Buffer {
+  const frameTensors: Tensor[] = tensors.map((t) => ({
+    name: t.spec.name,
+    datatype: t.spec.datatype,
+    shape: t.shape,
+    data: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength),
+  }));
+  return encodeFrame<InferRequestHeader>({ model: options.model, version: options.version }, frameTensors);
+}
+
+/** mulberry32: a tiny seeded PRNG, good enough for test inputs. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,181 @@
+// The mechanism scenarios are written against: start a system (its own
+// processes), check it answers, warm it up, apply a load (closed or open
+// loop) while recording, search for capacity, and stop everything — scenarios
+// only say which systems, which loads, in which order.
+//
+//   scenario ──▶ withSystem(name) ──▶ measure(load) ──▶ closed-loop / open-loop ──▶ Recorder
+//                      │                searchCapacity ──▶ capacity-search policy ─┘
+//                      └── systems.ts (processes.ts) ── stopped in `finally`
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TensorSpec } from '../../common/wire.ts';
+import { CLASSIFIER_LIKE_INPUTS, createBodySource, type BodySource } from './bodies.ts';
+import { nextStep, probePassed, type SearchSettings } from './capacity-search.ts';
+import { runClosedLoop } from './closed-loop.ts';
+import { runOpenLoop } from './open-loop.ts';
+import type { BenchOptions } from './options.ts';
+import type { ProcessGroup } from './processes.ts';
+import type { ProgressLine } from './progress.ts';
+import { Recorder } from './recorder.ts';
+import { formatRate, loadLabel } from './report-markdown.ts';
+import type { CapacityProbe, CapacityRecord, LoadSpec, RunRecord, RunSummary } from './results.ts';
+import { SYSTEMS, type StartedSystem, type SystemName } from './systems.ts';
+
+export type HarnessDeps = {
+  options: BenchOptions;
+  root: string;
+  processes: ProcessGroup;
+  progress: ProgressLine;
+  /** Aborted on SIGINT: loads stop, no new system starts. */
+  signal: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+};
+
+export type SystemSettings = { replicas?: number; gatewayConfig?: Record<string, unknown> };
+
+/** A started system with the bodies it takes. */
+export type Target = { system: StartedSystem; bodies: BodySource };
+
+export class Harness {
+  readonly options: BenchOptions;
+  readonly runs: RunRecord[] = [];
+  readonly capacities: CapacityRecord[] = [];
+  readonly notes: string[] = [];
+  readonly #deps: HarnessDeps;
+  #failed = false;
+  #lastInputs: readonly TensorSpec[] | null = null;
+
+  constructor(deps: HarnessDeps) {
+    this.#deps = deps;
+    this.options = deps.options;
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  get aborted(): boolean {
+    return this.#deps.signal.aborted;
+  }
+
+  note(message: string): void {
+    this.notes.push(message);
+    this.#deps.progress.note(message);
+  }
+
+  fail(message: string): void {
+    this.#failed = true;
+    this.note(`FAILED: ${message}`);
+  }
+
+  /** Starts `name`, checks and warms it up, runs `fn`, and always stops it. Unavailable systems are skipped with a note. */
+  async withSystem(name: SystemName, settings: SystemSettings, fn: (target: Target) => Promise<void>): Promise<void> {
+    if (this.aborted) return;
+    const o = this.options;
+    const definition = SYSTEMS[name];
+    const why = definition.unavailable(this.#deps.env ?? process.env);
+    if (why) return this.note(`${name} skipped: ${why}`);
+
+    const replicas = settings.replicas ?? o.replicas;
+    const tmpDir = mkdtempSync(join(tmpdir(), 'infergate-bench-'));
+    this.#deps.progress.note(`${name}: starting${name === 'gateway' || name === 'nginx' ? ` with ${replicas} workers` : ''}…`);
+    let system: StartedSystem | null = null;
+    try {
+      system = await definition.start({
+        processes: this.#deps.processes,
+        root: this.#deps.root,
+        modelsDir: o.modelsDir,
+        model: o.model,
+        replicas,
+        tmpDir,
+        gatewayConfig: { cache: { enabled: false }, models: { include: [o.model] }, ...settings.gatewayConfig },
+        readyTimeoutMs: o.readyTimeoutMs,
+      });
+      const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;
+      if (system.signature) this.#lastInputs = system.signature.inputs;
+      const bodies = createBodySource({ format: system.format, model: o.model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed });
+      const target = { system, bodies };
+      await this.#check(target);
+      if (o.warmupS > 0) {
+        const connections = Math.min(64, Math.max(...o.connections));
+        await this.#load(target, { mode: 'closed', connections, pipelining: 1, durationS: o.warmupS }, `${name} warm-up`, o.timeoutMs);
+      }
+      await fn(target);
+    } catch (err) {
+      this.fail(`${name}: ${(err as Error).message}`);
+    } finally {
+      await system?.stop();
+      rmSync(tmpDir, { recursive: true, force: true });
+    }
+  }
+
+  /** One recorded run; a run whose errors + non-2xx exceed --max-error-rate fails the benchmark. */
+  async measure(target: Target, load: LoadSpec): Promise<RunRecord> {
+    const { system } = target;
+    const summary = await this.#load(target, load, `${system.name} ${loadLabel(load)}`, this.options.timeoutMs);
+    const record: RunRecord = { system: system.name, replicas: system.replicas, load, body: target.bodies.description, summary };
+    if (summary.responses + summary.errors === 0) record.failure = 'no request completed';
+    else if (summary.errorRate > this.options.maxErrorRate) {
+      record.failure = `errors + non-2xx are ${(summary.errorRate * 100).toFixed(2)}% of requests, above the ${this.options.maxErrorRate * 100}% allowance (status ${JSON.stringify(summary.statusCodes)}, errors ${JSON.stringify(summary.errorKinds)})`;
+    }
+    this.runs.push(record);
+    const l = summary.latency;
+    this.#deps.progress.note(`  ${system.name} ${loadLabel(load)}: ${formatRate(summary.responsesPerS)} req/s, p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms, errors ${summary.errors}, non-2xx ${summary.non2xx}`);
+    if (record.failure && !this.aborted) this.fail(`${system.name} ${loadLabel(load)}: ${record.failure}`);
+    return record;
+  }
+
+  /** Bounded search for the highest open-loop rate with p99 ≤ SLO and errors ≤ the allowance. */
+  async searchCapacity(target: Target): Promise<CapacityRecord> {
+    const o = this.options;
+    const settings: SearchSettings = { startRatePerS: o.startRatePerS, minRatePerS: Math.min(o.startRatePerS, 1), maxRatePerS: o.maxRatePerS, growth: 2, precision: o.precision, maxProbes: o.maxProbes };
+    // Stragglers beyond this already broke the SLO; waiting longer only slows the search.
+    const probeTimeoutMs = Math.min(o.timeoutMs, Math.max(2_000, 10 * o.sloP99Ms));
+    const probes: CapacityProbe[] = [];
+    const record: CapacityRecord = { system: target.system.name, replicas: target.system.replicas, sloP99Ms: o.sloP99Ms, maxErrorRate: o.maxErrorRate, capacityPerS: 0, bracket: [0, null], reason: '', probes };
+    for (;;) {
+      const step = nextStep(probes, settings);
+      if (step.kind === 'done' || this.aborted) {
+        if (step.kind === 'done') Object.assign(record, { capacityPerS: step.capacityPerS, bracket: step.bracket, reason: step.reason });
+        else record.reason = 'interrupted';
+        break;
+      }
+      const load: LoadSpec = { mode: 'open', ratePerS: step.ratePerS, arrivals: o.arrivals, connections: o.openConnections, durationS: o.probeDurationS };
+      const s = await this.#load(target, load, `${target.system.name} probe ${formatRate(step.ratePerS)}/s`, probeTimeoutMs);
+      const passed = probePassed(s, o.sloP99Ms, o.maxErrorRate);
+      probes.push({ ratePerS: step.ratePerS, passed, achievedPerS: s.responsesPerS, p50Ms: s.latency.p50Ms, p99Ms: s.latency.p99Ms, errorRate: s.errorRate });
+      this.#deps.progress.note(`  probe ${formatRate(step.ratePerS)}/s: ${formatRate(s.responsesPerS)} answered/s, p99 ${s.latency.p99Ms.toFixed(2)} ms, errors+non-2xx ${(s.errorRate * 100).toFixed(2)}% → ${passed ? 'pass' : 'fail'}`);
+      // Let an overloaded system drain its queues before the next probe.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500, o.probeDurationS * 250)));
+    }
+    if (record.capacityPerS === 0 && !this.aborted) record.failure = `no probe passed (${record.reason})`;
+    this.capacities.push(record);
+    if (record.failure) this.fail(`${record.system} capacity search: ${record.failure}`);
+    return record;
+  }
+
+  async #load(target: Target, load: LoadSpec, label: string, timeoutMs: number): Promise<RunSummary> {
+    const { system, bodies } = target;
+    const recorder = new Recorder();
+    const common = { origin: system.origin, path: system.inferPath, headers: { 'content-type': bodies.contentType }, recorder, timeoutMs, signal: this.#deps.signal };
+    this.#deps.progress.start(label, load.mode === 'closed' && load.amount ? 0 : load.durationS, () => recorder.live());
+    try {
+      if (load.mode === 'closed') await runClosedLoop({ ...common, bodies, load });
+      else await runOpenLoop({ ...common, body: () => bodies.next(), load, seed: this.options.seed });
+    } finally {
+      this.#deps.progress.stop();
+    }
+    return recorder.summary();
+  }
+
+  /** One request before any load: a system that cannot answer fails fast with its answer in the message. */
+  async #check(target: Target): Promise<void> {
+    const { system, bodies } = target;
+    const url = `${system.origin}${system.inferPath}`;
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': bodies.contentType }, body: bodies.next() });
+    const text = await res.text();
+    if (res.status < 200 || res.status >= 300) throw new Error(`POST ${system.inferPath} answered ${res.status}: ${text.slice(0, 300)}`);
+  }
+}

@@ -1,0 +1,180 @@
+// The data every part of the harness passes around: what load was applied,
+// what was recorded, what a scenario produced. Load generators fill a
+// Recorder; the Recorder's summary is a RunSummary; scenarios collect
+// RunRecords into a ScenarioReport; reports render that (and only that), so a
+// results.json can be re-rendered later without re-running anything.
+
+/** Closed loop: each connection sends its next request when the previous answer arrives (autocannon). */
+export type ClosedLoad = {
+  mode: 'closed';
+  connections: number;
+  pipelining: number;
+  durationS: number;
+  /** Stop after this many requests instead of after durationS. */
+  amount?: number;
+};
+
+/** Open loop: requests are due at fixed (or Poisson) times whatever the answers do (wrk2). */
+export type OpenLoad = {
+  mode: 'open';
+  ratePerS: number;
+  arrivals: 'constant' | 'poisson';
+  /** Keep-alive connections the requests are spread over (an undici Pool). */
+  connections: number;
+  durationS: number;
+};
+
+export type LoadSpec = ClosedLoad | OpenLoad;
+
+export type LatencySummary = {
+  minMs: number;
+  meanMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+};
+
+/** One second of a run, by completion time. */
+export type SecondSample = {
+  second: number;
+  responses: number;
+  errors: number;
+  non2xx: number;
+  bytes: number;
+  p50Ms: number;
+  p99Ms: number;
+};
+
+export type RunSummary = {
+  /** Wall time from the first send to the last answer (or the drain deadline). */
+  elapsedS: number;
+  /** Answers received, any status. */
+  responses: number;
+  ok: number;
+  non2xx: number;
+  /** Requests that got no answer: timeouts, resets, refused connections. */
+  errors: number;
+  responsesPerS: number;
+  bytesRead: number;
+  bytesPerS: number;
+  /** Latency of every answered request (open loop: from its intended send time). */
+  latency: LatencySummary;
+  statusCodes: Record<string, number>;
+  errorKinds: Record<string, number>;
+  /** (non-2xx + errors) / (responses + errors). */
+  errorRate: number;
+  /** Open loop only: how late the generator sent requests behind schedule (its own ceiling). */
+  sendLagP99Ms?: number;
+  timeline: SecondSample[];
+  /** The HDR histogram (µs) as hdr-histogram-js compressed base64, to re-aggregate later. */
+  histogram: string;
+};
+
+export type BodyDescription = {
+  format: 'json' | 'binary';
+  rows: number;
+  /** 'unique' or the size of the fixed pool of distinct inputs. */
+  inputs: 'unique' | number;
+  bytesPerRequest: number;
+};
+
+export type RunRecord = {
+  system: string;
+  replicas: number;
+  load: LoadSpec;
+  body: BodyDescription;
+  summary: RunSummary;
+  /** Set when the run counts as failed (errors beyond the allowance, or it could not run). */
+  failure?: string;
+};
+
+export type CapacityProbe = {
+  ratePerS: number;
+  passed: boolean;
+  achievedPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  errorRate: number;
+};
+
+export type CapacityRecord = {
+  system: string;
+  replicas: number;
+  sloP99Ms: number;
+  maxErrorRate: number;
+  /** Highest rate that passed (0 when none did). */
+  capacityPerS: number;
+  /** [highest passing, lowest failing] rate when the search stopped; null = not found. */
+  bracket: [number, number | null];
+  reason: string;
+  probes: CapacityProbe[];
+  failure?: string;
+};
+
+export type Series = {
+  name: string;
+  /** Series with the same group share a colour (e.g. one system, several percentiles). */
+  group?: string;
+  style?: 'solid' | 'dashed' | 'dotted';
+  points: { x: number; y: number }[];
+};
+
+export type LineChartSpec = {
+  kind: 'line';
+  file: string;
+  title: string;
+  subtitle?: string;
+  xLabel: string;
+  yLabel: string;
+  xScale?: 'linear' | 'log2';
+  yScale?: 'linear' | 'log10';
+  series: Series[];
+  /** Horizontal reference lines, e.g. an SLO. */
+  rules?: { y: number; label: string }[];
+};
+
+export type BarChartSpec = {
+  kind: 'bars';
+  file: string;
+  title: string;
+  subtitle?: string;
+  xLabel: string;
+  yLabel: string;
+  categories: string[];
+  series: { name: string; values: (number | null)[] }[];
+};
+
+export type ChartSpec = LineChartSpec | BarChartSpec;
+
+export type MachineFacts = {
+  hostname: string;
+  platform: string;
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  loadAverage: number[];
+  node: string;
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+};
+
+export type ScenarioReport = {
+  scenario: string;
+  title: string;
+  description: string;
+  startedAt: string;
+  finishedAt: string;
+  machine: MachineFacts;
+  /** The options the scenario ran with (after defaults). */
+  config: Record<string, unknown>;
+  runs: RunRecord[];
+  capacities: CapacityRecord[];
+  /** Derived one-liners (ratios, capacities), written by the scenario. */
+  highlights: string[];
+  /** Things a reader must know: skipped systems, failures. */
+  notes: string[];
+  charts: ChartSpec[];
+  failed: boolean;
+};

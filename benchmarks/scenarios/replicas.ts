@@ -1,0 +1,59 @@
+// Scenario `replicas`: throughput as workers are added behind the gateway
+// (and NGINX for comparison). On a machine with few cores the curve flattens
+// once workers, balancer and load generator compete for the same cores.
+
+import { latencyVsThroughput, throughputVs } from '../lib/charts.ts';
+import { formatRate } from '../lib/report-markdown.ts';
+import type { RunRecord } from '../lib/results.ts';
+import type { Scenario } from '../lib/scenario.ts';
+
+const scenario: Scenario = {
+  name: 'replicas',
+  title: 'Replicas: throughput with 1…N workers',
+  summary: 'gateway and nginx with 1, 2, 4 workers at 64 connections (scaling efficiency)',
+  description:
+    'The gateway (and NGINX, when installed) restarted with each worker count, under closed-loop load. ' +
+    'Scaling efficiency is throughput(N) / (N × throughput(1)); it cannot stay near 1 beyond the machine’s free cores.',
+  defaults: { systems: ['gateway', 'nginx'], replicaCounts: [1, 2, 4], connections: [64], durationS: 10 },
+
+  async run(h) {
+    const o = h.options;
+    for (const name of o.systems) {
+      // Systems without workers behind them are measured once.
+      const counts = name === 'gateway' || name === 'nginx' ? o.replicaCounts : [1];
+      for (const replicas of counts) {
+        await h.withSystem(name, { replicas }, async (target) => {
+          for (const connections of o.connections) {
+            await h.measure(target, { mode: 'closed', connections, pipelining: o.pipelining, durationS: o.durationS, amount: o.amount });
+            if (h.aborted) return;
+          }
+        });
+      }
+    }
+  },
+
+  present(report) {
+    const multi = new Set(report.runs.map((r) => r.load.connections)).size > 1;
+    const seriesOf = (r: RunRecord): string => (multi ? `${r.system} ${r.load.connections} conn` : r.system);
+    const highlights: string[] = [];
+    for (const key of [...new Set(report.runs.filter((r) => !r.failure).map(seriesOf))]) {
+      const runs = report.runs.filter((r) => !r.failure && seriesOf(r) === key).sort((a, b) => a.replicas - b.replicas);
+      const one = runs.find((r) => r.replicas === 1);
+      const cells = runs.map((r) => {
+        const efficiency = one && r.replicas > 1 ? ` (efficiency ${(r.summary.responsesPerS / (r.replicas * one.summary.responsesPerS)).toFixed(2)})` : '';
+        return `×${r.replicas} ${formatRate(r.summary.responsesPerS)} req/s${efficiency}`;
+      });
+      highlights.push(`${key}: ${cells.join(', ')}`);
+    }
+    const subtitle = `${report.config.model}, ${report.config.rows} row(s)/request, closed loop`;
+    return {
+      highlights,
+      charts: [
+        throughputVs(report.runs, { file: 'throughput-vs-replicas.svg', title: 'Throughput vs workers', subtitle, xLabel: 'workers', x: (r) => r.replicas, seriesOf }),
+        latencyVsThroughput(report.runs, 'latency-vs-throughput.svg', `${subtitle}; one point per worker count`, seriesOf),
+      ],
+    };
+  },
+};
+
+export default scenario;

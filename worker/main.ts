@@ -1,0 +1,103 @@
+// Composition root of a worker process: parse options, build the model store
+// and the HTTP server, listen, load, report ready, wire signals. The only file
+// of the worker that calls process.exit.
+//
+//   node worker/main.ts --listen unix:/tmp/w.sock --models ./models
+//   infergate worker --listen 0.0.0.0:9100 --models ./models   (bin/infergate.ts → runWorker)
+//
+// The server listens before the models load so /health/live answers and
+// /health/ready says "loading" meanwhile; "infergate worker listening on …"
+// is printed once every session passed its warm-up. Exit codes: 0 after a
+// SIGTERM/SIGINT drain (bounded by --drain-timeout-ms), 1 when a model cannot
+// be loaded or the address cannot be bound, 2 for a command-line mistake.
+
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { ModelStore } from './model-store.ts';
+import { formatListenAddress, parseWorkerOptions, WORKER_USAGE, WorkerOptionsError, type ListenAddress, type WorkerOptions } from './options.ts';
+import { WorkerServer } from './server.ts';
+
+/** Runs a worker until a signal stops it; resolves once it is ready (listening, models loaded and warmed up). */
+export async function runWorker(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(WORKER_USAGE);
+    return;
+  }
+  let options: WorkerOptions;
+  try {
+    options = parseWorkerOptions(argv);
+  } catch (err) {
+    if (!(err instanceof WorkerOptionsError)) throw err;
+    process.stderr.write(`infergate worker: ${err.message}\n\n${WORKER_USAGE}`);
+    process.exit(2);
+  }
+
+  const log = (message: string): void => void process.stderr.write(`${message}\n`);
+  const store = new ModelStore({ modelsDir: options.modelsDir, models: options.models, session: options.session });
+  const server = new WorkerServer({ store, maxBodyBytes: options.maxBodyBytes, log });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      // A second signal does not wait for in-flight requests any more.
+      log(`infergate worker: ${signal} again; aborting ${server.inFlight} in-flight requests`);
+      server.destroy();
+      return;
+    }
+    stopping = true;
+    // The drain is bounded: whatever is still running at the deadline is dropped.
+    const deadline = setTimeout(() => {
+      log(`infergate worker: drain timeout of ${options.drainTimeoutMs} ms; aborting ${server.inFlight} in-flight requests`);
+      process.exit(0);
+    }, options.drainTimeoutMs);
+    void server
+      .close()
+      .then(() => store.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          clearTimeout(deadline);
+          log(`infergate worker: error while draining: ${(err as Error).message}`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  const fail = async (what: string, err: unknown): Promise<never> => {
+    log(`infergate worker: ${what}: ${(err as Error).message}`);
+    server.destroy();
+    await Promise.allSettled([server.close(), store.close()]);
+    process.exit(1);
+  };
+
+  let bound: ListenAddress;
+  try {
+    bound = await server.listen(options.listen);
+  } catch (err) {
+    return fail(`cannot listen on ${formatListenAddress(options.listen)}`, err);
+  }
+  try {
+    await store.load();
+  } catch (err) {
+    if (stopping) return;
+    return fail('cannot load models', err);
+  }
+  if (stopping) return;
+  process.stdout.write(`infergate worker listening on ${formatListenAddress(bound)}\n`);
+}
+
+/** True when this file is the process's entry point (not imported by bin/infergate.ts). */
+function isEntryPoint(): boolean {
+  if (typeof import.meta.main === 'boolean') return import.meta.main;
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) await runWorker(process.argv.slice(2));

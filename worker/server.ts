@@ -1,0 +1,247 @@
+// The worker's HTTP face (routes and frame in common/wire.ts), built from a
+// model store passed in: no globals, so a test can build one over a fake store.
+//
+//   GET  /health/live    200 while the process serves HTTP at all
+//   GET  /health/ready   200 {ready:true,state:'ready'} | 503 loading/draining
+//   GET  /models         200 {models: ModelSignature[]} once the store is ready
+//   POST /infer          request frame → response frame (FRAME_CONTENT_TYPE)
+//
+// Errors are JSON {code, message} with the catalogued status.
+//
+// Shutdown: close() drains (stop accepting, answer new requests on open
+// keep-alive connections 503 GW_ERR_SHUTTING_DOWN with "Connection: close",
+// let in-flight requests finish, close idle sockets so they cannot hold the
+// server open) and destroy() aborts every connection. Both are idempotent.
+
+import { lstat, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { asInfergateError, InfergateError } from '../common/errors.ts';
+import {
+  decodeFrame,
+  encodeFrame,
+  FRAME_CONTENT_TYPE,
+  WORKER_ROUTES,
+  type InferRequestHeader,
+  type InferResponseHeader,
+  type WorkerModelsBody,
+  type WorkerReadyBody,
+} from '../common/wire.ts';
+import { readFrameBody } from './body.ts';
+import type { ModelStore } from './model-store.ts';
+import { DEFAULT_MAX_BODY_BYTES, type ListenAddress } from './options.ts';
+
+/** What the server needs of a model store. */
+export type InferenceBackend = Pick<ModelStore, 'state' | 'signatures' | 'run'>;
+
+export type WorkerServerOptions = {
+  store: InferenceBackend;
+  /** Largest accepted /infer body; default 256 MiB. */
+  maxBodyBytes?: number;
+  /** Where unexpected (GW_ERR_INTERNAL) errors are reported; default: nowhere. */
+  log?: (message: string) => void;
+};
+
+type Route = { methods: readonly string[]; handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> };
+
+export class WorkerServer {
+  readonly server: Server;
+  readonly #store: InferenceBackend;
+  readonly #maxBodyBytes: number;
+  readonly #log: (message: string) => void;
+  readonly #routes: ReadonlyMap<string, Route>;
+  #inFlight = 0;
+  #closing: Promise<void> | null = null;
+  #onIdle: (() => void) | null = null;
+
+  constructor(options: WorkerServerOptions) {
+    this.#store = options.store;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#log = options.log ?? (() => {});
+    this.#routes = new Map<string, Route>([
+      [WORKER_ROUTES.live, { methods: ['GET', 'HEAD'], handle: (_req, res) => sendJson(res, 200, { live: true }) }],
+      [WORKER_ROUTES.ready, { methods: ['GET', 'HEAD'], handle: (_req, res) => this.#ready(res) }],
+      [WORKER_ROUTES.models, { methods: ['GET'], handle: (_req, res) => this.#models(res) }],
+      [WORKER_ROUTES.infer, { methods: ['POST'], handle: (req, res) => this.#infer(req, res) }],
+    ]);
+    this.server = createServer((req, res) => this.#request(req, res));
+  }
+
+  /** Readiness as GET /health/ready reports it. */
+  get state(): WorkerReadyBody['state'] {
+    if (this.#closing || this.#store.state === 'closed') return 'draining';
+    return this.#store.state === 'ready' ? 'ready' : 'loading';
+  }
+
+  /** Requests received and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Binds the address (a stale unix socket file is removed first); resolves with the bound address (TCP port 0 → the real port). */
+  async listen(address: ListenAddress): Promise<ListenAddress> {
+    if (address.kind === 'unix') await removeStaleUnixSocket(address.path);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      const onListening = (): void => {
+        this.server.off('error', reject);
+        resolve();
+      };
+      if (address.kind === 'unix') this.server.listen(address.path, onListening);
+      else this.server.listen(address.port, address.host, onListening);
+    });
+    if (address.kind === 'unix') return address;
+    return { kind: 'tcp', host: address.host, port: (this.server.address() as AddressInfo).port };
+  }
+
+  /** Drains: resolves once in-flight requests are answered and every connection is closed. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      let closed = !this.server.listening;
+      let idle = this.#inFlight === 0;
+      const settle = (): void => {
+        if (closed && idle) resolve();
+      };
+      this.#onIdle = () => {
+        idle = true;
+        this.server.closeIdleConnections();
+        settle();
+      };
+      if (!closed) {
+        this.server.close(() => {
+          closed = true;
+          settle();
+        });
+      }
+      this.server.closeIdleConnections();
+      settle();
+    });
+    return this.#closing;
+  }
+
+  /** Aborts every connection now (in-flight requests are lost). Idempotent. */
+  destroy(): void {
+    void this.close();
+    this.server.closeAllConnections();
+  }
+
+  #request(req: IncomingMessage, res: ServerResponse): void {
+    this.#inFlight++;
+    res.once('close', () => {
+      if (--this.#inFlight === 0 && this.#onIdle) this.#onIdle();
+    });
+    // While draining, every answer closes its connection so keep-alive cannot hold the server open.
+    if (this.#closing) res.setHeader('connection', 'close');
+
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const route = this.#routes.get(path);
+    if (!route) return sendError(res, new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${req.method} ${path}`));
+    if (!route.methods.includes(req.method ?? '')) {
+      res.setHeader('allow', route.methods.join(', '));
+      return sendError(res, new InfergateError('GW_ERR_METHOD_NOT_ALLOWED', `${req.method} ${path}`));
+    }
+    const fail = (err: unknown): void => {
+      const error = asInfergateError(err);
+      if (error.code === 'GW_ERR_INTERNAL') this.#log(`worker: ${req.method} ${path}: ${(err as Error)?.stack ?? error.message}`);
+      if (this.#closing && !res.headersSent) res.setHeader('connection', 'close');
+      sendError(res, error);
+    };
+    try {
+      const done = route.handle(req, res);
+      if (done) done.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  #ready(res: ServerResponse): void {
+    const state = this.state;
+    const body: WorkerReadyBody = { ready: state === 'ready', state };
+    sendJson(res, state === 'ready' ? 200 : 503, body);
+  }
+
+  #models(res: ServerResponse): void {
+    if (this.#store.state !== 'ready') throw new InfergateError('GW_ERR_MODEL_NOT_READY', `the worker is ${this.state}`);
+    const body: WorkerModelsBody = { models: this.#store.signatures() };
+    sendJson(res, 200, body);
+  }
+
+  async #infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.#closing) {
+      req.resume();
+      throw new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
+    }
+    const contentType = req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
+    if (contentType !== FRAME_CONTENT_TYPE) {
+      req.resume();
+      throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `POST ${WORKER_ROUTES.infer} takes ${FRAME_CONTENT_TYPE}, not ${contentType ?? 'no content type'}`);
+    }
+    let body: Uint8Array;
+    try {
+      body = await readFrameBody(req, this.#maxBodyBytes);
+    } catch (err) {
+      // Do not read the rest of an oversized body: answer, then drop the connection.
+      res.setHeader('connection', 'close');
+      throw err;
+    }
+    const { header, tensors } = decodeFrame<InferRequestHeader>(body);
+    checkRequestHeader(header);
+    const result = await this.#store.run(header.model, header.version, tensors, header.outputs);
+    const frame = encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs);
+    // A request that began before close() ends its connection as it answers.
+    if (this.#closing) res.setHeader('connection', 'close');
+    res.writeHead(200, { 'content-type': FRAME_CONTENT_TYPE, 'content-length': frame.byteLength });
+    res.end(frame);
+  }
+}
+
+/** decodeFrame checks the frame's layout; this checks the header's fields the store relies on. */
+function checkRequestHeader(header: InferRequestHeader): void {
+  const bad = (detail: string): InfergateError => new InfergateError('GW_ERR_BAD_FRAME', `request header ${detail}`);
+  if (typeof header.model !== 'string') throw bad('has no model name');
+  if (typeof header.version !== 'string') throw bad('has no version string');
+  if (header.outputs !== undefined && (!Array.isArray(header.outputs) || !header.outputs.every((o) => typeof o === 'string'))) {
+    throw bad('outputs is not a list of names');
+  }
+  for (const t of header.tensors) {
+    if (typeof t.name !== 'string' || typeof t.datatype !== 'string' || !Array.isArray(t.shape)) {
+      throw bad(`tensor ${JSON.stringify(t.name)} lacks a name, datatype or shape`);
+    }
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return void res.destroy();
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.byteLength });
+  res.end(bytes);
+}
+
+function sendError(res: ServerResponse, error: InfergateError): void {
+  sendJson(res, error.status, error.toWire());
+}
+
+/**
+ * A unix socket file left by a worker that died without closing is removed;
+ * one a live process still accepts on is not (binding would steal its name).
+ */
+export async function removeStaleUnixSocket(path: string): Promise<void> {
+  const info = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (!info) return;
+  if (!info.isSocket()) throw new Error(`${path} exists and is not a unix socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new Error(`another process is listening on ${path}`);
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
