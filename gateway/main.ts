@@ -34,7 +34,8 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   console.log(`infergate gateway listening on http://${address.address}:${address.port} (models from ${config.models.repository})`);
   await gateway.whenReady();
   const models = gateway.registry.models.map((m) => `${m.name} [${m.versions.join(', ')}]`).join(', ');
-  console.log(`infergate gateway ready: ${gateway.replicas.replicas.length} workers serving ${models}`);
+  const ready = gateway.replicas.replicas.filter((r) => r.state === 'ready').length;
+  console.log(`infergate gateway ready: ${models} (${ready} of ${gateway.replicas.replicas.length} workers ready so far)`);
 }
 
 if (import.meta.main) {

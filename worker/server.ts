@@ -5,6 +5,7 @@
 //   GET  /health/ready   200 {ready:true,state:'ready'} | 503 loading/draining
 //   GET  /models         200 {models: ModelSignature[]} once the store is ready
 //   POST /infer          request frame → response frame (FRAME_CONTENT_TYPE)
+//   POST /v2/models/{m}[/versions/{v}]/infer   KServe v2 JSON (worker/kserve-infer.ts)
 //
 // Errors are JSON {code, message} with the catalogued status.
 //
@@ -16,7 +17,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { asInfergateError, InfergateError } from '../common/errors.ts';
+import { asInfergateError, errorBody, InfergateError } from '../common/errors.ts';
 import {
   decodeFrame,
   encodeFrame,
@@ -28,6 +29,7 @@ import {
   type WorkerReadyBody,
 } from '../common/wire.ts';
 import { readFrameBody } from './body.ts';
+import { matchKServeInfer, runKServeInfer } from './kserve-infer.ts';
 import type { ModelStore } from './model-store.ts';
 import { DEFAULT_MAX_BODY_BYTES, type ListenAddress } from './options.ts';
 
@@ -134,7 +136,10 @@ export class WorkerServer {
     if (this.#closing) res.setHeader('connection', 'close');
 
     const path = (req.url ?? '/').split('?', 1)[0]!;
-    const route = this.#routes.get(path);
+    const kserve = matchKServeInfer(path);
+    const route = kserve
+      ? { methods: ['POST'], handle: (r: IncomingMessage, s: ServerResponse) => this.#kserveInfer(r, s, kserve.model, kserve.version) }
+      : this.#routes.get(path);
     if (!route) return sendError(res, new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${req.method} ${path}`));
     if (!route.methods.includes(req.method ?? '')) {
       res.setHeader('allow', route.methods.join(', '));
@@ -144,7 +149,9 @@ export class WorkerServer {
       const error = asInfergateError(err);
       if (error.code === 'GW_ERR_INTERNAL') this.#log(`worker: ${req.method} ${path}: ${(err as Error)?.stack ?? error.message}`);
       if (this.#closing && !res.headersSent) res.setHeader('connection', 'close');
-      sendError(res, error);
+      // The public KServe route answers errors the way the gateway does.
+      if (kserve) sendJson(res, error.status, errorBody(error));
+      else sendError(res, error);
     };
     try {
       const done = route.handle(req, res);
@@ -152,6 +159,24 @@ export class WorkerServer {
     } catch (err) {
       fail(err);
     }
+  }
+
+  async #kserveInfer(req: IncomingMessage, res: ServerResponse, model: string, version: string): Promise<void> {
+    if (this.#closing) {
+      req.resume();
+      throw new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
+    }
+    let body: Uint8Array;
+    try {
+      body = await readFrameBody(req, this.#maxBodyBytes);
+    } catch (err) {
+      res.setHeader('connection', 'close');
+      throw err;
+    }
+    const json = await runKServeInfer(this.#store, model, version, body);
+    if (this.#closing) res.setHeader('connection', 'close');
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': json.byteLength });
+    res.end(json);
   }
 
   #ready(res: ServerResponse): void {

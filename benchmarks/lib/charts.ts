@@ -24,6 +24,11 @@ function bySystem(runs: readonly RunRecord[], seriesOf: SeriesKey = (r) => r.sys
   return groups;
 }
 
+/** "16 conn" (closed loop) or "500/s" (open loop), written next to p99 points. */
+export function loadPointLabel(r: RunRecord): string {
+  return r.load.mode === 'closed' ? `${r.load.connections} conn` : `${Math.round(r.load.ratePerS)}/s`;
+}
+
 const PERCENTILES = [
   { key: 'p50Ms', label: 'p50', style: 'dashed' },
   { key: 'p99Ms', label: 'p99', style: 'solid' },
@@ -31,11 +36,12 @@ const PERCENTILES = [
 ] as const;
 
 /** Latency percentiles (p50 dashed, p99 solid, p99.9 dotted) against achieved throughput, one colour per system. */
-export function latencyVsThroughput(runs: readonly RunRecord[], file: string, subtitle?: string, seriesOf?: SeriesKey): LineChartSpec {
+export function latencyVsThroughput(runs: readonly RunRecord[], file: string, subtitle?: string, seriesOf?: SeriesKey, pointLabel: (r: RunRecord) => string = loadPointLabel): LineChartSpec {
   const series: Series[] = [];
   for (const [system, group] of bySystem(runs, seriesOf)) {
     for (const p of PERCENTILES) {
-      series.push({ name: `${system} ${p.label}`, group: system, style: p.style, points: group.map((r) => ({ x: r.summary.responsesPerS, y: r.summary.latency[p.key] })) });
+      const points = group.map((r) => ({ x: r.summary.responsesPerS, y: r.summary.latency[p.key], label: p.key === 'p99Ms' ? pointLabel(r) : undefined }));
+      series.push({ name: `${system} ${p.label}`, group: system, style: p.style, points });
     }
   }
   return { kind: 'line', file, title: 'Latency percentiles vs throughput', subtitle, xLabel: 'throughput (answers/s)', yLabel: 'latency (ms, log scale)', yScale: 'log10', series };

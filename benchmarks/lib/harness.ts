@@ -14,6 +14,7 @@ import type { TensorSpec } from '../../common/wire.ts';
 import { CLASSIFIER_LIKE_INPUTS, createBodySource, type BodySource } from './bodies.ts';
 import { nextStep, probePassed, type SearchSettings } from './capacity-search.ts';
 import { runClosedLoop } from './closed-loop.ts';
+import { cpuBetween, sampleCpu } from './cpu.ts';
 import { runOpenLoop } from './open-loop.ts';
 import type { BenchOptions } from './options.ts';
 import type { ProcessGroup } from './processes.ts';
@@ -114,8 +115,10 @@ export class Harness {
   /** One recorded run; a run whose errors + non-2xx exceed --max-error-rate fails the benchmark. */
   async measure(target: Target, load: LoadSpec): Promise<RunRecord> {
     const { system } = target;
+    const before = sampleCpu(system.roots);
     const summary = await this.#load(target, load, `${system.name} ${loadLabel(load)}`, this.options.timeoutMs);
-    const record: RunRecord = { system: system.name, replicas: system.replicas, load, body: target.bodies.description, summary };
+    const cpu = cpuBetween(before, sampleCpu(system.roots), summary.responses);
+    const record: RunRecord = { system: system.name, replicas: system.replicas, load, body: target.bodies.description, summary, ...(cpu && { cpu }) };
     if (summary.responses + summary.errors === 0) record.failure = 'no request completed';
     else if (summary.errorRate > this.options.maxErrorRate) {
       record.failure = `errors + non-2xx are ${(summary.errorRate * 100).toFixed(2)}% of requests, above the ${this.options.maxErrorRate * 100}% allowance (status ${JSON.stringify(summary.statusCodes)}, errors ${JSON.stringify(summary.errorKinds)})`;

@@ -28,6 +28,7 @@ export function renderMarkdown(report: ScenarioReport, options: MarkdownOptions 
     '',
   ];
   if (report.runs.length > 0) lines.push(runsTable(report.runs), '');
+  if (report.runs.some((r) => r.cpu)) lines.push('CPU per answered request, by process role (share of one core in brackets):', '', cpuTable(report.runs), '');
   if (report.capacities.length > 0) lines.push(capacityTable(report.capacities), '');
   if (report.highlights.length > 0) lines.push(...report.highlights.map((l) => `- ${l}`), '');
   if (report.notes.length > 0) lines.push(...report.notes.map((n) => `> ${n}  `), '');
@@ -60,6 +61,28 @@ export function runsTable(runs: readonly RunRecord[]): string {
     rows.push(
       `| ${r.system}${r.failure ? ' ⚠' : ''} | ${r.replicas} | ${loadLabel(r.load)} | ${formatRate(s.responsesPerS)} | ${ms(l.p50Ms)} | ${ms(l.p90Ms)} | ${ms(l.p99Ms)} | ${ms(l.p999Ms)} | ${ms(l.maxMs)} | ${errors} | ${non2xx} | ${(s.bytesPerS / 1e6).toFixed(2)} |`,
     );
+  }
+  return rows.join('\n');
+}
+
+const ROLE_ORDER = ['load generator', 'gateway', 'nginx', 'workers', 'hello'];
+
+export function cpuTable(runs: readonly RunRecord[]): string {
+  const withCpu = runs.filter((r) => r.cpu && r.summary.responses > 0);
+  const seen = new Set(withCpu.flatMap((r) => Object.keys(r.cpu!.usPerRequest)));
+  const roles = [...ROLE_ORDER.filter((r) => seen.has(r)), ...[...seen].filter((r) => !ROLE_ORDER.includes(r))];
+  const others = withCpu.some((r) => r.cpu!.otherPercentOfCore !== undefined);
+  const rows = [
+    `| system | load | ${roles.map((r) => `${r} µs/req`).join(' | ')} |${others ? ' other processes |' : ''}`,
+    `|---|---|${roles.map(() => '--:').join('|')}|${others ? '--:|' : ''}`,
+  ];
+  for (const r of withCpu) {
+    const cells = roles.map((role) => {
+      const us = r.cpu!.usPerRequest[role];
+      return us === undefined ? '' : `${us >= 100 ? Math.round(us) : us.toFixed(1)} (${Math.round(r.cpu!.percentOfCore[role] ?? 0)}%)`;
+    });
+    if (others) cells.push(r.cpu!.otherPercentOfCore === undefined ? '' : `(${Math.round(r.cpu!.otherPercentOfCore)}%)`);
+    rows.push(`| ${r.system} | ${loadLabel(r.load)} | ${cells.join(' | ')} |`);
   }
   return rows.join('\n');
 }

@@ -54,6 +54,7 @@ function lineChart(spec: LineChartSpec): string {
     for (const p of points) {
       const title = `${s.name}: ${formatNumber(p.y)} at ${formatNumber(p.x)}`;
       out.push(el('circle', { cx: x.at(p.x), cy: y.at(p.y), r: s.style === 'solid' || !s.style ? 3.5 : 2.5, fill: stroke, stroke: '#ffffff', 'stroke-width': 1 }, `<title>${escapeXml(title)}</title>`));
+      if (p.label) out.push(el('text', { x: x.at(p.x) + 6, y: y.at(p.y) - 6, 'font-size': 10, fill: '#57606a' }, escapeXml(p.label)));
     }
   }
 

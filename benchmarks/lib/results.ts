@@ -80,12 +80,24 @@ export type BodyDescription = {
   bytesPerRequest: number;
 };
 
+/** CPU used during a run by role ('load generator', 'gateway', 'workers', 'nginx', 'hello'). */
+export type RunCpu = {
+  seconds: number;
+  /** 100 = one core busy for the whole run. */
+  percentOfCore: Record<string, number>;
+  usPerRequest: Record<string, number>;
+  /** CPU the rest of the machine used meanwhile (other processes, steal): a noisy neighbour shows here. */
+  otherPercentOfCore?: number;
+};
+
 export type RunRecord = {
   system: string;
   replicas: number;
   load: LoadSpec;
   body: BodyDescription;
   summary: RunSummary;
+  /** Absent where /proc is not available. */
+  cpu?: RunCpu;
   /** Set when the run counts as failed (errors beyond the allowance, or it could not run). */
   failure?: string;
 };
@@ -118,7 +130,8 @@ export type Series = {
   /** Series with the same group share a colour (e.g. one system, several percentiles). */
   group?: string;
   style?: 'solid' | 'dashed' | 'dotted';
-  points: { x: number; y: number }[];
+  /** A label is written next to its point (e.g. the connection count). */
+  points: { x: number; y: number; label?: string }[];
 };
 
 export type LineChartSpec = {

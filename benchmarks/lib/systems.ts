@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 import type { BodyFormat } from './bodies.ts';
+import type { ProcessRoot } from './cpu.ts';
 import { findNginx, nginxConfig } from './nginx.ts';
 import { freePort, waitForPort, type ChildProcessHandle, type ProcessGroup } from './processes.ts';
 
@@ -44,6 +45,8 @@ export type StartedSystem = {
   replicas: number;
   /** The model's signature as the system reports it; null for hello. */
   signature: ModelSignature | null;
+  /** Its processes by role, for CPU accounting. */
+  roots: ProcessRoot[];
   stop(): Promise<void>;
 };
 
@@ -63,7 +66,7 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
     start: async (ctx) => {
       const w = await startWorker(ctx, 'worker');
       const signature = await workerSignature(w.origin, ctx.model);
-      return { name: 'direct', origin: w.origin, inferPath: '/infer', format: 'binary', replicas: 1, signature, stop: () => w.handle.stop() };
+      return { name: 'direct', origin: w.origin, inferPath: '/infer', format: 'binary', replicas: 1, signature, roots: [{ role: 'workers', pid: w.handle.pid }], stop: () => w.handle.stop() };
     },
   },
   'direct-json': {
@@ -72,7 +75,7 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
     start: async (ctx) => {
       const w = await startWorker(ctx, 'worker');
       const signature = await workerSignature(w.origin, ctx.model);
-      return { name: 'direct-json', origin: w.origin, inferPath: kservePath(ctx.model), format: 'json', replicas: 1, signature, stop: () => w.handle.stop() };
+      return { name: 'direct-json', origin: w.origin, inferPath: kservePath(ctx.model), format: 'json', replicas: 1, signature, roots: [{ role: 'workers', pid: w.handle.pid }], stop: () => w.handle.stop() };
     },
   },
   gateway: {
@@ -90,7 +93,8 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       }
       const origin = `http://127.0.0.1:${port}`;
       const signature = await kserveSignature(origin, ctx.model);
-      return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, signature, stop: () => handle.stop() };
+      const roots = [{ role: 'gateway', pid: handle.pid, childRole: 'workers' }];
+      return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, signature, roots, stop: () => handle.stop() };
     },
   },
   nginx: {
@@ -124,7 +128,8 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
           await handle.stop();
           await stopWorkers();
         };
-        return { name: 'nginx', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, signature, stop };
+        const roots = [{ role: 'nginx', pid: handle.pid }, ...workers.map((w) => ({ role: 'workers', pid: w.handle.pid }))];
+        return { name: 'nginx', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, signature, roots, stop };
       } catch (err) {
         await stopWorkers();
         throw err;
@@ -137,7 +142,7 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
     start: async (ctx) => {
       const script = join(ctx.root, 'benchmarks', 'lib', 'hello-server.ts');
       const { handle, match } = await ctx.processes.start('hello', process.execPath, [script, '--port', '0'], { ready: /listening on (http:\/\/\S+)/, readyTimeoutMs: ctx.readyTimeoutMs });
-      return { name: 'hello', origin: match![1]!, inferPath: kservePath(ctx.model), format: 'json', replicas: 1, signature: null, stop: () => handle.stop() };
+      return { name: 'hello', origin: match![1]!, inferPath: kservePath(ctx.model), format: 'json', replicas: 1, signature: null, roots: [{ role: 'hello', pid: handle.pid }], stop: () => handle.stop() };
     },
   },
 };

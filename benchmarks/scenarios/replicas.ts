@@ -50,7 +50,7 @@ const scenario: Scenario = {
       highlights,
       charts: [
         throughputVs(report.runs, { file: 'throughput-vs-replicas.svg', title: 'Throughput vs workers', subtitle, xLabel: 'workers', x: (r) => r.replicas, seriesOf }),
-        latencyVsThroughput(report.runs, 'latency-vs-throughput.svg', `${subtitle}; one point per worker count`, seriesOf),
+        latencyVsThroughput(report.runs, 'latency-vs-throughput.svg', `${subtitle}; one point per worker count`, seriesOf, (r) => `×${r.replicas}`),
       ],
     };
   },

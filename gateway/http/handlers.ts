@@ -9,9 +9,9 @@
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
 import { decodeFrame, encodeFrame, type InferRequestHeader, type InferResponseHeader } from '../../common/wire.ts';
-import { decodeInferRequest } from '../kserve/decode-request.ts';
-import { encodeInferResponse } from '../kserve/encode-response.ts';
-import { modelMetadata, serverMetadata } from '../kserve/metadata.ts';
+import { decodeInferRequest } from '../../common/kserve/decode-request.ts';
+import { encodeInferResponse } from '../../common/kserve/encode-response.ts';
+import { modelMetadata, serverMetadata } from '../../common/kserve/metadata.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';

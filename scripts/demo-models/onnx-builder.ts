@@ -36,9 +36,19 @@ export function floatInitializer(name: string, dims: readonly number[], values: 
     name,
     dims: [...dims],
     dataType: onnx.TensorProto.DataType.FLOAT,
-    // Copy into a fresh buffer: the bytes must be exactly the values, little-endian.
-    rawData: new Uint8Array(values.slice().buffer),
+    rawData: littleEndianFloats(values),
   };
+}
+
+/**
+ * ONNX raw_data is little-endian whatever the host. A Float32Array's own
+ * buffer is host-endian, so write through a DataView instead of copying it.
+ */
+function littleEndianFloats(values: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  return bytes;
 }
 
 type AttributeValue = number | readonly number[];

@@ -80,6 +80,9 @@ function rankerGraph(weights: RankerWeights): GraphParts {
   return {
     name: 'ranker',
     nodes: [
+      // Gather fails at run time for an id outside [-rows, rows-1]: ids >= 1000
+      // are the "poison" input of the tests. Negative ids count from the end
+      // (numpy style), so -1 is a valid id, not poison.
       node('Gather', ['table', 'item_ids'], ['gathered'], { axis: 0 }),
       // Opset 17: ReduceMean takes its axes as an attribute (an input from opset 18).
       node('ReduceMean', ['gathered'], ['embedding'], { axes: [1], keepdims: 0 }),
@@ -100,11 +103,21 @@ function rankerGraph(weights: RankerWeights): GraphParts {
 export const CLASSIFIER_WIDTHS = [64, 128, 64, 10] as const;
 export const HEAVY_WIDTHS = [512, 2048, 512, 10] as const;
 
+/** One entry of the demo repository; `graph` derives everything from `seed`. */
 export type DemoModel = { name: string; version: string; seed: number; graph: () => GraphParts };
 
-export const DEMO_MODELS: readonly DemoModel[] = [
-  { name: 'classifier', version: '1', seed: 101, graph: () => mlpGraph('classifier', mlpWeights(101, CLASSIFIER_WIDTHS), 'probabilities', true) },
-  { name: 'classifier', version: '2', seed: 102, graph: () => mlpGraph('classifier', mlpWeights(102, CLASSIFIER_WIDTHS), 'probabilities', true) },
-  { name: 'heavy', version: '1', seed: 201, graph: () => mlpGraph('heavy', mlpWeights(201, HEAVY_WIDTHS), 'logits', false) },
-  { name: 'ranker', version: '1', seed: 301, graph: () => rankerGraph(rankerWeights(301)) },
-];
+function classifier(version: string, seed: number): DemoModel {
+  return { name: 'classifier', version, seed, graph: () => mlpGraph('classifier', mlpWeights(seed, CLASSIFIER_WIDTHS), 'probabilities', true) };
+}
+
+function heavy(version: string, seed: number): DemoModel {
+  return { name: 'heavy', version, seed, graph: () => mlpGraph('heavy', mlpWeights(seed, HEAVY_WIDTHS), 'logits', false) };
+}
+
+function ranker(version: string, seed: number): DemoModel {
+  return { name: 'ranker', version, seed, graph: () => rankerGraph(rankerWeights(seed)) };
+}
+
+// Classifier versions share the architecture and differ only in seed, so a
+// version switch is visible in the answers without changing the signature.
+export const DEMO_MODELS: readonly DemoModel[] = [classifier('1', 101), classifier('2', 102), heavy('1', 201), ranker('1', 301)];

@@ -85,7 +85,7 @@ t.test('the search finds a token-bucket server’s capacity within ±15%', async
   const processes = new ProcessGroup();
   const harness = new Harness({ options, root: '', processes, progress: new ProgressLine({ quiet: true }), signal: new AbortController().signal });
   const bodies = createBodySource({ format: 'json', model: 'm', version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], rows: 1, mode: 'unique', seed: 1 });
-  const system = { name: 'hello' as const, origin, inferPath: '/', format: 'json' as const, replicas: 1, signature: null, stop: async () => {} };
+  const system = { name: 'hello' as const, origin, inferPath: '/', format: 'json' as const, replicas: 1, signature: null, roots: [], stop: async () => {} };
 
   const found = await harness.searchCapacity({ system, bodies });
   const trail = found.probes.map((p) => `${p.ratePerS}${p.passed ? '✓' : '✗'}`).join(' ');

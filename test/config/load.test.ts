@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError, loadConfig, loadModelConfig } from '../../config/load.ts';
 
+const dir = t.testdir({});
+let files = 0;
 function configFile(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'infergate-config-'));
-  const file = join(dir, 'gateway.yaml');
+  const file = join(dir, `gateway-${files++}.yaml`);
   writeFileSync(file, text);
   return file;
 }
@@ -23,7 +23,7 @@ t.test('the default file gives every documented default', async (t) => {
 t.test('an empty file is a valid config; relative paths resolve against the file', async (t) => {
   const file = configFile('models:\n  repository: ./repo\n');
   const { config } = loadConfig(['--config', file], {});
-  t.equal(config.models.repository, join(file, '..', 'repo'));
+  t.equal(config.models.repository, join(dir, 'repo'));
   t.equal(loadConfig(['--config', configFile('')], {}).config.server.port, 8000);
 });
 

@@ -4,8 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -24,7 +23,7 @@ function run(args: string[], env: Record<string, string> = {}) {
 }
 
 t.test('an invalid config file fails fast with a message naming the field', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'infergate-cli-'));
+  const dir = t.testdir({});
   const table: Array<[string, RegExp]> = [
     ['server:\n  port: eighty\n', /server\.port/],
     ['workers:\n  restartBackoffMaxMs: -5\n', /workers\.restartBackoffMaxMs/],

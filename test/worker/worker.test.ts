@@ -292,3 +292,35 @@ t.test('TCP listen on port 0 reports the port it bound', async (t) => {
   child.kill('SIGINT');
   t.same(await exited, [0, null], 'SIGINT drains and exits 0');
 });
+
+t.test('the public KServe v2 JSON route answers like the gateway', async (t) => {
+  const worker = await startWorker(t, ['--model', 'classifier']);
+  const next = random(11);
+  const input = fp32('input', [2, 64], next);
+  const expected = await direct('classifier', '1', [input]);
+  const post = async (path: string, body: unknown) => {
+    const res = await worker.client.request({ method: 'POST', path, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return { status: res.statusCode, json: (await res.body.json()) as any };
+  };
+  const data = Array.from(new Float32Array(input.data.slice().buffer));
+  const ok = await post('/v2/models/classifier/versions/1/infer', { id: 'a', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 64], data }] });
+  t.equal(ok.status, 200);
+  t.equal(ok.json.id, 'a');
+  t.equal(ok.json.model_version, '1');
+  const want = expected.probabilities!.bytes;
+  t.same(Float32Array.from(ok.json.outputs[0].data), new Float32Array(want.buffer.slice(want.byteOffset, want.byteOffset + want.byteLength)), 'same numbers as onnxruntime');
+  const latest = await post('/v2/models/classifier/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 64], data }] });
+  t.equal(latest.json.model_version, '2', 'no version means the latest');
+
+  const table: Array<[string, unknown, number, string]> = [
+    ['/v2/models/nope/infer', { inputs: [] }, 404, 'GW_ERR_MODEL_NOT_FOUND'],
+    ['/v2/models/classifier/versions/7/infer', { inputs: [] }, 404, 'GW_ERR_VERSION_NOT_FOUND'],
+    ['/v2/models/classifier/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: [1] }] }, 400, 'GW_ERR_ELEMENT_COUNT'],
+  ];
+  for (const [path, body, status, code] of table) {
+    const answer = await post(path, body);
+    t.equal(answer.status, status, path);
+    t.equal(answer.json.code, code);
+    t.type(answer.json.error, 'string', 'errors use the {"error"} body');
+  }
+});

@@ -6,7 +6,7 @@ import {
   jsonToTensorData,
   MAX_DATA_DEPTH,
   tensorDataToJson,
-} from '../../../gateway/kserve/json-tensor.ts';
+} from '../../../common/kserve/json-tensor.ts';
 
 /** Asserts that `fn` throws the catalogued `code` and that its message mentions each of `mentions`. */
 function throwsCode(t: Test, fn: () => unknown, code: string, mentions: readonly string[], label: string): void {

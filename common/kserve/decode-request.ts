@@ -16,9 +16,9 @@
 // with what the model takes, so a client learns its mistake instead of
 // silently losing precision.
 
-import { datatypeByKServe } from '../../common/datatypes.ts';
-import { InfergateError } from '../../common/errors.ts';
-import type { ModelSignature, Tensor, TensorSpec } from '../../common/wire.ts';
+import { datatypeByKServe } from '../datatypes.ts';
+import { InfergateError } from '../errors.ts';
+import type { ModelSignature, Tensor, TensorSpec } from '../wire.ts';
 import { checkElementCount, describe, flattenJsonData, jsonElementsToBytes } from './json-tensor.ts';
 
 export type DecodedInferRequest = {

@@ -2,8 +2,8 @@
 // signatures. Pure: the handlers decide the status codes (200 when live/ready,
 // 4xx otherwise, as the protocol asks).
 
-import type { KServeDatatype } from '../../common/datatypes.ts';
-import type { ModelSignature, TensorSpec } from '../../common/wire.ts';
+import type { KServeDatatype } from '../datatypes.ts';
+import type { ModelSignature, TensorSpec } from '../wire.ts';
 
 /** The protocol's platform name for models served by onnxruntime. */
 export const ONNX_PLATFORM = 'onnx_onnxv1';

@@ -25,9 +25,9 @@
 // them; lossy and one-way), -0 as 0, INT64/UINT64 as exact decimal digits,
 // BYTES as strings decoded from UTF-8 (invalid sequences become U+FFFD).
 
-import { datatypeByKServe, elementCount, type KServeDatatype } from '../../common/datatypes.ts';
-import { InfergateError } from '../../common/errors.ts';
-import type { Tensor } from '../../common/wire.ts';
+import { datatypeByKServe, elementCount, type KServeDatatype } from '../datatypes.ts';
+import { InfergateError } from '../errors.ts';
+import type { Tensor } from '../wire.ts';
 
 /** Deepest array nesting accepted in `data` (far above any tensor rank served in practice). */
 export const MAX_DATA_DEPTH = 32;

@@ -7,7 +7,7 @@
 // tensor bytes; the envelope around it is spliced as text so the (possibly
 // large) data arrays are never re-parsed or re-serialized.
 
-import type { Tensor } from '../../common/wire.ts';
+import type { Tensor } from '../wire.ts';
 import { tensorDataToJson } from './json-tensor.ts';
 
 export type InferResponse = {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { InfergateError } from '../../../common/errors.ts';
 import type { ModelSignature } from '../../../common/wire.ts';
-import { decodeInferRequest, DEFAULT_MAX_REQUEST_ELEMENTS } from '../../../gateway/kserve/decode-request.ts';
+import { decodeInferRequest, DEFAULT_MAX_REQUEST_ELEMENTS } from '../../../common/kserve/decode-request.ts';
 import { classifier, everyType, ranker } from './signatures.ts';
 
 const body = (value: unknown): Uint8Array =>

@@ -1,8 +1,8 @@
 import t from 'tap';
 import type { Tensor } from '../../../common/wire.ts';
-import { decodeInferRequest } from '../../../gateway/kserve/decode-request.ts';
-import { encodeInferResponse } from '../../../gateway/kserve/encode-response.ts';
-import { jsonToTensorData } from '../../../gateway/kserve/json-tensor.ts';
+import { decodeInferRequest } from '../../../common/kserve/decode-request.ts';
+import { encodeInferResponse } from '../../../common/kserve/encode-response.ts';
+import { jsonToTensorData } from '../../../common/kserve/json-tensor.ts';
 import { everyType } from './signatures.ts';
 
 const fp32 = (name: string, shape: number[], values: number[]): Tensor => ({

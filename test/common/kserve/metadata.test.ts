@@ -6,7 +6,7 @@ import {
   serverLiveBody,
   serverMetadata,
   serverReadyBody,
-} from '../../../gateway/kserve/metadata.ts';
+} from '../../../common/kserve/metadata.ts';
 import { classifier, everyType, ranker } from './signatures.ts';
 
 t.test('server metadata names infergate, its version and the extensions served', async (t) => {
