@@ -73,11 +73,11 @@ t.test('a noisy failure below a pass bounds the bracket from above', async (t) =
 
 t.test('the search finds a token-bucket server’s capacity within ±15%', async (t) => {
   const capacity = 200;
-  const origin = await startFixture(t, 'token-bucket-server.ts', ['--rate', String(capacity), '--burst', '20']);
+  const origin = await startFixture(t, 'token-bucket-server.ts', ['--rate', String(capacity), '--burst', '30']);
   const options = {
     ...defaultOptions(fileURLToPath(new URL('../..', import.meta.url)), {}),
     startRatePerS: 100,
-    probeDurationS: 1.5,
+    probeDurationS: 2,
     sloP99Ms: 200,
     maxProbes: 10,
     openConnections: 16,

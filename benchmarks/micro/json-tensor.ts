@@ -1,14 +1,14 @@
 // Micro-benchmark of the JSON tensor codec's fast paths (not run by tap):
 //
-//   node test/common/kserve/json-tensor.bench.ts
+//   node benchmarks/micro/json-tensor.ts
 //
 // Encoding is compared with the obvious JSON.stringify(Array.from(typedArray));
 // decoding with Float32Array.from over the parsed array. Each case rotates
 // over a pool of distinct random tensors so that V8's number→string cache
 // cannot flatter anything, and prints the median of several rounds.
 
-import { encodeInferResponse } from '../../../common/kserve/encode-response.ts';
-import { jsonToTensorData, tensorDataToJson } from '../../../common/kserve/json-tensor.ts';
+import { encodeInferResponse } from '../../common/kserve/encode-response.ts';
+import { jsonToTensorData, tensorDataToJson } from '../../common/kserve/json-tensor.ts';
 
 type Case = { name: string; run: (i: number) => number };
 
