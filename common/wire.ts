@@ -22,6 +22,7 @@ export const WORKER_ROUTES = {
   ready: '/health/ready',
   models: '/models',
   infer: '/infer',
+  stats: '/stats',
 } as const;
 
 export const FRAME_CONTENT_TYPE = 'application/vnd.infergate.tensors';
@@ -46,6 +47,20 @@ export type WorkerModelsBody = { models: ModelSignature[] };
 
 /** GET /health/ready answer (200 when ready, 503 while loading or draining). */
 export type WorkerReadyBody = { ready: boolean; state: 'loading' | 'ready' | 'draining' };
+
+/** What one worker ran for one model version (GET /stats). */
+export type WorkerModelStats = {
+  /** Inference runs (one per request the worker received, batched or not). */
+  runs: number;
+  /** Rows run: the first input's first dim, summed. */
+  rows: number;
+  /** Runs by rows per run, e.g. {"1": 10, "32": 4}. */
+  runsByRows: Record<string, number>;
+  failures: number;
+};
+
+/** GET /stats answer: per "<model>/<version>". */
+export type WorkerStatsBody = { models: Record<string, WorkerModelStats> };
 
 /** A tensor with concrete shape and its raw bytes. */
 export type Tensor = {

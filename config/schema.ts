@@ -19,6 +19,47 @@ export const sessionOptionsSchema = z
   })
   .strict();
 
+// Dynamic batching controls (Triton's names where they exist). The gateway
+// config holds the defaults; a model's config.yaml may override any of them.
+const batchingFields = {
+  /** Batch concurrent requests for this model (models that cannot be batched run unbatched anyway). */
+  enabled: z.boolean(),
+  /** Rows per batch at most; a request with more rows runs alone. */
+  maxBatchSize: positiveInt(),
+  /** How long a batch may wait for more rows once a replica could take it (fractions allowed; 0 = never wait). */
+  maxQueueDelayMs: z.number().nonnegative(),
+  /** Row counts worth dispatching at once (ascending). */
+  preferredBatchSizes: z.array(positiveInt()),
+  /** Requests queued per model version at most; beyond: 503 with Retry-After. */
+  maxQueueSize: positiveInt(),
+  /** Per model: deadline of a request that asks for none (default server.requestTimeoutMs); a client may ask for a shorter one. */
+  defaultTimeoutMs: positiveInt(),
+  /** Priority levels 1 (highest) … priorityLevels. */
+  priorityLevels: positiveInt().max(16),
+  /** Priority of a request that names none. */
+  defaultPriority: positiveInt(),
+  /** Batches one replica may hold at once (1: the next batch forms while the current one runs). */
+  maxInFlightBatchesPerReplica: positiveInt(),
+} as const;
+
+const checkPriority = (b: { defaultPriority?: number | undefined; priorityLevels?: number | undefined }) =>
+  b.defaultPriority === undefined || b.priorityLevels === undefined || b.defaultPriority <= b.priorityLevels;
+const priorityProblem = { message: 'defaultPriority must be ≤ priorityLevels', path: ['defaultPriority'] };
+
+export const batchingSchema = z
+  .object({
+    enabled: batchingFields.enabled.default(true),
+    maxBatchSize: batchingFields.maxBatchSize.default(64),
+    maxQueueDelayMs: batchingFields.maxQueueDelayMs.default(0),
+    preferredBatchSizes: batchingFields.preferredBatchSizes.default([]),
+    maxQueueSize: batchingFields.maxQueueSize.default(2048),
+    priorityLevels: batchingFields.priorityLevels.default(2),
+    defaultPriority: batchingFields.defaultPriority.default(2),
+    maxInFlightBatchesPerReplica: batchingFields.maxInFlightBatchesPerReplica.default(1),
+  })
+  .strict()
+  .refine(checkPriority, priorityProblem);
+
 export const configSchema = z
   .object({
     server: z
@@ -71,6 +112,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    batching: batchingSchema.prefault({}),
     cache: z
       .object({
         /** Answer repeated identical requests from the result cache (per-model config.yaml may turn it off). */
@@ -93,11 +135,28 @@ export const configSchema = z
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type SessionOptionsConfig = z.infer<typeof sessionOptionsSchema>;
+export type BatchingConfig = z.infer<typeof batchingSchema>;
 
 /** A model's own models/<name>/config.yaml. */
 export const modelConfigSchema = z
   .object({
     replicas: positiveInt().optional(),
+    batching: z
+      .object({
+        enabled: batchingFields.enabled.optional(),
+        maxBatchSize: batchingFields.maxBatchSize.optional(),
+        maxQueueDelayMs: batchingFields.maxQueueDelayMs.optional(),
+        preferredBatchSizes: batchingFields.preferredBatchSizes.optional(),
+        maxQueueSize: batchingFields.maxQueueSize.optional(),
+        defaultTimeoutMs: batchingFields.defaultTimeoutMs.optional(),
+        priorityLevels: batchingFields.priorityLevels.optional(),
+        defaultPriority: batchingFields.defaultPriority.optional(),
+        maxInFlightBatchesPerReplica: batchingFields.maxInFlightBatchesPerReplica.optional(),
+        /** Batch axis per tensor name, for models whose batch axis is not 0. */
+        batchAxes: z.record(z.string(), nonNegativeInt()).optional(),
+      })
+      .strict()
+      .optional(),
     cache: z
       .object({
         enabled: z.boolean().optional(),

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfig } from '../config/schema.ts';
+import { ModelBatching } from './batching/model-batching.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
 import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
 import { Handlers } from './http/handlers.ts';
@@ -35,6 +36,7 @@ export class Gateway {
   readonly supervisor: Supervisor;
   readonly dispatcher: Dispatcher;
   readonly cache: ResultCache;
+  readonly batching: ModelBatching;
   readonly http: HttpFront;
   readonly #ownedSocketDir: string | null;
   #closing: Promise<void> | null = null;
@@ -92,14 +94,22 @@ export class Gateway {
     if (config.cache.redisUrl) {
       log('cache.redisUrl is set, but the shared Redis tier is not built yet: answers are cached in this process only');
     }
+    this.batching = new ModelBatching({
+      defaults: config.batching,
+      requestTimeoutMs: config.server.requestTimeoutMs,
+      models,
+      dispatcher: this.dispatcher,
+      replicas: this.replicas,
+      now,
+    });
     this.http = new HttpFront({
       handlers: new Handlers({
         registry: this.registry,
         replicas: this.replicas,
         dispatcher: this.dispatcher,
         cache: this.cache,
+        batching: this.batching,
         maxBodyBytes: config.server.maxBodyBytes,
-        requestTimeoutMs: config.server.requestTimeoutMs,
         now,
         version: PACKAGE_VERSION,
       }),

@@ -26,7 +26,9 @@ import {
   type InferRequestHeader,
   type InferResponseHeader,
   type WorkerModelsBody,
+  type WorkerModelStats,
   type WorkerReadyBody,
+  type WorkerStatsBody,
 } from '../common/wire.ts';
 import { readFrameBody } from './body.ts';
 import { matchKServeInfer, runKServeInfer } from './kserve-infer.ts';
@@ -53,6 +55,8 @@ export class WorkerServer {
   readonly #log: (message: string) => void;
   readonly #routes: ReadonlyMap<string, Route>;
   #inFlight = 0;
+  /** Per "<model>/<version>": what ran here, so tests and operators can see batches arrive. */
+  readonly #stats = new Map<string, WorkerModelStats>();
   #closing: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
 
@@ -65,6 +69,7 @@ export class WorkerServer {
       [WORKER_ROUTES.ready, { methods: ['GET', 'HEAD'], handle: (_req, res) => this.#ready(res) }],
       [WORKER_ROUTES.models, { methods: ['GET'], handle: (_req, res) => this.#models(res) }],
       [WORKER_ROUTES.infer, { methods: ['POST'], handle: (req, res) => this.#infer(req, res) }],
+      [WORKER_ROUTES.stats, { methods: ['GET'], handle: (_req, res) => sendJson(res, 200, { models: Object.fromEntries(this.#stats) } satisfies WorkerStatsBody) }],
     ]);
     this.server = createServer((req, res) => this.#request(req, res));
   }
@@ -179,6 +184,24 @@ export class WorkerServer {
     res.end(json);
   }
 
+  /** Runs and records one inference in the per-model statistics. */
+  async #counted<T extends { version: string }>(model: string, version: string, rows: number, run: () => Promise<T>): Promise<T> {
+    let result: T | undefined;
+    try {
+      result = await run();
+      return result;
+    } finally {
+      const key = `${model}/${result?.version ?? version}`;
+      let stats = this.#stats.get(key);
+      if (!stats) this.#stats.set(key, (stats = { runs: 0, rows: 0, runsByRows: {}, failures: 0 }));
+      stats.runs++;
+      if (result) {
+        stats.rows += rows;
+        stats.runsByRows[rows] = (stats.runsByRows[rows] ?? 0) + 1;
+      } else stats.failures++;
+    }
+  }
+
   #ready(res: ServerResponse): void {
     const state = this.state;
     const body: WorkerReadyBody = { ready: state === 'ready', state };
@@ -211,7 +234,9 @@ export class WorkerServer {
     }
     const { header, tensors } = decodeFrame<InferRequestHeader>(body);
     checkRequestHeader(header);
-    const result = await this.#store.run(header.model, header.version, tensors, header.outputs);
+    const result = await this.#counted(header.model, header.version, tensors[0]?.shape[0] ?? 1, () =>
+      this.#store.run(header.model, header.version, tensors, header.outputs),
+    );
     const frame = encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs);
     // A request that began before close() ends its connection as it answers.
     if (this.#closing) res.setHeader('connection', 'close');

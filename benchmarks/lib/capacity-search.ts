@@ -11,8 +11,13 @@
 //
 // (or, when the very first probe fails, shrinking by g until one passes or
 // minRate fails). Every path stops after maxProbes probes. A probe passes when
-// p99 ≤ SLO and error rate ≤ the allowance; noise can make a lower rate fail
-// after a higher one passed, so lo is taken below the lowest failure only.
+// p99 ≤ SLO and error rate ≤ the allowance.
+//
+// Noise: on a shared machine one probe can fail by accident (a neighbour's
+// burst, a GC pause) and bound the bracket far below the real capacity. So a
+// failure is confirmed by probing the same rate again, and a rate counts as
+// failed only when no probe at it passed. Should a lower rate still fail
+// after a higher one passed, lo is taken below the lowest failure.
 
 import type { RunSummary } from './results.ts';
 
@@ -25,6 +30,8 @@ export type SearchSettings = {
   /** Stop bisecting when (hi − lo) / lo is at most this. */
   precision: number;
   maxProbes: number;
+  /** Re-probe a rate once after its first failure; it fails only if it fails again. */
+  confirmFailures: boolean;
 };
 
 export type ProbeOutcome = { ratePerS: number; passed: boolean };
@@ -39,14 +46,20 @@ export const DEFAULT_SEARCH: SearchSettings = {
   maxRatePerS: 100_000,
   growth: 2,
   precision: 0.05,
-  maxProbes: 12,
+  maxProbes: 16,
+  confirmFailures: true,
 };
 
 export function nextStep(probes: readonly ProbeOutcome[], s: SearchSettings): SearchStep {
   if (probes.length === 0) return probe(clamp(s.startRatePerS, s));
-  const failed = probes.filter((p) => !p.passed).map((p) => p.ratePerS);
+  const passedRates = new Set(probes.filter((p) => p.passed).map((p) => p.ratePerS));
+  const last = probes[probes.length - 1]!;
+  if (s.confirmFailures && !last.passed && probes.length < s.maxProbes && !passedRates.has(last.ratePerS)) {
+    if (probes.filter((p) => p.ratePerS === last.ratePerS).length === 1) return probe(last.ratePerS);
+  }
+  const failed = probes.filter((p) => !p.passed && !passedRates.has(p.ratePerS)).map((p) => p.ratePerS);
   const hi = failed.length > 0 ? Math.min(...failed) : null;
-  const passedBelow = probes.filter((p) => p.passed && (hi === null || p.ratePerS < hi)).map((p) => p.ratePerS);
+  const passedBelow = [...passedRates].filter((rate) => hi === null || rate < hi);
   const lo = passedBelow.length > 0 ? Math.max(...passedBelow) : null;
   const done = (reason: string): SearchStep => ({ kind: 'done', capacityPerS: lo ?? 0, bracket: [lo ?? 0, hi], reason });
 

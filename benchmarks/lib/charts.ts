@@ -24,6 +24,11 @@ function bySystem(runs: readonly RunRecord[], seriesOf: SeriesKey = (r) => r.sys
   return groups;
 }
 
+/** How hard a run pushed: connections (closed loop) or the arrival rate (open loop). */
+function loadLevel(r: RunRecord): number {
+  return r.load.mode === 'closed' ? r.load.connections * r.load.pipelining : r.load.ratePerS;
+}
+
 /** "16 conn" (closed loop) or "500/s" (open loop), written next to p99 points. */
 export function loadPointLabel(r: RunRecord): string {
   return r.load.mode === 'closed' ? `${r.load.connections} conn` : `${Math.round(r.load.ratePerS)}/s`;
@@ -38,7 +43,8 @@ const PERCENTILES = [
 /** Latency percentiles (p50 dashed, p99 solid, p99.9 dotted) against achieved throughput, one colour per system. */
 export function latencyVsThroughput(runs: readonly RunRecord[], file: string, subtitle?: string, seriesOf?: SeriesKey, pointLabel: (r: RunRecord) => string = loadPointLabel): LineChartSpec {
   const series: Series[] = [];
-  for (const [system, group] of bySystem(runs, seriesOf)) {
+  for (const [system, unordered] of bySystem(runs, seriesOf)) {
+    const group = [...unordered].sort((a, b) => a.replicas - b.replicas || loadLevel(a) - loadLevel(b));
     for (const p of PERCENTILES) {
       const points = group.map((r) => ({ x: r.summary.responsesPerS, y: r.summary.latency[p.key], label: p.key === 'p99Ms' ? pointLabel(r) : undefined }));
       series.push({ name: `${system} ${p.label}`, group: system, style: p.style, points });
@@ -52,7 +58,10 @@ export function throughputVs(
   runs: readonly RunRecord[],
   options: { file: string; title: string; subtitle?: string; xLabel: string; x: (r: RunRecord) => number; xScale?: 'linear' | 'log2'; seriesOf?: SeriesKey },
 ): LineChartSpec {
-  const series: Series[] = [...bySystem(runs, options.seriesOf)].map(([name, group]) => ({ name, points: group.map((r) => ({ x: options.x(r), y: r.summary.responsesPerS })) }));
+  const series: Series[] = [...bySystem(runs, options.seriesOf)].map(([name, group]) => ({
+    name,
+    points: group.map((r) => ({ x: options.x(r), y: r.summary.responsesPerS })).sort((a, b) => a.x - b.x),
+  }));
   return { kind: 'line', file: options.file, title: options.title, subtitle: options.subtitle, xLabel: options.xLabel, yLabel: 'throughput (answers/s)', xScale: options.xScale, series };
 }
 
@@ -77,9 +86,11 @@ export function capacityProbes(capacities: readonly CapacityRecord[], file: stri
     .filter((c) => c.probes.length > 0)
     .flatMap((c) => {
       const group = systemLabel(c, withReplicas);
+      // By offered rate, not in search order (bisection jumps back and forth).
+      const probes = [...c.probes].sort((a, b) => a.ratePerS - b.ratePerS);
       return [
-        { name: `${group} p50`, group, style: 'dashed' as const, points: c.probes.map((p) => ({ x: p.achievedPerS, y: p.p50Ms })) },
-        { name: `${group} p99`, group, style: 'solid' as const, points: c.probes.map((p) => ({ x: p.achievedPerS, y: p.p99Ms })) },
+        { name: `${group} p50`, group, style: 'dashed' as const, points: probes.map((p) => ({ x: p.achievedPerS, y: p.p50Ms })) },
+        { name: `${group} p99`, group, style: 'solid' as const, points: probes.map((p) => ({ x: p.achievedPerS, y: p.p99Ms })) },
       ];
     });
   const slo = capacities[0]?.sloP99Ms;
@@ -104,9 +115,9 @@ export function capacityBars(capacities: readonly CapacityRecord[], file: string
     file,
     title: 'Capacity at the latency SLO',
     subtitle: found[0] ? `highest open-loop rate with p99 ≤ ${found[0].sloP99Ms} ms and errors ≤ ${found[0].maxErrorRate * 100}%` : undefined,
-    xLabel: 'system',
+    xLabel: 'latency SLO',
     yLabel: 'capacity (req/s)',
-    categories: ['capacity'],
+    categories: [found[0] ? `p99 ≤ ${found[0].sloP99Ms} ms` : 'capacity'],
     series: found.map((c) => ({ name: systemLabel(c, withReplicas), values: [c.capacityPerS] })),
   };
 }

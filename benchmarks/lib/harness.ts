@@ -24,6 +24,9 @@ import { formatRate, loadLabel } from './report-markdown.ts';
 import type { CapacityProbe, CapacityRecord, LoadSpec, RunRecord, RunSummary } from './results.ts';
 import { SYSTEMS, type StartedSystem, type SystemName } from './systems.ts';
 
+/** CPU used by processes outside the benchmark (% of one core) above which a run is flagged as disturbed. */
+const DISTURBED_PERCENT = 20;
+
 export type HarnessDeps = {
   options: BenchOptions;
   root: string;
@@ -91,6 +94,7 @@ export class Harness {
         model: o.model,
         replicas,
         tmpDir,
+        // Bodies are unique by default, so a cache could only cost; scenarios that measure it turn it on.
         gatewayConfig: { cache: { enabled: false }, models: { include: [o.model] }, ...settings.gatewayConfig },
         readyTimeoutMs: o.readyTimeoutMs,
       });
@@ -124,6 +128,10 @@ export class Harness {
       record.failure = `errors + non-2xx are ${(summary.errorRate * 100).toFixed(2)}% of requests, above the ${this.options.maxErrorRate * 100}% allowance (status ${JSON.stringify(summary.statusCodes)}, errors ${JSON.stringify(summary.errorKinds)})`;
     }
     this.runs.push(record);
+    // A busy neighbour takes cores from both sides; say so next to the numbers.
+    if (cpu?.otherPercentOfCore !== undefined && cpu.otherPercentOfCore > DISTURBED_PERCENT) {
+      this.note(`${system.name} ${loadLabel(load)}: other processes used ${Math.round(cpu.otherPercentOfCore)}% of a core meanwhile; its numbers are disturbed`);
+    }
     const l = summary.latency;
     this.#deps.progress.note(`  ${system.name} ${loadLabel(load)}: ${formatRate(summary.responsesPerS)} req/s, p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms, errors ${summary.errors}, non-2xx ${summary.non2xx}`);
     if (record.failure && !this.aborted) this.fail(`${system.name} ${loadLabel(load)}: ${record.failure}`);
@@ -133,7 +141,7 @@ export class Harness {
   /** Bounded search for the highest open-loop rate with p99 ≤ SLO and errors ≤ the allowance. */
   async searchCapacity(target: Target): Promise<CapacityRecord> {
     const o = this.options;
-    const settings: SearchSettings = { startRatePerS: o.startRatePerS, minRatePerS: Math.min(o.startRatePerS, 1), maxRatePerS: o.maxRatePerS, growth: 2, precision: o.precision, maxProbes: o.maxProbes };
+    const settings: SearchSettings = { startRatePerS: o.startRatePerS, minRatePerS: Math.min(o.startRatePerS, 1), maxRatePerS: o.maxRatePerS, growth: 2, precision: o.precision, maxProbes: o.maxProbes, confirmFailures: o.confirmFailures };
     // Stragglers beyond this already broke the SLO; waiting longer only slows the search.
     const probeTimeoutMs = Math.min(o.timeoutMs, Math.max(2_000, 10 * o.sloP99Ms));
     const probes: CapacityProbe[] = [];
@@ -151,7 +159,8 @@ export class Harness {
       probes.push({ ratePerS: step.ratePerS, passed, achievedPerS: s.responsesPerS, p50Ms: s.latency.p50Ms, p99Ms: s.latency.p99Ms, errorRate: s.errorRate });
       this.#deps.progress.note(`  probe ${formatRate(step.ratePerS)}/s: ${formatRate(s.responsesPerS)} answered/s, p99 ${s.latency.p99Ms.toFixed(2)} ms, errors+non-2xx ${(s.errorRate * 100).toFixed(2)}% → ${passed ? 'pass' : 'fail'}`);
       // Let an overloaded system drain its queues before the next probe.
-      await new Promise((resolve) => setTimeout(resolve, Math.min(500, o.probeDurationS * 250)));
+      await sleep(Math.min(500, o.probeDurationS * 250));
+      if (!passed) await this.#settle(target);
     }
     if (record.capacityPerS === 0 && !this.aborted) record.failure = `no probe passed (${record.reason})`;
     this.capacities.push(record);
@@ -175,10 +184,29 @@ export class Harness {
 
   /** One request before any load: a system that cannot answer fails fast with its answer in the message. */
   async #check(target: Target): Promise<void> {
-    const { system, bodies } = target;
-    const url = `${system.origin}${system.inferPath}`;
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': bodies.contentType }, body: bodies.next() });
-    const text = await res.text();
-    if (res.status < 200 || res.status >= 300) throw new Error(`POST ${system.inferPath} answered ${res.status}: ${text.slice(0, 300)}`);
+    const { status, text } = await this.#single(target);
+    if (status < 200 || status >= 300) throw new Error(`POST ${target.system.inferPath} answered ${status}: ${text.slice(0, 300)}`);
   }
+
+  /** After an overloaded probe: wait (≤ 15 s) until a lone request is answered within the SLO again. */
+  async #settle(target: Target): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !this.aborted) {
+      const answer = await this.#single(target).catch(() => null);
+      if (answer && answer.ms <= this.options.sloP99Ms) return;
+      await sleep(200);
+    }
+  }
+
+  async #single(target: Target): Promise<{ status: number; text: string; ms: number }> {
+    const { system, bodies } = target;
+    const started = performance.now();
+    const res = await fetch(`${system.origin}${system.inferPath}`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body: bodies.next() });
+    const text = await res.text();
+    return { status: res.status, text, ms: performance.now() - started };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

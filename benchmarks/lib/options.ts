@@ -32,6 +32,7 @@ export type BenchOptions = {
   maxRatePerS: number;
   maxProbes: number;
   precision: number;
+  confirmFailures: boolean;
   probeDurationS: number;
   timeoutMs: number;
   readyTimeoutMs: number;
@@ -67,8 +68,9 @@ export function defaultOptions(root: string, env: NodeJS.ProcessEnv): BenchOptio
     maxErrorRate: 0.001,
     startRatePerS: 200,
     maxRatePerS: 100_000,
-    maxProbes: 12,
+    maxProbes: 16,
     precision: 0.05,
+    confirmFailures: true,
     probeDurationS: 5,
     timeoutMs: 10_000,
     readyTimeoutMs: 120_000,
@@ -101,6 +103,7 @@ const FLAGS = {
   'max-rate': { type: 'string' },
   'max-probes': { type: 'string' },
   precision: { type: 'string' },
+  'confirm-failures': { type: 'boolean' },
   'probe-duration': { type: 'string' },
   'timeout-ms': { type: 'string' },
   'ready-timeout-ms': { type: 'string' },
@@ -117,7 +120,7 @@ export type ParsedCommandLine = { help: boolean; scenario: string | undefined; f
 export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: true, allowNegative: true, strict: true });
   } catch (err) {
     throw new OptionsError((err as Error).message);
   }
@@ -155,6 +158,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   set('maxRatePerS', num(v['max-rate'], 'max-rate', 0.1));
   set('maxProbes', int(v['max-probes'], 'max-probes', 1));
   set('precision', num(v.precision, 'precision', 0.001));
+  set('confirmFailures', v['confirm-failures']);
   set('probeDurationS', num(v['probe-duration'], 'probe-duration', 0.05));
   set('timeoutMs', int(v['timeout-ms'], 'timeout-ms', 1));
   set('readyTimeoutMs', int(v['ready-timeout-ms'], 'ready-timeout-ms', 1));
@@ -233,8 +237,10 @@ systems and capacity:
       --max-error-rate <f>   capacity criterion and failure allowance (0.001 = 0.1%)
       --start-rate <r>       capacity search: first probe         (200)
       --max-rate <r>         capacity search: highest probe       (100000)
-      --max-probes <n>       capacity search: probe budget        (12)
+      --max-probes <n>       capacity search: probe budget        (16)
       --precision <f>        capacity search: stop when (hi-lo)/lo ≤ f (0.05)
+      --no-confirm-failures  capacity search: trust a single failed probe
+                             (default: re-probe a failed rate once; it fails if it fails again)
       --probe-duration <s>   capacity search: seconds per probe   (5)
 
 output:

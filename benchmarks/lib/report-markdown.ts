@@ -104,7 +104,7 @@ export function capacityLine(c: CapacityRecord): string {
 
 const COMMON_SETTINGS = ['model', 'rows', 'inputs', 'replicas', 'durationS', 'amount', 'warmupS', 'pipelining', 'timeoutMs', 'seed'];
 const OPEN_LOOP_SETTINGS = ['arrivals', 'openConnections'];
-const CAPACITY_SETTINGS = ['sloP99Ms', 'maxErrorRate', 'startRatePerS', 'maxRatePerS', 'precision', 'maxProbes', 'probeDurationS'];
+const CAPACITY_SETTINGS = ['sloP99Ms', 'maxErrorRate', 'startRatePerS', 'maxRatePerS', 'precision', 'maxProbes', 'confirmFailures', 'probeDurationS'];
 
 /** The settings that shaped this report's numbers (results.json has them all). */
 function configLine(report: ScenarioReport): string {

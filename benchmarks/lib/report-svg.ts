@@ -46,15 +46,18 @@ function lineChart(spec: LineChartSpec): string {
     out.push(el('line', { x1: PLOT.left, x2: PLOT.right, y1: py, y2: py, stroke: '#cf222e', 'stroke-width': 1.2, 'stroke-dasharray': '4 3' }));
     out.push(el('text', { x: PLOT.right - 4, y: py - 5, 'text-anchor': 'end', fill: '#cf222e', 'font-size': 11 }, escapeXml(rule.label)));
   }
+  const labels = new LabelPlacer();
   for (const s of spec.series) {
     const stroke = colour(groups.indexOf(s.group ?? s.name));
-    const points = [...s.points].sort((a, b) => a.x - b.x);
+    // Points are joined in the order given (by load), so a curve that bends back shows as it is.
+    const points = s.points;
     const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${round(x.at(p.x))},${round(y.at(p.y))}`).join(' ');
     if (points.length > 1) out.push(el('path', { d: path, fill: 'none', stroke, 'stroke-width': 2, 'stroke-dasharray': DASH[s.style ?? 'solid'], 'stroke-linejoin': 'round' }));
     for (const p of points) {
       const title = `${s.name}: ${formatNumber(p.y)} at ${formatNumber(p.x)}`;
       out.push(el('circle', { cx: x.at(p.x), cy: y.at(p.y), r: s.style === 'solid' || !s.style ? 3.5 : 2.5, fill: stroke, stroke: '#ffffff', 'stroke-width': 1 }, `<title>${escapeXml(title)}</title>`));
-      if (p.label) out.push(el('text', { x: x.at(p.x) + 6, y: y.at(p.y) - 6, 'font-size': 10, fill: '#57606a' }, escapeXml(p.label)));
+      const at = p.label ? labels.place(x.at(p.x), y.at(p.y), p.label) : null;
+      if (at) out.push(el('text', { x: at.x, y: at.y, 'font-size': 10, fill: '#57606a' }, escapeXml(p.label!)));
     }
   }
 
@@ -114,6 +117,25 @@ function axes(x: Scale | null, y: Scale, xLabel: string, yLabel: string): string
   const cy = (PLOT.top + PLOT.bottom) / 2;
   out.push(el('text', { x: 20, y: cy, 'text-anchor': 'middle', fill: '#1f2328', 'font-size': 13, transform: `rotate(-90 20 ${round(cy)})` }, escapeXml(yLabel)));
   return out.join('\n');
+}
+
+/** Point labels: above-right of the point, else below-right, else left out when both would overlap an earlier label. */
+class LabelPlacer {
+  readonly #boxes: { x: number; y: number; w: number; h: number }[] = [];
+
+  place(px: number, py: number, text: string): { x: number; y: number } | null {
+    const w = text.length * 5.6;
+    const h = 11;
+    for (const candidate of [{ x: px + 6, y: py - 6 }, { x: px + 6, y: py + 14 }]) {
+      const box = { x: candidate.x, y: candidate.y - h + 2, w, h };
+      const clash = this.#boxes.some((b) => box.x < b.x + b.w && b.x < box.x + box.w && box.y < b.y + b.h && b.y < box.y + box.h);
+      if (!clash && box.x + w <= PLOT.right + 40) {
+        this.#boxes.push(box);
+        return candidate;
+      }
+    }
+    return null;
+  }
 }
 
 type LegendEntry = { label: string; swatch: string };

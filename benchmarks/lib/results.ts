@@ -57,6 +57,7 @@ export type RunSummary = {
   /** Requests that got no answer: timeouts, resets, refused connections. */
   errors: number;
   responsesPerS: number;
+  /** Response bytes: whole responses in closed loop (autocannon counts headers too), bodies in open loop. */
   bytesRead: number;
   bytesPerS: number;
   /** Latency of every answered request (open loop: from its intended send time). */

@@ -61,11 +61,11 @@ export function log2Scale(values: readonly number[], pixelFrom: number, pixelTo:
   return { at: (v) => pixelFrom + (Math.log2(Math.max(v, lo) / lo) / span) * (pixelTo - pixelFrom), ticks };
 }
 
-/** 0.5, 12, 1.5k, 20k, 1.2M: short tick and value labels. */
+/** 0.5, 12, 1234, 1.5k, 20k, 1.2M: short tick and value labels (round thousands as k). */
 export function formatNumber(value: number): string {
   const abs = Math.abs(value);
   if (abs >= 1e6) return `${trim(value / 1e6)}M`;
-  if (abs >= 1e4) return `${trim(value / 1e3)}k`;
+  if (abs >= 1e4 || (abs >= 1000 && value % 100 === 0)) return `${trim(value / 1e3)}k`;
   if (abs >= 100 || Number.isInteger(value)) return String(Math.round(value));
   if (abs >= 10) return trim(value);
   return String(Number(value.toPrecision(2)));

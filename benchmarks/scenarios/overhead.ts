@@ -1,7 +1,7 @@
 // Scenario `overhead`: what the gateway costs on top of a worker, next to
 // NGINX doing the same balancing job and to the load generator's ceiling.
-// Batching and the result cache are off, so every request is one inference
-// on one worker; bodies are unique by default.
+// The gateway's batching and result cache are off, so every request is one
+// inference on one worker, as behind NGINX; bodies are unique by default.
 
 import { latencyVsThroughput, throughputBars } from '../lib/charts.ts';
 import type { LoadSpec, RunRecord } from '../lib/results.ts';
@@ -15,14 +15,14 @@ const scenario: Scenario = {
   description:
     'The same infer request against one worker (`direct`, binary frames), the gateway over N workers (KServe v2 JSON), ' +
     'NGINX `least_conn` over N workers (KServe v2 JSON), and a trivial HTTP server (`hello`, the load generator’s own ceiling). ' +
-    'Closed loop (autocannon) unless `--rate` asks for an open loop. Result cache off; the gateway has no batching yet ' +
-    '(when it does, this scenario turns it off in `gatewayConfig`). Load generator and systems share the machine’s cores.',
+    'Closed loop (autocannon) unless `--rate` asks for an open loop. The gateway’s result cache and dynamic batching are off, ' +
+    'so every request is one inference on one worker, as behind NGINX. Load generator and systems share the machine’s cores.',
   defaults: { systems: ['direct', 'gateway', 'nginx', 'hello'], connections: [16, 64] },
 
   async run(h) {
     const o = h.options;
     for (const name of o.systems) {
-      await h.withSystem(name, { gatewayConfig: { cache: { enabled: false } } }, async (target) => {
+      await h.withSystem(name, { gatewayConfig: { cache: { enabled: false }, batching: { enabled: false } } }, async (target) => {
         for (const connections of o.connections) {
           const load: LoadSpec =
             o.ratePerS === undefined

@@ -49,7 +49,7 @@ const scenario: Scenario = {
     return {
       highlights,
       charts: [
-        throughputVs(report.runs, { file: 'throughput-vs-replicas.svg', title: 'Throughput vs workers', subtitle, xLabel: 'workers', x: (r) => r.replicas, seriesOf }),
+        throughputVs(report.runs, { file: 'throughput-vs-replicas.svg', title: 'Throughput vs workers', subtitle, xLabel: 'workers (log scale)', x: (r) => r.replicas, xScale: 'log2', seriesOf }),
         latencyVsThroughput(report.runs, 'latency-vs-throughput.svg', `${subtitle}; one point per worker count`, seriesOf, (r) => `×${r.replicas}`),
       ],
     };

@@ -37,15 +37,20 @@ export class ResultCache {
     this.#o = options;
   }
 
+  /** The full key of a request: <prefix>:<model>:<version>:<sha256>. */
+  keyFor(parts: CacheKeyParts): string {
+    return `${this.#o.keyPrefix}:${parts.model}:${parts.version}:${cacheKey(parts)}`;
+  }
+
   async getOrCompute(
-    parts: CacheKeyParts,
+    model: string,
+    key: string,
     bypass: boolean,
     compute: () => Promise<Uint8Array>,
   ): Promise<{ value: Uint8Array; outcome: CacheOutcome }> {
-    const policy = this.#o.policyFor(parts.model);
+    const policy = this.#o.policyFor(model);
     if (!policy.enabled) return { value: await compute(), outcome: 'off' };
 
-    const key = `${this.#o.keyPrefix}:${parts.model}:${parts.version}:${cacheKey(parts)}`;
     if (!bypass) {
       const stored = this.#o.memory.get(key);
       if (stored) {

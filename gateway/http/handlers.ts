@@ -15,6 +15,8 @@ import { modelMetadata, serverMetadata } from '../../common/kserve/metadata.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
+import { requestPriority, requestTimeoutMs, type ModelBatching } from '../batching/model-batching.ts';
+import { groupKey, requestRows } from '../batching/tensor-batch.ts';
 import type { ResultCache } from '../cache/result-cache.ts';
 import { readBody } from './body.ts';
 import type { Route } from './routes.ts';
@@ -25,8 +27,8 @@ export type HandlersOptions = {
   replicas: ReplicaSet;
   dispatcher: Dispatcher;
   cache: ResultCache;
+  batching: ModelBatching;
   maxBodyBytes: number;
-  requestTimeoutMs: number;
   now: () => number;
   version: string;
 };
@@ -64,6 +66,8 @@ export class Handlers {
         return { status: 200, body: { replicas: this.#o.replicas.replicas.map((r) => r.snapshot()) } };
       case 'cacheStats':
         return { status: 200, body: this.#o.cache.stats() };
+      case 'batchingStats':
+        return { status: 200, body: this.#o.batching.snapshot() };
     }
   }
 
@@ -73,7 +77,6 @@ export class Handlers {
 
   async #infer(modelName: string, version: string | undefined, req: IncomingMessage): Promise<Reply> {
     const startedMs = this.#o.now();
-    const deadlineMs = startedMs + this.#o.requestTimeoutMs;
     const contentType = req.headers['content-type'];
     if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
       throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `"${contentType}"; send application/json`);
@@ -83,16 +86,24 @@ export class Handlers {
     const body = await readBody(req, this.#o.maxBodyBytes);
     const request = decodeInferRequest(body, resolved.signature);
 
-    const outputs = request.outputs;
-    const frame = encodeFrame<InferRequestHeader>(
-      outputs ? { model: resolved.name, version: resolved.version, outputs } : { model: resolved.name, version: resolved.version },
-      request.tensors,
-    );
-    const { value: answer, outcome } = await this.#o.cache.getOrCompute(
-      { model: resolved.name, version: resolved.version, outputs, tensors: request.tensors },
-      wantsFreshAnswer(req),
-      () => this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs),
-    );
+    const plan = this.#o.batching.plan(resolved);
+    const deadlineMs = startedMs + requestTimeoutMs(req, request.parameters, plan);
+    const priority = requestPriority(req, request.parameters, plan);
+    const { outputs, tensors: inputs } = request;
+    const key = this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, outputs, tensors: inputs });
+    const rows = plan.axes && requestRows(inputs, plan.axes);
+
+    const compute = (): Promise<Uint8Array> => {
+      if (plan.batcher && rows !== undefined) {
+        return plan.batcher.submit({ tensors: inputs, outputs, rows, groupKey: groupKey(inputs, plan.axes!, outputs), dedupeKey: key, priority, deadlineMs });
+      }
+      const frame = encodeFrame<InferRequestHeader>(
+        outputs ? { model: resolved.name, version: resolved.version, outputs } : { model: resolved.name, version: resolved.version },
+        inputs,
+      );
+      return this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs);
+    };
+    const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key, wantsFreshAnswer(req), compute);
     const { header, tensors } = decodeFrame<InferResponseHeader>(answer);
     return {
       status: 200,

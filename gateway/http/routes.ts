@@ -8,6 +8,7 @@
 //   POST /v2/models/{m}[/versions/{v}]/infer     inference (KServe v2 JSON)
 //   GET  /admin/replicas                         replica states and load
 //   GET  /admin/cache                            result cache statistics
+//   GET  /admin/batching                         per model version: queue, batch sizes, rejects
 
 import { InfergateError } from '../../common/errors.ts';
 
@@ -19,7 +20,8 @@ export type Route =
   | { name: 'modelReady'; model: string; version?: string }
   | { name: 'infer'; model: string; version?: string }
   | { name: 'replicas' }
-  | { name: 'cacheStats' };
+  | { name: 'cacheStats' }
+  | { name: 'batchingStats' };
 
 type Method = 'GET' | 'POST';
 
@@ -42,6 +44,7 @@ function match(s: string[]): [Route, Method] | undefined {
   if (s[0] === 'admin' && s.length === 2) {
     if (s[1] === 'replicas') return [{ name: 'replicas' }, 'GET'];
     if (s[1] === 'cache') return [{ name: 'cacheStats' }, 'GET'];
+    if (s[1] === 'batching') return [{ name: 'batchingStats' }, 'GET'];
     return undefined;
   }
   if (s[0] !== 'v2') return undefined;

@@ -71,6 +71,7 @@ export class HttpFront {
       if (error.code === 'GW_ERR_INTERNAL') this.#log(`internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
       // A body we stopped reading cannot be followed by another request on this connection.
       if (!req.complete) res.setHeader('connection', 'close');
+      if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
       send(res, { status: error.status, body: errorBody(error) });
     } finally {
       this.#inFlight--;

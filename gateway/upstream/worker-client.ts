@@ -4,7 +4,7 @@
 // to the dispatcher.
 
 import { Pool } from 'undici';
-import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type ModelSignature, type WorkerModelsBody } from '../../common/wire.ts';
+import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type ModelSignature, type WorkerModelsBody, type WorkerStatsBody } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown } from './failure.ts';
 
 export type WorkerAddress = { socketPath: string } | { host: string; port: number };
@@ -74,16 +74,20 @@ export class WorkerClient {
 
   /** The model signatures the worker loaded. Throws UpstreamFailure. */
   async models(timeoutMs: number): Promise<ModelSignature[]> {
+    return (await this.#getJson<WorkerModelsBody>(WORKER_ROUTES.models, timeoutMs)).models;
+  }
+
+  /** What the worker ran, per model version. Throws UpstreamFailure. */
+  stats(timeoutMs: number): Promise<WorkerStatsBody> {
+    return this.#getJson<WorkerStatsBody>(WORKER_ROUTES.stats, timeoutMs);
+  }
+
+  async #getJson<T>(path: string, timeoutMs: number): Promise<T> {
     try {
-      const { statusCode, body } = await this.#pool.request({
-        path: WORKER_ROUTES.models,
-        method: 'GET',
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
+      const { statusCode, body } = await this.#pool.request({ path, method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       const parsed = parseJson(new Uint8Array(await body.arrayBuffer()));
       if (statusCode !== 200) throw classifyAnswer(statusCode, parsed);
-      return (parsed as WorkerModelsBody).models;
+      return parsed as T;
     } catch (err) {
       throw classifyThrown(err, this.id);
     }

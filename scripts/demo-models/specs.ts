@@ -4,6 +4,7 @@
 //
 //   classifier  input [batch,64] ─Gemm─Relu─Gemm─Relu─Gemm─Softmax─▶ probabilities [batch,10]
 //   heavy       input [batch,512] ─Gemm(2048)─Relu─Gemm(512)─Relu─Gemm─▶ logits [batch,10]
+//   pooler      tokens [batch,sequence,8] ─ReduceMean(sequence)─Gemm─▶ pooled [batch,4]
 //   ranker      item_ids [batch,4] ─Gather(table)─ReduceMean─▶ embedding [batch,16]
 //               Concat(features [batch,16], embedding) ─Gemm─Sigmoid─▶ score [batch,1]
 
@@ -100,6 +101,28 @@ function rankerGraph(weights: RankerWeights): GraphParts {
   };
 }
 
+/** A sequence pooler: a variable-length sequence dim, so batches must group requests by length. */
+export type PoolerWeights = { width: number; head: DenseLayer };
+export const POOLER_WIDTH = 8;
+
+export function poolerWeights(seed: number): PoolerWeights {
+  return { width: POOLER_WIDTH, head: dense(mulberry32(seed), POOLER_WIDTH, 4) };
+}
+
+function poolerGraph(weights: PoolerWeights): GraphParts {
+  const { head } = weights;
+  return {
+    name: 'pooler',
+    nodes: [
+      node('ReduceMean', ['tokens'], ['mean'], { axes: [1], keepdims: 0 }),
+      node('Gemm', ['mean', 'W', 'B'], ['pooled']),
+    ],
+    initializers: [floatInitializer('W', [head.inputs, head.outputs], head.weight), floatInitializer('B', [head.outputs], head.bias)],
+    inputs: [valueInfo('tokens', 'float32', ['batch', 'sequence', weights.width])],
+    outputs: [valueInfo('pooled', 'float32', ['batch', head.outputs])],
+  };
+}
+
 export const CLASSIFIER_WIDTHS = [64, 128, 64, 10] as const;
 export const HEAVY_WIDTHS = [512, 2048, 512, 10] as const;
 
@@ -118,6 +141,10 @@ function ranker(version: string, seed: number): DemoModel {
   return { name: 'ranker', version, seed, graph: () => rankerGraph(rankerWeights(seed)) };
 }
 
+function pooler(version: string, seed: number): DemoModel {
+  return { name: 'pooler', version, seed, graph: () => poolerGraph(poolerWeights(seed)) };
+}
+
 // Classifier versions share the architecture and differ only in seed, so a
 // version switch is visible in the answers without changing the signature.
-export const DEMO_MODELS: readonly DemoModel[] = [classifier('1', 101), classifier('2', 102), heavy('1', 201), ranker('1', 301)];
+export const DEMO_MODELS: readonly DemoModel[] = [classifier('1', 101), classifier('2', 102), heavy('1', 201), ranker('1', 301), pooler('1', 401)];

@@ -40,11 +40,14 @@ t.test('the policy finds a sharp capacity within its precision and budget', asyn
 });
 
 t.test('the policy stops at its bounds', async (t) => {
+  const single = { ...DEFAULT_SEARCH, confirmFailures: false };
   const table = [
-    { name: 'everything passes', passes: () => true, settings: { ...DEFAULT_SEARCH, startRatePerS: 100, maxRatePerS: 1000 }, capacity: 1000, rates: [100, 200, 400, 800, 1000], reason: /maximum rate/ },
-    { name: 'nothing passes', passes: () => false, settings: { ...DEFAULT_SEARCH, startRatePerS: 40, minRatePerS: 5 }, capacity: 0, rates: [40, 20, 10, 5], reason: /minimum rate/ },
-    { name: 'budget spent while growing', passes: () => true, settings: { ...DEFAULT_SEARCH, startRatePerS: 100, maxProbes: 3 }, capacity: 400, rates: [100, 200, 400], reason: /budget/ },
-    { name: 'budget spent while bisecting', passes: (r: number) => r <= 300, settings: { ...DEFAULT_SEARCH, startRatePerS: 100, maxProbes: 5 }, capacity: 300, rates: [100, 200, 400, 300, 350], reason: /budget/ },
+    { name: 'everything passes', passes: () => true, settings: { ...single, startRatePerS: 100, maxRatePerS: 1000 }, capacity: 1000, rates: [100, 200, 400, 800, 1000], reason: /maximum rate/ },
+    { name: 'nothing passes', passes: () => false, settings: { ...single, startRatePerS: 40, minRatePerS: 5 }, capacity: 0, rates: [40, 20, 10, 5], reason: /minimum rate/ },
+    { name: 'nothing passes, failures confirmed', passes: () => false, settings: { ...DEFAULT_SEARCH, startRatePerS: 40, minRatePerS: 10 }, capacity: 0, rates: [40, 40, 20, 20, 10, 10], reason: /minimum rate/ },
+    { name: 'budget spent while growing', passes: () => true, settings: { ...single, startRatePerS: 100, maxProbes: 3 }, capacity: 400, rates: [100, 200, 400], reason: /budget/ },
+    { name: 'budget spent while bisecting', passes: (r: number) => r <= 300, settings: { ...single, startRatePerS: 100, maxProbes: 5 }, capacity: 300, rates: [100, 200, 400, 300, 350], reason: /budget/ },
+    { name: 'budget spent on a confirmation', passes: (r: number) => r <= 300, settings: { ...DEFAULT_SEARCH, startRatePerS: 100, maxProbes: 4 }, capacity: 200, rates: [100, 200, 400, 400], reason: /budget/ },
   ];
   for (const c of table) {
     const found = simulate(c.passes, c.settings);
@@ -52,6 +55,21 @@ t.test('the policy stops at its bounds', async (t) => {
     t.same(found.rates, c.rates, `${c.name}: probes`);
     t.match(found.reason, c.reason, `${c.name}: reason`);
   }
+});
+
+t.test('a single noisy failure is re-probed and does not bound the search', async (t) => {
+  // True capacity 3000; the first probe at 1600 fails by accident (a neighbour's burst).
+  let glitches = 1;
+  const passes = (rate: number): boolean => {
+    if (rate === 1600 && glitches-- > 0) return false;
+    return rate <= 3000;
+  };
+  const found = simulate(passes, { ...DEFAULT_SEARCH, startRatePerS: 200 });
+  t.same(found.rates.slice(0, 6), [200, 400, 800, 1600, 1600, 3200], 'the failed rate is probed again, then growth goes on');
+  t.ok(found.capacity >= 2850 && found.capacity <= 3000, `capacity ${found.capacity}`);
+  glitches = 1;
+  const unconfirmed = simulate(passes, { ...DEFAULT_SEARCH, startRatePerS: 200, confirmFailures: false });
+  t.ok(unconfirmed.capacity < 1600, `without confirmation the glitch caps it at ${unconfirmed.capacity}`);
 });
 
 t.test('a noisy failure below a pass bounds the bracket from above', async (t) => {
@@ -64,7 +82,7 @@ t.test('a noisy failure below a pass bounds the bracket from above', async (t) =
       { ratePerS: 800, passed: false },
       { ratePerS: 300, passed: false },
     ],
-    DEFAULT_SEARCH,
+    { ...DEFAULT_SEARCH, confirmFailures: false },
   );
   t.same(step, { kind: 'probe', ratePerS: 250 });
   t.equal(roundRate(12.345), 12.3);
@@ -73,13 +91,18 @@ t.test('a noisy failure below a pass bounds the bracket from above', async (t) =
 
 t.test('the search finds a token-bucket server’s capacity within ±15%', async (t) => {
   const capacity = 200;
-  const origin = await startFixture(t, 'token-bucket-server.ts', ['--rate', String(capacity), '--burst', '30']);
+  // The bucket holds 0.3 s of capacity, so a stall of the (loaded) machine up to
+  // 300 ms costs no request below capacity; over 3 s probes it lets rates up to
+  // capacity + 60/3 = 220/s pass (+10%), within the ±15% asked for.
+  const origin = await startFixture(t, 'token-bucket-server.ts', ['--rate', String(capacity), '--burst', String(capacity * 0.3)]);
   const options = {
     ...defaultOptions(fileURLToPath(new URL('../..', import.meta.url)), {}),
-    startRatePerS: 100,
-    probeDurationS: 2,
-    sloP99Ms: 200,
-    maxProbes: 10,
+    startRatePerS: 150,
+    probeDurationS: 3,
+    precision: 0.1,
+    maxProbes: 14,
+    // 503s are this server's capacity signal; the latency SLO only has to tolerate a loaded machine.
+    sloP99Ms: 1000,
     openConnections: 16,
   };
   const processes = new ProcessGroup();
@@ -90,7 +113,7 @@ t.test('the search finds a token-bucket server’s capacity within ±15%', async
   const found = await harness.searchCapacity({ system, bodies });
   const trail = found.probes.map((p) => `${p.ratePerS}${p.passed ? '✓' : '✗'}`).join(' ');
   t.ok(found.capacityPerS >= capacity * 0.85 && found.capacityPerS <= capacity * 1.15, `capacity ${found.capacityPerS} req/s within ±15% of ${capacity} (${trail})`);
-  t.ok(found.probes.length <= 10, 'within the probe budget');
+  t.ok(found.probes.length <= 14, 'within the probe budget');
   t.notOk(found.failure);
   t.equal(harness.capacities.length, 1, 'recorded by the harness');
   t.notOk(harness.failed);

@@ -44,7 +44,7 @@ t.test('nice ticks and scales', async (t) => {
   t.equal(lin.at(4000), 0);
   t.same(log10Scale([0.3, 40], 0, 100).ticks, [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]);
   t.same(log2Scale([1, 256], 0, 100).ticks, [1, 2, 4, 8, 16, 32, 64, 128, 256]);
-  t.same([12, 1500, 25000, 1_250_000, 0.25, 12.5].map(formatNumber), ['12', '1500', '25k', '1.3M', '0.25', '12.5']);
+  t.same([12, 1234, 1500, 5000, 25000, 1_250_000, 0.25, 12.5].map(formatNumber), ['12', '1234', '1.5k', '5k', '25k', '1.3M', '0.25', '12.5']);
 });
 
 t.test('every chart kind renders to well-formed SVG with axes, labels and a legend', async (t) => {

@@ -26,7 +26,7 @@ t.test('server health and metadata', async (t) => {
 });
 
 t.test('model metadata matches the ONNX signature', async (t) => {
-  for (const [model, version, versions] of [['classifier', '2', ['1', '2']], ['heavy', '1', ['1']], ['ranker', '1', ['1']]] as const) {
+  for (const [model, version, versions] of [['classifier', '2', ['1', '2']], ['heavy', '1', ['1']], ['ranker', '1', ['1']], ['pooler', '1', ['1']]] as const) {
     const direct = await session(model, version);
     const meta = await getJson(`${url}/v2/models/${model}`);
     t.equal(meta.status, 200, model);
@@ -57,6 +57,7 @@ function cases(): Case[] {
     list.push({ model: 'classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 64], data: randomFloats(random, rows * 64) }] });
     list.push({ model: 'classifier', version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 64], data: randomFloats(random, rows * 64) }] });
     list.push({ model: 'heavy', inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], data: randomFloats(random, rows * 512) }] });
+    list.push({ model: 'pooler', inputs: [{ name: 'tokens', datatype: 'FP32', shape: [rows, 3, 8], data: randomFloats(random, rows * 24) }] });
     list.push({
       model: 'ranker',
       inputs: [

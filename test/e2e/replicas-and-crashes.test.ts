@@ -8,9 +8,12 @@ import t from 'tap';
 import type { Replica } from '../../gateway/replicas/replica.ts';
 import { postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 
+// Batching off: each request is one upstream call, so per-replica counts are request counts.
+// (test/e2e/batching.test.ts kills a worker under batched load.)
 const { gateway, url } = await startGateway(t, {
   models: { defaultReplicas: 2, include: ['classifier', 'heavy'] },
   workers: { restartBackoffInitialMs: 50 },
+  batching: { enabled: false },
 });
 const random = seededRandom(77);
 const workers = gateway.replicas.replicas;

@@ -10,8 +10,8 @@ import t from 'tap';
 import { DEMO_MODELS, writeDemoModels } from '../../scripts/demo-models/index.ts';
 import { decodeModel, OPSET_VERSION } from '../../scripts/demo-models/onnx-builder.ts';
 import { mulberry32 } from '../../scripts/demo-models/prng.ts';
-import { CLASSIFIER_WIDTHS, HEAVY_WIDTHS, mlpWeights, rankerWeights, RANKER_IDS_PER_ROW } from '../../scripts/demo-models/specs.ts';
-import { mlpForward, rankerForward } from './reference-math.ts';
+import { CLASSIFIER_WIDTHS, HEAVY_WIDTHS, mlpWeights, poolerWeights, rankerWeights, RANKER_IDS_PER_ROW } from '../../scripts/demo-models/specs.ts';
+import { denseForward, mlpForward, rankerForward } from './reference-math.ts';
 
 const dir = t.testdir({});
 const filesA = await writeDemoModels(join(dir, 'a'));
@@ -27,6 +27,7 @@ const DIGESTS: Record<string, string> = {
   'classifier/2': '797fb687afb2ecddd9d3953b3aaf7d24506cf0f761e030f0470474534788845e',
   'heavy/1': '5b6b15e9978d09cdb1ddbd277680bcebf64f507272eda9ddeb339a1192e57188',
   'ranker/1': 'a22a049f8718a47111a7f1b8d747e78c89a514f7d3c854122d3c03cbe6cad316',
+  'pooler/1': '8e563210b9cf03265c3fa0a86b81225d1129a81b8dc1a0217ca8fabd81c40a5c',
 };
 
 t.test('the generator reproduces every model byte for byte', async (t) => {
@@ -61,6 +62,10 @@ const SIGNATURES: Record<string, { inputs: Signature[]; outputs: Signature[] }> 
       { name: 'embedding', type: 'float32', shape: ['batch', 16] },
       { name: 'score', type: 'float32', shape: ['batch', 1] },
     ],
+  },
+  pooler: {
+    inputs: [{ name: 'tokens', type: 'float32', shape: ['batch', 'sequence', 8] }],
+    outputs: [{ name: 'pooled', type: 'float32', shape: ['batch', 4] }],
   },
 };
 
@@ -129,6 +134,18 @@ t.test('onnxruntime computes the same math as plain TypeScript', async (t) => {
     t.ok(excessError(result.score!.data as Float32Array, want.score) <= 0, `ranker batch ${rows}: score`);
   }
   await session.release();
+
+  const pooler = await ort.InferenceSession.create(modelPath('pooler', '1'));
+  const poolerW = poolerWeights(seedOf('pooler', '1'));
+  for (const [rows, sequence] of [[1, 1], [3, 5], [8, 2]] as const) {
+    const tokens = Float32Array.from({ length: rows * sequence * 8 }, () => random() * 2 - 1);
+    const result = await pooler.run({ tokens: new ort.Tensor('float32', tokens, [rows, sequence, 8]) });
+    const mean = new Float64Array(rows * 8);
+    for (let r = 0; r < rows; r++) for (let s = 0; s < sequence; s++) for (let d = 0; d < 8; d++) mean[r * 8 + d]! += tokens[(r * sequence + s) * 8 + d]! / sequence;
+    t.same(result.pooled!.dims, [rows, 4]);
+    t.ok(excessError(result.pooled!.data as Float32Array, denseForward(mean, rows, poolerW.head)) <= 0, `pooler batch ${rows} × sequence ${sequence}`);
+  }
+  await pooler.release();
 });
 
 t.test('the ranker rejects an item id beyond the table at run time, and keeps serving', async (t) => {

@@ -5,6 +5,10 @@ import { ResultCache, type CachePolicy } from '../../../gateway/cache/result-cac
 const tensor = (v: number) => ({ name: 'x', datatype: 'UINT8' as const, shape: [1], data: Uint8Array.of(v) });
 const parts = (v: number, model = 'm') => ({ model, version: '1', outputs: undefined, tensors: [tensor(v)] });
 
+function get(cache: ResultCache, p: ReturnType<typeof parts>, bypass: boolean, compute: () => Promise<Uint8Array>) {
+  return cache.getOrCompute(p.model, cache.keyFor(p), bypass, compute);
+}
+
 function setup(policy: Partial<CachePolicy> = {}) {
   const full: CachePolicy = { enabled: true, ttlSeconds: 60, maxEntryBytes: 1024, ...policy };
   const cache = new ResultCache({ memory: new MemoryLru({ maxBytes: 1 << 20, now: () => 0 }), keyPrefix: 'test', policyFor: () => full });
@@ -18,11 +22,11 @@ function setup(policy: Partial<CachePolicy> = {}) {
 
 t.test('miss, then hit; a different input misses', async (t) => {
   const { cache, compute, runs } = setup();
-  t.equal((await cache.getOrCompute(parts(1), false, compute())).outcome, 'miss');
-  const hit = await cache.getOrCompute(parts(1), false, compute());
+  t.equal((await get(cache, parts(1), false, compute())).outcome, 'miss');
+  const hit = await get(cache, parts(1), false, compute());
   t.equal(hit.outcome, 'hit');
   t.same(hit.value, Uint8Array.of(42));
-  t.equal((await cache.getOrCompute(parts(2), false, compute())).outcome, 'miss');
+  t.equal((await get(cache, parts(2), false, compute())).outcome, 'miss');
   t.equal(runs(), 2);
   t.match(cache.stats(), { hits: 1, misses: 2, stores: 2 });
 });
@@ -35,7 +39,7 @@ t.test('identical requests in flight run once (single-flight)', async (t) => {
     runs++;
     return new Promise<Uint8Array>((resolve) => (release = resolve));
   };
-  const all = Array.from({ length: 50 }, () => cache.getOrCompute(parts(7), false, slow));
+  const all = Array.from({ length: 50 }, () => get(cache, parts(7), false, slow));
   release(Uint8Array.of(7));
   const results = await Promise.all(all);
   t.equal(runs, 1);
@@ -48,30 +52,30 @@ t.test('failures are shared by joiners and never stored', async (t) => {
   const { cache, compute } = setup();
   let fail!: (e: Error) => void;
   const failing = () => new Promise<Uint8Array>((_, reject) => (fail = reject));
-  const a = cache.getOrCompute(parts(3), false, failing);
-  const b = cache.getOrCompute(parts(3), false, failing);
+  const a = get(cache, parts(3), false, failing);
+  const b = get(cache, parts(3), false, failing);
   fail(new Error('model failed'));
   await t.rejects(a, /model failed/);
   await t.rejects(b, /model failed/);
-  t.equal((await cache.getOrCompute(parts(3), false, compute())).outcome, 'miss');
+  t.equal((await get(cache, parts(3), false, compute())).outcome, 'miss');
 });
 
 t.test('bypass skips the lookup but refreshes the entry; disabled policy never caches', async (t) => {
   const { cache, compute } = setup();
-  await cache.getOrCompute(parts(4), false, compute(Uint8Array.of(1)));
-  const fresh = await cache.getOrCompute(parts(4), true, compute(Uint8Array.of(2)));
+  await get(cache, parts(4), false, compute(Uint8Array.of(1)));
+  const fresh = await get(cache, parts(4), true, compute(Uint8Array.of(2)));
   t.equal(fresh.outcome, 'bypass');
-  t.same((await cache.getOrCompute(parts(4), false, compute())).value, Uint8Array.of(2));
+  t.same((await get(cache, parts(4), false, compute())).value, Uint8Array.of(2));
 
   const off = setup({ enabled: false });
-  t.equal((await off.cache.getOrCompute(parts(4), false, off.compute())).outcome, 'off');
-  t.equal((await off.cache.getOrCompute(parts(4), false, off.compute())).outcome, 'off');
+  t.equal((await get(off.cache, parts(4), false, off.compute())).outcome, 'off');
+  t.equal((await get(off.cache, parts(4), false, off.compute())).outcome, 'off');
   t.equal(off.runs(), 2);
 });
 
 t.test('answers over maxEntryBytes are not stored', async (t) => {
   const { cache, compute } = setup({ maxEntryBytes: 4 });
-  await cache.getOrCompute(parts(5), false, compute(new Uint8Array(5)));
-  t.equal((await cache.getOrCompute(parts(5), false, compute(new Uint8Array(5)))).outcome, 'miss');
+  await get(cache, parts(5), false, compute(new Uint8Array(5)));
+  t.equal((await get(cache, parts(5), false, compute(new Uint8Array(5)))).outcome, 'miss');
   t.equal(cache.stats().tooLarge, 2);
 });

@@ -1,0 +1,243 @@
+// The dynamic batcher of one model version: the mechanism around the pure
+// batch policy. It owns the bounded queue, the one timer and the I/O:
+//
+//   submit ─▶ queue (bounded, priority) ─▶ decideBatch(queue, now, free slots)
+//                 ▲                           │ dispatch ids        │ wait T
+//                 │ batch done / replica ready ▼                     ▼
+//                 └──────────── concat ─▶ dispatcher ─▶ split ─▶ resolve each
+//
+// Batches form while every replica that serves the model is busy: a batch is
+// dispatched only when a replica has a free slot (maxInFlightBatchesPerReplica),
+// so under load the queue fills and the next batch takes all of it, while a
+// lone request finds a free replica and goes at once (plus maxQueueDelayMs).
+//
+// A batch that fails because the model rejected an input (not a replica
+// failure) is bisected and re-run, so one poisoned request fails alone.
+
+import { InfergateError } from '../../common/errors.ts';
+import { encodeFrame, decodeFrame, type InferRequestHeader, type InferResponseHeader, type Tensor } from '../../common/wire.ts';
+import type { BatchingConfig } from '../../config/schema.ts';
+import type { ReplicaSet } from '../replicas/replica-set.ts';
+import type { Dispatcher } from '../upstream/dispatcher.ts';
+import type { BatchAxes } from './batch-axes.ts';
+import { decideBatch, expiredItems, type QueuedItem } from './batch-policy.ts';
+import { BatchStats, type BatchStatsSnapshot } from './batch-stats.ts';
+import { concatAlongAxes, splitAlongAxes } from './tensor-batch.ts';
+
+export type BatchRequest = {
+  tensors: Tensor[];
+  outputs: string[] | undefined;
+  rows: number;
+  groupKey: string;
+  /** Identical requests in one batch run once (the result cache's key). */
+  dedupeKey: string;
+  priority: number;
+  deadlineMs: number;
+};
+
+type Pending = QueuedItem & {
+  request: BatchRequest;
+  resolve: (frame: Uint8Array) => void;
+  reject: (err: InfergateError) => void;
+};
+
+export type BatcherOptions = {
+  model: string;
+  version: string;
+  config: BatchingConfig;
+  axes: BatchAxes;
+  dispatcher: Dispatcher;
+  replicas: ReplicaSet;
+  now: () => number;
+};
+
+export class Batcher {
+  readonly stats = new BatchStats();
+  readonly #o: BatcherOptions;
+  readonly #queue: Pending[] = [];
+  #nextId = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #scheduled = false;
+  /** Recent run time of a batch, for the policy's "would waiting miss a deadline" rule (EWMA). */
+  #expectedRunMs = 1;
+  readonly #onReplicaState = (_r: unknown, _from: string, to: string) => {
+    if (to === 'ready') this.#schedule();
+  };
+
+  constructor(options: BatcherOptions) {
+    this.#o = options;
+    options.replicas.on('state', this.#onReplicaState);
+  }
+
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues a request; resolves with its own response frame. Rejects with a catalogued error. */
+  submit(request: BatchRequest): Promise<Uint8Array> {
+    const { config } = this.#o;
+    if (this.#queue.length >= config.maxQueueSize && !this.#evictForPriority(request.priority)) {
+      this.stats.reject('queueFull');
+      return Promise.reject(queueFull(this.#o.model, config.maxQueueSize));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        id: this.#nextId++,
+        rows: Math.max(1, request.rows),
+        groupKey: request.groupKey,
+        priority: request.priority,
+        enqueuedAtMs: this.#o.now(),
+        deadlineMs: request.deadlineMs,
+        request,
+        resolve,
+        reject,
+      });
+      this.stats.queueDepth(this.#queue.length);
+      this.#schedule();
+    });
+  }
+
+  snapshot(): BatchStatsSnapshot & { queueDepth: number; expectedRunMs: number } {
+    return { ...this.stats.snapshot(), queueDepth: this.#queue.length, expectedRunMs: Number(this.#expectedRunMs.toFixed(3)) };
+  }
+
+  /** Fails every queued request (shutdown after the grace period). Idempotent. */
+  destroy(err: InfergateError): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#o.replicas.off('state', this.#onReplicaState);
+    for (const item of this.#queue.splice(0)) item.reject(err);
+  }
+
+  /** A full queue admits a request of strictly higher priority by shedding its lowest-priority, newest item. */
+  #evictForPriority(priority: number): boolean {
+    let victim: Pending | undefined;
+    for (const item of this.#queue) {
+      if (item.priority <= priority) continue;
+      if (!victim || item.priority > victim.priority || (item.priority === victim.priority && item.enqueuedAtMs >= victim.enqueuedAtMs)) victim = item;
+    }
+    if (!victim) return false;
+    this.#queue.splice(this.#queue.indexOf(victim), 1);
+    this.stats.reject('queueFull');
+    victim.reject(queueFull(this.#o.model, this.#o.config.maxQueueSize));
+    return true;
+  }
+
+  /** Coalesces every trigger of one tick into one policy pass. */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (;;) {
+      const now = this.#o.now();
+      this.#expire(now);
+      const decision = decideBatch(this.#queue, now, this.#freeSlots(), this.#o.config, this.#expectedRunMs);
+      if (decision.kind === 'wait') {
+        if (decision.wakeInMs !== null) {
+          this.#timer = setTimeout(() => this.#pump(), Math.max(0, decision.wakeInMs));
+          this.#timer.unref();
+        }
+        return;
+      }
+      const ids = new Set(decision.ids);
+      const batch: Pending[] = [];
+      for (let i = this.#queue.length - 1; i >= 0; i--) {
+        if (ids.has(this.#queue[i]!.id)) batch.push(this.#queue.splice(i, 1)[0]!);
+      }
+      batch.reverse();
+      this.stats.batchFormed(decision.reason, batch.reduce((n, p) => n + p.rows, 0), batch.map((p) => now - p.enqueuedAtMs));
+      this.stats.queueDepth(this.#queue.length);
+      void this.#run(batch);
+    }
+  }
+
+  #expire(now: number): void {
+    const expired = new Set(expiredItems(this.#queue, now));
+    if (expired.size === 0) return;
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      const item = this.#queue[i]!;
+      if (!expired.has(item.id)) continue;
+      this.#queue.splice(i, 1);
+      this.stats.reject('deadline');
+      item.reject(new InfergateError('GW_ERR_DEADLINE_EXCEEDED', `queued ${Math.round(now - item.enqueuedAtMs)} ms for a batch of model "${this.#o.model}"`));
+    }
+  }
+
+  /** Batch slots free now: per ready replica of the model, its allowance minus what it holds. */
+  #freeSlots(): number {
+    let free = 0;
+    for (const replica of this.#o.replicas.candidates(this.#o.model)) {
+      free += Math.max(0, this.#o.config.maxInFlightBatchesPerReplica - replica.outstanding);
+    }
+    return free;
+  }
+
+  /** Runs one batch (identical requests once) and answers each member; bisects on a model error. */
+  async #run(batch: Pending[]): Promise<void> {
+    const unique = new Map<string, Pending[]>();
+    for (const item of batch) {
+      const same = unique.get(item.request.dedupeKey);
+      if (same) same.push(item);
+      else unique.set(item.request.dedupeKey, [item]);
+    }
+    if (unique.size < batch.length) this.stats.deduplicated(batch.length - unique.size);
+    try {
+      await this.#execute([...unique.values()]);
+    } finally {
+      this.#schedule();
+    }
+  }
+
+  async #execute(groups: Pending[][]): Promise<void> {
+    const { model, version, axes, dispatcher } = this.#o;
+    const leaders = groups.map((g) => g[0]!);
+    const first = leaders[0]!.request;
+    const frame = encodeFrame<InferRequestHeader>(
+      first.outputs ? { model, version, outputs: first.outputs } : { model, version },
+      leaders.length === 1 ? first.tensors : concatAlongAxes(leaders.map((p) => p.request.tensors), axes.inputs),
+    );
+    const deadlineMs = Math.max(...leaders.map((p) => p.request.deadlineMs));
+    const startedMs = this.#o.now();
+    let answer: Uint8Array;
+    try {
+      answer = await dispatcher.dispatch(model, frame, deadlineMs);
+    } catch (err) {
+      const error = err instanceof InfergateError ? err : new InfergateError('GW_ERR_INTERNAL', String(err));
+      if (error.code === 'GW_ERR_MODEL_EXECUTION' && groups.length > 1) {
+        // Poison isolation: re-run each half; the bad request ends up alone.
+        this.stats.bisected();
+        const middle = Math.ceil(groups.length / 2);
+        await Promise.all([this.#execute(groups.slice(0, middle)), this.#execute(groups.slice(middle))]);
+        return;
+      }
+      for (const group of groups) for (const item of group) item.reject(error);
+      return;
+    }
+    this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * (this.#o.now() - startedMs);
+
+    if (leaders.length === 1) {
+      for (const item of groups[0]!) item.resolve(answer);
+      return;
+    }
+    const { header, tensors } = decodeFrame<InferResponseHeader>(answer);
+    const parts = splitAlongAxes(tensors, leaders.map((p) => p.request.rows), axes.outputs);
+    for (const [i, group] of groups.entries()) {
+      const own = encodeFrame<InferResponseHeader>({ model: header.model, version: header.version }, parts[i]!);
+      for (const item of group) item.resolve(own);
+    }
+  }
+}
+
+function queueFull(model: string, size: number): InfergateError {
+  const error = new InfergateError('GW_ERR_QUEUE_FULL', `model "${model}" has ${size} requests queued`);
+  error.retryAfterSeconds = 1;
+  return error;
+}

@@ -1,0 +1,122 @@
+// Per-model batching plans: the gateway's batching defaults merged with each
+// model's config.yaml, the model's batch axes (read from its signature once a
+// replica reported it), and one Batcher per model version, made on first use.
+// Also reads a request's own priority and deadline (header or parameter).
+
+import type { IncomingMessage } from 'node:http';
+import { InfergateError } from '../../common/errors.ts';
+import type { BatchingConfig } from '../../config/schema.ts';
+import type { RepositoryModel } from '../models/repository.ts';
+import type { ResolvedModel } from '../models/registry.ts';
+import type { ReplicaSet } from '../replicas/replica-set.ts';
+import type { Dispatcher } from '../upstream/dispatcher.ts';
+import { batchAxesFor, type BatchAxes } from './batch-axes.ts';
+import { Batcher } from './batcher.ts';
+
+export const PRIORITY_HEADER = 'x-infergate-priority';
+export const TIMEOUT_HEADER = 'x-infergate-timeout-ms';
+
+type ModelSettings = { config: BatchingConfig; timeoutMs: number; batchAxes: Record<string, number> | undefined };
+
+/** How one request of one model version is to run. */
+export type ModelPlan = {
+  /** Undefined when batching is off for the model or its signature cannot be batched. */
+  batcher: Batcher | undefined;
+  axes: BatchAxes | undefined;
+  unbatchedReason: string | undefined;
+  timeoutMs: number;
+  priorityLevels: number;
+  defaultPriority: number;
+};
+
+export type ModelBatchingOptions = {
+  defaults: BatchingConfig;
+  requestTimeoutMs: number;
+  models: readonly RepositoryModel[];
+  dispatcher: Dispatcher;
+  replicas: ReplicaSet;
+  now: () => number;
+};
+
+export class ModelBatching {
+  readonly #o: ModelBatchingOptions;
+  readonly #settings = new Map<string, ModelSettings>();
+  readonly #plans = new Map<string, ModelPlan>();
+
+  constructor(options: ModelBatchingOptions) {
+    this.#o = options;
+    for (const model of options.models) {
+      const own = model.config.batching ?? {};
+      const { batchAxes, defaultTimeoutMs, ...overrides } = own;
+      const config: BatchingConfig = { ...options.defaults, ...stripUndefined(overrides) };
+      if (config.defaultPriority > config.priorityLevels) config.defaultPriority = config.priorityLevels;
+      this.#settings.set(model.name, { config, timeoutMs: defaultTimeoutMs ?? options.requestTimeoutMs, batchAxes });
+    }
+  }
+
+  plan(model: ResolvedModel): ModelPlan {
+    const key = `${model.name}/${model.version}`;
+    const known = this.#plans.get(key);
+    if (known) return known;
+    const settings = this.#settings.get(model.name)!;
+    const { config } = settings;
+    const base = { timeoutMs: settings.timeoutMs, priorityLevels: config.priorityLevels, defaultPriority: config.defaultPriority };
+    let plan: ModelPlan;
+    const axes = batchAxesFor(model.signature, settings.batchAxes);
+    if (!config.enabled) plan = { ...base, batcher: undefined, axes: undefined, unbatchedReason: 'batching is off in config' };
+    else if (!axes.ok) plan = { ...base, batcher: undefined, axes: undefined, unbatchedReason: axes.reason };
+    else {
+      const batcher = new Batcher({
+        model: model.name,
+        version: model.version,
+        config,
+        axes: axes.axes,
+        dispatcher: this.#o.dispatcher,
+        replicas: this.#o.replicas,
+        now: this.#o.now,
+      });
+      plan = { ...base, batcher, axes: axes.axes, unbatchedReason: undefined };
+    }
+    this.#plans.set(key, plan);
+    return plan;
+  }
+
+  /** Per model version: batching on or off (and why), queue depth and the batcher's statistics. */
+  snapshot(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, plan] of this.#plans) {
+      out[key] = plan.batcher ? { batching: true, ...plan.batcher.snapshot() } : { batching: false, reason: plan.unbatchedReason };
+    }
+    return out;
+  }
+
+  destroy(err: InfergateError): void {
+    for (const plan of this.#plans.values()) plan.batcher?.destroy(err);
+  }
+}
+
+/** A request's priority: header, else parameters.priority, else the model's default. 1 is highest. */
+export function requestPriority(req: IncomingMessage, parameters: Record<string, unknown> | undefined, plan: ModelPlan): number {
+  const raw = req.headers[PRIORITY_HEADER] ?? parameters?.priority;
+  if (raw === undefined) return plan.defaultPriority;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > plan.priorityLevels) {
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `priority must be an integer from 1 (highest) to ${plan.priorityLevels}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** A request's time budget: the model's default, or a shorter one the client asks for (header or parameters.timeout_ms). */
+export function requestTimeoutMs(req: IncomingMessage, parameters: Record<string, unknown> | undefined, plan: ModelPlan): number {
+  const raw = req.headers[TIMEOUT_HEADER] ?? parameters?.timeout_ms;
+  if (raw === undefined) return plan.timeoutMs;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `timeout must be a positive number of milliseconds, got ${JSON.stringify(raw)}`);
+  }
+  return Math.min(value, plan.timeoutMs);
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
