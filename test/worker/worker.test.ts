@@ -126,6 +126,7 @@ t.test('a worker over the demo models', async (t) => {
       { name: 'classifier', version: '1', inputs: [fp('input', [-1, 64])], outputs: [fp('probabilities', [-1, 10])] },
       { name: 'classifier', version: '2', inputs: [fp('input', [-1, 64])], outputs: [fp('probabilities', [-1, 10])] },
       { name: 'heavy', version: '1', inputs: [fp('input', [-1, 512])], outputs: [fp('logits', [-1, 10])] },
+      { name: 'pooler', version: '1', inputs: [fp('tokens', [-1, -1, 8])], outputs: [fp('pooled', [-1, 4])] },
       {
         name: 'ranker',
         version: '1',
