@@ -167,21 +167,40 @@ export class WorkerServer {
   }
 
   async #kserveInfer(req: IncomingMessage, res: ServerResponse, model: string, version: string): Promise<void> {
+    const body = await this.#acceptBody(req, res, 'application/json');
+    const counted: InferenceBackend = {
+      state: this.#store.state,
+      signatures: () => this.#store.signatures(),
+      run: (m, v, tensors, outputs) => this.#counted(m, v, tensors[0]?.shape[0] ?? 1, () => this.#store.run(m, v, tensors, outputs)),
+    };
+    this.#reply(res, 'application/json', await runKServeInfer(counted, model, version, body));
+  }
+
+  /** Reads a request body, unless the worker is draining or the content type is wrong. */
+  async #acceptBody(req: IncomingMessage, res: ServerResponse, contentType: string): Promise<Uint8Array> {
     if (this.#closing) {
       req.resume();
       throw new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
     }
-    let body: Uint8Array;
+    const sent = req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
+    if (sent !== contentType) {
+      req.resume();
+      throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `${req.method} ${req.url} takes ${contentType}, not ${sent ?? 'no content type'}`);
+    }
     try {
-      body = await readFrameBody(req, this.#maxBodyBytes);
+      return await readFrameBody(req, this.#maxBodyBytes);
     } catch (err) {
+      // Do not read the rest of an oversized body: answer, then drop the connection.
       res.setHeader('connection', 'close');
       throw err;
     }
-    const json = await runKServeInfer(this.#store, model, version, body);
+  }
+
+  #reply(res: ServerResponse, contentType: string, body: Uint8Array): void {
+    // A request that began before close() ends its connection as it answers.
     if (this.#closing) res.setHeader('connection', 'close');
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': json.byteLength });
-    res.end(json);
+    res.writeHead(200, { 'content-type': contentType, 'content-length': body.byteLength });
+    res.end(body);
   }
 
   /** Runs and records one inference in the per-model statistics. */
@@ -215,33 +234,13 @@ export class WorkerServer {
   }
 
   async #infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (this.#closing) {
-      req.resume();
-      throw new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
-    }
-    const contentType = req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
-    if (contentType !== FRAME_CONTENT_TYPE) {
-      req.resume();
-      throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `POST ${WORKER_ROUTES.infer} takes ${FRAME_CONTENT_TYPE}, not ${contentType ?? 'no content type'}`);
-    }
-    let body: Uint8Array;
-    try {
-      body = await readFrameBody(req, this.#maxBodyBytes);
-    } catch (err) {
-      // Do not read the rest of an oversized body: answer, then drop the connection.
-      res.setHeader('connection', 'close');
-      throw err;
-    }
+    const body = await this.#acceptBody(req, res, FRAME_CONTENT_TYPE);
     const { header, tensors } = decodeFrame<InferRequestHeader>(body);
     checkRequestHeader(header);
     const result = await this.#counted(header.model, header.version, tensors[0]?.shape[0] ?? 1, () =>
       this.#store.run(header.model, header.version, tensors, header.outputs),
     );
-    const frame = encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs);
-    // A request that began before close() ends its connection as it answers.
-    if (this.#closing) res.setHeader('connection', 'close');
-    res.writeHead(200, { 'content-type': FRAME_CONTENT_TYPE, 'content-length': frame.byteLength });
-    res.end(frame);
+    this.#reply(res, FRAME_CONTENT_TYPE, encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs));
   }
 }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Gateway } from '../../gateway/app.ts';
 import { configSchema, type GatewayConfig } from '../../config/schema.ts';
 import { writeDemoModels } from '../../scripts/demo-models/index.ts';
+import { mulberry32 } from '../../scripts/demo-models/prng.ts';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -53,17 +54,8 @@ export async function getJson(url: string): Promise<JsonAnswer> {
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
 
-/** mulberry32: seeded inputs keep failures reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded inputs keep failures reproducible. */
+export const seededRandom = mulberry32;
 
 export function randomFloats(random: () => number, count: number): number[] {
   return Array.from({ length: count }, () => Math.fround(random() * 2 - 1));

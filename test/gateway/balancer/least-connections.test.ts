@@ -1,5 +1,6 @@
 import t from 'tap';
 import { pickLeastConnections } from '../../../gateway/balancer/least-connections.ts';
+import { mulberry32 } from '../../../scripts/demo-models/prng.ts';
 
 type R = { id: string; outstanding: number };
 const replicas = (...loads: number[]): R[] => loads.map((outstanding, i) => ({ id: `r${i}`, outstanding }));
@@ -10,17 +11,7 @@ function sequence(...values: number[]): () => number {
   return () => values[i++ % values.length]!;
 }
 
-/** mulberry32: a small seeded PRNG, so ratio tests are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = mulberry32;
 
 t.test('picks the replica with the fewest outstanding requests', async (t) => {
   const cases: Array<{ loads: number[]; random: number[]; expected: string | undefined }> = [
