@@ -42,6 +42,8 @@ function field(hash: Hash, value: string): void {
 
 const lengthBuffer = Buffer.alloc(8);
 function length(hash: Hash, n: number): void {
-  lengthBuffer.writeBigUInt64LE(BigInt(n));
+  // Two u32 halves: cheaper than BigInt for the u64 length (lengths stay far below 2^53).
+  lengthBuffer.writeUInt32LE(n >>> 0, 0);
+  lengthBuffer.writeUInt32LE(Math.floor(n / 2 ** 32), 4);
   hash.update(lengthBuffer);
 }

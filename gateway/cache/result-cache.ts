@@ -37,6 +37,11 @@ export class ResultCache {
     this.#o = options;
   }
 
+  /** Whether answers of this model are cached at all (no key is needed when not and nothing else uses it). */
+  enabledFor(model: string): boolean {
+    return this.#o.policyFor(model).enabled;
+  }
+
   /** The full key of a request: <prefix>:<model>:<version>:<sha256>. */
   keyFor(parts: CacheKeyParts): string {
     return `${this.#o.keyPrefix}:${parts.model}:${parts.version}:${cacheKey(parts)}`;

@@ -90,7 +90,10 @@ export class Handlers {
     const deadlineMs = startedMs + requestTimeoutMs(req, request.parameters, plan);
     const priority = requestPriority(req, request.parameters, plan);
     const { outputs, tensors: inputs } = request;
-    const key = this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, outputs, tensors: inputs });
+    // The key (a SHA-256 over the inputs) serves the cache and in-batch deduplication; skip it when neither runs.
+    const key = this.#o.cache.enabledFor(resolved.name) || plan.batcher
+      ? this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, outputs, tensors: inputs })
+      : '';
     const rows = plan.axes && requestRows(inputs, plan.axes);
 
     const compute = (): Promise<Uint8Array> => {
