@@ -88,7 +88,7 @@ export async function runBench(argv: readonly string[], env: NodeJS.ProcessEnv =
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
-    config: { ...options },
+    config: { ...options, ...(harness.gatewayConfig && { gatewayConfig: harness.gatewayConfig }) },
     runs: harness.runs,
     capacities: harness.capacities,
     highlights: [],

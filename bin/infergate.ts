@@ -10,6 +10,8 @@ commands:
           run one standalone worker
   models  [--out dir] [--if-missing]
           write the demo model repository
+  bench   <scenario> [options]
+          run a benchmark scenario (infergate bench --help)
 `;
 
 const [command, ...rest] = process.argv.slice(2);
@@ -27,6 +29,11 @@ switch (command) {
   case 'models': {
     const { runWriteDemoModels } = await import('../scripts/write-demo-models.ts');
     await runWriteDemoModels(rest);
+    break;
+  }
+  case 'bench': {
+    const { runBench } = await import('../benchmarks/run.ts');
+    process.exitCode = await runBench(rest);
     break;
   }
   case undefined:

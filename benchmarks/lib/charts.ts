@@ -2,7 +2,8 @@
 // SVG is drawn by report-svg.ts). Scenarios pick the charts they want from
 // these builders. Failed runs are left out of every chart.
 
-import type { BarChartSpec, CapacityRecord, LineChartSpec, RunRecord, Series } from './results.ts';
+import type { BarChartSpec, CapacityProbe, CapacityRecord, LineChartSpec, RunRecord, Series } from './results.ts';
+import { formatNumber } from './svg.ts';
 
 /** "gateway", or "gateway ×4" when a report mixes replica counts. */
 export function systemLabel(run: { system: string; replicas: number }, withReplicas: boolean): string {
@@ -79,27 +80,36 @@ export function throughputBars(
   return { kind: 'bars', file: options.file, title: options.title, subtitle: options.subtitle, xLabel: options.xLabel, yLabel: 'throughput (answers/s)', categories, series };
 }
 
-/** Capacity search probes: p99 against achieved throughput per system, with the SLO as a rule. */
+/**
+ * Capacity search probes: p50/p99 against the offered rate (wrk2's "latency by
+ * request rate"), one point per rate (a confirmed rate shows its better probe,
+ * as the search judged it), the capacity labelled, and the SLO as a rule.
+ */
 export function capacityProbes(capacities: readonly CapacityRecord[], file: string): LineChartSpec {
   const withReplicas = new Set(capacities.map((c) => c.replicas)).size > 1;
   const series: Series[] = capacities
     .filter((c) => c.probes.length > 0)
     .flatMap((c) => {
       const group = systemLabel(c, withReplicas);
-      // By offered rate, not in search order (bisection jumps back and forth).
-      const probes = [...c.probes].sort((a, b) => a.ratePerS - b.ratePerS);
+      const best = new Map<number, CapacityProbe>();
+      for (const p of c.probes) {
+        const seen = best.get(p.ratePerS);
+        if (!seen || (p.passed && !seen.passed) || (p.passed === seen.passed && p.p99Ms < seen.p99Ms)) best.set(p.ratePerS, p);
+      }
+      const probes = [...best.values()].sort((a, b) => a.ratePerS - b.ratePerS);
+      const label = (p: CapacityProbe): string | undefined => (p.ratePerS === c.capacityPerS && !c.failure ? `capacity ${formatNumber(p.ratePerS)}/s` : undefined);
       return [
-        { name: `${group} p50`, group, style: 'dashed' as const, points: probes.map((p) => ({ x: p.achievedPerS, y: p.p50Ms })) },
-        { name: `${group} p99`, group, style: 'solid' as const, points: probes.map((p) => ({ x: p.achievedPerS, y: p.p99Ms })) },
+        { name: `${group} p50`, group, style: 'dashed' as const, points: probes.map((p) => ({ x: p.ratePerS, y: p.p50Ms })) },
+        { name: `${group} p99`, group, style: 'solid' as const, points: probes.map((p) => ({ x: p.ratePerS, y: p.p99Ms, label: label(p) })) },
       ];
     });
   const slo = capacities[0]?.sloP99Ms;
   return {
     kind: 'line',
     file,
-    title: 'Open-loop latency vs throughput (capacity search probes)',
+    title: 'Open-loop latency by offered rate (capacity search probes)',
     subtitle: 'latency from each request’s intended send time (coordinated omission corrected)',
-    xLabel: 'achieved throughput (answers/s)',
+    xLabel: 'offered rate (req/s)',
     yLabel: 'latency (ms, log scale)',
     yScale: 'log10',
     series,

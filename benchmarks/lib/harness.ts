@@ -47,6 +47,8 @@ export class Harness {
   readonly runs: RunRecord[] = [];
   readonly capacities: CapacityRecord[] = [];
   readonly notes: string[] = [];
+  /** The config overlay the gateway last ran with (recorded in the report). */
+  gatewayConfig: Record<string, unknown> | undefined;
   readonly #deps: HarnessDeps;
   #failed = false;
   #lastInputs: readonly TensorSpec[] | null = null;
@@ -85,6 +87,9 @@ export class Harness {
     const replicas = settings.replicas ?? o.replicas;
     const tmpDir = mkdtempSync(join(tmpdir(), 'infergate-bench-'));
     this.#deps.progress.note(`${name}: starting${name === 'gateway' || name === 'nginx' ? ` with ${replicas} workers` : ''}…`);
+    // Bodies are unique by default, so a cache could only cost; scenarios that measure it turn it on.
+    const gatewayConfig = { cache: { enabled: false }, models: { include: [o.model] }, ...settings.gatewayConfig };
+    if (name === 'gateway') this.gatewayConfig = gatewayConfig;
     let system: StartedSystem | null = null;
     try {
       system = await definition.start({
@@ -94,8 +99,7 @@ export class Harness {
         model: o.model,
         replicas,
         tmpDir,
-        // Bodies are unique by default, so a cache could only cost; scenarios that measure it turn it on.
-        gatewayConfig: { cache: { enabled: false }, models: { include: [o.model] }, ...settings.gatewayConfig },
+        gatewayConfig,
         readyTimeoutMs: o.readyTimeoutMs,
       });
       const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;

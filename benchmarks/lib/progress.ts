@@ -66,7 +66,8 @@ export class ProgressLine {
     const done = totalS > 0 ? Math.min(1, c.elapsedS / totalS) : 0;
     const filled = Math.round(done * BAR_WIDTH);
     const bar = this.#tty ? ` ${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}` : '';
-    const time = `${c.elapsedS.toFixed(1)}/${totalS.toFixed(totalS < 10 ? 1 : 0)} s`;
+    // totalS 0: a run bounded by a request count, not a duration.
+    const time = totalS > 0 ? `${c.elapsedS.toFixed(1)}/${totalS.toFixed(totalS < 10 ? 1 : 0)} s` : `${c.elapsedS.toFixed(1)} s`;
     return `  ${label}${bar} ${time}  ${Math.round(rate)} req/s  ${c.responses} answered  errors ${c.errors}  non-2xx ${c.non2xx}`;
   }
 }

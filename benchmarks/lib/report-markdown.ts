@@ -102,7 +102,7 @@ export function capacityLine(c: CapacityRecord): string {
   return `${c.system} ×${c.replicas}: capacity ${formatRate(c.capacityPerS)} req/s at p99 ≤ ${c.sloP99Ms} ms`;
 }
 
-const COMMON_SETTINGS = ['model', 'rows', 'inputs', 'replicas', 'durationS', 'amount', 'warmupS', 'pipelining', 'timeoutMs', 'seed'];
+const COMMON_SETTINGS = ['model', 'rows', 'inputs', 'replicas', 'durationS', 'amount', 'warmupS', 'pipelining', 'timeoutMs', 'seed', 'gatewayConfig'];
 const OPEN_LOOP_SETTINGS = ['arrivals', 'openConnections'];
 const CAPACITY_SETTINGS = ['sloP99Ms', 'maxErrorRate', 'startRatePerS', 'maxRatePerS', 'precision', 'maxProbes', 'confirmFailures', 'probeDurationS'];
 
@@ -113,7 +113,7 @@ function configLine(report: ScenarioReport): string {
   if (report.capacities.length > 0) keys.push(...CAPACITY_SETTINGS);
   return keys
     .filter((k) => report.config[k] !== undefined)
-    .map((k) => `${k} ${String(report.config[k])}`)
+    .map((k) => `${k} ${typeof report.config[k] === 'object' ? `\`${JSON.stringify(report.config[k])}\`` : String(report.config[k])}`)
     .join(' · ');
 }
 

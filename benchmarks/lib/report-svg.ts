@@ -17,6 +17,8 @@ const WIDTH = 800;
 const HEIGHT = 460;
 const PLOT = { left: 76, right: WIDTH - 190, top: 70, bottom: HEIGHT - 62 } as const;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
+/** A white outline under text keeps labels readable where they cross lines. */
+const HALO = { stroke: '#ffffff', 'stroke-width': 3, 'stroke-linejoin': 'round', 'paint-order': 'stroke' } as const;
 const DASH: Record<NonNullable<Series['style']>, string | undefined> = { solid: undefined, dashed: '7 4', dotted: '2 3' };
 
 export function renderChart(spec: ChartSpec): string {
@@ -44,7 +46,7 @@ function lineChart(spec: LineChartSpec): string {
   for (const rule of spec.rules ?? []) {
     const py = y.at(rule.y);
     out.push(el('line', { x1: PLOT.left, x2: PLOT.right, y1: py, y2: py, stroke: '#cf222e', 'stroke-width': 1.2, 'stroke-dasharray': '4 3' }));
-    out.push(el('text', { x: PLOT.right - 4, y: py - 5, 'text-anchor': 'end', fill: '#cf222e', 'font-size': 11 }, escapeXml(rule.label)));
+    out.push(el('text', { x: PLOT.right - 4, y: py - 5, 'text-anchor': 'end', fill: '#cf222e', 'font-size': 11, ...HALO }, escapeXml(rule.label)));
   }
   const labels = new LabelPlacer();
   for (const s of spec.series) {
@@ -57,7 +59,7 @@ function lineChart(spec: LineChartSpec): string {
       const title = `${s.name}: ${formatNumber(p.y)} at ${formatNumber(p.x)}`;
       out.push(el('circle', { cx: x.at(p.x), cy: y.at(p.y), r: s.style === 'solid' || !s.style ? 3.5 : 2.5, fill: stroke, stroke: '#ffffff', 'stroke-width': 1 }, `<title>${escapeXml(title)}</title>`));
       const at = p.label ? labels.place(x.at(p.x), y.at(p.y), p.label) : null;
-      if (at) out.push(el('text', { x: at.x, y: at.y, 'font-size': 10, fill: '#57606a' }, escapeXml(p.label!)));
+      if (at) out.push(el('text', { x: at.x, y: at.y, 'font-size': 10, fill: '#424a53', ...HALO }, escapeXml(p.label!)));
     }
   }
 
@@ -119,17 +121,17 @@ function axes(x: Scale | null, y: Scale, xLabel: string, yLabel: string): string
   return out.join('\n');
 }
 
-/** Point labels: above-right of the point, else below-right, else left out when both would overlap an earlier label. */
+/** Point labels: above-right of the point, else below-right, else above-left; left out when all would overlap an earlier label or leave the plot. */
 class LabelPlacer {
   readonly #boxes: { x: number; y: number; w: number; h: number }[] = [];
 
   place(px: number, py: number, text: string): { x: number; y: number } | null {
     const w = text.length * 5.6;
     const h = 11;
-    for (const candidate of [{ x: px + 6, y: py - 6 }, { x: px + 6, y: py + 14 }]) {
+    for (const candidate of [{ x: px + 6, y: py - 6 }, { x: px + 6, y: py + 14 }, { x: px - 6 - w, y: py - 6 }]) {
       const box = { x: candidate.x, y: candidate.y - h + 2, w, h };
       const clash = this.#boxes.some((b) => box.x < b.x + b.w && b.x < box.x + box.w && box.y < b.y + b.h && b.y < box.y + box.h);
-      if (!clash && box.x + w <= PLOT.right + 40) {
+      if (!clash && box.x >= PLOT.left && box.x + w <= PLOT.right + 4) {
         this.#boxes.push(box);
         return candidate;
       }

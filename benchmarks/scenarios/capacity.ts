@@ -13,7 +13,9 @@ const scenario: Scenario = {
   description:
     'Each probe is an open-loop run at a fixed arrival rate; latency counts from each request’s intended send time, ' +
     'so queueing behind a slow or stalled server is measured (coordinated omission corrected, as wrk2). ' +
-    'Rates grow ×2 from --start-rate until a probe fails, then bisect until the bracket is within --precision.',
+    'Rates grow ×2 from --start-rate until a probe fails, then bisect until the bracket is within --precision; ' +
+    'a failed probe is repeated once and counts only if it fails again (a noisy neighbour must not cap the result). ' +
+    'The gateway runs its default configuration (dynamic batching on) with the result cache off: bodies are unique.',
   defaults: { systems: ['direct', 'gateway', 'nginx'] },
 
   async run(h) {

@@ -11,7 +11,8 @@ const scenario: Scenario = {
   summary: 'closed loop at 1…256 connections per system (knee of the throughput curve)',
   description:
     'Closed-loop load (autocannon) at each connection count. Throughput grows with concurrency until a resource saturates; ' +
-    'past that knee, more connections only add queueing latency (Little’s law: latency ≈ connections / throughput).',
+    'past that knee, more connections only add queueing latency (Little’s law: latency ≈ connections / throughput). ' +
+    'The gateway runs its default configuration (dynamic batching on) with the result cache off: bodies are unique.',
   defaults: { systems: ['gateway', 'direct'], connections: [1, 2, 4, 8, 16, 32, 64, 128, 256], durationS: 5 },
 
   async run(h) {

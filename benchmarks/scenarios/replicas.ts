@@ -13,7 +13,8 @@ const scenario: Scenario = {
   summary: 'gateway and nginx with 1, 2, 4 workers at 64 connections (scaling efficiency)',
   description:
     'The gateway (and NGINX, when installed) restarted with each worker count, under closed-loop load. ' +
-    'Scaling efficiency is throughput(N) / (N × throughput(1)); it cannot stay near 1 beyond the machine’s free cores.',
+    'Scaling efficiency is throughput(N) / (N × throughput(1)); it cannot stay near 1 beyond the machine’s free cores. ' +
+    'The gateway runs its default configuration (dynamic batching on) with the result cache off: bodies are unique.',
   defaults: { systems: ['gateway', 'nginx'], replicaCounts: [1, 2, 4], connections: [64], durationS: 10 },
 
   async run(h) {
