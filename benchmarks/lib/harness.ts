@@ -37,10 +37,17 @@ export type HarnessDeps = {
   env?: NodeJS.ProcessEnv;
 };
 
-export type SystemSettings = { replicas?: number; gatewayConfig?: Record<string, unknown> };
+export type SystemSettings = {
+  replicas?: number;
+  gatewayConfig?: Record<string, unknown>;
+  /** Model to call (default --model): a scenario may compare several in one run. */
+  model?: string;
+  /** Name of the runs in reports (default: the system's name), e.g. "gateway batching on". */
+  label?: string;
+};
 
 /** A started system with the bodies it takes. */
-export type Target = { system: StartedSystem; bodies: BodySource };
+export type Target = { system: StartedSystem; bodies: BodySource; label: string; model: string };
 
 export class Harness {
   readonly options: BenchOptions;
@@ -85,10 +92,12 @@ export class Harness {
     if (why) return this.note(`${name} skipped: ${why}`);
 
     const replicas = settings.replicas ?? o.replicas;
+    const model = settings.model ?? o.model;
+    const label = settings.label ?? name;
     const tmpDir = mkdtempSync(join(tmpdir(), 'infergate-bench-'));
     this.#deps.progress.note(`${name}: starting${name === 'gateway' || name === 'nginx' ? ` with ${replicas} workers` : ''}…`);
     // Bodies are unique by default, so a cache could only cost; scenarios that measure it turn it on.
-    const gatewayConfig = { cache: { enabled: false }, models: { include: [o.model] }, ...settings.gatewayConfig };
+    const gatewayConfig = { cache: { enabled: false }, models: { include: [model] }, ...settings.gatewayConfig };
     if (name === 'gateway') this.gatewayConfig = gatewayConfig;
     let system: StartedSystem | null = null;
     try {
@@ -96,7 +105,7 @@ export class Harness {
         processes: this.#deps.processes,
         root: this.#deps.root,
         modelsDir: o.modelsDir,
-        model: o.model,
+        model,
         replicas,
         tmpDir,
         gatewayConfig,
@@ -104,8 +113,8 @@ export class Harness {
       });
       const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;
       if (system.signature) this.#lastInputs = system.signature.inputs;
-      const bodies = createBodySource({ format: system.format, model: o.model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed });
-      const target = { system, bodies };
+      const bodies = createBodySource({ format: system.format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed });
+      const target: Target = { system, bodies, label, model };
       await this.#check(target);
       if (o.warmupS > 0) {
         const connections = Math.min(64, Math.max(...o.connections));
@@ -124,9 +133,9 @@ export class Harness {
   async measure(target: Target, load: LoadSpec): Promise<RunRecord> {
     const { system } = target;
     const before = sampleCpu(system.roots);
-    const summary = await this.#load(target, load, `${system.name} ${loadLabel(load)}`, this.options.timeoutMs);
+    const summary = await this.#load(target, load, `${target.label} ${loadLabel(load)}`, this.options.timeoutMs);
     const cpu = cpuBetween(before, sampleCpu(system.roots), summary.responses);
-    const record: RunRecord = { system: system.name, replicas: system.replicas, load, body: target.bodies.description, summary, ...(cpu && { cpu }) };
+    const record: RunRecord = { system: target.label, model: target.model, replicas: system.replicas, load, body: target.bodies.description, summary, ...(cpu && { cpu }) };
     if (summary.responses + summary.errors === 0) record.failure = 'no request completed';
     else if (summary.errorRate > this.options.maxErrorRate) {
       record.failure = `errors + non-2xx are ${(summary.errorRate * 100).toFixed(2)}% of requests, above the ${this.options.maxErrorRate * 100}% allowance (status ${JSON.stringify(summary.statusCodes)}, errors ${JSON.stringify(summary.errorKinds)})`;
@@ -134,11 +143,11 @@ export class Harness {
     this.runs.push(record);
     // A busy neighbour takes cores from both sides; say so next to the numbers.
     if (cpu?.otherPercentOfCore !== undefined && cpu.otherPercentOfCore > DISTURBED_PERCENT) {
-      this.note(`${system.name} ${loadLabel(load)}: other processes used ${Math.round(cpu.otherPercentOfCore)}% of a core meanwhile; its numbers are disturbed`);
+      this.note(`${target.label} ${loadLabel(load)}: other processes used ${Math.round(cpu.otherPercentOfCore)}% of a core meanwhile; its numbers are disturbed`);
     }
     const l = summary.latency;
-    this.#deps.progress.note(`  ${system.name} ${loadLabel(load)}: ${formatRate(summary.responsesPerS)} req/s, p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms, errors ${summary.errors}, non-2xx ${summary.non2xx}`);
-    if (record.failure && !this.aborted) this.fail(`${system.name} ${loadLabel(load)}: ${record.failure}`);
+    this.#deps.progress.note(`  ${target.label} ${loadLabel(load)}: ${formatRate(summary.responsesPerS)} req/s, p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms, errors ${summary.errors}, non-2xx ${summary.non2xx}`);
+    if (record.failure && !this.aborted) this.fail(`${target.label} ${loadLabel(load)}: ${record.failure}`);
     return record;
   }
 
@@ -149,7 +158,7 @@ export class Harness {
     // Stragglers beyond this already broke the SLO; waiting longer only slows the search.
     const probeTimeoutMs = Math.min(o.timeoutMs, Math.max(2_000, 10 * o.sloP99Ms));
     const probes: CapacityProbe[] = [];
-    const record: CapacityRecord = { system: target.system.name, replicas: target.system.replicas, sloP99Ms: o.sloP99Ms, maxErrorRate: o.maxErrorRate, capacityPerS: 0, bracket: [0, null], reason: '', probes };
+    const record: CapacityRecord = { system: target.label, replicas: target.system.replicas, sloP99Ms: o.sloP99Ms, maxErrorRate: o.maxErrorRate, capacityPerS: 0, bracket: [0, null], reason: '', probes };
     for (;;) {
       const step = nextStep(probes, settings);
       if (step.kind === 'done' || this.aborted) {
@@ -158,7 +167,7 @@ export class Harness {
         break;
       }
       const load: LoadSpec = { mode: 'open', ratePerS: step.ratePerS, arrivals: o.arrivals, connections: o.openConnections, durationS: o.probeDurationS };
-      const s = await this.#load(target, load, `${target.system.name} probe ${formatRate(step.ratePerS)}/s`, probeTimeoutMs);
+      const s = await this.#load(target, load, `${target.label} probe ${formatRate(step.ratePerS)}/s`, probeTimeoutMs);
       const passed = probePassed(s, o.sloP99Ms, o.maxErrorRate);
       probes.push({ ratePerS: step.ratePerS, passed, achievedPerS: s.responsesPerS, p50Ms: s.latency.p50Ms, p99Ms: s.latency.p99Ms, errorRate: s.errorRate });
       this.#deps.progress.note(`  probe ${formatRate(step.ratePerS)}/s: ${formatRate(s.responsesPerS)} answered/s, p99 ${s.latency.p99Ms.toFixed(2)} ms, errors+non-2xx ${(s.errorRate * 100).toFixed(2)}% → ${passed ? 'pass' : 'fail'}`);

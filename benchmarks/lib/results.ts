@@ -92,7 +92,10 @@ export type RunCpu = {
 };
 
 export type RunRecord = {
+  /** The system, or the scenario's label for a variant of it. */
   system: string;
+  /** The model called, when a scenario names one per system. */
+  model?: string;
   replicas: number;
   load: LoadSpec;
   body: BodyDescription;

@@ -110,7 +110,7 @@ t.test('the search finds a token-bucket server’s capacity within ±15%', async
   const bodies = createBodySource({ format: 'json', model: 'm', version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], rows: 1, mode: 'unique', seed: 1 });
   const system = { name: 'hello' as const, origin, inferPath: '/', format: 'json' as const, replicas: 1, signature: null, roots: [], stop: async () => {} };
 
-  const found = await harness.searchCapacity({ system, bodies });
+  const found = await harness.searchCapacity({ system, bodies, label: 'hello', model: 'm' });
   const trail = found.probes.map((p) => `${p.ratePerS}${p.passed ? '✓' : '✗'}`).join(' ');
   t.ok(found.capacityPerS >= capacity * 0.85 && found.capacityPerS <= capacity * 1.15, `capacity ${found.capacityPerS} req/s within ±15% of ${capacity} (${trail})`);
   t.ok(found.probes.length <= 14, 'within the probe budget');

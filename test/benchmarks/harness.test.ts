@@ -19,7 +19,7 @@ function harness(overrides: Partial<BenchOptions>): Harness {
 
 function target(origin: string): Target {
   const bodies = createBodySource({ format: 'json', model: 'm', version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], rows: 2, mode: 'unique', seed: 3 });
-  return { system: { name: 'hello', origin, inferPath: '/', format: 'json', replicas: 1, signature: null, roots: [], stop: async () => {} }, bodies };
+  return { system: { name: 'hello', origin, inferPath: '/', format: 'json', replicas: 1, signature: null, roots: [], stop: async () => {} }, bodies, label: 'hello', model: 'm' };
 }
 
 t.test('a run whose non-2xx answers exceed the allowance fails the benchmark', async (t) => {

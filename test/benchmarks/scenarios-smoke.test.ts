@@ -43,6 +43,19 @@ const SCENARIOS: { name: string; args: string[]; expect: (t: Test, report: Scena
     },
   },
   {
+    name: 'batching',
+    args: ['--systems', 'gateway', '--connections', '4', ...tiny],
+    expect: (t, r) => {
+      t.same([...new Set(r.runs.map((x) => `${x.model} ${x.system}`))], [
+        'classifier gateway batching off',
+        'classifier gateway batching on',
+        'heavy gateway batching off',
+        'heavy gateway batching on',
+      ]);
+      t.ok(r.highlights.some((h) => h.includes('on/off')), 'an on/off ratio');
+    },
+  },
+  {
     name: 'replicas',
     args: ['--systems', 'gateway', '--replica-counts', '1,2', '--connections', '2', ...tiny],
     expect: (t, r) => t.same(r.runs.map((x) => x.replicas), [1, 2]),
