@@ -15,6 +15,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ModelStore } from './model-store.ts';
 import { formatListenAddress, parseWorkerOptions, WORKER_USAGE, WorkerOptionsError, type ListenAddress, type WorkerOptions } from './options.ts';
+import { MuxServer } from './mux-server.ts';
 import { WorkerServer } from './server.ts';
 
 /** Runs a worker until a signal stops it; resolves once it is ready (listening, models loaded and warmed up). */
@@ -35,23 +36,25 @@ export async function runWorker(argv: string[]): Promise<void> {
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
   const store = new ModelStore({ modelsDir: options.modelsDir, models: options.models, session: options.session });
   const server = new WorkerServer({ store, maxBodyBytes: options.maxBodyBytes, log });
+  // The multiplexed infer channel next to HTTP (worker/mux-server.ts); same infer path.
+  const mux = options.muxListen ? new MuxServer({ runFrame: (body) => server.runFrame(body), maxBodyBytes: options.maxBodyBytes, log }) : null;
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
       // A second signal does not wait for in-flight requests any more.
-      log(`infergate worker: ${signal} again; aborting ${server.inFlight} in-flight requests`);
+      log(`infergate worker: ${signal} again; aborting ${server.inFlight + (mux?.inFlight ?? 0)} in-flight requests`);
       server.destroy();
+      mux?.destroy();
       return;
     }
     stopping = true;
     // The drain is bounded: whatever is still running at the deadline is dropped.
     const deadline = setTimeout(() => {
-      log(`infergate worker: drain timeout of ${options.drainTimeoutMs} ms; aborting ${server.inFlight} in-flight requests`);
+      log(`infergate worker: drain timeout of ${options.drainTimeoutMs} ms; aborting ${server.inFlight + (mux?.inFlight ?? 0)} in-flight requests`);
       process.exit(0);
     }, options.drainTimeoutMs);
-    void server
-      .close()
+    void Promise.all([server.close(), mux?.close()])
       .then(() => store.close())
       .then(
         () => process.exit(0),
@@ -68,7 +71,8 @@ export async function runWorker(argv: string[]): Promise<void> {
   const fail = async (what: string, err: unknown): Promise<never> => {
     log(`infergate worker: ${what}: ${(err as Error).message}`);
     server.destroy();
-    await Promise.allSettled([server.close(), store.close()]);
+    mux?.destroy();
+    await Promise.allSettled([server.close(), mux?.close(), store.close()]);
     process.exit(1);
   };
 
@@ -77,6 +81,13 @@ export async function runWorker(argv: string[]): Promise<void> {
     bound = await server.listen(options.listen);
   } catch (err) {
     return fail(`cannot listen on ${formatListenAddress(options.listen)}`, err);
+  }
+  if (mux && options.muxListen) {
+    try {
+      await mux.listen(options.muxListen);
+    } catch (err) {
+      return fail(`cannot listen on ${formatListenAddress(options.muxListen)}`, err);
+    }
   }
   try {
     await store.load();

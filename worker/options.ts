@@ -26,6 +26,11 @@ export type WorkerOptions = {
   drainTimeoutMs: number;
   /** POST /infer bodies above this are refused with GW_ERR_BODY_TOO_LARGE. */
   maxBodyBytes: number;
+  /**
+   * The multiplexed infer channel (worker/mux-server.ts): --mux-listen when
+   * given, else <path>.mux next to a unix --listen socket, else none.
+   */
+  muxListen: ListenAddress | null;
 };
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
@@ -42,6 +47,7 @@ export const WORKER_USAGE = `usage: infergate worker --listen <unix:/path/to.soc
   --execution-mode <mode>              sequential | parallel (default: sequential)
   --drain-timeout-ms <n>               on SIGTERM, wait this long for in-flight requests (default: ${DEFAULT_DRAIN_TIMEOUT_MS})
   --max-body-bytes <n>                 largest accepted request frame (default: ${DEFAULT_MAX_BODY_BYTES})
+  --mux-listen <addr>                  multiplexed infer channel (default: <path>.mux for unix --listen, none for TCP)
 `;
 
 /** A command-line mistake; `flag` names the offending flag ('' when none applies). */
@@ -67,6 +73,7 @@ const FLAGS = [
   '--execution-mode',
   '--drain-timeout-ms',
   '--max-body-bytes',
+  '--mux-listen',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -121,27 +128,34 @@ export function parseWorkerOptions(argv: readonly string[]): WorkerOptions {
   const inter = positiveInteger('--inter-op-threads', one('--inter-op-threads'));
   if (inter !== undefined) session.interOpThreads = inter;
 
+  const listenAddress = parseListenAddress(listen);
+  const muxListenText = one('--mux-listen');
+  let muxListen: ListenAddress | null = null;
+  if (muxListenText !== undefined) muxListen = parseListenAddress(muxListenText, '--mux-listen');
+  else if (listenAddress.kind === 'unix') muxListen = { kind: 'unix', path: `${listenAddress.path}.mux` };
+
   return {
-    listen: parseListenAddress(listen),
+    listen: listenAddress,
     modelsDir,
     models: [...new Set(models)],
     session,
     drainTimeoutMs: positiveInteger('--drain-timeout-ms', one('--drain-timeout-ms')) ?? DEFAULT_DRAIN_TIMEOUT_MS,
     maxBodyBytes: positiveInteger('--max-body-bytes', one('--max-body-bytes')) ?? DEFAULT_MAX_BODY_BYTES,
+    muxListen,
   };
 }
 
 /** `unix:/path`, `host:port` or `[v6addr]:port` (port 0 = any free port). */
-export function parseListenAddress(text: string): ListenAddress {
+export function parseListenAddress(text: string, flag: '--listen' | '--mux-listen' = '--listen'): ListenAddress {
   if (text.startsWith('unix:')) {
     const path = text.slice('unix:'.length);
-    if (path === '') throw new WorkerOptionsError('--listen', 'unix: needs a socket path');
+    if (path === '') throw new WorkerOptionsError(flag, 'unix: needs a socket path');
     return { kind: 'unix', path };
   }
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text);
-  if (!match) throw new WorkerOptionsError('--listen', `"${text}" is neither unix:/path nor host:port`);
+  if (!match) throw new WorkerOptionsError(flag, `"${text}" is neither unix:/path nor host:port`);
   const port = Number(match[3]);
-  if (port > 65_535) throw new WorkerOptionsError('--listen', `port ${port} is out of range`);
+  if (port > 65_535) throw new WorkerOptionsError(flag, `port ${port} is out of range`);
   return { kind: 'tcp', host: (match[1] ?? match[2])!, port };
 }
 

@@ -235,12 +235,20 @@ export class WorkerServer {
 
   async #infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.#acceptBody(req, res, FRAME_CONTENT_TYPE);
+    this.#reply(res, FRAME_CONTENT_TYPE, await this.runFrame(body));
+  }
+
+  /**
+   * The infer path shared by POST /infer and the mux channel (worker/mux-server.ts):
+   * request frame in, response frame out, counted in /stats. Throws InfergateError.
+   */
+  async runFrame(body: Uint8Array): Promise<Uint8Array> {
     const { header, tensors } = decodeFrame<InferRequestHeader>(body);
     checkRequestHeader(header);
     const result = await this.#counted(header.model, header.version, tensors[0]?.shape[0] ?? 1, () =>
       this.#store.run(header.model, header.version, tensors, header.outputs),
     );
-    this.#reply(res, FRAME_CONTENT_TYPE, encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs));
+    return encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs);
   }
 }
 

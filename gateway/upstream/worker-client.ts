@@ -6,8 +6,10 @@
 import { Pool } from 'undici';
 import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type ModelSignature, type WorkerModelsBody, type WorkerStatsBody } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown } from './failure.ts';
+import { MuxClient } from './mux-client.ts';
 
-export type WorkerAddress = { socketPath: string } | { host: string; port: number };
+/** muxSocketPath: the worker's multiplexed infer channel (upstream/mux-client.ts); infer goes there instead of POST /infer. */
+export type WorkerAddress = { socketPath: string; muxSocketPath?: string } | { host: string; port: number };
 
 export type WorkerClientOptions = {
   id: string;
@@ -23,6 +25,7 @@ export class WorkerClient {
   readonly id: string;
   readonly address: WorkerAddress;
   #pool: Pool;
+  #mux: MuxClient | null;
 
   constructor(options: WorkerClientOptions) {
     this.id = options.id;
@@ -35,10 +38,13 @@ export class WorkerClient {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
+    const muxSocketPath = 'socketPath' in options.address ? options.address.muxSocketPath : undefined;
+    this.#mux = muxSocketPath ? new MuxClient({ id: options.id, socketPath: muxSocketPath }) : null;
   }
 
   /** Sends one binary infer frame; resolves with the response frame. Throws UpstreamFailure. */
   async infer(frame: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.#mux) return this.#mux.infer(frame, timeoutMs);
     try {
       const { statusCode, body } = await this.#pool.request({
         path: WORKER_ROUTES.infer,
@@ -95,12 +101,12 @@ export class WorkerClient {
 
   /** Closes idle connections once in-flight requests finish. */
   async close(): Promise<void> {
-    await this.#pool.close();
+    await Promise.all([this.#pool.close(), this.#mux?.close()]);
   }
 
   /** Aborts every connection now (the worker is known to be gone). */
   async destroy(): Promise<void> {
-    await this.#pool.destroy();
+    await Promise.all([this.#pool.destroy(), this.#mux?.destroy()]);
   }
 }
 

@@ -19,11 +19,18 @@ t.test('valid command lines → typed options', async (t) => {
     session: { graphOptimizationLevel: 'all', executionMode: 'sequential' },
     drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    muxListen: { kind: 'unix', path: '/tmp/w.sock.mux' },
   };
   const cases: Array<[string, string[], Partial<WorkerOptions>]> = [
     ['defaults', BASE, {}],
-    ['tcp listen', ['--listen', '0.0.0.0:9100', '--models', './models'], { listen: { kind: 'tcp', host: '0.0.0.0', port: 9100 } }],
-    ['ipv6 listen, --flag=value form', ['--listen=[::1]:0', '--models=./models'], { listen: { kind: 'tcp', host: '::1', port: 0 } }],
+    ['tcp listen', ['--listen', '0.0.0.0:9100', '--models', './models'], { listen: { kind: 'tcp', host: '0.0.0.0', port: 9100 }, muxListen: null }],
+    [
+      'tcp listen with a mux port',
+      ['--listen', '0.0.0.0:9100', '--models', './models', '--mux-listen', '0.0.0.0:9101'],
+      { listen: { kind: 'tcp', host: '0.0.0.0', port: 9100 }, muxListen: { kind: 'tcp', host: '0.0.0.0', port: 9101 } },
+    ],
+    ['unix listen, mux elsewhere', [...BASE, '--mux-listen', 'unix:/tmp/m.sock'], { muxListen: { kind: 'unix', path: '/tmp/m.sock' } }],
+    ['ipv6 listen, --flag=value form', ['--listen=[::1]:0', '--models=./models'], { listen: { kind: 'tcp', host: '::1', port: 0 }, muxListen: null }],
     ['repeated --model, duplicates dropped', [...BASE, '--model', 'a', '--model', 'b', '--model', 'a'], { models: ['a', 'b'] }],
     [
       'session options',
@@ -45,6 +52,7 @@ t.test('mistakes → WorkerOptionsError naming the flag', async (t) => {
     [['--listen', 'unix:', '--models', 'm'], '--listen', /socket path/],
     [['--listen', 'h:70000', '--models', 'm'], '--listen', /out of range/],
     [['--listen', 'h:1', '--listen', 'h:2', '--models', 'm'], '--listen', /more than once/],
+    [[...BASE, '--mux-listen', 'h:70000'], '--mux-listen', /out of range/],
     [[...BASE, '--model'], '--model', /needs a value/],
     [[...BASE, '--model', '--models'], '--model', /needs a value/],
     [[...BASE, '--model', '../etc'], '--model', /not a model directory/],

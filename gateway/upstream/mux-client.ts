@@ -1,0 +1,156 @@
+// The gateway's multiplexed infer channel to one local worker (framing in
+// common/mux.ts): one persistent unix-socket connection, requests tagged by id,
+// answers matched back by id in any order, writes of one event-loop turn
+// coalesced into one socket write. It has exactly the contract of
+// WorkerClient.infer: it resolves with the response frame or throws an
+// UpstreamFailure classified as in failure.ts:
+//
+//   socket error / close with the request pending   → transport (every pending one)
+//   no answer by the request's deadline            → timeout (a late answer is dropped)
+//   response-error with status ≥ 500               → replica
+//   response-error with status < 500               → request
+//
+// The connection is opened on the first request and again on the first request
+// after it closed (lazily: a dead worker costs nothing until it is used).
+
+import { connect, type Socket } from 'node:net';
+import { InfergateError } from '../../common/errors.ts';
+import { decodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../../common/mux.ts';
+import { classifyAnswer, classifyThrown, UpstreamFailure } from './failure.ts';
+
+export type MuxClientOptions = {
+  id: string;
+  socketPath: string;
+  /** Largest accepted response frame; a bigger one is a protocol error that drops the connection. */
+  maxBodyBytes?: number;
+};
+
+type Pending = { resolve: (frame: Uint8Array) => void; reject: (err: UpstreamFailure) => void; timer: NodeJS.Timeout };
+
+type Connection = { socket: Socket; writer: MuxWriter; pending: Map<number, Pending> };
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024 * 1024;
+const MAX_ID = 0xffff_ffff;
+
+export class MuxClient {
+  readonly id: string;
+  readonly socketPath: string;
+  readonly #maxBodyBytes: number;
+  #connection: Connection | null = null;
+  #nextId = 0;
+  #state: 'open' | 'closing' | 'destroyed' = 'open';
+  #closed: Promise<void> | null = null;
+  #onIdle: (() => void) | null = null;
+
+  constructor(options: MuxClientOptions) {
+    this.id = options.id;
+    this.socketPath = options.socketPath;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  /** Requests sent and not yet settled. */
+  get pending(): number {
+    return this.#connection?.pending.size ?? 0;
+  }
+
+  /** Sends one binary infer frame; resolves with the response frame. Throws UpstreamFailure. */
+  infer(frame: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.#state !== 'open') {
+      return Promise.reject(this.#transport(`the client is ${this.#state === 'closing' ? 'closed' : 'destroyed'}`));
+    }
+    const connection = (this.#connection ??= this.#connect());
+    const id = this.#nextId;
+    this.#nextId = this.#nextId === MAX_ID ? 0 : this.#nextId + 1;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // The answer may still come; #settle drops it since the id is gone.
+        connection.pending.delete(id);
+        reject(classifyThrown(Object.assign(new Error('deadline'), { name: 'TimeoutError' }), this.id));
+        this.#checkIdle(connection);
+      }, Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(timeoutMs))));
+      timer.unref();
+      connection.pending.set(id, { resolve, reject, timer });
+      connection.writer.write(id, MUX_KIND.request, frame);
+    });
+  }
+
+  /** Lets pending requests finish, then closes the connection. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      if (this.#state === 'open') this.#state = 'closing';
+      const connection = this.#connection;
+      if (!connection || connection.socket.destroyed) return resolve();
+      connection.socket.once('close', () => resolve());
+      this.#onIdle = () => connection.socket.end();
+      this.#checkIdle(connection);
+    });
+    return this.#closed;
+  }
+
+  /** Aborts the connection now; pending requests fail with origin 'transport'. Idempotent. */
+  async destroy(): Promise<void> {
+    this.#state = 'destroyed';
+    const connection = this.#connection;
+    if (connection) this.#fail(connection, new Error('the client was destroyed'));
+    await this.close();
+  }
+
+  #connect(): Connection {
+    const socket = connect(this.socketPath);
+    socket.setNoDelay(true);
+    const connection: Connection = { socket, writer: new MuxWriter(socket), pending: new Map() };
+    const decoder = new MuxDecoder({ maxBodyBytes: this.#maxBodyBytes });
+    socket.on('data', (chunk: Buffer) => {
+      let messages: MuxMessage[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (err) {
+        this.#fail(connection, err);
+        return;
+      }
+      for (const m of messages) this.#settle(connection, m);
+    });
+    socket.on('error', (err) => this.#fail(connection, err));
+    socket.on('close', () => this.#fail(connection, Object.assign(new Error('the worker closed the connection'), { code: 'UND_ERR_SOCKET' })));
+    return connection;
+  }
+
+  #settle(connection: Connection, message: MuxMessage): void {
+    const pending = connection.pending.get(message.id);
+    if (!pending) return; // timed out already: the late answer is dropped
+    connection.pending.delete(message.id);
+    clearTimeout(pending.timer);
+    if (message.kind === MUX_KIND.responseOk) pending.resolve(message.body);
+    else if (message.kind === MUX_KIND.responseError) {
+      const { status, body } = decodeMuxError(message.body);
+      pending.reject(classifyAnswer(status, body));
+    } else {
+      pending.reject(new UpstreamFailure('replica', new InfergateError('GW_ERR_INTERNAL', `replica ${this.id} sent a message of kind ${message.kind}`)));
+    }
+    this.#checkIdle(connection);
+  }
+
+  /** The connection is unusable: every pending request fails as 'transport'; the next request reconnects. */
+  #fail(connection: Connection, err: unknown): void {
+    if (this.#connection === connection) this.#connection = null;
+    connection.writer.discard();
+    connection.socket.destroy();
+    const pending = [...connection.pending.values()];
+    connection.pending.clear();
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      p.reject(classifyThrown(err, this.id));
+    }
+  }
+
+  #checkIdle(connection: Connection): void {
+    if (connection.pending.size === 0 && this.#onIdle) {
+      connection.writer.flush();
+      this.#onIdle();
+    }
+  }
+
+  #transport(detail: string): UpstreamFailure {
+    return new UpstreamFailure('transport', new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `replica ${this.id}: ${detail}`));
+  }
+}

@@ -1,0 +1,143 @@
+// The worker's multiplexed infer channel (framing in common/mux.ts): a second
+// listener next to the HTTP one (unix X.sock → X.sock.mux, or the TCP port of
+// --mux-listen). Each connection carries many requests at once; each runs
+// through the same path as POST /infer (WorkerServer.runFrame) and its answer
+// is written, tagged with the request's id, as soon as it is ready, so answers
+// may leave in any order. Errors become response-error messages with the
+// catalogued status.
+//
+// Shutdown: close() drains (stop accepting; requests that arrive on open
+// connections are answered GW_ERR_SHUTTING_DOWN; in-flight ones finish; then
+// every connection is ended) and destroy() aborts every connection. Both are
+// idempotent.
+
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { asInfergateError, InfergateError } from '../common/errors.ts';
+import { encodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../common/mux.ts';
+import { DEFAULT_MAX_BODY_BYTES, type ListenAddress } from './options.ts';
+import { removeStaleUnixSocket } from './server.ts';
+
+export type MuxServerOptions = {
+  /** Request frame → response frame; throws InfergateError (WorkerServer.runFrame). */
+  runFrame: (body: Uint8Array) => Promise<Uint8Array>;
+  /** Largest accepted request frame; a bigger one is a protocol error that drops the connection. */
+  maxBodyBytes?: number;
+  /** Where unexpected (GW_ERR_INTERNAL) errors and protocol errors are reported. */
+  log?: (message: string) => void;
+};
+
+export class MuxServer {
+  readonly server: Server;
+  readonly #runFrame: (body: Uint8Array) => Promise<Uint8Array>;
+  readonly #maxBodyBytes: number;
+  readonly #log: (message: string) => void;
+  readonly #connections = new Map<Socket, MuxWriter>();
+  #inFlight = 0;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: MuxServerOptions) {
+    this.#runFrame = options.runFrame;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#log = options.log ?? (() => {});
+    this.server = createServer((socket) => this.#accept(socket));
+  }
+
+  /** Requests received and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Binds the address (a stale unix socket file is removed first); resolves with the bound address. */
+  async listen(address: ListenAddress): Promise<ListenAddress> {
+    if (address.kind === 'unix') await removeStaleUnixSocket(address.path);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      const onListening = (): void => {
+        this.server.off('error', reject);
+        resolve();
+      };
+      if (address.kind === 'unix') this.server.listen(address.path, onListening);
+      else this.server.listen(address.port, address.host, onListening);
+    });
+    if (address.kind === 'unix') return address;
+    return { kind: 'tcp', host: address.host, port: (this.server.address() as AddressInfo).port };
+  }
+
+  /** Drains: resolves once in-flight requests are answered and every connection is closed. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      if (!this.server.listening) {
+        this.#endAll();
+        resolve();
+        return;
+      }
+      // The callback runs once the listener is closed and the last connection is gone.
+      this.server.close(() => resolve());
+      if (this.#inFlight === 0) this.#endAll();
+    });
+    return this.#closing;
+  }
+
+  /** Aborts every connection now (in-flight requests are lost). Idempotent. */
+  destroy(): void {
+    void this.close();
+    for (const [socket, writer] of this.#connections) {
+      writer.discard();
+      socket.destroy();
+    }
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closing) return void socket.destroy();
+    socket.setNoDelay(true);
+    const writer = new MuxWriter(socket);
+    const decoder = new MuxDecoder({ maxBodyBytes: this.#maxBodyBytes, alignRequestFrames: true });
+    this.#connections.set(socket, writer);
+    socket.on('data', (chunk: Buffer) => {
+      let messages: MuxMessage[];
+      try {
+        messages = decoder.push(chunk);
+        for (const m of messages) if (m.kind !== MUX_KIND.request) throw new Error(`kind ${m.kind} is not a request`);
+      } catch (err) {
+        this.#log(`worker mux: dropping a connection: ${(err as Error).message}`);
+        writer.discard();
+        socket.destroy();
+        return;
+      }
+      for (const m of messages) this.#handle(writer, m);
+    });
+    // An error is followed by 'close'; there is nobody to answer.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      writer.discard();
+      this.#connections.delete(socket);
+    });
+  }
+
+  #handle(writer: MuxWriter, message: MuxMessage): void {
+    if (this.#closing) {
+      const error = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
+      writer.write(message.id, MUX_KIND.responseError, encodeMuxError(error.status, error.toWire()));
+      return;
+    }
+    this.#inFlight++;
+    this.#runFrame(message.body).then(
+      (frame) => writer.write(message.id, MUX_KIND.responseOk, frame),
+      (err: unknown) => {
+        const error = asInfergateError(err);
+        if (error.code === 'GW_ERR_INTERNAL') this.#log(`worker mux: infer: ${(err as Error)?.stack ?? error.message}`);
+        writer.write(message.id, MUX_KIND.responseError, encodeMuxError(error.status, error.toWire()));
+      },
+    ).finally(() => {
+      if (--this.#inFlight === 0 && this.#closing) this.#endAll();
+    });
+  }
+
+  /** Flushes each connection's queued answers, then ends it. */
+  #endAll(): void {
+    for (const [socket, writer] of this.#connections) {
+      writer.flush();
+      socket.end();
+    }
+  }
+}
