@@ -11,11 +11,11 @@
 // every connection is ended) and destroy() aborts every connection. Both are
 // idempotent.
 
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { asInfergateError, InfergateError } from '../common/errors.ts';
 import { encodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../common/mux.ts';
 import { DEFAULT_MAX_BODY_BYTES, type ListenAddress } from './options.ts';
-import { removeStaleUnixSocket } from './server.ts';
+import { listenOn } from './listen.ts';
 
 export type MuxServerOptions = {
   /** Request frame → response frame; throws InfergateError (WorkerServer.runFrame). */
@@ -48,19 +48,8 @@ export class MuxServer {
   }
 
   /** Binds the address (a stale unix socket file is removed first); resolves with the bound address. */
-  async listen(address: ListenAddress): Promise<ListenAddress> {
-    if (address.kind === 'unix') await removeStaleUnixSocket(address.path);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      const onListening = (): void => {
-        this.server.off('error', reject);
-        resolve();
-      };
-      if (address.kind === 'unix') this.server.listen(address.path, onListening);
-      else this.server.listen(address.port, address.host, onListening);
-    });
-    if (address.kind === 'unix') return address;
-    return { kind: 'tcp', host: address.host, port: (this.server.address() as AddressInfo).port };
+  listen(address: ListenAddress): Promise<ListenAddress> {
+    return listenOn(this.server, address);
   }
 
   /** Drains: resolves once in-flight requests are answered and every connection is closed. Idempotent. */

@@ -14,9 +14,7 @@
 // let in-flight requests finish, close idle sockets so they cannot hold the
 // server open) and destroy() aborts every connection. Both are idempotent.
 
-import { lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
 import { asInfergateError, errorBody, InfergateError } from '../common/errors.ts';
 import {
   decodeFrame,
@@ -31,6 +29,7 @@ import {
   type WorkerStatsBody,
 } from '../common/wire.ts';
 import { readFrameBody } from './body.ts';
+import { listenOn } from './listen.ts';
 import { matchKServeInfer, runKServeInfer } from './kserve-infer.ts';
 import type { ModelStore } from './model-store.ts';
 import { DEFAULT_MAX_BODY_BYTES, type ListenAddress } from './options.ts';
@@ -86,19 +85,8 @@ export class WorkerServer {
   }
 
   /** Binds the address (a stale unix socket file is removed first); resolves with the bound address (TCP port 0 → the real port). */
-  async listen(address: ListenAddress): Promise<ListenAddress> {
-    if (address.kind === 'unix') await removeStaleUnixSocket(address.path);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      const onListening = (): void => {
-        this.server.off('error', reject);
-        resolve();
-      };
-      if (address.kind === 'unix') this.server.listen(address.path, onListening);
-      else this.server.listen(address.port, address.host, onListening);
-    });
-    if (address.kind === 'unix') return address;
-    return { kind: 'tcp', host: address.host, port: (this.server.address() as AddressInfo).port };
+  listen(address: ListenAddress): Promise<ListenAddress> {
+    return listenOn(this.server, address);
   }
 
   /** Drains: resolves once in-flight requests are answered and every connection is closed. Idempotent. */
@@ -276,29 +264,4 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, error: InfergateError): void {
   sendJson(res, error.status, error.toWire());
-}
-
-/**
- * A unix socket file left by a worker that died without closing is removed;
- * one a live process still accepts on is not (binding would steal its name).
- */
-export async function removeStaleUnixSocket(path: string): Promise<void> {
-  const info = await lstat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
-  if (!info) return;
-  if (!info.isSocket()) throw new Error(`${path} exists and is not a unix socket`);
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (live) throw new Error(`another process is listening on ${path}`);
-  await unlink(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
 }

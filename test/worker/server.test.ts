@@ -13,7 +13,8 @@ import { Client } from 'undici';
 import { InfergateError } from '../../common/errors.ts';
 import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader, type ModelSignature, type Tensor } from '../../common/wire.ts';
 import type { ModelStoreState, RunResult } from '../../worker/model-store.ts';
-import { removeStaleUnixSocket, WorkerServer } from '../../worker/server.ts';
+import { removeStaleUnixSocket } from '../../worker/listen.ts';
+import { WorkerServer } from '../../worker/server.ts';
 
 const SIGNATURE: ModelSignature = {
   name: 'echo',
