@@ -29,8 +29,8 @@ export type BatchRequest = {
   outputs: string[] | undefined;
   rows: number;
   groupKey: string;
-  /** Identical requests in one batch run once (the result cache's key). */
-  dedupeKey: string;
+  /** Identical requests in one batch run once: the result cache's key when the cache computed one. */
+  dedupeKey: string | undefined;
   priority: number;
   deadlineMs: number;
 };
@@ -184,9 +184,10 @@ export class Batcher {
   async #run(batch: Pending[]): Promise<void> {
     const unique = new Map<string, Pending[]>();
     for (const item of batch) {
-      const same = unique.get(item.request.dedupeKey);
+      const key = batch.length === 1 ? '' : dedupeKeyOf(item.request);
+      const same = key === undefined ? undefined : unique.get(key);
       if (same) same.push(item);
-      else unique.set(item.request.dedupeKey, [item]);
+      else unique.set(key ?? `unique:${item.id}`, [item]);
     }
     if (unique.size < batch.length) this.stats.deduplicated(batch.length - unique.size);
     try {
@@ -234,6 +235,25 @@ export class Batcher {
       for (const item of group) item.resolve(own);
     }
   }
+}
+
+/** Requests larger than this are not compared byte for byte (they are rarely identical, and the key would be large). */
+const MAX_DEDUPE_BYTES = 16 * 1024;
+
+/**
+ * The identity of a request within its batch: the cache key when there is
+ * one, else the raw input bytes as a latin1 string (exact, and much cheaper
+ * than a SHA-256 for small tensors; members of a batch already share names,
+ * datatypes and non-batch dims). Undefined: never merged.
+ */
+function dedupeKeyOf(request: BatchRequest): string | undefined {
+  if (request.dedupeKey !== undefined) return request.dedupeKey;
+  let bytes = 0;
+  for (const t of request.tensors) bytes += t.data.byteLength;
+  if (bytes > MAX_DEDUPE_BYTES) return undefined;
+  let key = '';
+  for (const t of request.tensors) key += `\u0000${Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('latin1')}`;
+  return key;
 }
 
 function queueFull(model: string, size: number): InfergateError {

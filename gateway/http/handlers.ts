@@ -90,10 +90,10 @@ export class Handlers {
     const deadlineMs = startedMs + requestTimeoutMs(req, request.parameters, plan);
     const priority = requestPriority(req, request.parameters, plan);
     const { outputs, tensors: inputs } = request;
-    // The key (a SHA-256 over the inputs) serves the cache and in-batch deduplication; skip it when neither runs.
-    const key = this.#o.cache.enabledFor(resolved.name) || plan.batcher
+    // The cache key is a SHA-256 over the inputs: computed only when the cache runs (the batcher reuses it).
+    const key = this.#o.cache.enabledFor(resolved.name)
       ? this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, outputs, tensors: inputs })
-      : '';
+      : undefined;
     const rows = plan.axes && requestRows(inputs, plan.axes);
 
     const compute = (): Promise<Uint8Array> => {
@@ -106,7 +106,7 @@ export class Handlers {
       );
       return this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs);
     };
-    const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key, wantsFreshAnswer(req), compute);
+    const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', wantsFreshAnswer(req), compute);
     const { header, tensors } = decodeFrame<InferResponseHeader>(answer);
     return {
       status: 200,

@@ -97,6 +97,22 @@ t.test('requests with different sequence lengths are batched separately and answ
   t.equal(batching.batching, true);
 });
 
+t.test('identical requests inside one batch run once', async (t) => {
+  const stats = async () => (await getJson(`${url}/admin/batching`)).body['pooler/1'];
+  const before = await stats();
+  const rowsBefore = (await workerStats('pooler/1')).reduce((n, s) => n + s.rows, 0);
+  const data = randomFloats(random, 3 * 8);
+  const answers = await Promise.all(
+    Array.from({ length: 6 }, () => postJson(`${url}/v2/models/pooler/infer`, { inputs: [{ name: 'tokens', datatype: 'FP32', shape: [1, 3, 8], data }] })),
+  );
+  t.same(answers.map((a) => a.status), Array(6).fill(200));
+  t.ok(answers.every((a) => JSON.stringify(a.body.outputs) === JSON.stringify(answers[0]!.body.outputs)), 'all six get the same answer');
+  const after = await stats();
+  const rowsRun = (await workerStats('pooler/1')).reduce((n, s) => n + s.rows, 0) - rowsBefore;
+  t.ok(after.deduplicated - before.deduplicated >= 1, `${after.deduplicated - before.deduplicated} duplicates merged`);
+  t.ok(rowsRun < 6, `the workers ran ${rowsRun} rows for 6 identical requests`);
+});
+
 t.test('one request that makes the model fail fails alone; the rest of its batch succeeds', async (t) => {
   const bisectionsBefore = (await getJson(`${url}/admin/batching`)).body['ranker/1']?.bisections ?? 0;
   const ids = Array.from({ length: 8 }, (_, i) => (i === 5 ? [1, 2, 5000, 4] : [i, i + 1, i + 2, i + 3]));
