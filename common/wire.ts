@@ -27,6 +27,13 @@ export const WORKER_ROUTES = {
 
 export const FRAME_CONTENT_TYPE = 'application/vnd.infergate.tensors';
 
+/**
+ * Set to "1" by the gateway's supervisor for the workers it spawns, with a
+ * pipe on the worker's stdin: end-of-file there means the gateway died, and
+ * the worker drains and exits rather than outlive it.
+ */
+export const EXIT_WITH_PARENT_ENV = 'INFERGATE_EXIT_WITH_PARENT';
+
 /** A tensor's declared signature: dims of -1 are dynamic; [] is a scalar. */
 export type TensorSpec = {
   name: string;

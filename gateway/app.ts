@@ -117,9 +117,12 @@ export class Gateway {
     });
   }
 
-  /** Starts the workers and the HTTP listener; resolves with the bound address. */
+  /**
+   * Binds the HTTP listener, then starts the workers (binding first, so a
+   * taken port fails before any worker is spawned); resolves with the bound
+   * address. Requests that arrive before a replica is ready wait for one.
+   */
   async listen(): Promise<AddressInfo> {
-    this.supervisor.start();
     const { server } = this.http;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -128,6 +131,7 @@ export class Gateway {
         resolve();
       });
     });
+    this.supervisor.start();
     return server.address() as AddressInfo;
   }
 

@@ -29,7 +29,14 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  const address = await gateway.listen();
+  let address;
+  try {
+    address = await gateway.listen();
+  } catch (err) {
+    process.stderr.write(`infergate: cannot listen on ${gateway.config.server.host}:${gateway.config.server.port}: ${(err as Error).message}\n`);
+    await gateway.close();
+    process.exit(1);
+  }
   const { config } = gateway;
   console.log(`infergate gateway listening on http://${address.address}:${address.port} (models from ${config.models.repository})`);
   await gateway.whenReady();

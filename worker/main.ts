@@ -13,6 +13,7 @@
 
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { EXIT_WITH_PARENT_ENV } from '../common/wire.ts';
 import { ModelStore } from './model-store.ts';
 import { formatListenAddress, parseWorkerOptions, WORKER_USAGE, WorkerOptionsError, type ListenAddress, type WorkerOptions } from './options.ts';
 import { MuxServer } from './mux-server.ts';
@@ -67,6 +68,14 @@ export async function runWorker(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // A supervised worker gets a pipe on stdin whose other end the gateway
+  // holds: end-of-file means the gateway is gone (even by SIGKILL), so the
+  // worker drains and exits instead of lingering as an orphan.
+  if (process.env[EXIT_WITH_PARENT_ENV] === '1') {
+    process.stdin.once('end', () => stop('SIGTERM'));
+    process.stdin.once('error', () => stop('SIGTERM'));
+    process.stdin.resume();
+  }
 
   const fail = async (what: string, err: unknown): Promise<never> => {
     log(`infergate worker: ${what}: ${(err as Error).message}`);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SessionOptionsConfig } from '../../config/schema.ts';
 import { muxSocketPathFor } from '../../common/mux.ts';
+import { EXIT_WITH_PARENT_ENV } from '../../common/wire.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { WorkerPlacement } from './placement.ts';
@@ -70,7 +71,12 @@ export class Supervisor extends EventEmitter {
     this.#options = options;
     this.#spawnWorker =
       options.spawnWorker ??
-      ((args) => spawn(process.execPath, [WORKER_MAIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'] }));
+      ((args) =>
+        // stdin is a pipe the worker watches: if this process dies, the worker sees EOF and exits.
+        spawn(process.execPath, [WORKER_MAIN, ...args], {
+          stdio: ['pipe', 'inherit', 'inherit'],
+          env: { ...process.env, [EXIT_WITH_PARENT_ENV]: '1' },
+        }));
   }
 
   /** Spawns every worker; replicas turn ready one by one as their workers report ready. */
