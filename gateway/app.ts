@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InfergateError } from '../common/errors.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import { ModelBatching } from './batching/model-batching.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
@@ -156,6 +157,8 @@ export class Gateway {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.http.drain(this.config.server.shutdownGraceMs);
+      // Whatever is still queued after the grace period will not be served.
+      this.batching.destroy(new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched'));
       await this.supervisor.close();
       if (this.#ownedSocketDir) rmSync(this.#ownedSocketDir, { recursive: true, force: true });
     })();
