@@ -12,6 +12,7 @@
 // Values come from a seeded PRNG (mulberry32), so runs are reproducible.
 
 import { encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type Tensor, type TensorSpec } from '../../common/wire.ts';
+import { mulberry32 } from '../../scripts/demo-models/prng.ts';
 import type { BodyDescription } from './results.ts';
 
 export type BodyFormat = 'json' | 'binary';
@@ -148,14 +149,5 @@ function encodeBinary(options: BodySourceOptions, tensors: TypedTensor[]): Buffe
   return encodeFrame<InferRequestHeader>({ model: options.model, version: options.version }, frameTensors);
 }
 
-/** mulberry32: a tiny seeded PRNG, good enough for test inputs. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (seeded PRNG), shared with the demo model generator. */
+export { mulberry32 };

@@ -8,37 +8,11 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { InfergateError } from '../../common/errors.ts';
 import { decodeMuxError, encodeMuxHeader, MUX_KIND, MuxDecoder, type MuxMessage } from '../../common/mux.ts';
-import { decodeFrame, encodeFrame, type InferRequestHeader, type InferResponseHeader, type ModelSignature, type Tensor } from '../../common/wire.ts';
-import type { ModelStoreState, RunResult } from '../../worker/model-store.ts';
+import { decodeFrame, encodeFrame, type InferRequestHeader, type InferResponseHeader } from '../../common/wire.ts';
 import { MuxServer } from '../../worker/mux-server.ts';
+import { FakeStore, type PendingRun } from './fake-store.ts';
 import { WorkerServer } from '../../worker/server.ts';
-
-const SIGNATURE: ModelSignature = {
-  name: 'echo',
-  version: '1',
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
-  outputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
-};
-
-type PendingRun = { tensors: readonly Tensor[]; release: () => void };
-
-/** Echoes its inputs; each run waits until the test releases it (emits 'run'). */
-class FakeStore extends EventEmitter {
-  state: ModelStoreState = 'ready';
-  seen: Tensor[] = [];
-  signatures(): ModelSignature[] {
-    return [SIGNATURE];
-  }
-  async run(model: string, version: string, tensors: readonly Tensor[]): Promise<RunResult> {
-    if (model === 'boom') throw new Error('unexpected');
-    if (model !== 'echo') throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', model);
-    this.seen.push(...tensors);
-    await new Promise<void>((release) => this.emit('run', { tensors, release } satisfies PendingRun));
-    return { version: version || '1', outputs: [...tensors] };
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'infergate-mux-server-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

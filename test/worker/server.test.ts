@@ -2,7 +2,7 @@
 // errors, readiness, body limits, and the drain (close) and abort (destroy)
 // verbs with keep-alive connections. No models, no child processes.
 
-import { EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import { linkSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
@@ -10,44 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Client } from 'undici';
-import { InfergateError } from '../../common/errors.ts';
-import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader, type ModelSignature, type Tensor } from '../../common/wire.ts';
-import type { ModelStoreState, RunResult } from '../../worker/model-store.ts';
+import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader } from '../../common/wire.ts';
 import { removeStaleUnixSocket } from '../../worker/listen.ts';
+import { ECHO_SIGNATURE, FakeStore, type PendingRun } from './fake-store.ts';
 import { WorkerServer } from '../../worker/server.ts';
 
-const SIGNATURE: ModelSignature = {
-  name: 'echo',
-  version: '1',
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
-  outputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
-};
-
-type PendingRun = { tensors: readonly Tensor[]; release: () => void };
-
-/** Echoes its inputs; each run waits until the test releases it (emits 'run'). */
-class FakeStore extends EventEmitter {
-  state: ModelStoreState = 'loading';
-  seen: Tensor[] = [];
-
-  signatures(): ModelSignature[] {
-    return [SIGNATURE];
-  }
-
-  async run(model: string, version: string, tensors: readonly Tensor[]): Promise<RunResult> {
-    if (model !== 'echo') throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', model);
-    this.seen.push(...tensors);
-    await new Promise<void>((release) => this.emit('run', { tensors, release } satisfies PendingRun));
-    return { version: version || '1', outputs: [...tensors] };
-  }
-}
+const SIGNATURE = ECHO_SIGNATURE;
 
 const dir = mkdtempSync(join(tmpdir(), 'infergate-worker-server-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 let socketCount = 0;
 
 async function start(t: Test, maxBodyBytes?: number) {
-  const store = new FakeStore();
+  const store = new FakeStore('loading');
   const server = new WorkerServer({ store, maxBodyBytes });
   const path = join(dir, `w${socketCount++}.sock`);
   await server.listen({ kind: 'unix', path });
@@ -217,6 +192,6 @@ t.test('a stale unix socket file is replaced; a live one is not', async (t) => {
   t.notOk(existsSync(stale), 'stale socket removed');
   await removeStaleUnixSocket(stale);
   await t.rejects(removeStaleUnixSocket(live), /another process is listening/);
-  await t.rejects(new WorkerServer({ store: new FakeStore() }).listen({ kind: 'unix', path: live }), /another process is listening/);
+  await t.rejects(new WorkerServer({ store: new FakeStore('loading') }).listen({ kind: 'unix', path: live }), /another process is listening/);
   await t.rejects(removeStaleUnixSocket(dir), /not a unix socket/);
 });
