@@ -48,7 +48,7 @@ t.test('a taken port fails fast with exit code 1, before any worker starts', asy
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.teardown(() => blocker.close());
   const { port } = blocker.address() as AddressInfo;
-  const proc = run(['gateway', '--port', String(port)]);
+  const proc = run(['gateway', '--port', String(port), '--models', await demoRepository(t)]);
   const [code] = await proc.exited;
   t.equal(code, 1);
   t.match(proc.output().stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
