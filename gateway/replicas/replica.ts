@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { ModelSignature } from '../../common/wire.ts';
-import { WorkerClient, type WorkerAddress } from '../upstream/worker-client.ts';
+import { describeAddress, WorkerClient, type WorkerAddress } from '../upstream/worker-client.ts';
 import { nextReplicaState, type ReplicaEvent, type ReplicaState } from './replica-state.ts';
 
 export type ReplicaOptions = {
@@ -83,7 +83,7 @@ export class Replica extends EventEmitter {
     return {
       id: this.id,
       state: this.#state,
-      address: 'socketPath' in this.address ? `unix:${this.address.socketPath}` : `${this.address.host}:${this.address.port}`,
+      address: describeAddress(this.address),
       models: [...this.models],
       outstanding: this.outstanding,
       completed: this.completed,
