@@ -102,6 +102,24 @@ export type InferResponseHeader = {
 
 export type Frame<H> = { header: H; tensors: Tensor[] };
 
+/**
+ * A decoded infer answer as the gateway passes it around (cache, batcher,
+ * handler). `frame` keeps the bytes it was decoded from, when there are any,
+ * so that storing it needs no re-encoding.
+ */
+export type InferAnswer = { model: string; version: string; tensors: Tensor[]; frame?: Uint8Array };
+
+/** Decodes a response frame once; the tensors are views into `frame`. */
+export function answerFromFrame(frame: Uint8Array): InferAnswer {
+  const { header, tensors } = decodeFrame<InferResponseHeader>(frame);
+  return { model: header.model, version: header.version, tensors, frame };
+}
+
+/** The answer's response frame: the bytes it came from, or a new encoding. */
+export function frameOfAnswer(answer: InferAnswer): Uint8Array {
+  return answer.frame ?? encodeFrame<InferResponseHeader>({ model: answer.model, version: answer.version }, answer.tensors);
+}
+
 const LENGTH_PREFIX_BYTES = 4;
 
 /** Encodes a header (without its tensors field) and tensors into one frame. */

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfergateError } from '../common/errors.ts';
+import { answerFromFrame, frameOfAnswer, type InferAnswer } from '../common/wire.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import { ModelBatching } from './batching/model-batching.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
@@ -36,7 +37,7 @@ export class Gateway {
   readonly replicas: ReplicaSet;
   readonly supervisor: Supervisor;
   readonly dispatcher: Dispatcher;
-  readonly cache: ResultCache;
+  readonly cache: ResultCache<InferAnswer>;
   readonly batching: ModelBatching;
   readonly http: HttpFront;
   readonly #ownedSocketDir: string | null;
@@ -87,7 +88,9 @@ export class Gateway {
         },
       ]),
     );
-    this.cache = new ResultCache({
+    this.cache = new ResultCache<InferAnswer>({
+      // Answers are stored as response frames (binary), decoded again on a hit.
+      codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },
       memory: new MemoryLru({ maxBytes: config.cache.memoryMaxBytes, now }),
       keyPrefix: config.cache.keyPrefix,
       policyFor: (model) => policies.get(model)!,

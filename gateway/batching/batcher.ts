@@ -15,7 +15,7 @@
 // failure) is bisected and re-run, so one poisoned request fails alone.
 
 import { InfergateError } from '../../common/errors.ts';
-import { encodeFrame, decodeFrame, type InferRequestHeader, type InferResponseHeader, type Tensor } from '../../common/wire.ts';
+import { answerFromFrame, encodeFrame, type InferAnswer, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
 import type { BatchingConfig } from '../../config/schema.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
@@ -37,7 +37,7 @@ export type BatchRequest = {
 
 type Pending = QueuedItem & {
   request: BatchRequest;
-  resolve: (frame: Uint8Array) => void;
+  resolve: (answer: InferAnswer) => void;
   reject: (err: InfergateError) => void;
 };
 
@@ -73,8 +73,8 @@ export class Batcher {
     return this.#queue.length;
   }
 
-  /** Queues a request; resolves with its own response frame. Rejects with a catalogued error. */
-  submit(request: BatchRequest): Promise<Uint8Array> {
+  /** Queues a request; resolves with its own answer. Rejects with a catalogued error. */
+  submit(request: BatchRequest): Promise<InferAnswer> {
     const { config } = this.#o;
     if (this.#queue.length >= config.maxQueueSize && !this.#evictForPriority(request.priority)) {
       this.stats.reject('queueFull');
@@ -224,14 +224,15 @@ export class Batcher {
     }
     this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * (this.#o.now() - startedMs);
 
+    const whole = answerFromFrame(answer);
     if (leaders.length === 1) {
-      for (const item of groups[0]!) item.resolve(answer);
+      for (const item of groups[0]!) item.resolve(whole);
       return;
     }
-    const { header, tensors } = decodeFrame<InferResponseHeader>(answer);
-    const parts = splitAlongAxes(tensors, leaders.map((p) => p.request.rows), axes.outputs);
+    // Each member gets views of its own rows; nothing is re-encoded here.
+    const parts = splitAlongAxes(whole.tensors, leaders.map((p) => p.request.rows), axes.outputs);
     for (const [i, group] of groups.entries()) {
-      const own = encodeFrame<InferResponseHeader>({ model: header.model, version: header.version }, parts[i]!);
+      const own: InferAnswer = { model: whole.model, version: whole.version, tensors: parts[i]! };
       for (const item of group) item.resolve(own);
     }
   }

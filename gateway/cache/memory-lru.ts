@@ -40,7 +40,10 @@ export class MemoryLru {
     const old = this.#entries.get(key);
     if (old) this.#remove(key, old);
     if (value.byteLength > this.#maxBytes || ttlMs <= 0) return;
-    this.#entries.set(key, { value, expiresAtMs: this.#now() + ttlMs });
+    // A view into a larger buffer (e.g. a socket read) would keep all of it
+    // alive while counting only its own bytes: store a copy of just the view.
+    const own = value.byteLength === value.buffer.byteLength ? value : value.slice();
+    this.#entries.set(key, { value: own, expiresAtMs: this.#now() + ttlMs });
     this.#bytes += value.byteLength;
     for (const [oldestKey, oldest] of this.#entries) {
       if (this.#bytes <= this.#maxBytes) break;

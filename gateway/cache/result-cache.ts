@@ -22,19 +22,28 @@ export type ResultCacheStats = {
   tooLarge: number;
 };
 
-export type ResultCacheOptions = {
+/** How values become the bytes the tiers store, and back (only on a store and on a hit). */
+export type CacheCodec<V> = { toBytes: (value: V) => Uint8Array; fromBytes: (bytes: Uint8Array) => V };
+
+export type ResultCacheOptions<V> = {
   memory: MemoryLru;
   keyPrefix: string;
   policyFor: (model: string) => CachePolicy;
+  /** Required unless V is Uint8Array. */
+  codec?: CacheCodec<V>;
 };
 
-export class ResultCache {
-  readonly #o: ResultCacheOptions;
-  readonly #inFlight = new Map<string, Promise<Uint8Array>>();
+const IDENTITY: CacheCodec<Uint8Array> = { toBytes: (v) => v, fromBytes: (b) => b };
+
+export class ResultCache<V = Uint8Array> {
+  readonly #o: ResultCacheOptions<V>;
+  readonly #codec: CacheCodec<V>;
+  readonly #inFlight = new Map<string, Promise<V>>();
   readonly #stats: ResultCacheStats = { hits: 0, misses: 0, joins: 0, bypasses: 0, stores: 0, tooLarge: 0 };
 
-  constructor(options: ResultCacheOptions) {
+  constructor(options: ResultCacheOptions<V>) {
     this.#o = options;
+    this.#codec = options.codec ?? (IDENTITY as unknown as CacheCodec<V>);
   }
 
   /** Whether answers of this model are cached at all (no key is needed when not and nothing else uses it). */
@@ -51,8 +60,8 @@ export class ResultCache {
     model: string,
     key: string,
     bypass: boolean,
-    compute: () => Promise<Uint8Array>,
-  ): Promise<{ value: Uint8Array; outcome: CacheOutcome }> {
+    compute: () => Promise<V>,
+  ): Promise<{ value: V; outcome: CacheOutcome }> {
     const policy = this.#o.policyFor(model);
     if (!policy.enabled) return { value: await compute(), outcome: 'off' };
 
@@ -60,7 +69,7 @@ export class ResultCache {
       const stored = this.#o.memory.get(key);
       if (stored) {
         this.#stats.hits++;
-        return { value: stored, outcome: 'hit' };
+        return { value: this.#codec.fromBytes(stored), outcome: 'hit' };
       }
       const running = this.#inFlight.get(key);
       if (running) {
@@ -73,9 +82,10 @@ export class ResultCache {
     if (!bypass) this.#inFlight.set(key, run);
     try {
       const value = await run;
-      if (value.byteLength > policy.maxEntryBytes) this.#stats.tooLarge++;
+      const bytes = this.#codec.toBytes(value);
+      if (bytes.byteLength > policy.maxEntryBytes) this.#stats.tooLarge++;
       else {
-        this.#o.memory.set(key, value, policy.ttlSeconds * 1000);
+        this.#o.memory.set(key, bytes, policy.ttlSeconds * 1000);
         this.#stats.stores++;
       }
       if (bypass) this.#stats.bypasses++;

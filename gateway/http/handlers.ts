@@ -8,7 +8,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
-import { decodeFrame, encodeFrame, type InferRequestHeader, type InferResponseHeader } from '../../common/wire.ts';
+import { answerFromFrame, encodeFrame, type InferAnswer, type InferRequestHeader } from '../../common/wire.ts';
 import { decodeInferRequest } from '../../common/kserve/decode-request.ts';
 import { encodeInferResponse } from '../../common/kserve/encode-response.ts';
 import { modelMetadata, serverMetadata } from '../../common/kserve/metadata.ts';
@@ -26,7 +26,7 @@ export type HandlersOptions = {
   registry: ModelRegistry;
   replicas: ReplicaSet;
   dispatcher: Dispatcher;
-  cache: ResultCache;
+  cache: ResultCache<InferAnswer>;
   batching: ModelBatching;
   maxBodyBytes: number;
   now: () => number;
@@ -96,7 +96,7 @@ export class Handlers {
       : undefined;
     const rows = plan.axes && requestRows(inputs, plan.axes);
 
-    const compute = (): Promise<Uint8Array> => {
+    const compute = async (): Promise<InferAnswer> => {
       if (plan.batcher && rows !== undefined) {
         return plan.batcher.submit({ tensors: inputs, outputs, rows, groupKey: groupKey(inputs, plan.axes!, outputs), dedupeKey: key, priority, deadlineMs });
       }
@@ -104,18 +104,17 @@ export class Handlers {
         outputs ? { model: resolved.name, version: resolved.version, outputs } : { model: resolved.name, version: resolved.version },
         inputs,
       );
-      return this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs);
+      return answerFromFrame(await this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs));
     };
     const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', wantsFreshAnswer(req), compute);
-    const { header, tensors } = decodeFrame<InferResponseHeader>(answer);
     return {
       status: 200,
       headers: { [CACHE_HEADER]: outcome },
       body: encodeInferResponse({
-        modelName: header.model,
-        modelVersion: header.version,
+        modelName: answer.model,
+        modelVersion: answer.version,
         ...(request.id !== undefined ? { id: request.id } : {}),
-        outputs: tensors,
+        outputs: answer.tensors,
       }),
     };
   }

@@ -117,3 +117,16 @@ t.test('outputs selection returns only the named outputs', async (t) => {
   t.same(answer.body.outputs.map((o: { name: string }) => o.name), ['score']);
   t.same(answer.body.outputs[0].shape, [2, 1]);
 });
+
+t.test('a repeated request is answered from the result cache with the same answer', async (t) => {
+  const random = seededRandom(21);
+  const body = { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 64], data: randomFloats(random, 128) }] };
+  const first = await postJson(`${url}/v2/models/classifier/infer`, body);
+  const again = await postJson(`${url}/v2/models/classifier/infer`, body);
+  t.equal(first.headers.get('x-infergate-cache'), 'miss');
+  t.equal(again.headers.get('x-infergate-cache'), 'hit');
+  t.same(again.body, first.body);
+  const fresh = await postJson(`${url}/v2/models/classifier/infer`, body, { 'cache-control': 'no-cache' });
+  t.equal(fresh.headers.get('x-infergate-cache'), 'bypass');
+  t.same(fresh.body, first.body);
+});
