@@ -160,8 +160,10 @@ export class Gateway {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.http.drain(this.config.server.shutdownGraceMs);
-      // Whatever is still queued after the grace period will not be served.
-      this.batching.destroy(new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched'));
+      // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.
+      const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');
+      this.batching.destroy(stopped);
+      this.replicas.rejectWaiters(stopped);
       await this.supervisor.close();
       if (this.#ownedSocketDir) rmSync(this.#ownedSocketDir, { recursive: true, force: true });
     })();

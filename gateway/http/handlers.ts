@@ -11,7 +11,7 @@ import { InfergateError } from '../../common/errors.ts';
 import { answerFromFrame, encodeFrame, type InferAnswer, type InferRequestHeader } from '../../common/wire.ts';
 import { decodeInferRequest } from '../../common/kserve/decode-request.ts';
 import { encodeInferResponse } from '../../common/kserve/encode-response.ts';
-import { modelMetadata, serverMetadata } from '../../common/kserve/metadata.ts';
+import { modelMetadata, modelReadyBody, serverLiveBody, serverMetadata, serverReadyBody } from '../../common/kserve/metadata.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
@@ -44,9 +44,9 @@ export class Handlers {
   async handle(route: Route, req: IncomingMessage): Promise<Reply> {
     switch (route.name) {
       case 'live':
-        return { status: 200, body: { live: true } };
+        return { status: 200, body: serverLiveBody(true) };
       case 'ready':
-        return this.#isServerReady() ? { status: 200, body: { ready: true } } : notReady('not every model has a ready replica');
+        return this.#isServerReady() ? { status: 200, body: serverReadyBody(true) } : notReady('not every model has a ready replica');
       case 'serverMetadata':
         return { status: 200, body: serverMetadata(this.#o.version) };
       case 'modelMetadata': {
@@ -57,7 +57,7 @@ export class Handlers {
       case 'modelReady': {
         const version = this.#o.registry.resolveVersion(route.model, route.version);
         return this.#o.replicas.hasReady(route.model)
-          ? { status: 200, body: { name: route.model, version, ready: true } }
+          ? { status: 200, body: modelReadyBody(route.model, version, true) }
           : notReady(`model "${route.model}" has no ready replica`);
       }
       case 'infer':
