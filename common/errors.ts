@@ -32,6 +32,7 @@ export const ERROR_CATALOG = {
   // Execution.
   GW_ERR_MODEL_EXECUTION: { status: 400, summary: 'onnxruntime rejected the request while running the model' },
   GW_ERR_QUEUE_FULL: { status: 503, summary: "the model's request queue is full; retry after the Retry-After delay" },
+  GW_ERR_OVERLOADED: { status: 503, summary: 'the gateway is shedding load; retry after the Retry-After delay' },
   GW_ERR_MODEL_NOT_READY: { status: 503, summary: 'no ready replica serves this model' },
   GW_ERR_UPSTREAM_UNAVAILABLE: { status: 503, summary: 'every attempt to reach a replica failed' },
   GW_ERR_DEADLINE_EXCEEDED: { status: 504, summary: "the request's deadline passed before it was answered" },

@@ -64,6 +64,8 @@ export type WorkerModelStats = {
   /** Runs by rows per run, e.g. {"1": 10, "32": 4}. */
   runsByRows: Record<string, number>;
   failures: number;
+  /** Requests dropped unrun: their deadline (timeoutMs after receipt) had passed when their turn came. */
+  expired: number;
 };
 
 /** GET /stats answer: per "<model>/<version>". */
@@ -90,8 +92,20 @@ export type InferRequestHeader = {
   version: string;
   /** Output names to compute; omitted means every output of the model. */
   outputs?: string[];
+  /**
+   * The request's remaining deadline when the frame was sent (relative, so
+   * the two processes' clocks need not agree): a worker whose turn for it
+   * comes later than this after receipt drops it unrun (GW_ERR_DEADLINE_EXCEEDED).
+   */
+  timeoutMs?: number;
   tensors: TensorHeader[];
 };
+
+/** The header fields of a request frame (without tensors, which encodeFrame adds); `budgetMs` becomes timeoutMs. */
+export function requestHeader(model: string, version: string, outputs: string[] | undefined, budgetMs: number): Omit<InferRequestHeader, 'tensors'> {
+  const timeoutMs = Math.max(1, Math.ceil(budgetMs));
+  return outputs ? { model, version, outputs, timeoutMs } : { model, version, timeoutMs };
+}
 
 /** Header of a POST /infer response frame. */
 export type InferResponseHeader = {

@@ -72,6 +72,8 @@ export const configSchema = z
         requestTimeoutMs: positiveInt().default(30_000),
         /** On SIGTERM, how long accepted requests may take to finish before the process exits anyway. */
         shutdownGraceMs: positiveInt().default(30_000),
+        /** Requests being handled at once at most; beyond: 503 with Retry-After at once (memory stays bounded under any overload). */
+        maxInFlightRequests: positiveInt().default(8192),
       })
       .strict()
       .prefault({}),
@@ -105,10 +107,60 @@ export const configSchema = z
       .prefault({}),
     upstream: z
       .object({
-        /** Tries per request across replicas when a replica fails (crash, reset, 5xx). */
+        /** Tries per request across replicas when a replica fails (crash, reset, 5xx, attempt timeout). */
         maxAttempts: positiveInt().max(10).default(3),
         /** Requests that may wait for a ready replica of one model at once; beyond that: 503. */
         maxWaitingForReplica: nonNegativeInt().default(4096),
+        /** One attempt on one replica fails (and may be retried elsewhere) after this long, even if the request's deadline is later. */
+        attemptTimeoutMs: positiveInt().default(10_000),
+        /** Retries may add at most this share of the requests of the rolling window (a retry storm cannot multiply load)… */
+        retryBudgetPercent: z.number().min(0).max(100).default(20),
+        /** …but this many retries per second are always allowed (a quiet gateway can still retry). */
+        minRetriesPerSecond: nonNegativeInt().default(10),
+        /** The rolling window of the retry budget. */
+        retryBudgetWindowMs: positiveInt().default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    /** One circuit breaker per replica (opossum): only failures of the replica count, never a client's bad input. */
+    breaker: z
+      .object({
+        /** Share of failed calls in the rolling window above which the breaker opens. */
+        errorThresholdPercentage: z.number().min(1).max(100).default(50),
+        /** Calls in the rolling window before the breaker may open at all. */
+        volumeThreshold: nonNegativeInt().default(20),
+        /** An open breaker lets one probe through after this long. */
+        resetTimeoutMs: positiveInt().default(5_000),
+        rollingWindowMs: positiveInt().default(10_000),
+        rollingBuckets: positiveInt().max(100).default(10),
+      })
+      .strict()
+      .prefault({}),
+    health: z
+      .object({
+        /** Active checks: each ready replica's readiness endpoint every intervalMs (± jitterPercent, so checks never align). */
+        checkIntervalMs: positiveInt().default(2_000),
+        checkJitterPercent: z.number().min(0).max(100).default(20),
+        /** A check slower than this failed (a busy worker answers between inferences, so allow the longest batch). */
+        checkTimeoutMs: positiveInt().default(2_000),
+        /** Consecutive failed checks that take a replica out of rotation, and passed ones that bring it back. */
+        unhealthyThreshold: positiveInt().default(3),
+        healthyThreshold: positiveInt().default(2),
+        /** Consecutive failed checks after which a local worker is presumed hung and restarted (0: never). */
+        restartAfterFailedChecks: nonNegativeInt().default(5),
+        /** Passive outlier ejection: this many consecutive replica failures eject it (0: never)… */
+        consecutiveFailuresToEject: nonNegativeInt().default(5),
+        /** …for baseEjectionMs × (its number of ejections so far), at most maxEjectionMs. */
+        baseEjectionMs: positiveInt().default(5_000),
+        maxEjectionMs: positiveInt().default(60_000),
+        /** Never more than this share of a model's replicas ejected at once. */
+        maxEjectionPercent: z.number().min(0).max(100).default(50),
+        /** When fewer than this share of a model's ready replicas look healthy, traffic spreads over all ready ones (panic mode). */
+        panicThresholdPercent: z.number().min(0).max(100).default(50),
+        /** A replica that just became ready gets a share of traffic that ramps up over this window (0: at once). */
+        slowStartWindowMs: nonNegativeInt().default(5_000),
+        /** Its weight at the start of the window, percent of a full replica's. */
+        slowStartMinWeightPercent: z.number().min(1).max(100).default(10),
       })
       .strict()
       .prefault({}),
@@ -136,6 +188,8 @@ export const configSchema = z
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type SessionOptionsConfig = z.infer<typeof sessionOptionsSchema>;
 export type BatchingConfig = z.infer<typeof batchingSchema>;
+export type HealthConfig = GatewayConfig['health'];
+export type BreakerSettings = GatewayConfig['breaker'];
 
 /** A model's own models/<name>/config.yaml. */
 export const modelConfigSchema = z

@@ -14,13 +14,18 @@ import { MemoryLru } from './cache/memory-lru.ts';
 import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
 import { Handlers } from './http/handlers.ts';
 import { HttpFront } from './http/server.ts';
+import { HealthChecker } from './health/health-checker.ts';
+import { ReplicaHealth } from './health/replica-health.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { scanRepository } from './models/repository.ts';
 import type { Replica } from './replicas/replica.ts';
 import { ReplicaSet } from './replicas/replica-set.ts';
+import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
+import { RetryBudget } from './resilience/retry-budget.ts';
 import { placeModels } from './supervisor/placement.ts';
 import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
+import { isReplicaFault } from './upstream/failure.ts';
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -37,6 +42,9 @@ export class Gateway {
   readonly replicas: ReplicaSet;
   readonly supervisor: Supervisor;
   readonly dispatcher: Dispatcher;
+  readonly retryBudget: RetryBudget;
+  readonly healthChecker: HealthChecker;
+  readonly #breakerClock: BreakerClock;
   readonly cache: ResultCache<InferAnswer>;
   readonly batching: ModelBatching;
   readonly http: HttpFront;
@@ -46,14 +54,25 @@ export class Gateway {
   constructor(config: GatewayConfig, deps: GatewayDeps = {}) {
     const log = deps.log ?? ((message: string) => console.error(`[infergate] ${message}`));
     const now = deps.now ?? (() => performance.now());
+    const random = deps.random ?? Math.random;
     this.config = config;
 
     const models = scanRepository(config.models.repository, config.models.include);
     this.registry = new ModelRegistry(models);
     this.replicas = new ReplicaSet({
-      random: deps.random ?? Math.random,
+      random,
       maxWaitingPerModel: config.upstream.maxWaitingForReplica,
+      panicThresholdPercent: config.health.panicThresholdPercent,
+      maxEjectionPercent: config.health.maxEjectionPercent,
+      log,
     });
+    // One timer rotates the rolling windows of every replica's breaker.
+    this.#breakerClock = new BreakerClock(config.breaker.rollingWindowMs / config.breaker.rollingBuckets);
+    const healthFor = (replicaId: string) => {
+      const breaker = new Breaker(replicaId, config.breaker, this.#breakerClock, isReplicaFault);
+      breaker.on('state', (to: string, from: string) => log(`${replicaId}: circuit breaker ${from} → ${to}`));
+      return new ReplicaHealth({ breaker, config: config.health, now });
+    };
     this.replicas.on('state', (replica: Replica, _from: string, to: string) => {
       if (to === 'ready') this.registry.learn(replica.signatures);
     });
@@ -73,11 +92,29 @@ export class Gateway {
         maxMs: config.workers.restartBackoffMaxMs,
         stableMs: config.workers.restartBackoffMaxMs,
       },
+      healthFor,
       now,
       log,
       ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
     });
-    this.dispatcher = new Dispatcher({ replicas: this.replicas, maxAttempts: config.upstream.maxAttempts, now });
+    this.retryBudget = new RetryBudget(
+      { percent: config.upstream.retryBudgetPercent, minRetriesPerSecond: config.upstream.minRetriesPerSecond, windowMs: config.upstream.retryBudgetWindowMs },
+      now,
+    );
+    this.dispatcher = new Dispatcher({
+      replicas: this.replicas,
+      maxAttempts: config.upstream.maxAttempts,
+      attemptTimeoutMs: config.upstream.attemptTimeoutMs,
+      retryBudget: this.retryBudget,
+      now,
+    });
+    this.healthChecker = new HealthChecker({
+      replicas: this.replicas,
+      config: config.health,
+      random,
+      log,
+      restart: (replica, reason) => this.supervisor.restart(replica, reason),
+    });
     const policies = new Map<string, CachePolicy>(
       models.map((m) => [
         m.name,
@@ -117,6 +154,7 @@ export class Gateway {
         now,
         version: PACKAGE_VERSION,
       }),
+      maxInFlightRequests: config.server.maxInFlightRequests,
       log,
     });
   }
@@ -136,6 +174,7 @@ export class Gateway {
       });
     });
     this.supervisor.start();
+    this.healthChecker.start();
     return server.address() as AddressInfo;
   }
 
@@ -164,7 +203,10 @@ export class Gateway {
       const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');
       this.batching.destroy(stopped);
       this.replicas.rejectWaiters(stopped);
+      this.healthChecker.close();
       await this.supervisor.close();
+      for (const replica of this.replicas.replicas) replica.health.breaker.shutdown();
+      this.#breakerClock.stop();
       if (this.#ownedSocketDir) rmSync(this.#ownedSocketDir, { recursive: true, force: true });
     })();
     return this.#closing;

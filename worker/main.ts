@@ -38,7 +38,7 @@ export async function runWorker(argv: string[]): Promise<void> {
   const store = new ModelStore({ modelsDir: options.modelsDir, models: options.models, session: options.session });
   const server = new WorkerServer({ store, maxBodyBytes: options.maxBodyBytes, log });
   // The multiplexed infer channel next to HTTP (worker/mux-server.ts); same infer path.
-  const mux = options.muxListen ? new MuxServer({ runFrame: (body) => server.runFrame(body), maxBodyBytes: options.maxBodyBytes, log }) : null;
+  const mux = options.muxListen ? new MuxServer({ runFrame: (body, receivedAtMs) => server.runFrame(body, receivedAtMs), maxBodyBytes: options.maxBodyBytes, log }) : null;
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

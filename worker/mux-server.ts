@@ -18,8 +18,8 @@ import { DEFAULT_MAX_BODY_BYTES, type ListenAddress } from './options.ts';
 import { listenOn } from './listen.ts';
 
 export type MuxServerOptions = {
-  /** Request frame → response frame; throws InfergateError (WorkerServer.runFrame). */
-  runFrame: (body: Uint8Array) => Promise<Uint8Array>;
+  /** Request frame (and when it arrived, for its deadline) → response frame; throws InfergateError (WorkerServer.runFrame). */
+  runFrame: (body: Uint8Array, receivedAtMs: number) => Promise<Uint8Array>;
   /** Largest accepted request frame; a bigger one is a protocol error that drops the connection. */
   maxBodyBytes?: number;
   /** Where unexpected (GW_ERR_INTERNAL) errors and protocol errors are reported. */
@@ -28,7 +28,7 @@ export type MuxServerOptions = {
 
 export class MuxServer {
   readonly server: Server;
-  readonly #runFrame: (body: Uint8Array) => Promise<Uint8Array>;
+  readonly #runFrame: (body: Uint8Array, receivedAtMs: number) => Promise<Uint8Array>;
   readonly #maxBodyBytes: number;
   readonly #log: (message: string) => void;
   readonly #connections = new Map<Socket, MuxWriter>();
@@ -83,6 +83,7 @@ export class MuxServer {
     const decoder = new MuxDecoder({ maxBodyBytes: this.#maxBodyBytes, alignRequestFrames: true });
     this.#connections.set(socket, writer);
     socket.on('data', (chunk: Buffer) => {
+      const receivedAtMs = performance.now();
       let messages: MuxMessage[];
       try {
         messages = decoder.push(chunk);
@@ -93,7 +94,7 @@ export class MuxServer {
         socket.destroy();
         return;
       }
-      for (const m of messages) this.#handle(writer, m);
+      for (const m of messages) this.#handle(writer, m, receivedAtMs);
     });
     // An error is followed by 'close'; there is nobody to answer.
     socket.on('error', () => {});
@@ -103,14 +104,14 @@ export class MuxServer {
     });
   }
 
-  #handle(writer: MuxWriter, message: MuxMessage): void {
+  #handle(writer: MuxWriter, message: MuxMessage, receivedAtMs: number): void {
     if (this.#closing) {
       const error = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
       writer.write(message.id, MUX_KIND.responseError, encodeMuxError(error.status, error.toWire()));
       return;
     }
     this.#inFlight++;
-    this.#runFrame(message.body).then(
+    this.#runFrame(message.body, receivedAtMs).then(
       (frame) => writer.write(message.id, MUX_KIND.responseOk, frame),
       (err: unknown) => {
         const error = asInfergateError(err);

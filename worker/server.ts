@@ -198,15 +198,20 @@ export class WorkerServer {
       result = await run();
       return result;
     } finally {
-      const key = `${model}/${result?.version ?? version}`;
-      let stats = this.#stats.get(key);
-      if (!stats) this.#stats.set(key, (stats = { runs: 0, rows: 0, runsByRows: {}, failures: 0 }));
+      const stats = this.#statsOf(model, result?.version ?? version);
       stats.runs++;
       if (result) {
         stats.rows += rows;
         stats.runsByRows[rows] = (stats.runsByRows[rows] ?? 0) + 1;
       } else stats.failures++;
     }
+  }
+
+  #statsOf(model: string, version: string): WorkerModelStats {
+    const key = `${model}/${version}`;
+    let stats = this.#stats.get(key);
+    if (!stats) this.#stats.set(key, (stats = { runs: 0, rows: 0, runsByRows: {}, failures: 0, expired: 0 }));
+    return stats;
   }
 
   #ready(res: ServerResponse): void {
@@ -222,17 +227,24 @@ export class WorkerServer {
   }
 
   async #infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAtMs = performance.now();
     const body = await this.#acceptBody(req, res, FRAME_CONTENT_TYPE);
-    this.#reply(res, FRAME_CONTENT_TYPE, await this.runFrame(body));
+    this.#reply(res, FRAME_CONTENT_TYPE, await this.runFrame(body, receivedAtMs));
   }
 
   /**
    * The infer path shared by POST /infer and the mux channel (worker/mux-server.ts):
    * request frame in, response frame out, counted in /stats. Throws InfergateError.
    */
-  async runFrame(body: Uint8Array): Promise<Uint8Array> {
+  async runFrame(body: Uint8Array, receivedAtMs: number = performance.now()): Promise<Uint8Array> {
     const { header, tensors } = decodeFrame<InferRequestHeader>(body);
     checkRequestHeader(header);
+    // Runs are synchronous on this thread, so "now" is when this request's turn came.
+    const waitedMs = performance.now() - receivedAtMs;
+    if (header.timeoutMs !== undefined && waitedMs > header.timeoutMs) {
+      this.#statsOf(header.model, header.version).expired++;
+      throw new InfergateError('GW_ERR_DEADLINE_EXCEEDED', `dropped unrun by the worker: waited ${Math.round(waitedMs)} ms of a ${header.timeoutMs} ms budget`);
+    }
     const result = await this.#counted(header.model, header.version, tensors[0]?.shape[0] ?? 1, () =>
       this.#store.run(header.model, header.version, tensors, header.outputs),
     );
@@ -245,6 +257,7 @@ function checkRequestHeader(header: InferRequestHeader): void {
   const bad = (detail: string): InfergateError => new InfergateError('GW_ERR_BAD_FRAME', `request header ${detail}`);
   if (typeof header.model !== 'string') throw bad('has no model name');
   if (typeof header.version !== 'string') throw bad('has no version string');
+  if (header.timeoutMs !== undefined && !(typeof header.timeoutMs === 'number' && header.timeoutMs >= 0)) throw bad('timeoutMs is not a non-negative number');
   if (header.outputs !== undefined && (!Array.isArray(header.outputs) || !header.outputs.every((o) => typeof o === 'string'))) {
     throw bad('outputs is not a list of names');
   }

@@ -3,6 +3,12 @@
 // favoured by its position in the list (a fixed tie-break would pile every
 // request of an idle fleet onto the first replica).
 //
+// Slow start: with a weight per candidate (0 < w ≤ 1), the load compared is
+// (outstanding + 1) / weight, the load it would have after taking this
+// request, scaled up for a replica that should get only a share (Envoy's
+// weighted least-request). With every weight 1 the order is the same as plain
+// outstanding counts.
+//
 // Pure: the caller passes the ready candidates and a random source in [0, 1).
 
 export type Loaded = { readonly outstanding: number };
@@ -16,14 +22,18 @@ export type Loaded = { readonly outstanding: number };
 export function pickLeastConnections<T extends Loaded>(
   candidates: readonly T[],
   random: () => number,
+  weightOf?: (candidate: T) => number,
 ): T | undefined {
   let best: T | undefined;
+  let bestLoad = Infinity;
   let ties = 0;
   for (const candidate of candidates) {
-    if (best === undefined || candidate.outstanding < best.outstanding) {
+    const load = weightOf ? (candidate.outstanding + 1) / weightOf(candidate) : candidate.outstanding;
+    if (best === undefined || load < bestLoad) {
       best = candidate;
+      bestLoad = load;
       ties = 1;
-    } else if (candidate.outstanding === best.outstanding) {
+    } else if (load === bestLoad) {
       ties++;
       if (random() * ties < 1) best = candidate;
     }

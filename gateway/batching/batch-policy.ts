@@ -154,3 +154,16 @@ export function expiredItems(queue: readonly QueuedItem[], nowMs: number): numbe
   for (const item of queue) if (item.deadlineMs <= nowMs) ids.push(item.id);
   return ids;
 }
+
+/**
+ * Load shedding at admission: the time until a request that finds `rowsAhead`
+ * rows queued before it would be answered, when the queue drains in rounds of
+ * maxBatchSize rows per replica slot, each round taking about expectedRunMs.
+ * Null when it needs no full round of waiting (it goes in the next batch):
+ * a lone request is never shed on an estimate.
+ */
+export function expectedWaitMs(rowsAhead: number, maxBatchSize: number, replicaSlots: number, expectedRunMs: number): number | null {
+  if (replicaSlots <= 0) return null;
+  const rounds = Math.floor(rowsAhead / (maxBatchSize * replicaSlots));
+  return rounds === 0 ? null : (rounds + 1) * expectedRunMs;
+}

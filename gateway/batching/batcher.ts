@@ -15,12 +15,12 @@
 // failure) is bisected and re-run, so one poisoned request fails alone.
 
 import { InfergateError } from '../../common/errors.ts';
-import { answerFromFrame, encodeFrame, type InferAnswer, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
+import { answerFromFrame, encodeFrame, requestHeader, type InferAnswer, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
 import type { BatchingConfig } from '../../config/schema.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { BatchAxes } from './batch-axes.ts';
-import { decideBatch, expiredItems, type QueuedItem } from './batch-policy.ts';
+import { decideBatch, expectedWaitMs, expiredItems, type QueuedItem } from './batch-policy.ts';
 import { BatchStats, type BatchStatsSnapshot } from './batch-stats.ts';
 import { concatAlongAxes, splitAlongAxes } from './tensor-batch.ts';
 
@@ -80,13 +80,22 @@ export class Batcher {
       this.stats.reject('queueFull');
       return Promise.reject(queueFull(this.#o.model, config.maxQueueSize));
     }
+    const now = this.#o.now();
+    const waitMs = expectedWaitMs(this.#rowsAhead(request.priority), config.maxBatchSize, this.#replicaSlots(), this.#expectedRunMs);
+    if (waitMs !== null && now + waitMs > request.deadlineMs) {
+      // It would expire in the queue: say so now, while the client can still go elsewhere.
+      this.stats.reject('expectedWait');
+      const error = new InfergateError('GW_ERR_OVERLOADED', `model "${this.#o.model}": about ${Math.round(waitMs)} ms of queued work is ahead of a request with ${Math.max(0, Math.round(request.deadlineMs - now))} ms left`);
+      error.retryAfterSeconds = 1;
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({
         id: this.#nextId++,
         rows: Math.max(1, request.rows),
         groupKey: request.groupKey,
         priority: request.priority,
-        enqueuedAtMs: this.#o.now(),
+        enqueuedAtMs: now,
         deadlineMs: request.deadlineMs,
         request,
         resolve,
@@ -171,6 +180,18 @@ export class Batcher {
     }
   }
 
+  /** Rows queued that would be batched before a request of this priority (same or higher priority). */
+  #rowsAhead(priority: number): number {
+    let rows = 0;
+    for (const item of this.#queue) if (item.priority <= priority) rows += item.rows;
+    return rows;
+  }
+
+  /** Batch slots of the model's routable replicas, busy or not. */
+  #replicaSlots(): number {
+    return this.#o.replicas.candidates(this.#o.model).length * this.#o.config.maxInFlightBatchesPerReplica;
+  }
+
   /** Batch slots free now: per ready replica of the model, its allowance minus what it holds. */
   #freeSlots(): number {
     let free = 0;
@@ -201,11 +222,11 @@ export class Batcher {
     const { model, version, axes, dispatcher } = this.#o;
     const leaders = groups.map((g) => g[0]!);
     const first = leaders[0]!.request;
+    const deadlineMs = Math.max(...leaders.map((p) => p.request.deadlineMs));
     const frame = encodeFrame<InferRequestHeader>(
-      first.outputs ? { model, version, outputs: first.outputs } : { model, version },
+      requestHeader(model, version, first.outputs, deadlineMs - this.#o.now()),
       leaders.length === 1 ? first.tensors : concatAlongAxes(leaders.map((p) => p.request.tensors), axes.inputs),
     );
-    const deadlineMs = Math.max(...leaders.map((p) => p.request.deadlineMs));
     const startedMs = this.#o.now();
     let answer: Uint8Array;
     try {

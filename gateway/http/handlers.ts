@@ -8,7 +8,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
-import { answerFromFrame, encodeFrame, type InferAnswer, type InferRequestHeader } from '../../common/wire.ts';
+import { answerFromFrame, encodeFrame, requestHeader, type InferAnswer, type InferRequestHeader } from '../../common/wire.ts';
 import { decodeInferRequest } from '../../common/kserve/decode-request.ts';
 import { encodeInferResponse } from '../../common/kserve/encode-response.ts';
 import { modelMetadata, modelReadyBody, serverLiveBody, serverMetadata, serverReadyBody } from '../../common/kserve/metadata.ts';
@@ -100,10 +100,7 @@ export class Handlers {
       if (plan.batcher && rows !== undefined) {
         return plan.batcher.submit({ tensors: inputs, outputs, rows, groupKey: groupKey(inputs, plan.axes!, outputs), dedupeKey: key, priority, deadlineMs });
       }
-      const frame = encodeFrame<InferRequestHeader>(
-        outputs ? { model: resolved.name, version: resolved.version, outputs } : { model: resolved.name, version: resolved.version },
-        inputs,
-      );
+      const frame = encodeFrame<InferRequestHeader>(requestHeader(resolved.name, resolved.version, outputs, deadlineMs - this.#o.now()), inputs);
       return answerFromFrame(await this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs));
     };
     const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', wantsFreshAnswer(req), compute);

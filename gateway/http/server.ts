@@ -12,25 +12,40 @@ export type Reply = { status: number; body: Buffer | string | object; headers?: 
 
 export type HttpFrontOptions = {
   handlers: Handlers;
+  /** Requests handled at once at most; beyond, 503 GW_ERR_OVERLOADED before the body is read. */
+  maxInFlightRequests: number;
   log: (message: string) => void;
 };
+
+/** Counts of what the front did with requests since it started. */
+export type HttpFrontStats = { accepted: number; answered: number; shed: number; refusedWhileDraining: number; inFlight: number };
 
 export class HttpFront {
   readonly server: Server;
   readonly #handlers: Handlers;
   readonly #log: (message: string) => void;
+  readonly #maxInFlight: number;
   #inFlight = 0;
+  #accepted = 0;
+  #answered = 0;
+  #shed = 0;
+  #refusedWhileDraining = 0;
   #draining = false;
   #idle: (() => void) | null = null;
 
   constructor(options: HttpFrontOptions) {
     this.#handlers = options.handlers;
     this.#log = options.log;
+    this.#maxInFlight = options.maxInFlightRequests;
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.#handle(req, res));
   }
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  stats(): HttpFrontStats {
+    return { accepted: this.#accepted, answered: this.#answered, shed: this.#shed, refusedWhileDraining: this.#refusedWhileDraining, inFlight: this.#inFlight };
   }
 
   /**
@@ -57,11 +72,21 @@ export class HttpFront {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.#draining) {
+      this.#refusedWhileDraining++;
       res.setHeader('connection', 'close');
       send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_SHUTTING_DOWN')) });
       req.resume();
       return;
     }
+    if (this.#inFlight >= this.#maxInFlight) {
+      // Shed before reading the body: memory stays bounded however many clients push.
+      this.#shed++;
+      res.setHeader('retry-after', '1');
+      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_OVERLOADED', `${this.#inFlight} requests in flight`)) });
+      req.resume();
+      return;
+    }
+    this.#accepted++;
     this.#inFlight++;
     try {
       const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
@@ -74,6 +99,7 @@ export class HttpFront {
       if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
       send(res, { status: error.status, body: errorBody(error) });
     } finally {
+      this.#answered++;
       this.#inFlight--;
       if (this.#inFlight === 0 && this.#idle) this.#idle();
     }

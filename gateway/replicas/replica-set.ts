@@ -1,21 +1,29 @@
 // Owns the replicas and answers "which replica should take this request":
-// only ready replicas that serve the model are candidates, and the
-// least-connections policy picks among them. Requests that arrive while a
-// model has no usable replica wait here (bounded, each until its deadline)
-// and are woken when a replica becomes ready.
+// ready replicas that serve the model and are usable (active checks pass, not
+// ejected, breaker admits) are candidates — all ready ones in panic mode, when
+// too few are usable — and weighted least-connections picks among them
+// (slow-start weight). Every outcome comes back through `release`, which feeds
+// passive outlier ejection (never ejecting more than maxEjectionPercent of a
+// model's replicas). Requests that arrive while a model has no ready replica
+// wait here (bounded, each until its deadline) and are woken when one is.
 
 import { EventEmitter } from 'node:events';
 import { InfergateError } from '../../common/errors.ts';
 import { pickLeastConnections } from '../balancer/least-connections.ts';
+import { mayEject, routableReplicas } from '../health/health-policy.ts';
+import type { UpstreamFailure } from '../upstream/failure.ts';
 import type { Replica } from './replica.ts';
 
 /** Replicas a request already failed on, with the generation it failed on. */
 export type Tried = Map<Replica, number>;
 
+/** A picked replica; `panic`: picked in panic mode, so its breaker may be open and is bypassed. */
+export type Acquired = { replica: Replica; panic: boolean };
+
 type Waiter = {
   model: string;
   tried: Tried;
-  resolve: (replica: Replica) => void;
+  resolve: (acquired: Acquired) => void;
   reject: (err: InfergateError) => void;
   timer: NodeJS.Timeout;
 };
@@ -23,22 +31,26 @@ type Waiter = {
 export type ReplicaSetOptions = {
   random: () => number;
   maxWaitingPerModel: number;
+  panicThresholdPercent: number;
+  maxEjectionPercent: number;
+  log: (message: string) => void;
 };
 
+/** Emits 'added' (replica), 'state' (replica, from, to) and 'ejected' (replica, durationMs). */
 export class ReplicaSet extends EventEmitter {
   readonly #replicas: Replica[] = [];
   readonly #waiters = new Set<Waiter>();
-  readonly #random: () => number;
-  readonly #maxWaitingPerModel: number;
+  readonly #o: ReplicaSetOptions;
+  readonly #weightOf = (r: Replica) => r.health.weight();
 
   constructor(options: ReplicaSetOptions) {
     super();
-    this.#random = options.random;
-    this.#maxWaitingPerModel = options.maxWaitingPerModel;
+    this.#o = options;
   }
 
   add(replica: Replica): void {
     this.#replicas.push(replica);
+    this.emit('added', replica);
     replica.on('state', (r: Replica, from: string, to: string) => {
       this.emit('state', r, from, to);
       if (to === 'ready') this.#wakeWaiters();
@@ -49,20 +61,27 @@ export class ReplicaSet extends EventEmitter {
     return this.#replicas;
   }
 
-  /** Ready replicas serving `model` that this request has not already failed on. */
+  /** The replicas `model`'s traffic goes to now (usable ones, or every ready one in panic mode). */
+  route(model: string): { replicas: readonly Replica[]; panic: boolean } {
+    const ready = this.#replicas.filter((r) => r.state === 'ready' && r.serves(model));
+    return routableReplicas(ready, isUsable, this.#o.panicThresholdPercent);
+  }
+
+  /** Routable replicas of `model` that this request has not already failed on. */
   candidates(model: string, tried?: Tried): Replica[] {
-    return this.#replicas.filter(
-      (r) => r.state === 'ready' && r.serves(model) && tried?.get(r) !== r.generation,
-    );
+    return this.route(model).replicas.filter((r) => tried?.get(r) !== r.generation);
   }
 
   hasReady(model: string): boolean {
     return this.#replicas.some((r) => r.state === 'ready' && r.serves(model));
   }
 
-  /** The least-loaded usable replica now, or undefined. */
-  pick(model: string, tried?: Tried): Replica | undefined {
-    return pickLeastConnections(this.candidates(model, tried), this.#random);
+  /** The least-loaded routable replica now, or undefined. */
+  pick(model: string, tried?: Tried): Acquired | undefined {
+    const { replicas, panic } = this.route(model);
+    const fresh = tried ? replicas.filter((r) => tried.get(r) !== r.generation) : replicas;
+    const replica = pickLeastConnections(fresh, this.#o.random, this.#weightOf);
+    return replica && { replica, panic };
   }
 
   /**
@@ -71,12 +90,12 @@ export class ReplicaSet extends EventEmitter {
    * The replica's outstanding count is taken here, at the moment of the pick
    * (so that a burst of picks spreads out); the caller must `release` it.
    */
-  acquire(model: string, tried: Tried, waitMs: number): Promise<Replica> {
+  acquire(model: string, tried: Tried, waitMs: number): Promise<Acquired> {
     const now = this.pick(model, tried);
     if (now) return Promise.resolve(take(now));
     let waiting = 0;
     for (const w of this.#waiters) if (w.model === model) waiting++;
-    if (waiting >= this.#maxWaitingPerModel || waitMs <= 0) {
+    if (waiting >= this.#o.maxWaitingPerModel || waitMs <= 0) {
       return Promise.reject(new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${model}" has no ready replica`));
     }
     return new Promise((resolve, reject) => {
@@ -95,11 +114,31 @@ export class ReplicaSet extends EventEmitter {
     });
   }
 
-  /** Returns a replica taken by `acquire`. */
-  release(replica: Replica, succeeded: boolean): void {
+  /** Returns a replica taken by `acquire`, with the attempt's failure (null: it succeeded). */
+  release(replica: Replica, failure: UpstreamFailure | null): void {
     replica.outstanding--;
-    if (succeeded) replica.completed++;
-    else replica.failed++;
+    if (!failure) {
+      replica.completed++;
+      replica.health.onSuccess();
+      return;
+    }
+    replica.failed++;
+    if (failure.replicaFault && replica.health.onFailure()) this.#maybeEject(replica);
+  }
+
+  /** Passive outlier ejection, unless the replica's models already have their share of ejected replicas. */
+  #maybeEject(replica: Replica): void {
+    for (const model of replica.models) {
+      const ofModel = this.#replicas.filter((r) => r.serves(model));
+      const ejected = ofModel.filter((r) => r.health.ejected).length;
+      if (!mayEject(ejected, ofModel.length, this.#o.maxEjectionPercent)) {
+        this.#o.log(`${replica.id}: would eject after ${replica.health.consecutiveFailures} failures in a row, but ${ejected} of ${ofModel.length} replicas of "${model}" are ejected already`);
+        return;
+      }
+    }
+    const durationMs = replica.health.eject();
+    this.#o.log(`${replica.id}: ejected for ${durationMs} ms after consecutive failures`);
+    this.emit('ejected', replica, durationMs);
   }
 
   /** Fails every waiting request (shutdown). */
@@ -113,16 +152,18 @@ export class ReplicaSet extends EventEmitter {
 
   #wakeWaiters(): void {
     for (const w of this.#waiters) {
-      const replica = this.pick(w.model, w.tried);
-      if (!replica) continue;
+      const acquired = this.pick(w.model, w.tried);
+      if (!acquired) continue;
       clearTimeout(w.timer);
       this.#waiters.delete(w);
-      w.resolve(take(replica));
+      w.resolve(take(acquired));
     }
   }
 }
 
-function take(replica: Replica): Replica {
-  replica.outstanding++;
-  return replica;
+function take(acquired: Acquired): Acquired {
+  acquired.replica.outstanding++;
+  return acquired;
 }
+
+const isUsable = (replica: Replica): boolean => replica.health.usable;

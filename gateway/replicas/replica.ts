@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { ModelSignature } from '../../common/wire.ts';
+import type { ReplicaHealth, ReplicaHealthSnapshot } from '../health/replica-health.ts';
 import { describeAddress, WorkerClient, type WorkerAddress } from '../upstream/worker-client.ts';
 import { nextReplicaState, type ReplicaEvent, type ReplicaState } from './replica-state.ts';
 
@@ -14,6 +15,7 @@ export type ReplicaOptions = {
   /** Model names this replica is asked to serve. */
   models: readonly string[];
   maxConnections: number;
+  health: ReplicaHealth;
 };
 
 export type ReplicaSnapshot = {
@@ -26,6 +28,7 @@ export type ReplicaSnapshot = {
   failed: number;
   restarts: number;
   pid: number | null;
+  health: ReplicaHealthSnapshot;
 };
 
 /** Emits 'state' (replica, from, to) on every transition. */
@@ -33,6 +36,7 @@ export class Replica extends EventEmitter {
   readonly id: string;
   readonly address: WorkerAddress;
   readonly models: readonly string[];
+  readonly health: ReplicaHealth;
   /** Signatures the worker reported when it became ready. */
   signatures: ModelSignature[] = [];
   /** Requests sent and not yet answered. */
@@ -51,6 +55,7 @@ export class Replica extends EventEmitter {
     this.id = options.id;
     this.address = options.address;
     this.models = options.models;
+    this.health = options.health;
     this.#maxConnections = options.maxConnections;
     this.client = this.#newClient();
   }
@@ -71,6 +76,7 @@ export class Replica extends EventEmitter {
       this.client = this.#newClient();
     }
     this.#state = to;
+    if (to === 'ready') this.health.onReady();
     if (from !== to) this.emit('state', this, from, to);
     return true;
   }
@@ -90,6 +96,7 @@ export class Replica extends EventEmitter {
       failed: this.failed,
       restarts: this.generation,
       pid: this.pid,
+      health: this.health.snapshot(),
     };
   }
 

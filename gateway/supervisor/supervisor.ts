@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { SessionOptionsConfig } from '../../config/schema.ts';
 import { muxSocketPathFor } from '../../common/mux.ts';
 import { EXIT_WITH_PARENT_ENV } from '../../common/wire.ts';
+import type { ReplicaHealth } from '../health/replica-health.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { WorkerPlacement } from './placement.ts';
@@ -42,6 +43,8 @@ export type SupervisorOptions = {
   drainTimeoutMs: number;
   maxConnectionsPerWorker: number;
   backoff: BackoffPolicy;
+  /** The health record (breaker, checks, ejection) of a new replica. */
+  healthFor: (replicaId: string) => ReplicaHealth;
   now: () => number;
   log: (message: string) => void;
   /** Send infer requests over each worker's mux channel; default USE_WORKER_MUX. */
@@ -87,6 +90,7 @@ export class Supervisor extends EventEmitter {
         address: this.#address(placement.id),
         models: placement.models,
         maxConnections: this.#options.maxConnectionsPerWorker,
+        health: this.#options.healthFor(placement.id),
       });
       this.#options.replicas.add(replica);
       const managed: Managed = {
@@ -106,6 +110,19 @@ export class Supervisor extends EventEmitter {
     const socketPath = join(this.#options.socketDir, `${id}.sock`);
     // The worker listens on <socket>.mux whenever it listens on a unix socket (worker/main.ts).
     return (this.#options.workerMux ?? USE_WORKER_MUX) ? { socketPath, muxSocketPath: muxSocketPathFor(socketPath) } : { socketPath };
+  }
+
+  /**
+   * Kills a worker presumed hung (alive, not answering) so that it is
+   * restarted like a crashed one. SIGKILL, not SIGTERM: a hung process would
+   * not drain.
+   */
+  restart(replica: Replica, reason: string): void {
+    const managed = this.#managed.find((m) => m.replica === replica);
+    const child = managed?.child;
+    if (!child || this.#closing || child.exitCode !== null || child.signalCode !== null) return;
+    this.#options.log(`${replica.id}: ${reason}; killing pid ${child.pid} to restart it`);
+    child.kill('SIGKILL');
   }
 
   /** Drains and stops every worker. Idempotent. */

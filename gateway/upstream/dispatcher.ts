@@ -1,67 +1,92 @@
 // Sends one request frame to a replica of its model and returns the answer,
 // trying another replica when one fails in a way another could fix (crash,
-// reset, 5xx), within the request's deadline and a bounded number of
-// attempts. A request that finds no ready replica waits for one (bounded by
-// its deadline), so a restart of the only replica delays requests instead of
+// reset, 5xx, attempt timeout), within the request's deadline, a bounded
+// number of attempts and the retry budget. Each attempt runs under the
+// replica's circuit breaker (bypassed in panic mode, when every replica would
+// otherwise be refused) and is bounded by min(attempt timeout, time left). A
+// request that finds no ready replica waits for one (bounded by its
+// deadline), so a restart of the only replica delays requests instead of
 // failing them.
 
 import { EventEmitter } from 'node:events';
 import { InfergateError } from '../../common/errors.ts';
 import type { Replica } from '../replicas/replica.ts';
-import type { ReplicaSet, Tried } from '../replicas/replica-set.ts';
+import type { Acquired, ReplicaSet, Tried } from '../replicas/replica-set.ts';
+import { BreakerOpenError } from '../resilience/circuit-breaker.ts';
+import type { RetryBudget } from '../resilience/retry-budget.ts';
 import { UpstreamFailure } from './failure.ts';
 
 export type DispatcherOptions = {
   replicas: ReplicaSet;
   maxAttempts: number;
+  attemptTimeoutMs: number;
+  retryBudget: RetryBudget;
   now: () => number;
 };
 
 /** Emits 'failure' (replica, UpstreamFailure) for every failed attempt. */
 export class Dispatcher extends EventEmitter {
-  readonly #replicas: ReplicaSet;
-  readonly #maxAttempts: number;
-  readonly #now: () => number;
+  readonly #o: DispatcherOptions;
 
   constructor(options: DispatcherOptions) {
     super();
-    this.#replicas = options.replicas;
-    this.#maxAttempts = options.maxAttempts;
-    this.#now = options.now;
+    this.#o = options;
   }
 
   /** Resolves with the worker's response frame; rejects with an InfergateError. */
   async dispatch(model: string, frame: Uint8Array, deadlineMs: number): Promise<Uint8Array> {
+    const { replicas, retryBudget, now } = this.#o;
     const tried: Tried = new Map();
     let lastFailure: UpstreamFailure | undefined;
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const remainingMs = deadlineMs - this.#now();
+    retryBudget.recordRequest();
+    for (let attempt = 1; attempt <= this.#o.maxAttempts; attempt++) {
+      const remainingMs = deadlineMs - now();
       if (remainingMs <= 0) break;
+      // A refused call (nothing was sent) is tried elsewhere for free; a real retry spends budget.
+      if (lastFailure && lastFailure.origin !== 'rejected' && !retryBudget.tryRetry()) {
+        throw lastFailure.error;
+      }
 
-      let replica: Replica;
+      let acquired: Acquired;
       try {
-        replica = await this.#replicas.acquire(model, tried, remainingMs);
+        acquired = await replicas.acquire(model, tried, remainingMs);
       } catch (err) {
         // Waiting ran out: the first failure says more than "not ready".
         throw lastFailure?.error ?? err;
       }
 
+      const { replica } = acquired;
       try {
-        const answer = await replica.client.infer(frame, deadlineMs - this.#now());
-        this.#replicas.release(replica, true);
+        const answer = await this.#attempt(acquired, frame, Math.min(this.#o.attemptTimeoutMs, deadlineMs - now()));
+        replicas.release(replica, null);
         return answer;
       } catch (err) {
-        const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure('transport', new InfergateError('GW_ERR_INTERNAL', String(err)));
-        this.#replicas.release(replica, !failure.replicaFault);
+        const failure = asFailure(err, replica);
+        replicas.release(replica, failure);
         this.emit('failure', replica, failure);
         if (!failure.retryable) throw failure.error;
         tried.set(replica, replica.generation);
         lastFailure = failure;
       }
     }
-    if (this.#now() >= deadlineMs) {
+    if (now() >= deadlineMs) {
       throw new InfergateError('GW_ERR_DEADLINE_EXCEEDED', lastFailure ? `last attempt: ${lastFailure.error.message}` : undefined);
     }
-    throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `${this.#maxAttempts} attempts failed; last: ${lastFailure?.error.message}`);
+    throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `${this.#o.maxAttempts} attempts failed; last: ${lastFailure?.error.message}`);
   }
+
+  #attempt({ replica, panic }: Acquired, frame: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const call = () => replica.client.infer(frame, timeoutMs);
+    const { breaker } = replica.health;
+    // In panic mode an open breaker is bypassed: spreading over every replica beats failing every request.
+    return panic && !breaker.admits() ? call() : breaker.run(call);
+  }
+}
+
+function asFailure(err: unknown, replica: Replica): UpstreamFailure {
+  if (err instanceof UpstreamFailure) return err;
+  if (err instanceof BreakerOpenError) {
+    return new UpstreamFailure('rejected', new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `replica ${replica.id}: ${err.message}`));
+  }
+  return new UpstreamFailure('transport', new InfergateError('GW_ERR_INTERNAL', String(err)));
 }

@@ -2,17 +2,21 @@
 //
 //   origin      example                              retry elsewhere?  replica's fault?
 //   transport   connection refused/reset, crash       yes               yes
-//   timeout     no answer before the deadline         no (deadline gone) yes
+//   timeout     no answer within the attempt timeout  yes (if the request's deadline allows) yes
 //   replica     worker answered 5xx                   yes               yes
 //   request     worker answered 4xx (bad input,       no                no
 //               model rejected this input)
+//   expired     the worker dropped it: the request's  no                no
+//               deadline had passed when its turn came
+//   rejected    the replica's breaker refused it      yes               no (nothing was sent)
+//               (its half-open probe was taken)
 //
 // Classifying once, here, keeps a client's bad input from ever counting
 // against a replica (breakers and health read `origin`, never messages).
 
 import { InfergateError } from '../../common/errors.ts';
 
-export type FailureOrigin = 'transport' | 'timeout' | 'replica' | 'request';
+export type FailureOrigin = 'transport' | 'timeout' | 'replica' | 'request' | 'expired' | 'rejected';
 
 export class UpstreamFailure extends Error {
   readonly origin: FailureOrigin;
@@ -27,12 +31,12 @@ export class UpstreamFailure extends Error {
 
   /** Whether another replica may succeed where this one failed. */
   get retryable(): boolean {
-    return this.origin === 'transport' || this.origin === 'replica';
+    return this.origin === 'transport' || this.origin === 'timeout' || this.origin === 'replica' || this.origin === 'rejected';
   }
 
-  /** Whether the failure says something about the replica's health. */
+  /** Whether the failure says something about the replica's health (breakers and outlier ejection count only these). */
   get replicaFault(): boolean {
-    return this.origin !== 'request';
+    return this.origin === 'transport' || this.origin === 'timeout' || this.origin === 'replica';
   }
 }
 
@@ -71,5 +75,11 @@ export function classifyThrown(err: unknown, replicaId: string): UpstreamFailure
 /** Classifies a worker's non-2xx answer (its body is {code, message}). */
 export function classifyAnswer(status: number, body: unknown): UpstreamFailure {
   const error = InfergateError.fromWire(body);
+  if (error.code === 'GW_ERR_DEADLINE_EXCEEDED') return new UpstreamFailure('expired', error);
   return new UpstreamFailure(status >= 500 ? 'replica' : 'request', error);
+}
+
+/** Whether something thrown is a failure that is the replica's fault (the breakers' isFault). */
+export function isReplicaFault(err: unknown): boolean {
+  return err instanceof UpstreamFailure && err.replicaFault;
 }

@@ -32,7 +32,7 @@ t.teardown(async () => {
 
 async function workerStats(key: string): Promise<WorkerModelStats[]> {
   const all = await Promise.all(gateway.replicas.replicas.map((r) => r.client.stats(5000)));
-  return all.map((s) => s.models[key] ?? { runs: 0, rows: 0, runsByRows: {}, failures: 0 });
+  return all.map((s) => s.models[key] ?? { runs: 0, rows: 0, runsByRows: {}, failures: 0, expired: 0 });
 }
 const totalRuns = async (key: string) => (await workerStats(key)).reduce((n, s) => n + s.runs, 0);
 
