@@ -38,6 +38,7 @@ export const ERROR_CATALOG = {
   GW_ERR_DEADLINE_EXCEEDED: { status: 504, summary: "the request's deadline passed before it was answered" },
   GW_ERR_SHUTTING_DOWN: { status: 503, summary: 'the process is draining and takes no new work' },
   GW_ERR_INTERNAL: { status: 500, summary: 'an unexpected internal error (a bug: please report it)' },
+  GW_ERR_INJECTED_FAULT: { status: 500, summary: 'the worker failed this request on purpose (started with --inject-fault, for chaos tests)' },
 
   // Gateway ↔ worker wire contract.
   GW_ERR_BAD_FRAME: { status: 400, summary: 'binary tensor frame is malformed' },

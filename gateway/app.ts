@@ -148,6 +148,7 @@ export class Gateway {
         registry: this.registry,
         replicas: this.replicas,
         dispatcher: this.dispatcher,
+        retryBudget: this.retryBudget,
         cache: this.cache,
         batching: this.batching,
         maxBodyBytes: config.server.maxBodyBytes,

@@ -19,7 +19,11 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
     stopping = true;
     console.log(`infergate gateway: ${signal}: draining`);
     gateway.close().then(
-      () => process.exit(0),
+      () => {
+        const { accepted, answered, shed, refusedWhileDraining } = gateway.http.stats();
+        console.log(`infergate gateway: stopped; requests accepted ${accepted}, answered ${answered}, shed ${shed}, refused while draining ${refusedWhileDraining}`);
+        process.exit(0);
+      },
       (err: unknown) => {
         console.error(`infergate gateway: shutdown failed: ${(err as Error)?.stack ?? err}`);
         process.exit(1);

@@ -36,7 +36,7 @@ export async function runWorker(argv: string[]): Promise<void> {
 
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
   const store = new ModelStore({ modelsDir: options.modelsDir, models: options.models, session: options.session });
-  const server = new WorkerServer({ store, maxBodyBytes: options.maxBodyBytes, log });
+  const server = new WorkerServer({ store, maxBodyBytes: options.maxBodyBytes, log, injectFault: options.injectFault });
   // The multiplexed infer channel next to HTTP (worker/mux-server.ts); same infer path.
   const mux = options.muxListen ? new MuxServer({ runFrame: (body, receivedAtMs) => server.runFrame(body, receivedAtMs), maxBodyBytes: options.maxBodyBytes, log }) : null;
 

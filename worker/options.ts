@@ -31,7 +31,12 @@ export type WorkerOptions = {
    * given, else <path>.mux next to a unix --listen socket, else none.
    */
   muxListen: ListenAddress | null;
+  /** Chaos testing: 'infer-errors' answers every inference with a 500 (the process stays up and healthy-looking). */
+  injectFault: InjectedFault;
 };
+
+export type InjectedFault = 'none' | 'infer-errors';
+const FAULTS: readonly InjectedFault[] = ['none', 'infer-errors'];
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
@@ -48,6 +53,7 @@ export const WORKER_USAGE = `usage: infergate worker --listen <unix:/path/to.soc
   --drain-timeout-ms <n>               on SIGTERM, wait this long for in-flight requests (default: ${DEFAULT_DRAIN_TIMEOUT_MS})
   --max-body-bytes <n>                 largest accepted request frame (default: ${DEFAULT_MAX_BODY_BYTES})
   --mux-listen <addr>                  multiplexed infer channel (default: <path>.mux for unix --listen, none for TCP)
+  --inject-fault <fault>               chaos testing: none | infer-errors (every inference answers 500) (default: none)
 `;
 
 /** A command-line mistake; `flag` names the offending flag ('' when none applies). */
@@ -74,6 +80,7 @@ const FLAGS = [
   '--drain-timeout-ms',
   '--max-body-bytes',
   '--mux-listen',
+  '--inject-fault',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -142,6 +149,7 @@ export function parseWorkerOptions(argv: readonly string[]): WorkerOptions {
     drainTimeoutMs: positiveInteger('--drain-timeout-ms', one('--drain-timeout-ms')) ?? DEFAULT_DRAIN_TIMEOUT_MS,
     maxBodyBytes: positiveInteger('--max-body-bytes', one('--max-body-bytes')) ?? DEFAULT_MAX_BODY_BYTES,
     muxListen,
+    injectFault: oneOf('--inject-fault', one('--inject-fault'), FAULTS) ?? 'none',
   };
 }
 

@@ -32,7 +32,7 @@ import { readFrameBody } from './body.ts';
 import { listenOn } from './listen.ts';
 import { matchKServeInfer, runKServeInfer } from './kserve-infer.ts';
 import type { ModelStore } from './model-store.ts';
-import { DEFAULT_MAX_BODY_BYTES, type ListenAddress } from './options.ts';
+import { DEFAULT_MAX_BODY_BYTES, type InjectedFault, type ListenAddress } from './options.ts';
 
 /** What the server needs of a model store. */
 export type InferenceBackend = Pick<ModelStore, 'state' | 'signatures' | 'run'>;
@@ -43,6 +43,8 @@ export type WorkerServerOptions = {
   maxBodyBytes?: number;
   /** Where unexpected (GW_ERR_INTERNAL) errors are reported; default: nowhere. */
   log?: (message: string) => void;
+  /** Chaos testing (--inject-fault): 'infer-errors' fails every inference with GW_ERR_INJECTED_FAULT (500). */
+  injectFault?: InjectedFault;
 };
 
 type Route = { methods: readonly string[]; handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> };
@@ -56,6 +58,7 @@ export class WorkerServer {
   #inFlight = 0;
   /** Per "<model>/<version>": what ran here, so tests and operators can see batches arrive. */
   readonly #stats = new Map<string, WorkerModelStats>();
+  readonly #injectFault: InjectedFault;
   #closing: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
 
@@ -63,6 +66,7 @@ export class WorkerServer {
     this.#store = options.store;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#log = options.log ?? (() => {});
+    this.#injectFault = options.injectFault ?? 'none';
     this.#routes = new Map<string, Route>([
       [WORKER_ROUTES.live, { methods: ['GET', 'HEAD'], handle: (_req, res) => sendJson(res, 200, { live: true }) }],
       [WORKER_ROUTES.ready, { methods: ['GET', 'HEAD'], handle: (_req, res) => this.#ready(res) }],
@@ -239,6 +243,7 @@ export class WorkerServer {
   async runFrame(body: Uint8Array, receivedAtMs: number = performance.now()): Promise<Uint8Array> {
     const { header, tensors } = decodeFrame<InferRequestHeader>(body);
     checkRequestHeader(header);
+    if (this.#injectFault === 'infer-errors') throw new InfergateError('GW_ERR_INJECTED_FAULT', 'started with --inject-fault infer-errors');
     // Runs are synchronous on this thread, so "now" is when this request's turn came.
     const waitedMs = performance.now() - receivedAtMs;
     if (header.timeoutMs !== undefined && waitedMs > header.timeoutMs) {

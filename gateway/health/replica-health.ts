@@ -29,13 +29,12 @@ export class ReplicaHealth {
   #consecutiveFailures = 0;
   #ejections = 0;
   #ejectedUntilMs = 0;
-  #readySinceMs: number;
+  #readySinceMs = -Infinity;
 
   constructor(options: { breaker: Breaker; config: HealthConfig; now: () => number }) {
     this.breaker = options.breaker;
     this.#config = options.config;
     this.#now = options.now;
-    this.#readySinceMs = options.now();
   }
 
   /** May the balancer pick it (outside panic mode)? */
@@ -60,9 +59,12 @@ export class ReplicaHealth {
     return slowStartWeight(this.#now() - this.#readySinceMs, this.#config.slowStartWindowMs, this.#config.slowStartMinWeightPercent);
   }
 
-  /** A fresh process passed its startup check: forget what the old one did. */
-  onReady(): void {
-    this.#readySinceMs = this.#now();
+  /**
+   * A fresh process passed its startup check: forget what the old one did.
+   * `slowStart`: ramp its traffic share up (it joins replicas already serving).
+   */
+  onReady(slowStart: boolean): void {
+    this.#readySinceMs = slowStart ? this.#now() : -Infinity;
     this.#check = FRESH_CHECK_STATE;
     this.#consecutiveFailures = 0;
     this.#ejectedUntilMs = 0;

@@ -15,6 +15,7 @@ import { modelMetadata, modelReadyBody, serverLiveBody, serverMetadata, serverRe
 import type { ModelRegistry } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
+import type { RetryBudget } from '../resilience/retry-budget.ts';
 import { requestPriority, requestTimeoutMs, type ModelBatching } from '../batching/model-batching.ts';
 import { groupKey, requestRows } from '../batching/tensor-batch.ts';
 import type { ResultCache } from '../cache/result-cache.ts';
@@ -26,6 +27,7 @@ export type HandlersOptions = {
   registry: ModelRegistry;
   replicas: ReplicaSet;
   dispatcher: Dispatcher;
+  retryBudget: RetryBudget;
   cache: ResultCache<InferAnswer>;
   batching: ModelBatching;
   maxBodyBytes: number;
@@ -63,12 +65,25 @@ export class Handlers {
       case 'infer':
         return this.#infer(route.model, route.version, req);
       case 'replicas':
-        return { status: 200, body: { replicas: this.#o.replicas.replicas.map((r) => r.snapshot()) } };
+        return { status: 200, body: this.#replicasBody() };
       case 'cacheStats':
         return { status: 200, body: this.#o.cache.stats() };
       case 'batchingStats':
         return { status: 200, body: this.#o.batching.snapshot() };
     }
+  }
+
+  /** Each replica's lifecycle and health, each model's routing (panic mode or not) and the retry budget. */
+  #replicasBody(): object {
+    const { replicas, registry, retryBudget } = this.#o;
+    const models = Object.fromEntries(
+      registry.models.map((m) => {
+        const { replicas: routable, panic } = replicas.route(m.name);
+        const ready = replicas.replicas.filter((r) => r.state === 'ready' && r.serves(m.name)).length;
+        return [m.name, { ready, routable: routable.map((r) => r.id), panic }];
+      }),
+    );
+    return { replicas: replicas.replicas.map((r) => r.snapshot()), models, retryBudget: retryBudget.snapshot() };
   }
 
   #isServerReady(): boolean {

@@ -6,7 +6,7 @@
 //   GET  /v2/models/{m}[/versions/{v}]           model metadata
 //   GET  /v2/models/{m}[/versions/{v}]/ready     model readiness
 //   POST /v2/models/{m}[/versions/{v}]/infer     inference (KServe v2 JSON)
-//   GET  /admin/replicas                         replica states and load
+//   GET  /admin/replicas                         replica states, load and health; routing per model; retry budget
 //   GET  /admin/cache                            result cache statistics
 //   GET  /admin/batching                         per model version: queue, batch sizes, rejects
 

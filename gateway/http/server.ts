@@ -31,7 +31,6 @@ export class HttpFront {
   #shed = 0;
   #refusedWhileDraining = 0;
   #draining = false;
-  #idle: (() => void) | null = null;
 
   constructor(options: HttpFrontOptions) {
     this.#handlers = options.handlers;
@@ -55,18 +54,16 @@ export class HttpFront {
    */
   async drain(graceMs: number): Promise<void> {
     this.#draining = true;
-    this.server.close();
+    // Stop accepting; idle kept-alive connections close now, busy ones after their answer (sent with connection: close).
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    if (this.#inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        timer.unref();
-        this.#idle = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      timer.unref();
+    });
+    await Promise.race([closed, graceOver]);
+    clearTimeout(timer);
     this.server.closeAllConnections();
   }
 
@@ -90,18 +87,20 @@ export class HttpFront {
     this.#inFlight++;
     try {
       const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
-      send(res, await this.#handlers.handle(route, req));
+      const reply = await this.#handlers.handle(route, req);
+      // Draining: the connection ends after this answer (Node closes it once the answer is written).
+      if (this.#draining) res.setHeader('connection', 'close');
+      send(res, reply);
     } catch (err) {
       const error = asInfergateError(err);
       if (error.code === 'GW_ERR_INTERNAL') this.#log(`internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
       // A body we stopped reading cannot be followed by another request on this connection.
-      if (!req.complete) res.setHeader('connection', 'close');
+      if (!req.complete || this.#draining) res.setHeader('connection', 'close');
       if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
       send(res, { status: error.status, body: errorBody(error) });
     } finally {
       this.#answered++;
       this.#inFlight--;
-      if (this.#inFlight === 0 && this.#idle) this.#idle();
     }
   }
 }

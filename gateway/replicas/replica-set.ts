@@ -52,6 +52,9 @@ export class ReplicaSet extends EventEmitter {
     this.#replicas.push(replica);
     this.emit('added', replica);
     replica.on('state', (r: Replica, from: string, to: string) => {
+      // Slow start for a restarted replica rejoining replicas that kept serving; replicas
+      // that start together with the gateway share traffic evenly from the start.
+      if (to === 'ready') r.health.onReady(r.generation > 0 && this.#replicas.some((o) => o !== r && o.state === 'ready' && o.models.some((m) => r.serves(m))));
       this.emit('state', r, from, to);
       if (to === 'ready') this.#wakeWaiters();
     });

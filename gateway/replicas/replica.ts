@@ -76,7 +76,6 @@ export class Replica extends EventEmitter {
       this.client = this.#newClient();
     }
     this.#state = to;
-    if (to === 'ready') this.health.onReady();
     if (from !== to) this.emit('state', this, from, to);
     return true;
   }

@@ -20,9 +20,11 @@ t.test('valid command lines → typed options', async (t) => {
     drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     muxListen: { kind: 'unix', path: '/tmp/w.sock.mux' },
+    injectFault: 'none',
   };
   const cases: Array<[string, string[], Partial<WorkerOptions>]> = [
     ['defaults', BASE, {}],
+    ['an injected fault', [...BASE, '--inject-fault', 'infer-errors'], { injectFault: 'infer-errors' }],
     ['tcp listen', ['--listen', '0.0.0.0:9100', '--models', './models'], { listen: { kind: 'tcp', host: '0.0.0.0', port: 9100 }, muxListen: null }],
     [
       'tcp listen with a mux port',
@@ -60,6 +62,7 @@ t.test('mistakes → WorkerOptionsError naming the flag', async (t) => {
     [[...BASE, '--inter-op-threads', '1.5'], '--inter-op-threads', /positive integer/],
     [[...BASE, '--drain-timeout-ms', 'soon'], '--drain-timeout-ms', /positive integer/],
     [[...BASE, '--graph-optimization-level', 'max'], '--graph-optimization-level', /disabled, basic, extended, all/],
+    [[...BASE, '--inject-fault', 'crash'], '--inject-fault', /none, infer-errors/],
     [[...BASE, '--execution-mode', 'async'], '--execution-mode', /sequential, parallel/],
     [[...BASE, '--port', '9'], '--port', /unknown option/],
     [[...BASE, 'stray'], '', /unexpected argument "stray"/],

@@ -76,3 +76,38 @@ t.test('a pick sequence with outstanding counts follows least connections', asyn
   fleet[1]!.outstanding = 0;
   t.equal(pickLeastConnections(fleet, random)!.id, 'r1');
 });
+
+t.test('slow start: a low-weight replica is picked only once the others carry proportionally more', async (t) => {
+  type W = { id: string; outstanding: number; weight: number };
+  const rows: Array<{ fleet: W[]; expected: string }> = [
+    // load compared: (outstanding + 1) / weight
+    { fleet: [{ id: 'new', outstanding: 0, weight: 0.1 }, { id: 'old', outstanding: 0, weight: 1 }], expected: 'old' }, // 10 vs 1
+    { fleet: [{ id: 'new', outstanding: 0, weight: 0.1 }, { id: 'old', outstanding: 8, weight: 1 }], expected: 'old' }, // 10 vs 9
+    { fleet: [{ id: 'new', outstanding: 0, weight: 0.1 }, { id: 'old', outstanding: 10, weight: 1 }], expected: 'new' }, // 10 vs 11
+    { fleet: [{ id: 'new', outstanding: 1, weight: 0.5 }, { id: 'old', outstanding: 2, weight: 1 }], expected: 'old' }, // 4 vs 3
+    { fleet: [{ id: 'a', outstanding: 3, weight: 1 }, { id: 'b', outstanding: 1, weight: 1 }], expected: 'b' }, // full weights: plain counts
+  ];
+  for (const row of rows) {
+    t.equal(pickLeastConnections(row.fleet, () => 0.99, (r) => r.weight)?.id, row.expected, JSON.stringify(row.fleet));
+  }
+});
+
+t.test('slow start: over many picks a replica at weight w takes about w of a full replica\'s share', async (t) => {
+  const fleet = [
+    { id: 'new', outstanding: 0, weight: 0.25 },
+    { id: 'old', outstanding: 0, weight: 1 },
+  ];
+  const counts = { new: 0, old: 0 };
+  const random = seeded(7);
+  // Each pick holds its slot for a while: a closed system of 40 requests in flight.
+  const inFlight: typeof fleet = [];
+  for (let i = 0; i < 20_000; i++) {
+    if (inFlight.length >= 40) inFlight.splice(Math.floor(random() * inFlight.length), 1)[0]!.outstanding--;
+    const r = pickLeastConnections(fleet, random, (c) => c.weight)!;
+    r.outstanding++;
+    inFlight.push(r);
+    counts[r.id as 'new' | 'old']++;
+  }
+  const ratio = counts.new / counts.old;
+  t.ok(ratio > 0.2 && ratio < 0.35, `new/old = ${ratio.toFixed(3)}`);
+});

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { decideBatch, expiredItems, type BatchDecision, type BatchPolicyConfig, type QueuedItem } from '../../../gateway/batching/batch-policy.ts';
+import { decideBatch, expectedWaitMs, expiredItems, type BatchDecision, type BatchPolicyConfig, type QueuedItem } from '../../../gateway/batching/batch-policy.ts';
 
 const CONFIG: BatchPolicyConfig = { maxBatchSize: 8, maxQueueDelayMs: 5, preferredBatchSizes: [] };
 
@@ -214,4 +214,17 @@ t.test('simulation: two replicas, priorities and preferred sizes', async (t) => 
     { atMs: 4.25, batch: [7, 4], reason: 'preferred' }, // priority 1 leads; 3 + 1 rows = 4
     { atMs: 5, batch: [6], reason: 'delay' }, // the second replica frees; 6 is long overdue
   ]);
+});
+
+t.test('load shedding: expected wait of a request behind a queue', async (t) => {
+  const rows: Array<[number, number, number, number, number | null]> = [
+    // rowsAhead, maxBatchSize, replicaSlots, expectedRunMs, expected wait (null: goes in the next batch, never shed)
+    [0, 64, 2, 5, null],
+    [127, 64, 2, 5, null],
+    [128, 64, 2, 5, 10], // one full round ahead: that round, then its own
+    [640, 64, 2, 5, 30],
+    [640, 64, 0, 5, null], // no replica ready: waiting for one is bounded elsewhere
+    [1000, 8, 1, 2, 252],
+  ];
+  for (const [ahead, max, slots, run, expected] of rows) t.equal(expectedWaitMs(ahead, max, slots, run), expected, `${ahead} rows ahead`);
 });
