@@ -102,6 +102,8 @@ export const configSchema = z
         maxConnectionsPerWorker: positiveInt().default(256),
         /** Where local workers' unix sockets live; empty means a fresh temp dir. */
         socketDir: z.string().default(''),
+        /** Chaos testing only: start these workers (by id, e.g. "worker-1") with a fault (worker --inject-fault). */
+        injectFaults: z.record(z.string(), z.enum(['none', 'infer-errors'])).default({}),
       })
       .strict()
       .prefault({}),

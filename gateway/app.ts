@@ -93,6 +93,7 @@ export class Gateway {
         stableMs: config.workers.restartBackoffMaxMs,
       },
       healthFor,
+      injectFaults: config.workers.injectFaults,
       now,
       log,
       ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),

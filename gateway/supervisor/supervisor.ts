@@ -43,6 +43,8 @@ export type SupervisorOptions = {
   drainTimeoutMs: number;
   maxConnectionsPerWorker: number;
   backoff: BackoffPolicy;
+  /** Chaos testing: worker id → the fault it is started with (worker --inject-fault). */
+  injectFaults?: Readonly<Record<string, string>>;
   /** The health record (breaker, checks, ejection) of a new replica. */
   healthFor: (replicaId: string) => ReplicaHealth;
   now: () => number;
@@ -144,6 +146,7 @@ export class Supervisor extends EventEmitter {
       '--graph-optimization-level', o.sessionOptions.graphOptimizationLevel,
       '--execution-mode', o.sessionOptions.executionMode,
       '--drain-timeout-ms', String(o.drainTimeoutMs),
+      ...(o.injectFaults?.[replica.id] ? ['--inject-fault', o.injectFaults[replica.id]!] : []),
     ];
     const child = this.#spawnWorker(args);
     managed.child = child;
