@@ -75,6 +75,11 @@ export class ReplicaSet extends EventEmitter {
     return this.route(model).replicas.filter((r) => tried?.get(r) !== r.generation);
   }
 
+  /** Whether a replica of `model` that is not ready now may become ready (starting, or stopped and to be restarted). */
+  mayGainReady(model: string): boolean {
+    return this.#replicas.some((r) => r.serves(model) && (r.state === 'starting' || r.state === 'stopped'));
+  }
+
   hasReady(model: string): boolean {
     return this.#replicas.some((r) => r.state === 'ready' && r.serves(model));
   }

@@ -42,6 +42,9 @@ export class Dispatcher extends EventEmitter {
     for (let attempt = 1; attempt <= this.#o.maxAttempts; attempt++) {
       const remainingMs = deadlineMs - now();
       if (remainingMs <= 0) break;
+
+      // Every ready replica failed this request and none is on its way: waiting would only burn the deadline.
+      if (lastFailure && replicas.candidates(model, tried).length === 0 && !replicas.mayGainReady(model)) throw lastFailure.error;
       // A refused call (nothing was sent) is tried elsewhere for free; a real retry spends budget.
       if (lastFailure && lastFailure.origin !== 'rejected' && !retryBudget.tryRetry()) {
         throw lastFailure.error;

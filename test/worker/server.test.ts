@@ -195,3 +195,47 @@ t.test('a stale unix socket file is replaced; a live one is not', async (t) => {
   await t.rejects(new WorkerServer({ store: new FakeStore('loading') }).listen({ kind: 'unix', path: live }), /another process is listening/);
   await t.rejects(removeStaleUnixSocket(dir), /not a unix socket/);
 });
+
+t.test('a request whose budget ran out before its turn is dropped unrun and counted as expired', async (t) => {
+  const { store, server, client } = await start(t);
+  store.state = 'ready';
+  autoRelease(store);
+  const late = await server.runFrame(echoFrame([1], { timeoutMs: 20 }), performance.now() - 50).then(
+    () => null,
+    (err: { code?: string; status?: number }) => err,
+  );
+  t.same([late?.code, late?.status], ['GW_ERR_DEADLINE_EXCEEDED', 504]);
+  t.equal(store.seen.length, 0, 'the model never ran it');
+
+  const inTime = decodeFrame<InferResponseHeader>(await server.runFrame(echoFrame([2], { timeoutMs: 10_000 }), performance.now()));
+  t.same(inTime.header.tensors.map((x) => x.name), ['x'], 'a request within its budget runs');
+  const noBudget = decodeFrame<InferResponseHeader>(await server.runFrame(echoFrame([3]), performance.now() - 60_000));
+  t.equal(noBudget.tensors.length, 1, 'a frame without timeoutMs is never dropped');
+
+  const stats = (await call(client(), 'GET', '/stats')).json().models['echo/1'];
+  t.same([stats.runs, stats.expired], [2, 1]);
+});
+
+t.test('a bad timeoutMs in a frame is a GW_ERR_BAD_FRAME', async (t) => {
+  const { store, server } = await start(t);
+  store.state = 'ready';
+  const err = await server.runFrame(echoFrame([1], { timeoutMs: -5 })).catch((e: { code?: string }) => e);
+  t.equal((err as { code?: string }).code, 'GW_ERR_BAD_FRAME');
+});
+
+t.test('--inject-fault infer-errors fails every inference with a 500 while health stays green', async (t) => {
+  const store = new FakeStore('ready');
+  const server = new WorkerServer({ store, injectFault: 'infer-errors' });
+  const path = join(dir, `w${socketCount++}.sock`);
+  await server.listen({ kind: 'unix', path });
+  const c = new Client('http://localhost', { socketPath: path });
+  t.teardown(async () => {
+    server.destroy();
+    await server.close();
+    await c.destroy();
+  });
+  t.equal((await call(c, 'GET', '/health/ready')).status, 200);
+  const failed = await call(c, 'POST', '/infer', echoFrame([1]));
+  t.same([failed.status, failed.json().code], [500, 'GW_ERR_INJECTED_FAULT']);
+  t.equal(store.seen.length, 0);
+});
