@@ -109,8 +109,8 @@ export const configSchema = z
       .prefault({}),
     upstream: z
       .object({
-        /** Tries per request across replicas when a replica fails (crash, reset, 5xx, attempt timeout). */
-        maxAttempts: positiveInt().max(10).default(3),
+        /** Tries per request (or batch) across replicas when a replica fails (crash, reset, 5xx, attempt timeout): 2 = one retry, on another replica. */
+        maxAttempts: positiveInt().max(10).default(2),
         /** Requests that may wait for a ready replica of one model at once; beyond that: 503. */
         maxWaitingForReplica: nonNegativeInt().default(4096),
         /** One attempt on one replica fails (and may be retried elsewhere) after this long, even if the request's deadline is later. */

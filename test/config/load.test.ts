@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError, loadConfig, loadModelConfig } from '../../config/load.ts';
+import { configSchema } from '../../config/schema.ts';
 
 const dir = t.testdir({});
 let files = 0;
@@ -18,6 +19,12 @@ t.test('the default file gives every documented default', async (t) => {
   t.equal(config.models.defaultReplicas, 2);
   t.match(config.models.repository, /models$/);
   t.equal(config.cache.redisUrl, '');
+});
+
+t.test('config/default.yaml spells out exactly the schema defaults (the two cannot drift apart)', async (t) => {
+  const { config } = loadConfig([], {});
+  const defaults = configSchema.parse({});
+  t.same({ ...config, models: { ...config.models, repository: '' } }, { ...defaults, models: { ...defaults.models, repository: '' } });
 });
 
 t.test('an empty file is a valid config; relative paths resolve against the file', async (t) => {
