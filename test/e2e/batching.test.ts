@@ -176,6 +176,24 @@ t.test('a full queue answers 503 with Retry-After; later requests succeed', asyn
   t.equal((await postJson(`${url}/v2/models/heavy/infer`, heavyBody(1))).status, 200, 'served again once the queue drained');
 });
 
+t.test('a request that would wait in the queue past its deadline is refused at once and never runs', async (t) => {
+  const runsBefore = await totalRuns('heavy/1');
+  const busy = (await occupyHeavy()).answer;
+  // A full batch (64 rows) is queued ahead: the next request needs at least one more round.
+  const ahead = postJson(`${url}/v2/models/heavy/infer`, heavyBody(64));
+  while ((await getJson(`${url}/admin/batching`)).body['heavy/1'].queueDepth < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+  const startedMs = performance.now();
+  const refused = await postJson(`${url}/v2/models/heavy/infer`, heavyBody(1), { 'x-infergate-timeout-ms': '1' });
+  const answeredInMs = performance.now() - startedMs;
+  t.equal(refused.status, 503);
+  t.equal(refused.body.code, 'GW_ERR_OVERLOADED');
+  t.equal(refused.headers.get('retry-after'), '1');
+  t.ok(answeredInMs < 1_000, `answered in ${answeredInMs.toFixed(0)} ms, while the backlog was still running`);
+  t.same([(await busy).status, (await ahead).status], [200, 200]);
+  t.equal(await totalRuns('heavy/1'), runsBefore + 2, 'only the long request and the one ahead ran');
+  t.ok((await getJson(`${url}/admin/batching`)).body['heavy/1'].rejects.expectedWait >= 1);
+});
+
 t.test('under a backlog, high-priority requests finish first', async (t) => {
   const busy = (await occupyHeavy()).answer;
   const finished: string[] = [];
