@@ -22,7 +22,12 @@ export type OpenLoad = {
   /** Keep-alive connections the requests are spread over (an undici Pool). */
   connections: number;
   durationS: number;
+  /** Rate changes during the run (e.g. a burst): from each step's fromS on, its rate; ratePerS holds before the first. */
+  schedule?: RateStep[];
 };
+
+/** From `fromS` seconds into the run on, requests are due at `ratePerS` (0 pauses). */
+export type RateStep = { fromS: number; ratePerS: number };
 
 export type LoadSpec = ClosedLoad | OpenLoad;
 
