@@ -42,7 +42,7 @@ export function timelineHighlights(run: RunRecord): string[] {
   }
   if (drain) {
     lines.push(
-      `SIGTERM to the gateway at ${drain.atS.toFixed(1)} s (graceful drain): of ${drain.inFlight.answered + drain.inFlight.failed} requests in flight, ` +
+      `SIGTERM to the gateway at ${drain.atS.toFixed(1)} s (graceful drain): of ${drain.inFlight.answered + drain.inFlight.failed} requests due before it and still unanswered, ` +
         `${drain.inFlight.answered} answered and ${drain.inFlight.failed} failed; of ${drain.after.answered + drain.after.refused + drain.after.shed + drain.after.failed} due later, ` +
         `${drain.after.refused} refused (503 GW_ERR_SHUTTING_DOWN or connection refused), ${drain.after.answered} answered, ${drain.after.shed} shed, ${drain.after.failed} failed otherwise`,
     );

@@ -2,7 +2,7 @@
 // steady open-loop load, reported second by second with the events marked.
 //
 //   run 1  gateway, 3 healthy workers  kill -9 ×3 (rotating) · SIGSTOP … SIGCONT · 2× burst · SIGTERM (drain)
-//   run 2  gateway, worker-2 answers every inference 500 from its spawn (no warm-up: its first seconds are the point)
+//   run 2  gateway, its last worker answers every inference 500 from its spawn (no warm-up: its first seconds are the point)
 //
 // lib/chaos-plan.ts lays out the events, lib/chaos-driver.ts applies them,
 // lib/event-timeline.ts buckets the outcomes, lib/report-timeline.ts reports.
@@ -15,8 +15,6 @@ import type { Answer } from '../lib/open-loop.ts';
 import { timelineChart, timelineHighlights, timelineTable } from '../lib/report-timeline.ts';
 import type { OpenLoad, TimelineEvent } from '../lib/results.ts';
 import type { Scenario } from '../lib/scenario.ts';
-
-const FAULTY_WORKER = 'worker-2';
 
 /**
  * Tuned for a latency-sensitive service: with the defaults (10 s attempt
@@ -34,13 +32,14 @@ const scenario: Scenario = {
   title: 'Chaos: worker crashes, a hung worker, a 5xx worker, a 2× burst and a drain under open-loop load',
   summary: 'open-loop timeline with kill -9, SIGSTOP/SIGCONT, a 5xx worker, a 2× burst and a SIGTERM drain (3 workers)',
   description:
-    'An open loop at --rate (default 1000 req/s, a moderate fraction of capacity) against the gateway over 3 workers, while the ' +
+    'An open loop at --rate (default 1000 req/s, a moderate fraction of capacity) against the gateway over --replicas workers (default 3), while the ' +
     'chaos tests’ events happen: a worker killed with SIGKILL every 3 s, rotating over the workers (three kills); a worker hung ' +
     'with SIGSTOP and resumed with SIGCONT 5 s later; the rate doubled for 4 s; and a SIGTERM to the gateway near the end while ' +
     'the load goes on (a graceful drain: requests in flight should be answered, later ones refused). Times are for the default ' +
     '--duration 30 and scale with it. A worker answering every request with a 5xx can only be started that way, so it gets a second, ' +
-    'shorter run (a third of --duration, no warm-up) with worker-2 faulty from its spawn: its timeline shows how long failures ' +
-    'reach clients before the breaker, outlier ejection and retries hide them. Every row counts the requests *due* in that second ' +
+    'shorter run (a third of --duration, no warm-up) with the last worker faulty from its spawn (`workers.injectFaults`; the Settings ' +
+    'line shows this last run’s gateway config): its timeline shows how long failures reach clients before the breaker, outlier ' +
+    'ejection and retries hide them. Every row counts the requests *due* in that second ' +
     '(intended send time), whenever they ended; p50/p99 are of the 2xx answers, from the intended send time. Shed = 429, or 503 ' +
     'with Retry-After (GW_ERR_OVERLOADED, GW_ERR_QUEUE_FULL); failed = every other non-2xx and every request without an answer. ' +
     `The gateway runs with attempt timeout 250 ms and health checks every 1 s (timeout 500 ms); cache off, bodies unique. ` +
@@ -58,9 +57,10 @@ const scenario: Scenario = {
       runChaos({ events: plan.events, startMs, origin: target.system.origin, gatewayPid: gatewayPid(target), signal: h.signal, record }),
     );
 
-    const faulty = { label: `gateway, ${FAULTY_WORKER} answers 5xx`, gatewayConfig: { ...CHAOS_CONFIG, workers: { injectFaults: { [FAULTY_WORKER]: 'infer-errors' } } }, warmupS: 0 };
+    const worker = `worker-${o.replicas - 1}`;
+    const faulty = { label: `gateway, ${worker} answers 5xx`, gatewayConfig: { ...CHAOS_CONFIG, workers: { injectFaults: { [worker]: 'infer-errors' } } }, warmupS: 0 };
     await timelineRun(h, faulty, load(Math.max(1, o.durationS / 3)), async (_target, _startMs, record) => {
-      record({ atS: 0, kind: 'fault', label: `${FAULTY_WORKER} answers 500 (since spawn)` });
+      record({ atS: 0, kind: 'fault', label: `${worker} answers 500 (since spawn)` });
     });
   },
 

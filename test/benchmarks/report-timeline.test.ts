@@ -53,7 +53,7 @@ t.test('highlights: totals, the worst second, time to recover, and the drain', a
   t.match(lines, 'kill -9 worker-0 at 2.1 s: 0.9 s (5 failed, 0 shed, worst p99 250 ms)');
   t.match(lines, 'SIGSTOP worker-1 (skipped: process gone) at 4.5 s: no visible effect');
   t.notMatch(lines, 'SIGTERM gateway at 5.0 s:', 'no recovery is expected after the SIGTERM');
-  t.match(lines, 'of 4 requests in flight, 4 answered and 0 failed; of 96 due later, 90 refused');
+  t.match(lines, 'of 4 requests due before it and still unanswered, 4 answered and 0 failed; of 96 due later, 90 refused');
   t.same(timelineHighlights({ ...record, eventTimeline: undefined }), [], 'nothing for a run without a timeline');
 });
 
