@@ -15,7 +15,7 @@ import { CLASSIFIER_LIKE_INPUTS, createBodySource, type BodySource } from './bod
 import { nextStep, probePassed, type SearchSettings } from './capacity-search.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { cpuBetween, sampleCpu } from './cpu.ts';
-import { runOpenLoop } from './open-loop.ts';
+import { runOpenLoop, type Answer } from './open-loop.ts';
 import type { BenchOptions } from './options.ts';
 import type { ProcessGroup } from './processes.ts';
 import type { ProgressLine } from './progress.ts';
@@ -44,6 +44,18 @@ export type SystemSettings = {
   model?: string;
   /** Name of the runs in reports (default: the system's name), e.g. "gateway batching on". */
   label?: string;
+  /** Warm-up seconds for this system (default --warmup); 0 when the first seconds are the point (a fault present from the start). */
+  warmupS?: number;
+};
+
+/** For runs where failures are the point (chaos). */
+export type MeasureExtras = {
+  /** Judge the run against --max-error-rate (default true); a run without a single answer fails anyway. */
+  judged?: boolean;
+  /** Open loop: sees each request's outcome. */
+  observe?: (answer: Answer) => void;
+  /** Started when the load starts (with its performance.now() time 0), awaited after it ends: events to apply meanwhile. */
+  alongside?: (startMs: number) => Promise<void>;
 };
 
 /** A started system with the bodies it takes. */
@@ -71,6 +83,11 @@ export class Harness {
 
   get aborted(): boolean {
     return this.#deps.signal.aborted;
+  }
+
+  /** Aborted on SIGINT: long waits in a scenario should end with it. */
+  get signal(): AbortSignal {
+    return this.#deps.signal;
   }
 
   note(message: string): void {
@@ -116,9 +133,10 @@ export class Harness {
       const bodies = createBodySource({ format: system.format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed });
       const target: Target = { system, bodies, label, model };
       await this.#check(target);
-      if (o.warmupS > 0) {
+      const warmupS = settings.warmupS ?? o.warmupS;
+      if (warmupS > 0) {
         const connections = Math.min(64, Math.max(...o.connections));
-        await this.#load(target, { mode: 'closed', connections, pipelining: 1, durationS: o.warmupS }, `${name} warm-up`, o.timeoutMs);
+        await this.#load(target, { mode: 'closed', connections, pipelining: 1, durationS: warmupS }, `${name} warm-up`, o.timeoutMs);
       }
       await fn(target);
     } catch (err) {
@@ -130,14 +148,14 @@ export class Harness {
   }
 
   /** One recorded run; a run whose errors + non-2xx exceed --max-error-rate fails the benchmark. */
-  async measure(target: Target, load: LoadSpec): Promise<RunRecord> {
+  async measure(target: Target, load: LoadSpec, extras: MeasureExtras = {}): Promise<RunRecord> {
     const { system } = target;
     const before = sampleCpu(system.roots);
-    const summary = await this.#load(target, load, `${target.label} ${loadLabel(load)}`, this.options.timeoutMs);
+    const summary = await this.#load(target, load, `${target.label} ${loadLabel(load)}`, this.options.timeoutMs, extras);
     const cpu = cpuBetween(before, sampleCpu(system.roots), summary.responses);
     const record: RunRecord = { system: target.label, model: target.model, replicas: system.replicas, load, body: target.bodies.description, summary, ...(cpu && { cpu }) };
     if (summary.responses + summary.errors === 0) record.failure = 'no request completed';
-    else if (summary.errorRate > this.options.maxErrorRate) {
+    else if (extras.judged !== false && summary.errorRate > this.options.maxErrorRate) {
       record.failure = `errors + non-2xx are ${(summary.errorRate * 100).toFixed(2)}% of requests, above the ${this.options.maxErrorRate * 100}% allowance (status ${JSON.stringify(summary.statusCodes)}, errors ${JSON.stringify(summary.errorKinds)})`;
     }
     this.runs.push(record);
@@ -181,16 +199,23 @@ export class Harness {
     return record;
   }
 
-  async #load(target: Target, load: LoadSpec, label: string, timeoutMs: number): Promise<RunSummary> {
+  async #load(target: Target, load: LoadSpec, label: string, timeoutMs: number, extras: MeasureExtras = {}): Promise<RunSummary> {
     const { system, bodies } = target;
     const recorder = new Recorder();
     const common = { origin: system.origin, path: system.inferPath, headers: { 'content-type': bodies.contentType }, recorder, timeoutMs, signal: this.#deps.signal };
     this.#deps.progress.start(label, load.mode === 'closed' && load.amount ? 0 : load.durationS, () => recorder.live());
+    let alongside: Promise<void> = Promise.resolve();
+    const onStart = (startMs: number): void => {
+      if (extras.alongside) alongside = extras.alongside(startMs);
+    };
     try {
-      if (load.mode === 'closed') await runClosedLoop({ ...common, bodies, load });
-      else await runOpenLoop({ ...common, body: () => bodies.next(), load, seed: this.options.seed });
+      if (load.mode === 'closed') {
+        onStart(performance.now());
+        await runClosedLoop({ ...common, bodies, load });
+      } else await runOpenLoop({ ...common, body: () => bodies.next(), load, seed: this.options.seed, onStart, observe: extras.observe });
     } finally {
       this.#deps.progress.stop();
+      await alongside;
     }
     return recorder.summary();
   }

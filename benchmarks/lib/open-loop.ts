@@ -13,11 +13,27 @@
 // 1 req/s. Requests go out on an undici Pool (keep-alive, `connections`
 // sockets); when all sockets are busy, later requests queue in the pool and
 // that queueing is part of their latency, as it would be for real clients.
+// The rate may change during the run (load.schedule, see rate-schedule.ts).
 
 import { Pool } from 'undici';
 import { mulberry32, type Body } from './bodies.ts';
-import { classifyError, type Recorder } from './recorder.ts';
+import { ArrivalSchedule } from './rate-schedule.ts';
+import { classifyError, type ErrorKind, type Recorder } from './recorder.ts';
 import type { OpenLoad } from './results.ts';
+
+/** One request's outcome, for observers that need more than the Recorder keeps (e.g. a per-second chaos timeline). */
+export type Answer = {
+  /** Intended send time and completion, ms from the run's start. */
+  dueMs: number;
+  doneMs: number;
+  /** An answer's status (absent when there was none)… */
+  status?: number;
+  /** …its error code (`code` of a non-2xx JSON body), and whether it carried Retry-After. */
+  code?: string;
+  retryAfter?: boolean;
+  /** No answer: why. */
+  error?: ErrorKind;
+};
 
 export type OpenLoopOptions = {
   origin: string;
@@ -31,6 +47,10 @@ export type OpenLoopOptions = {
   seed?: number;
   /** Aborting stops sending at once (e.g. on SIGINT); stragglers are then counted as timeouts. */
   signal?: AbortSignal;
+  /** Called with performance.now() of the run's start (time 0 of Answer times), before the first send. */
+  onStart?: (startMs: number) => void;
+  /** Sees every request's outcome, stragglers included. */
+  observe?: (answer: Answer) => void;
 };
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
@@ -44,52 +64,64 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
     connectTimeout: options.timeoutMs,
     keepAliveTimeout: 60_000,
   });
-  const random = mulberry32(options.seed ?? 1);
-  const meanGapMs = 1000 / load.ratePerS;
-  // Constant spacing, or exponential gaps (a Poisson process) with the same mean.
-  const gapMs = load.arrivals === 'poisson' ? () => -Math.log(1 - random()) * meanGapMs : () => meanGapMs;
+  const schedule = new ArrivalSchedule(load, mulberry32(options.seed ?? 1));
+  const observe = options.observe;
+  let startMs = 0;
 
   let pending = 0;
   let onIdle: (() => void) | null = null;
-  const settle = (): void => {
+  // Due times of the requests in flight, for observers of the stragglers.
+  const inFlight = new Set<{ dueMs: number }>();
+  const settle = (entry: { dueMs: number }, answer: Omit<Answer, 'dueMs' | 'doneMs'>): void => {
+    inFlight.delete(entry);
     if (--pending === 0) onIdle?.();
+    if (observe && !recorder.closed) observe({ dueMs: entry.dueMs - startMs, doneMs: performance.now() - startMs, ...answer });
   };
   const send = (dueMs: number, nowMs: number): void => {
     recorder.sendLag(nowMs - dueMs);
     pending++;
+    const entry = { dueMs };
+    inFlight.add(entry);
     pool.request({ path: options.path, method: 'POST', headers: options.headers, body: options.body() }).then(
       async (res) => {
         let bytes = 0;
+        // Non-2xx bodies are small error documents: keep them when someone wants their code.
+        const keep: Buffer[] | null = observe && (res.statusCode < 200 || res.statusCode >= 300) ? [] : null;
         try {
-          for await (const chunk of res.body) bytes += (chunk as Buffer).byteLength;
+          for await (const chunk of res.body) {
+            bytes += (chunk as Buffer).byteLength;
+            keep?.push(chunk as Buffer);
+          }
         } catch (err) {
-          settle();
-          recorder.error(classifyError(err));
+          const kind = classifyError(err);
+          settle(entry, { error: kind });
+          recorder.error(kind);
           return;
         }
-        settle();
+        settle(entry, keep ? { status: res.statusCode, code: errorCode(keep), retryAfter: res.headers['retry-after'] !== undefined } : { status: res.statusCode });
         recorder.response(res.statusCode, performance.now() - dueMs, bytes);
       },
       (err: unknown) => {
-        settle();
-        recorder.error(classifyError(err));
+        const kind = classifyError(err);
+        settle(entry, { error: kind });
+        recorder.error(kind);
       },
     );
   };
 
   recorder.start();
-  const startMs = performance.now();
-  const endMs = startMs + load.durationS * 1000;
-  let dueMs = startMs;
+  startMs = performance.now();
+  options.onStart?.(startMs);
+  let dueMs = startMs + schedule.next();
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       if (options.signal?.aborted) return resolve();
       const nowMs = performance.now();
-      while (dueMs <= nowMs && dueMs < endMs) {
+      while (dueMs <= nowMs) {
         send(dueMs, nowMs);
-        dueMs += gapMs();
+        dueMs = startMs + schedule.next();
       }
-      if (dueMs >= endMs) return resolve();
+      if (dueMs === Infinity) return resolve();
       // Timers fire at ≥ 1 ms granularity; whatever fell due meanwhile goes out in the next tick.
       setTimeout(tick, Math.max(0, dueMs - performance.now()));
     };
@@ -107,6 +139,18 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
     });
   }
   for (let i = 0; i < pending; i++) recorder.error('timeout');
+  const doneMs = performance.now() - startMs;
+  for (const { dueMs } of inFlight) observe?.({ dueMs: dueMs - startMs, doneMs, error: 'timeout' });
   recorder.close();
   await pool.destroy().catch(() => {});
+}
+
+/** The `code` of a KServe/infergate error body ({error, code}), if it is one. */
+function errorCode(chunks: Buffer[]): string | undefined {
+  try {
+    const code = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -31,6 +31,7 @@ export function renderMarkdown(report: ScenarioReport, options: MarkdownOptions 
   if (report.runs.some((r) => r.cpu)) lines.push('CPU per answered request, by process role (share of one core in brackets):', '', cpuTable(report.runs), '');
   if (report.capacities.length > 0) lines.push(capacityTable(report.capacities), '');
   if (report.highlights.length > 0) lines.push(...report.highlights.map((l) => `- ${l}`), '');
+  for (const section of report.sections ?? []) lines.push(section.trimEnd(), '');
   if (report.notes.length > 0) lines.push(...report.notes.map((n) => `> ${n}  `), '');
   if (options.charts !== false) {
     for (const chart of report.charts) lines.push(`![${chart.title}](${options.chartPrefix ?? ''}${chart.file})`, '');

@@ -1,6 +1,7 @@
-// Presentation: a ChartSpec (data only) → a standalone SVG document. Two
+// Presentation: a ChartSpec (data only) → a standalone SVG document. Three
 // kinds: line charts (latency vs throughput, throughput vs connections or
-// replicas) and grouped bar charts. Layout:
+// replicas), grouped bar charts, and per-second timelines with event markers
+// (req/s on the left axis, p99 on a log axis at the right). Layout:
 //
 //   ┌──────────────────────────────────────────────────┐
 //   │ title / subtitle                                  │
@@ -10,7 +11,7 @@
 //   │             x label                               │
 //   └──────────────────────────────────────────────────┘
 
-import type { BarChartSpec, ChartSpec, LineChartSpec, Series } from './results.ts';
+import type { BarChartSpec, ChartSpec, LineChartSpec, Series, TimelineChartSpec } from './results.ts';
 import { colour, el, escapeXml, formatNumber, linearScale, log10Scale, log2Scale, type Scale } from './svg.ts';
 
 const WIDTH = 800;
@@ -22,7 +23,7 @@ const HALO = { stroke: '#ffffff', 'stroke-width': 3, 'stroke-linejoin': 'round',
 const DASH: Record<NonNullable<Series['style']>, string | undefined> = { solid: undefined, dashed: '7 4', dotted: '2 3' };
 
 export function renderChart(spec: ChartSpec): string {
-  const body = spec.kind === 'line' ? lineChart(spec) : barChart(spec);
+  const body = spec.kind === 'line' ? lineChart(spec) : spec.kind === 'bars' ? barChart(spec) : timelineChart(spec);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ${FONT} font-size="12">`,
     el('rect', { x: 0, y: 0, width: WIDTH, height: HEIGHT, fill: '#ffffff' }),
@@ -99,6 +100,63 @@ function barChart(spec: BarChartSpec): string {
   return out.join('\n');
 }
 
+const TIMELINE = { ok: colour(0), p99: colour(5), failed: '#cf222e', shed: colour(1), event: '#57606a' } as const;
+
+function timelineChart(spec: TimelineChartSpec): string {
+  if (spec.seconds.length === 0) return emptyNote();
+  const x = linearScale([0, spec.seconds.length], PLOT.left, PLOT.right, 10);
+  const y = linearScale(spec.seconds.map((s) => s.ok + s.failed + s.shed), PLOT.bottom, PLOT.top);
+  const p99s = spec.seconds.map((s) => s.p99Ms).filter((v): v is number => v !== null);
+  const right = log10Scale(p99s.length > 0 ? p99s : [1], PLOT.bottom, PLOT.top);
+  const out = [axes(x, y, spec.xLabel, 'requests per second (by intended send time)')];
+  for (const t of right.ticks) {
+    out.push(el('text', { x: PLOT.right + 6, y: right.at(t) + 4, fill: TIMELINE.p99, 'font-size': 11 }, formatNumber(t)));
+  }
+  // Failed (red) then shed (orange) requests, stacked from the axis, one bar per second.
+  const width = Math.max(1, x.at(1) - x.at(0) - 2);
+  for (const s of spec.seconds) {
+    let base = 0;
+    for (const [count, fill, what] of [[s.failed, TIMELINE.failed, 'failed'], [s.shed, TIMELINE.shed, 'shed']] as const) {
+      if (count === 0) continue;
+      const top = y.at(base + count);
+      out.push(el('rect', { x: x.at(s.second) + 1, y: top, width, height: Math.max(1, y.at(base) - top), fill, 'fill-opacity': 0.8 }, `<title>${s.second} s: ${count} ${what}</title>`));
+      base += count;
+    }
+  }
+  const line = (points: { px: number; py: number }[], stroke: string, dash?: string): string =>
+    el('path', { d: points.map((p, i) => `${i === 0 ? 'M' : 'L'}${round(p.px)},${round(p.py)}`).join(' '), fill: 'none', stroke, 'stroke-width': 2, 'stroke-dasharray': dash, 'stroke-linejoin': 'round' });
+  const mid = (second: number): number => x.at(second + 0.5);
+  out.push(line(spec.seconds.map((s) => ({ px: mid(s.second), py: y.at(s.ok) })), TIMELINE.ok));
+  // A second without any 2xx answer has no p99: the line breaks there.
+  const runs: { px: number; py: number }[][] = [[]];
+  for (const s of spec.seconds) {
+    if (s.p99Ms === null) runs.push([]);
+    else runs.at(-1)!.push({ px: mid(s.second), py: right.at(s.p99Ms) });
+  }
+  for (const r of runs) if (r.length > 1) out.push(line(r, TIMELINE.p99, '7 4'));
+  for (const s of spec.seconds) {
+    if (s.p99Ms !== null) out.push(el('circle', { cx: mid(s.second), cy: right.at(s.p99Ms), r: 2.5, fill: TIMELINE.p99 }, `<title>${s.second} s: p99 ${formatNumber(s.p99Ms)} ms</title>`));
+  }
+  for (const e of spec.events) {
+    const px = x.at(e.atS);
+    out.push(el('line', { x1: px, x2: px, y1: PLOT.top, y2: PLOT.bottom, stroke: TIMELINE.event, 'stroke-width': 1.2, 'stroke-dasharray': '3 3' }));
+    out.push(el('text', { x: px - 3, y: PLOT.top + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#1f2328', transform: `rotate(-90 ${round(px - 3)} ${PLOT.top + 4})`, ...HALO }, escapeXml(e.label)));
+  }
+  out.push(
+    legendBox(
+      [
+        { label: '2xx/s', swatch: swatchLine(TIMELINE.ok, undefined) },
+        { label: 'p99 ms (right)', swatch: swatchLine(TIMELINE.p99, '7 4') },
+        { label: 'failed', swatch: swatchRect(TIMELINE.failed) },
+        { label: 'shed', swatch: swatchRect(TIMELINE.shed) },
+        { label: 'event', swatch: swatchLine(TIMELINE.event, '3 3') },
+      ],
+      40,
+    ),
+  );
+  return out.join('\n');
+}
+
 /** Grid, axis lines, tick labels and axis titles; x is null for a bar chart's category axis. */
 function axes(x: Scale | null, y: Scale, xLabel: string, yLabel: string): string {
   const out: string[] = [];
@@ -142,8 +200,8 @@ class LabelPlacer {
 
 type LegendEntry = { label: string; swatch: string };
 
-function legendBox(entries: LegendEntry[]): string {
-  const x = PLOT.right + 22;
+function legendBox(entries: LegendEntry[], dx = 0): string {
+  const x = PLOT.right + 22 + dx;
   return entries
     .map((e, i) => {
       const y = PLOT.top + 6 + i * 22;

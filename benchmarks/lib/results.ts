@@ -22,7 +22,12 @@ export type OpenLoad = {
   /** Keep-alive connections the requests are spread over (an undici Pool). */
   connections: number;
   durationS: number;
+  /** Rate changes during the run (e.g. a burst): from each step's fromS on, its rate; ratePerS holds before the first. */
+  schedule?: RateStep[];
 };
+
+/** From `fromS` seconds into the run on, requests are due at `ratePerS` (0 pauses). */
+export type RateStep = { fromS: number; ratePerS: number };
 
 export type LoadSpec = ClosedLoad | OpenLoad;
 
@@ -73,6 +78,43 @@ export type RunSummary = {
   histogram: string;
 };
 
+/** One second of an event timeline: the requests *due* in it (by intended send time), whenever they ended. */
+export type TimelineSecond = {
+  second: number;
+  sent: number;
+  ok: number;
+  /** Refused on purpose to shed load (429, or 503 with Retry-After): the client may retry. */
+  shed: number;
+  /** Neither 2xx nor shed: non-2xx answers by error code (else status), no answer by kind (timeout, reset, refused, …). */
+  failed: number;
+  failures: Record<string, number>;
+  /** Latency of the 2xx answers, from the intended send time (null when none). */
+  p50Ms: number | null;
+  p99Ms: number | null;
+};
+
+/** Something done to the system during a run, `atS` seconds after the load started. */
+export type TimelineEvent = {
+  atS: number;
+  kind: string;
+  label: string;
+  /** Why it could not be done (e.g. the worker was already gone). */
+  skipped?: string;
+};
+
+/** After a SIGTERM to the gateway: what became of the requests in flight then and of those due later. */
+export type DrainCounts = {
+  atS: number;
+  inFlight: { answered: number; failed: number };
+  after: { answered: number; refused: number; shed: number; failed: number };
+};
+
+export type EventTimeline = {
+  seconds: TimelineSecond[];
+  events: TimelineEvent[];
+  drain?: DrainCounts;
+};
+
 export type BodyDescription = {
   format: 'json' | 'binary';
   rows: number;
@@ -102,6 +144,8 @@ export type RunRecord = {
   summary: RunSummary;
   /** Absent where /proc is not available. */
   cpu?: RunCpu;
+  /** Chaos runs: outcomes per second with the events marked. */
+  eventTimeline?: EventTimeline;
   /** Set when the run counts as failed (errors beyond the allowance, or it could not run). */
   failure?: string;
 };
@@ -163,7 +207,18 @@ export type BarChartSpec = {
   series: { name: string; values: (number | null)[] }[];
 };
 
-export type ChartSpec = LineChartSpec | BarChartSpec;
+/** Per-second req/s (2xx) and p99 with failed and shed requests as bars, and the events as vertical markers. */
+export type TimelineChartSpec = {
+  kind: 'timeline';
+  file: string;
+  title: string;
+  subtitle?: string;
+  xLabel: string;
+  seconds: TimelineSecond[];
+  events: TimelineEvent[];
+};
+
+export type ChartSpec = LineChartSpec | BarChartSpec | TimelineChartSpec;
 
 export type MachineFacts = {
   hostname: string;
@@ -190,6 +245,8 @@ export type ScenarioReport = {
   capacities: CapacityRecord[];
   /** Derived one-liners (ratios, capacities), written by the scenario. */
   highlights: string[];
+  /** Markdown blocks a scenario adds after its highlights (e.g. per-second tables). */
+  sections?: string[];
   /** Things a reader must know: skipped systems, failures. */
   notes: string[];
   charts: ChartSpec[];

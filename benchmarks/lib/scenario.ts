@@ -20,8 +20,8 @@ export type Scenario = {
   defaults: Partial<BenchOptions>;
   /** Drives the systems through the harness (load generation and recording happen there). */
   run(harness: Harness): Promise<void>;
-  /** Derived lines and charts, computed from the recorded report only (re-runnable on a results.json). */
-  present(report: ScenarioReport): { highlights: string[]; charts: ChartSpec[] };
+  /** Derived lines, charts and extra Markdown sections, computed from the recorded report only (re-runnable on a results.json). */
+  present(report: ScenarioReport): { highlights: string[]; charts: ChartSpec[]; sections?: string[] };
 };
 
 const SCENARIO_DIR = join(import.meta.dirname, '..', 'scenarios');

@@ -44,3 +44,25 @@ t.test('a run within the allowance passes', async (t) => {
   t.equal(run.body.rows, 2);
   t.equal(run.body.format, 'json');
 });
+
+t.test('an unjudged run (chaos) may fail requests; what runs alongside starts with the load and is awaited', async (t) => {
+  const origin = await startFixture(t, 'token-bucket-server.ts', ['--rate', '0.000001', '--burst', '2']);
+  const h = harness({ maxErrorRate: 0.001 });
+  let alongsideStart = -1;
+  let alongsideDone = false;
+  let observed = 0;
+  const run = await h.measure(target(origin), { mode: 'open', ratePerS: 40, arrivals: 'constant', connections: 2, durationS: 0.3 }, {
+    judged: false,
+    observe: () => observed++,
+    alongside: async (startMs) => {
+      alongsideStart = startMs;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      alongsideDone = true;
+    },
+  });
+  t.ok(run.summary.non2xx > 0, 'non-2xx answers beyond the allowance');
+  t.equal(run.failure, undefined, 'not a failure');
+  t.notOk(h.failed);
+  t.ok(alongsideStart > 0 && alongsideDone, 'started at the load start, awaited');
+  t.equal(observed, run.summary.responses + run.summary.errors, 'the observer saw every request');
+});

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { createBodySource } from '../../benchmarks/lib/bodies.ts';
 import { runClosedLoop } from '../../benchmarks/lib/closed-loop.ts';
-import { runOpenLoop } from '../../benchmarks/lib/open-loop.ts';
+import { runOpenLoop, type Answer } from '../../benchmarks/lib/open-loop.ts';
 import { Recorder } from '../../benchmarks/lib/recorder.ts';
 import { startFixture } from './helpers.ts';
 
@@ -56,4 +56,39 @@ t.test('requests still unanswered when the drain deadline passes count as timeou
   t.ok(s.errors > 0, `some requests timed out (${s.errors})`);
   t.ok((s.errorKinds.timeout ?? 0) > 0, 'counted as kind timeout');
   t.ok(s.errorRate > 0);
+});
+
+t.test('an observer sees every request: due time, outcome, error code and Retry-After', async (t) => {
+  // Two tokens, never refilled: the first two requests are answered 200, every later one 503 GW_ERR_OVERLOADED.
+  const origin = await startFixture(t, 'token-bucket-server.ts', ['--rate', '0.000001', '--burst', '2']);
+  const recorder = new Recorder();
+  const answers: Answer[] = [];
+  let startMs = -1;
+  await runOpenLoop({
+    origin, path: '/', headers, body: () => bodies.next(), recorder, timeoutMs: 5_000,
+    load: { mode: 'open', ratePerS: 20, arrivals: 'constant', connections: 1, durationS: 0.5 },
+    onStart: (ms) => (startMs = ms),
+    observe: (a) => answers.push(a),
+  });
+  t.ok(startMs > 0, 'onStart got the start time');
+  t.equal(answers.length, 10, 'one observation per request');
+  t.same(answers.map((a) => a.dueMs).sort((a, b) => a - b), [0, 50, 100, 150, 200, 250, 300, 350, 400, 450], 'due times from the start');
+  t.ok(answers.every((a) => a.doneMs >= a.dueMs), 'done after due');
+  t.same(answers.filter((a) => a.status === 200).length, 2);
+  const refused = answers.filter((a) => a.status === 503);
+  t.equal(refused.length, 8);
+  t.ok(refused.every((a) => a.code === 'GW_ERR_OVERLOADED' && a.retryAfter === true), 'code from the body, Retry-After from the headers');
+  t.equal(recorder.summary().non2xx, 8, 'the recorder counts as before');
+});
+
+t.test('a rate schedule changes the rate mid-run', async (t) => {
+  const origin = await startFixture(t, 'stall-server.ts', ['--stall-ms', '0', '--every-ms', '100000']);
+  const answers: Answer[] = [];
+  await runOpenLoop({
+    origin, path: '/', headers, body: () => bodies.next(), recorder: new Recorder(), timeoutMs: 5_000,
+    load: { mode: 'open', ratePerS: 50, arrivals: 'constant', connections: 4, durationS: 1, schedule: [{ fromS: 0.5, ratePerS: 100 }] },
+    observe: (a) => answers.push(a),
+  });
+  t.equal(answers.filter((a) => a.dueMs < 500).length, 25, '50/s for the first half');
+  t.equal(answers.filter((a) => a.dueMs >= 500).length, 50, '100/s for the second');
 });
