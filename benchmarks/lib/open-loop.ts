@@ -14,10 +14,22 @@
 // sockets); when all sockets are busy, later requests queue in the pool and
 // that queueing is part of their latency, as it would be for real clients.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { mulberry32, type Body } from './bodies.ts';
 import { classifyError, type Recorder } from './recorder.ts';
 import type { OpenLoad } from './results.ts';
+
+/** One complete answer, for callers that check more than the status (chaos tests). */
+export type OpenLoopAnswer = {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** From the intended send time (what the recorder gets). */
+  latencyMs: number;
+  /** From the moment the request was handed to the pool: the latency without the generator's own lag. */
+  sentLatencyMs: number;
+};
 
 export type OpenLoopOptions = {
   origin: string;
@@ -31,6 +43,8 @@ export type OpenLoopOptions = {
   seed?: number;
   /** Aborting stops sending at once (e.g. on SIGINT); stragglers are then counted as timeouts. */
   signal?: AbortSignal;
+  /** Sees every complete answer with its headers and buffered body (bodies are only kept when this is set). */
+  onAnswer?: (answer: OpenLoopAnswer) => void;
 };
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
@@ -60,15 +74,21 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
     pool.request({ path: options.path, method: 'POST', headers: options.headers, body: options.body() }).then(
       async (res) => {
         let bytes = 0;
+        const chunks: Buffer[] | null = options.onAnswer ? [] : null;
         try {
-          for await (const chunk of res.body) bytes += (chunk as Buffer).byteLength;
+          for await (const chunk of res.body) {
+            bytes += (chunk as Buffer).byteLength;
+            chunks?.push(chunk as Buffer);
+          }
         } catch (err) {
           settle();
           recorder.error(classifyError(err));
           return;
         }
         settle();
-        recorder.response(res.statusCode, performance.now() - dueMs, bytes);
+        const endMs = performance.now();
+        recorder.response(res.statusCode, endMs - dueMs, bytes);
+        if (chunks) options.onAnswer!({ statusCode: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), latencyMs: endMs - dueMs, sentLatencyMs: endMs - nowMs });
       },
       (err: unknown) => {
         settle();

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { createBodySource } from '../../benchmarks/lib/bodies.ts';
 import { runClosedLoop } from '../../benchmarks/lib/closed-loop.ts';
-import { runOpenLoop } from '../../benchmarks/lib/open-loop.ts';
+import { runOpenLoop, type OpenLoopAnswer } from '../../benchmarks/lib/open-loop.ts';
 import { Recorder } from '../../benchmarks/lib/recorder.ts';
 import { startFixture } from './helpers.ts';
 
@@ -56,4 +56,15 @@ t.test('requests still unanswered when the drain deadline passes count as timeou
   t.ok(s.errors > 0, `some requests timed out (${s.errors})`);
   t.ok((s.errorKinds.timeout ?? 0) > 0, 'counted as kind timeout');
   t.ok(s.errorRate > 0);
+});
+
+t.test('onAnswer sees every complete answer with its status, headers, body and both latencies', async (t) => {
+  const origin = await startFixture(t, 'stall-server.ts', ['--stall-ms', '0', '--every-ms', '100000']);
+  const recorder = new Recorder();
+  const answers: OpenLoopAnswer[] = [];
+  await runOpenLoop({ origin, path: '/', headers, body: () => bodies.next(), load: { mode: 'open', ratePerS: 100, arrivals: 'constant', connections: 4, durationS: 0.5 }, recorder, timeoutMs: 5_000, onAnswer: (a) => answers.push(a) });
+  const s = recorder.summary();
+  t.equal(answers.length, s.responses, 'one call per recorded answer');
+  t.ok(answers.every((a) => a.statusCode === 200 && a.body.byteLength > 0 && typeof a.headers['content-length'] === 'string'), 'status, headers and the buffered body');
+  t.ok(answers.every((a) => a.sentLatencyMs > 0 && a.sentLatencyMs <= a.latencyMs), 'latency from the send is never more than from the intended send time');
 });
