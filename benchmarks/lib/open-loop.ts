@@ -15,6 +15,7 @@
 // that queueing is part of their latency, as it would be for real clients.
 // The rate may change during the run (load.schedule, see rate-schedule.ts).
 
+import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { mulberry32, type Body } from './bodies.ts';
 import { ArrivalSchedule } from './rate-schedule.ts';
@@ -35,6 +36,17 @@ export type Answer = {
   error?: ErrorKind;
 };
 
+/** One complete answer, for callers that check more than the status (chaos tests). */
+export type OpenLoopAnswer = {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** From the intended send time (what the recorder gets). */
+  latencyMs: number;
+  /** From the moment the request was handed to the pool: the latency without the generator's own lag. */
+  sentLatencyMs: number;
+};
+
 export type OpenLoopOptions = {
   origin: string;
   path: string;
@@ -51,6 +63,8 @@ export type OpenLoopOptions = {
   onStart?: (startMs: number) => void;
   /** Sees every request's outcome, stragglers included. */
   observe?: (answer: Answer) => void;
+  /** Sees every complete answer with its headers and buffered body (bodies are only kept when this is set). */
+  onAnswer?: (answer: OpenLoopAnswer) => void;
 };
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
@@ -85,8 +99,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
     pool.request({ path: options.path, method: 'POST', headers: options.headers, body: options.body() }).then(
       async (res) => {
         let bytes = 0;
-        // Non-2xx bodies are small error documents: keep them when someone wants their code.
-        const keep: Buffer[] | null = observe && (res.statusCode < 200 || res.statusCode >= 300) ? [] : null;
+        // Non-2xx bodies are small error documents: keep them when an observer wants their code; onAnswer wants every body.
+        const keep: Buffer[] | null = options.onAnswer || (observe && (res.statusCode < 200 || res.statusCode >= 300)) ? [] : null;
         try {
           for await (const chunk of res.body) {
             bytes += (chunk as Buffer).byteLength;
@@ -98,8 +112,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
           recorder.error(kind);
           return;
         }
+        const endMs = performance.now();
         settle(entry, keep ? { status: res.statusCode, code: errorCode(keep), retryAfter: res.headers['retry-after'] !== undefined } : { status: res.statusCode });
-        recorder.response(res.statusCode, performance.now() - dueMs, bytes);
+        recorder.response(res.statusCode, endMs - dueMs, bytes);
+        if (options.onAnswer) options.onAnswer({ statusCode: res.statusCode, headers: res.headers, body: Buffer.concat(keep!), latencyMs: endMs - dueMs, sentLatencyMs: endMs - nowMs });
       },
       (err: unknown) => {
         const kind = classifyError(err);

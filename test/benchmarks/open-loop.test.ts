@@ -7,7 +7,7 @@
 import t from 'tap';
 import { createBodySource } from '../../benchmarks/lib/bodies.ts';
 import { runClosedLoop } from '../../benchmarks/lib/closed-loop.ts';
-import { runOpenLoop, type Answer } from '../../benchmarks/lib/open-loop.ts';
+import { runOpenLoop, type Answer, type OpenLoopAnswer } from '../../benchmarks/lib/open-loop.ts';
 import { Recorder } from '../../benchmarks/lib/recorder.ts';
 import { startFixture } from './helpers.ts';
 
@@ -91,4 +91,15 @@ t.test('a rate schedule changes the rate mid-run', async (t) => {
   });
   t.equal(answers.filter((a) => a.dueMs < 500).length, 25, '50/s for the first half');
   t.equal(answers.filter((a) => a.dueMs >= 500).length, 50, '100/s for the second');
+});
+
+t.test('onAnswer sees every complete answer with its status, headers, body and both latencies', async (t) => {
+  const origin = await startFixture(t, 'stall-server.ts', ['--stall-ms', '0', '--every-ms', '100000']);
+  const recorder = new Recorder();
+  const answers: OpenLoopAnswer[] = [];
+  await runOpenLoop({ origin, path: '/', headers, body: () => bodies.next(), load: { mode: 'open', ratePerS: 100, arrivals: 'constant', connections: 4, durationS: 0.5 }, recorder, timeoutMs: 5_000, onAnswer: (a) => answers.push(a) });
+  const s = recorder.summary();
+  t.equal(answers.length, s.responses, 'one call per recorded answer');
+  t.ok(answers.every((a) => a.statusCode === 200 && a.body.byteLength > 0 && typeof a.headers['content-length'] === 'string'), 'status, headers and the buffered body');
+  t.ok(answers.every((a) => a.sentLatencyMs > 0 && a.sentLatencyMs <= a.latencyMs), 'latency from the send is never more than from the intended send time');
 });

@@ -1,0 +1,106 @@
+// A real gateway process, as users run it (`infergate gateway --config …`),
+// for chaos tests: a temp config file, an ephemeral port, and a teardown
+// that stops the gateway and every worker it started, even when the test
+// failed. The gateway runs in its own process group (benchmarks'
+// ProcessGroup), so the last resort is one SIGKILL to the whole group.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { ProcessGroup, type ChildProcessHandle } from '../../benchmarks/lib/processes.ts';
+import { demoRepository } from './gateway.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/infergate.ts', import.meta.url));
+
+type TestContext = { teardown(fn: () => unknown): void; testdir(): string };
+
+/** Config sections of a gateway that serves the demo classifier alone, with unique inputs (no cache). */
+export const CLASSIFIER_ONLY = { models: { include: ['classifier'] }, cache: { enabled: false } } as const;
+
+export type GatewayProcessOptions = {
+  /** Model repository; default: the demo models in a temp dir. */
+  repository?: string;
+  replicas: number;
+  /** Written as the --config file (any subset of config/schema.ts). */
+  config: Record<string, unknown>;
+  readyTimeoutMs?: number;
+};
+
+export type GatewayProcess = {
+  handle: ChildProcessHandle;
+  origin: string;
+  /** Everything the process (and its workers, which share its stdout) printed after it was ready. */
+  stdout(): string;
+  /** Exit code and signal, once it exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Pids of its workers, as /admin/replicas reports them (one request to the gateway). */
+  workerPids(): Promise<number[]>;
+  /** Peak resident set size so far (VmHWM), in bytes. */
+  peakRssBytes(): number;
+};
+
+/** Starts `infergate gateway` on an ephemeral port and waits until it is ready. */
+export async function startGatewayProcess(t: TestContext, options: GatewayProcessOptions): Promise<GatewayProcess> {
+  const dir = t.testdir();
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(configFile, stringify(options.config));
+  const processes = new ProcessGroup();
+  const killAll = (): void => processes.killAllNow();
+  process.once('exit', killAll);
+  t.teardown(async () => {
+    // Normally stopped by the test already; otherwise SIGTERM, then SIGKILL to its group.
+    await processes.stopAll();
+    process.off('exit', killAll);
+  });
+  const repository = options.repository ?? (await demoRepository(t));
+  const args = [BIN, 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--replicas', String(options.replicas), '--models', repository];
+  const { handle } = await processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: options.readyTimeoutMs ?? 60_000 });
+  t.teardown(() => killGroup(handle.pid));
+  const port = /listening on http:\/\/[^\s]+?:(\d+)/.exec(handle.output())?.[1];
+  if (!port) throw new Error(`gateway: no "listening on" line in its output:\n${handle.output()}`);
+  const origin = `http://127.0.0.1:${port}`;
+
+  let stdout = '';
+  handle.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (handle.child.exitCode !== null || handle.child.signalCode !== null) resolve({ code: handle.child.exitCode, signal: handle.child.signalCode });
+    handle.child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    handle,
+    origin,
+    stdout: () => stdout,
+    exited,
+    workerPids: async () => {
+      const body = (await (await fetch(`${origin}/admin/replicas`)).json()) as { replicas: Array<{ pid: number | null }> };
+      return body.replicas.map((r) => r.pid).filter((pid): pid is number => pid !== null);
+    },
+    peakRssBytes: () => peakRssBytes(handle.pid),
+  };
+}
+
+/** VmHWM of a live process, in bytes. */
+export function peakRssBytes(pid: number): number {
+  const kb = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kb === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(kb) * 1024;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILL to whatever is left of a process group (workers share the gateway's group). */
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // the group is gone
+  }
+}
