@@ -32,6 +32,8 @@ const batchingFields = {
   preferredBatchSizes: z.array(positiveInt()),
   /** Requests queued per model version at most; beyond: 503 with Retry-After. */
   maxQueueSize: positiveInt(),
+  /** Queue-delay target: a request expected to wait longer than this for its batch is refused at once (503 + Retry-After), as is one that would miss its deadline; 0 = the deadline only. */
+  maxQueueWaitMs: z.number().nonnegative(),
   /** Per model: deadline of a request that asks for none (default server.requestTimeoutMs); a client may ask for a shorter one. */
   defaultTimeoutMs: positiveInt(),
   /** Priority levels 1 (highest) … priorityLevels. */
@@ -53,6 +55,7 @@ export const batchingSchema = z
     maxQueueDelayMs: batchingFields.maxQueueDelayMs.default(0),
     preferredBatchSizes: batchingFields.preferredBatchSizes.default([]),
     maxQueueSize: batchingFields.maxQueueSize.default(2048),
+    maxQueueWaitMs: batchingFields.maxQueueWaitMs.default(0),
     priorityLevels: batchingFields.priorityLevels.default(2),
     defaultPriority: batchingFields.defaultPriority.default(2),
     maxInFlightBatchesPerReplica: batchingFields.maxInFlightBatchesPerReplica.default(1),
@@ -204,6 +207,7 @@ export const modelConfigSchema = z
         maxQueueDelayMs: batchingFields.maxQueueDelayMs.optional(),
         preferredBatchSizes: batchingFields.preferredBatchSizes.optional(),
         maxQueueSize: batchingFields.maxQueueSize.optional(),
+        maxQueueWaitMs: batchingFields.maxQueueWaitMs.optional(),
         defaultTimeoutMs: batchingFields.defaultTimeoutMs.optional(),
         priorityLevels: batchingFields.priorityLevels.optional(),
         defaultPriority: batchingFields.defaultPriority.optional(),

@@ -156,14 +156,22 @@ export function expiredItems(queue: readonly QueuedItem[], nowMs: number): numbe
 }
 
 /**
- * Load shedding at admission: the time until a request that finds `rowsAhead`
- * rows queued before it would be answered, when the queue drains in rounds of
- * maxBatchSize rows per replica slot, each round taking about expectedRunMs.
- * Null when it needs no full round of waiting (it goes in the next batch):
- * a lone request is never shed on an estimate.
+ * Load shedding at admission: how long a request that finds `rowsAhead` rows
+ * queued before it would wait before its own batch leaves. Null when it goes
+ * in the next round (fewer rows ahead than one batch per replica slot): a
+ * request that needs no full round of waiting is never shed on an estimate.
+ * With a measured drain rate (rows per ms while the queue had a backlog) the
+ * wait is rowsAhead / rate; before there is one, rounds × expectedRunMs.
  */
-export function expectedWaitMs(rowsAhead: number, maxBatchSize: number, replicaSlots: number, expectedRunMs: number): number | null {
+export function expectedWaitMs(
+  rowsAhead: number,
+  maxBatchSize: number,
+  replicaSlots: number,
+  expectedRunMs: number,
+  drainRowsPerMs: number | null,
+): number | null {
   if (replicaSlots <= 0) return null;
   const rounds = Math.floor(rowsAhead / (maxBatchSize * replicaSlots));
-  return rounds === 0 ? null : (rounds + 1) * expectedRunMs;
+  if (rounds === 0) return null;
+  return drainRowsPerMs !== null && drainRowsPerMs > 0 ? rowsAhead / drainRowsPerMs : rounds * expectedRunMs;
 }

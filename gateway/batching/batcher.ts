@@ -21,6 +21,7 @@ import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { BatchAxes } from './batch-axes.ts';
 import { decideBatch, expectedWaitMs, expiredItems, type QueuedItem } from './batch-policy.ts';
+import { DrainRate } from './drain-rate.ts';
 import { BatchStats, type BatchStatsSnapshot } from './batch-stats.ts';
 import { concatAlongAxes, splitAlongAxes } from './tensor-batch.ts';
 
@@ -60,6 +61,10 @@ export class Batcher {
   #scheduled = false;
   /** Recent run time of a batch, for the policy's "would waiting miss a deadline" rule (EWMA). */
   #expectedRunMs = 1;
+  /** Rows per ms the queue drains at while it has a backlog (load shedding's wait estimate). */
+  readonly #drainRate = new DrainRate(DRAIN_RATE_WINDOW_MS);
+  /** Start of the backlog time not yet attributed to a dispatched batch. */
+  #busyFromMs = 0;
   readonly #onReplicaState = (_r: unknown, _from: string, to: string) => {
     if (to === 'ready') this.#schedule();
   };
@@ -73,22 +78,47 @@ export class Batcher {
     return this.#queue.length;
   }
 
-  /** Queues a request; resolves with its own answer. Rejects with a catalogued error. */
+  /**
+   * Load shedding, callable before the request's body is read (with the
+   * priority and deadline its headers give): throws GW_ERR_QUEUE_FULL when the
+   * queue is full and holds nothing of lower priority, or GW_ERR_OVERLOADED
+   * when the queue ahead would make it wait past its deadline or the
+   * queue-delay target. Both carry Retry-After.
+   */
+  admit(priority: number, deadlineMs: number): void {
+    const { config } = this.#o;
+    if (this.#queue.length >= config.maxQueueSize && !this.#queue.some((item) => item.priority > priority)) {
+      this.stats.reject('queueFull');
+      throw queueFull(this.#o.model, config.maxQueueSize);
+    }
+    const now = this.#o.now();
+    const waitMs = expectedWaitMs(this.#rowsAhead(priority), config.maxBatchSize, this.#replicaSlots(), this.#expectedRunMs, this.#drainRate.rowsPerMs());
+    if (waitMs !== null && (now + waitMs + this.#expectedRunMs > deadlineMs || (config.maxQueueWaitMs > 0 && waitMs > config.maxQueueWaitMs))) {
+      // It would expire in the queue, or wait past the queue-delay target: say so now, while the client can still go elsewhere.
+      this.stats.reject('expectedWait');
+      const error = new InfergateError(
+        'GW_ERR_OVERLOADED',
+        `model "${this.#o.model}": about ${Math.round(waitMs)} ms of queued work is ahead (deadline in ${Math.max(0, Math.round(deadlineMs - now))} ms, queue-delay target ${config.maxQueueWaitMs || 'none'})`,
+      );
+      error.retryAfterSeconds = 1;
+      throw error;
+    }
+  }
+
+  /** Queues a request; resolves with its own answer. Rejects with a catalogued error (admission as in `admit`). */
   submit(request: BatchRequest): Promise<InferAnswer> {
     const { config } = this.#o;
     if (this.#queue.length >= config.maxQueueSize && !this.#evictForPriority(request.priority)) {
       this.stats.reject('queueFull');
       return Promise.reject(queueFull(this.#o.model, config.maxQueueSize));
     }
-    const now = this.#o.now();
-    const waitMs = expectedWaitMs(this.#rowsAhead(request.priority), config.maxBatchSize, this.#replicaSlots(), this.#expectedRunMs);
-    if (waitMs !== null && now + waitMs > request.deadlineMs) {
-      // It would expire in the queue: say so now, while the client can still go elsewhere.
-      this.stats.reject('expectedWait');
-      const error = new InfergateError('GW_ERR_OVERLOADED', `model "${this.#o.model}": about ${Math.round(waitMs)} ms of queued work is ahead of a request with ${Math.max(0, Math.round(request.deadlineMs - now))} ms left`);
-      error.retryAfterSeconds = 1;
-      return Promise.reject(error);
+    try {
+      this.admit(request.priority, request.deadlineMs);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    const now = this.#o.now();
+    if (this.#queue.length === 0) this.#busyFromMs = now;
     return new Promise((resolve, reject) => {
       this.#queue.push({
         id: this.#nextId++,
@@ -106,8 +136,14 @@ export class Batcher {
     });
   }
 
-  snapshot(): BatchStatsSnapshot & { queueDepth: number; expectedRunMs: number } {
-    return { ...this.stats.snapshot(), queueDepth: this.#queue.length, expectedRunMs: Number(this.#expectedRunMs.toFixed(3)) };
+  snapshot(): BatchStatsSnapshot & { queueDepth: number; expectedRunMs: number; drainRowsPerMs: number | null } {
+    const drain = this.#drainRate.rowsPerMs();
+    return {
+      ...this.stats.snapshot(),
+      queueDepth: this.#queue.length,
+      expectedRunMs: Number(this.#expectedRunMs.toFixed(3)),
+      drainRowsPerMs: drain === null ? null : Number(drain.toFixed(3)),
+    };
   }
 
   /** Fails every queued request (shutdown after the grace period). Idempotent. */
@@ -162,7 +198,10 @@ export class Batcher {
         if (ids.has(this.#queue[i]!.id)) batch.push(this.#queue.splice(i, 1)[0]!);
       }
       batch.reverse();
-      this.stats.batchFormed(decision.reason, batch.reduce((n, p) => n + p.rows, 0), batch.map((p) => now - p.enqueuedAtMs));
+      const rows = batch.reduce((n, p) => n + p.rows, 0);
+      this.#drainRate.observe(rows, now - this.#busyFromMs);
+      this.#busyFromMs = now;
+      this.stats.batchFormed(decision.reason, rows, batch.map((p) => now - p.enqueuedAtMs));
       this.stats.queueDepth(this.#queue.length);
       void this.#run(batch);
     }
@@ -258,6 +297,9 @@ export class Batcher {
     }
   }
 }
+
+/** The drain rate follows the load over about this long. */
+const DRAIN_RATE_WINDOW_MS = 1_000;
 
 /** Requests larger than this are not compared byte for byte (they are rarely identical, and the key would be large). */
 const MAX_DEDUPE_BYTES = 16 * 1024;

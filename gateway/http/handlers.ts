@@ -98,10 +98,16 @@ export class Handlers {
     }
     // Resolve before reading so that an unknown model costs no body buffering.
     const resolved = this.#o.registry.resolve(modelName, version);
+    const plan = this.#o.batching.plan(resolved);
+    // Shed before reading the body when the queue already says no (by the headers' priority and deadline):
+    // under overload, refusing must cost far less than serving. (With the cache on, the request may be a
+    // hit that needs no queue: the batcher decides after the lookup.)
+    if (plan.batcher && !this.#o.cache.enabledFor(resolved.name)) {
+      plan.batcher.admit(requestPriority(req, undefined, plan), startedMs + requestTimeoutMs(req, undefined, plan));
+    }
     const body = await readBody(req, this.#o.maxBodyBytes);
     const request = decodeInferRequest(body, resolved.signature);
 
-    const plan = this.#o.batching.plan(resolved);
     const deadlineMs = startedMs + requestTimeoutMs(req, request.parameters, plan);
     const priority = requestPriority(req, request.parameters, plan);
     const { outputs, tensors: inputs } = request;

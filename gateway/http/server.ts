@@ -20,6 +20,9 @@ export type HttpFrontOptions = {
 /** Counts of what the front did with requests since it started. */
 export type HttpFrontStats = { accepted: number; answered: number; shed: number; refusedWhileDraining: number; inFlight: number };
 
+/** An unread request body up to this size is drained after an early answer instead of closing the connection. */
+const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
+
 export class HttpFront {
   readonly server: Server;
   readonly #handlers: Handlers;
@@ -95,7 +98,14 @@ export class HttpFront {
       const error = asInfergateError(err);
       if (error.code === 'GW_ERR_INTERNAL') this.#log(`internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
       // A body we stopped reading cannot be followed by another request on this connection.
-      if (!req.complete || this.#draining) res.setHeader('connection', 'close');
+      if (this.#draining) res.setHeader('connection', 'close');
+      else if (!req.complete) {
+        // A body left unread (refused before reading it): a small one is read and dropped so the connection
+        // stays usable; a large or oversized one ends the connection instead.
+        const declaredBytes = Number(req.headers['content-length'] ?? Infinity);
+        if (error.status !== 413 && declaredBytes <= DISCARD_BODY_MAX_BYTES) req.resume();
+        else res.setHeader('connection', 'close');
+      }
       if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
       send(res, { status: error.status, body: errorBody(error) });
     } finally {

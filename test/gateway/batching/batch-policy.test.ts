@@ -217,14 +217,17 @@ t.test('simulation: two replicas, priorities and preferred sizes', async (t) => 
 });
 
 t.test('load shedding: expected wait of a request behind a queue', async (t) => {
-  const rows: Array<[number, number, number, number, number | null]> = [
-    // rowsAhead, maxBatchSize, replicaSlots, expectedRunMs, expected wait (null: goes in the next batch, never shed)
-    [0, 64, 2, 5, null],
-    [127, 64, 2, 5, null],
-    [128, 64, 2, 5, 10], // one full round ahead: that round, then its own
-    [640, 64, 2, 5, 30],
-    [640, 64, 0, 5, null], // no replica ready: waiting for one is bounded elsewhere
-    [1000, 8, 1, 2, 252],
+  const rows: Array<[number, number, number, number, number | null, number | null]> = [
+    // rowsAhead, maxBatchSize, replicaSlots, expectedRunMs, drain rows/ms, expected wait (null: goes in the next batch, never shed)
+    [0, 64, 2, 5, null, null],
+    [127, 64, 2, 5, null, null],
+    [128, 64, 2, 5, null, 5], // one full round ahead, at the recent run time
+    [640, 64, 2, 5, null, 25],
+    [640, 64, 0, 5, null, null], // no replica ready: waiting for one is bounded elsewhere
+    [1000, 8, 1, 2, null, 250],
+    [640, 64, 2, 5, 16, 40], // a measured drain rate wins: 640 rows at 16 rows/ms
+    [100, 64, 2, 5, 16, null], // …but never for a request that goes in the next round
+    [640, 64, 2, 5, 0, 25], // a rate of 0 says nothing
   ];
-  for (const [ahead, max, slots, run, expected] of rows) t.equal(expectedWaitMs(ahead, max, slots, run), expected, `${ahead} rows ahead`);
+  for (const [ahead, max, slots, run, rate, expected] of rows) t.equal(expectedWaitMs(ahead, max, slots, run, rate), expected, `${ahead} rows ahead, rate ${rate}`);
 });
