@@ -44,6 +44,8 @@ export type SystemSettings = {
   model?: string;
   /** Name of the runs in reports (default: the system's name), e.g. "gateway batching on". */
   label?: string;
+  /** Share of requests that repeat a few hot bodies (sent once before measuring, so a cache holds them). */
+  hitRatio?: number;
 };
 
 /** A started system with the bodies it takes. */
@@ -113,9 +115,10 @@ export class Harness {
       });
       const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;
       if (system.signature) this.#lastInputs = system.signature.inputs;
-      const bodies = createBodySource({ format: system.format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed });
+      const bodies = createBodySource({ format: system.format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed, ...(settings.hitRatio !== undefined ? { hitRatio: settings.hitRatio } : {}) });
       const target: Target = { system, bodies, label, model };
       await this.#check(target);
+      for (const body of bodies.hot ?? []) await this.#single(target, body);
       if (o.warmupS > 0) {
         const connections = Math.min(64, Math.max(...o.connections));
         await this.#load(target, { mode: 'closed', connections, pipelining: 1, durationS: o.warmupS }, `${name} warm-up`, o.timeoutMs);
@@ -211,10 +214,10 @@ export class Harness {
     }
   }
 
-  async #single(target: Target): Promise<{ status: number; text: string; ms: number }> {
+  async #single(target: Target, body = target.bodies.next()): Promise<{ status: number; text: string; ms: number }> {
     const { system, bodies } = target;
     const started = performance.now();
-    const res = await fetch(`${system.origin}${system.inferPath}`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body: bodies.next() });
+    const res = await fetch(`${system.origin}${system.inferPath}`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body });
     const text = await res.text();
     return { status: res.status, text, ms: performance.now() - started };
   }

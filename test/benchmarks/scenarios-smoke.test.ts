@@ -56,6 +56,15 @@ const SCENARIOS: { name: string; args: string[]; expect: (t: Test, report: Scena
     },
   },
   {
+    name: 'cache',
+    args: ['--connections', '4', ...tiny],
+    expect: (t, r) => {
+      t.same(r.runs.map((x) => x.system), ['cache 0% hits', 'cache 50% hits', 'cache 90% hits', 'cache 100% hits']);
+      t.same(r.runs.map((x) => x.body.hitRatio), [undefined, 0.5, 0.9, 1]);
+      t.ok(r.highlights.some((h) => h.includes('100%/0%')), 'a 100%/0% ratio');
+    },
+  },
+  {
     name: 'replicas',
     args: ['--systems', 'gateway', '--replica-counts', '1,2', '--connections', '2', ...tiny],
     expect: (t, r) => t.same(r.runs.map((x) => x.replicas), [1, 2]),
