@@ -131,9 +131,7 @@ export class RedisTier implements CacheTier {
         const [next, keys] = await this.#call(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
         cursor = next;
         if (keys.length === 0) continue;
-        // One UNLINK per key in a pipeline: a Cluster refuses multi-key commands across hash slots.
-        const results = await this.#call(() => node.pipeline(keys.map((k) => ['unlink', k])).exec());
-        for (const [err, count] of results ?? []) if (!err) removed += Number(count);
+        removed += await this.#call(() => (client instanceof Cluster ? unlinkEach(node, keys) : node.unlink(...keys)));
       } while (cursor !== '0');
     }
     this.#stats.purged += removed;
@@ -178,6 +176,16 @@ export class RedisTier implements CacheTier {
     this.#lastError = err.message;
     log(`redis cache tier: ${err.message} (serving without it; reconnecting)`);
   }
+}
+
+/** One UNLINK per key in a pipeline: a Cluster refuses multi-key commands across hash slots. Any failed key fails the step. */
+async function unlinkEach(node: Redis, keys: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const [err, count] of (await node.pipeline(keys.map((k) => ['unlink', k])).exec()) ?? []) {
+    if (err) throw err;
+    removed += Number(count);
+  }
+  return removed;
 }
 
 /** SCAN MATCH is a glob: a model named `a*` must match only itself. */
