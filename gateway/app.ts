@@ -11,7 +11,7 @@ import { answerFromFrame, frameOfAnswer, type InferAnswer } from '../common/wire
 import type { CacheConfig, GatewayConfig } from '../config/schema.ts';
 import { ModelBatching } from './batching/model-batching.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
-import { createRedisClient, redisConfigured } from './cache/redis-client.ts';
+import { adminTimeoutMs, createRedisClient, redisConfigured } from './cache/redis-client.ts';
 import { RedisTier } from './cache/redis-tier.ts';
 import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
 import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
@@ -198,6 +198,8 @@ function createRedisTier(config: CacheConfig, memory: MemoryLru, log: (message: 
   return new RedisTier({
     client: createRedisClient(config, 'commands'),
     subscriber: createRedisClient(config, 'subscriber'),
+    adminClient: () => createRedisClient(config, 'admin'),
+    adminTimeoutMs: adminTimeoutMs(config),
     breaker,
     clock,
     channel: `${config.keyPrefix}:purge`,

@@ -27,18 +27,26 @@ export function reconnectDelayMs(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt, 10), 2000);
 }
 
-export type RedisClientRole = 'commands' | 'subscriber';
+export type RedisClientRole = 'commands' | 'subscriber' | 'admin';
+
+/** Per-command timeout of admin work (a purge's SCAN and UNLINK steps): no request waits on it, and a loaded gateway must not fail a purge half-way. */
+export function adminTimeoutMs(config: CacheConfig): number {
+  return Math.max(2000, 20 * config.redisTimeoutMs);
+}
 
 /**
- * A client for the cache tier. The 'subscriber' role (purge notices) keeps an
- * offline queue, so its SUBSCRIBE waits for the connection instead of failing;
- * it never serves a request.
+ * A client for the cache tier. 'commands' serves requests (fail-fast, short
+ * timeout). 'subscriber' (purge notices) keeps an offline queue, so its
+ * SUBSCRIBE waits for the connection instead of failing. 'admin' (a purge,
+ * made per purge and quit after) has a longer timeout.
  */
 export function createRedisClient(config: CacheConfig, role: RedisClientRole = 'commands'): RedisClient {
-  const failFast: RedisOptions =
-    role === 'commands'
-      ? { enableOfflineQueue: false, commandTimeout: config.redisTimeoutMs, maxRetriesPerRequest: 0 }
-      : { enableOfflineQueue: true, maxRetriesPerRequest: null };
+  const byRole: Record<RedisClientRole, RedisOptions> = {
+    commands: { enableOfflineQueue: false, commandTimeout: config.redisTimeoutMs, maxRetriesPerRequest: 0 },
+    subscriber: { enableOfflineQueue: true, maxRetriesPerRequest: null },
+    admin: { enableOfflineQueue: true, commandTimeout: adminTimeoutMs(config), maxRetriesPerRequest: 1 },
+  };
+  const failFast = byRole[role];
   const common: RedisOptions = {
     ...failFast,
     connectTimeout: Math.max(1000, config.redisTimeoutMs),

@@ -31,6 +31,10 @@ export type RedisTierOptions = {
   clock?: { stop(): void };
   /** Receives purge notices from every gateway (a second connection: a subscribed one can run nothing else). */
   subscriber?: RedisClient;
+  /** A connection for a purge (longer timeout, outside the breaker), quit once it is done; default: `client`. */
+  adminClient?: () => RedisClient;
+  /** How long a purge waits for its Cluster connection. */
+  adminTimeoutMs?: number;
   /** Pub/sub channel of purge notices. */
   channel: string;
   /** Called with the key prefix of a purge, from this gateway or another. */
@@ -119,24 +123,35 @@ export class RedisTier implements CacheTier {
     );
   }
 
-  /** Removes every key under `prefix` on every primary and tells every gateway; rejects when Redis fails meanwhile. */
+  /**
+   * Removes every key under `prefix` on every primary and tells every gateway;
+   * rejects when Redis fails meanwhile. Admin work: it runs on its own
+   * connection with a longer timeout, outside the breaker (a slow purge must
+   * neither fail half-way on a busy gateway nor open the requests' breaker).
+   */
   async deletePrefix(prefix: string): Promise<number> {
-    let removed = 0;
-    const { client } = this.#o;
-    const primaries: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
-    const pattern = `${escapeGlob(prefix)}*`;
-    for (const node of primaries) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#call(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
-        cursor = next;
-        if (keys.length === 0) continue;
-        removed += await this.#call(() => (client instanceof Cluster ? unlinkEach(node, keys) : node.unlink(...keys)));
-      } while (cursor !== '0');
+    const client = this.#o.adminClient?.() ?? this.#o.client;
+    client.on('error', () => {});
+    try {
+      // A Cluster client knows its primaries only once it is ready.
+      if (client instanceof Cluster && client.status !== 'ready') await ready(client, this.#o.adminTimeoutMs ?? 2000);
+      let removed = 0;
+      const primaries: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
+      const pattern = `${escapeGlob(prefix)}*`;
+      for (const node of primaries) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+          cursor = next;
+          if (keys.length > 0) removed += await (client instanceof Cluster ? unlinkEach(node, keys) : node.unlink(...keys));
+        } while (cursor !== '0');
+      }
+      this.#stats.purged += removed;
+      await client.publish(this.#o.channel, prefix);
+      return removed;
+    } finally {
+      if (client !== this.#o.client) client.disconnect();
     }
-    this.#stats.purged += removed;
-    await this.#call(() => client.publish(this.#o.channel, prefix));
-    return removed;
   }
 
   stats(): RedisTierStats & { status: string; breaker: ReturnType<Breaker['snapshot']>; lastError: string } {
@@ -176,6 +191,17 @@ export class RedisTier implements CacheTier {
     this.#lastError = err.message;
     log(`redis cache tier: ${err.message} (serving without it; reconnecting)`);
   }
+}
+
+function ready(cluster: Cluster, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the Redis Cluster was not ready within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+    cluster.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** One UNLINK per key in a pipeline: a Cluster refuses multi-key commands across hash slots. Any failed key fails the step. */

@@ -19,6 +19,7 @@ function tier(redis: TestRedis, t: { teardown(fn: () => unknown): void }, option
   const redisTier = new RedisTier({
     client: createRedisClient(cache, 'commands'),
     subscriber: createRedisClient(cache, 'subscriber'),
+    adminClient: () => createRedisClient(cache, 'admin'),
     breaker,
     clock,
     channel: 'test:purge',
