@@ -43,7 +43,9 @@ export function adminTimeoutMs(config: CacheConfig): number {
 export function createRedisClient(config: CacheConfig, role: RedisClientRole = 'commands'): RedisClient {
   const byRole: Record<RedisClientRole, RedisOptions> = {
     commands: { enableOfflineQueue: false, commandTimeout: config.redisTimeoutMs, maxRetriesPerRequest: 0 },
-    subscriber: { enableOfflineQueue: true, maxRetriesPerRequest: null },
+    // ioredis's own re-subscribe after a reconnect leaves its promise unhandled (a rejection there would end the
+    // process); the tier subscribes on every 'ready' itself, with a handler.
+    subscriber: { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false },
     admin: { enableOfflineQueue: true, commandTimeout: adminTimeoutMs(config), maxRetriesPerRequest: 1 },
   };
   const failFast = byRole[role];

@@ -79,7 +79,10 @@ export class RedisTier implements CacheTier {
       subscriber.on('message', (channel: string, prefix: string) => {
         if (channel === options.channel) options.onPurge?.(prefix);
       });
-      subscriber.subscribe(options.channel).catch((err: Error) => log(`redis purge channel: ${err.message}`));
+      // On every (re)connection: the subscriber client does not re-subscribe by itself (see redis-client.ts).
+      subscriber.on('ready', () => {
+        subscriber.subscribe(options.channel).catch((err: Error) => log(`redis purge channel: ${err.message}`));
+      });
     }
   }
 

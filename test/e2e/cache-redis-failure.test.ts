@@ -76,6 +76,7 @@ t.test('a Redis that stalls (DEBUG SLEEP) adds at most the timeout to a request'
   const sleeper = redis.client.duplicate();
   sleeper.on('error', () => {});
   t.teardown(() => sleeper.disconnect());
+  await sleeper.ping(); // connected, so DEBUG SLEEP reaches Redis at once
   const sleeping = sleeper.call('DEBUG', 'SLEEP', '2').catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, 50));
   const stalled = await Promise.all(Array.from({ length: 8 }, () => timed(() => infer(body()))));

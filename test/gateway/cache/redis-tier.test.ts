@@ -114,6 +114,7 @@ t.test('fail-open: a Redis that answers slowly adds at most the timeout', async 
   const sleeper = redis.client.duplicate();
   sleeper.on('error', () => {});
   t.teardown(() => sleeper.disconnect());
+  await sleeper.ping(); // connected, so DEBUG SLEEP reaches Redis at once
   const sleeping = sleeper.call('DEBUG', 'SLEEP', '1').catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, 50));
   const started = performance.now();
