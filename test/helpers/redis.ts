@@ -19,6 +19,8 @@ export type TestRedis = {
   kill(): Promise<void>;
   /** Starts again on the same port (empty: no persistence). */
   restart(): Promise<void>;
+  /** Makes Redis stop answering for `seconds` (DEBUG SLEEP); resolves once it sleeps, with a promise of its waking. */
+  stall(seconds: number): Promise<{ awake: Promise<unknown> }>;
 };
 
 export async function freePort(): Promise<number> {
@@ -71,6 +73,14 @@ export async function startRedis(t: Teardown): Promise<TestRedis> {
     kill,
     restart: async () => {
       child = await spawnRedis(port);
+    },
+    stall: async (seconds) => {
+      const sleeper = client.duplicate();
+      sleeper.on('error', () => {});
+      await sleeper.ping(); // connected, so DEBUG SLEEP reaches Redis at once
+      const awake = sleeper.call('DEBUG', 'SLEEP', String(seconds)).catch(() => {}).finally(() => sleeper.disconnect());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { awake };
     },
   };
 }
