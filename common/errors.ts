@@ -28,6 +28,8 @@ export const ERROR_CATALOG = {
   GW_ERR_ELEMENT_COUNT: { status: 400, summary: 'number of data elements differs from the product of the shape' },
   GW_ERR_INVALID_DATA: { status: 400, summary: 'a data element cannot be represented in the tensor datatype' },
   GW_ERR_UNKNOWN_OUTPUT: { status: 400, summary: 'request asks for an output the model does not have' },
+  GW_ERR_BINARY_HEADER_LENGTH: { status: 400, summary: 'Inference-Header-Content-Length is not a byte count within the body' },
+  GW_ERR_BINARY_DATA: { status: 400, summary: "binary tensor data does not match its input's size, datatype or shape" },
 
   // Execution.
   GW_ERR_MODEL_EXECUTION: { status: 400, summary: 'onnxruntime rejected the request while running the model' },
@@ -37,6 +39,7 @@ export const ERROR_CATALOG = {
   GW_ERR_UPSTREAM_UNAVAILABLE: { status: 503, summary: 'every attempt to reach a replica failed' },
   GW_ERR_DEADLINE_EXCEEDED: { status: 504, summary: "the request's deadline passed before it was answered" },
   GW_ERR_SHUTTING_DOWN: { status: 503, summary: 'the process is draining and takes no new work' },
+  GW_ERR_CACHE_UNAVAILABLE: { status: 503, summary: 'the shared cache tier (Redis) could not be reached for this operation' },
   GW_ERR_INTERNAL: { status: 500, summary: 'an unexpected internal error (a bug: please report it)' },
   GW_ERR_INJECTED_FAULT: { status: 500, summary: 'the worker failed this request on purpose (started with --inject-fault, for chaos tests)' },
 

@@ -182,10 +182,46 @@ export const configSchema = z
         memoryMaxBytes: nonNegativeInt().default(64 * 1024 * 1024),
         /** Namespace of every key: <keyPrefix>:<model>:<version>:<sha256>. */
         keyPrefix: z.string().min(1).default('infergate'),
-        /** Redis for a result cache shared by gateways; empty means the in-process tier alone. */
+        /**
+         * Redis for a result cache shared by gateways (redis:// or rediss://, credentials and db in the URL).
+         * standalone: empty means the in-process tier alone; cluster and sentinel: optional, lends its credentials and TLS.
+         */
         redisUrl: z.string().default(''),
+        /** standalone (redisUrl), cluster (redisNodes are seed nodes) or sentinel (redisNodes are the sentinels). */
+        redisMode: z.enum(['standalone', 'cluster', 'sentinel']).default('standalone'),
+        /** "host:port" entries: cluster seed nodes, or sentinels. */
+        redisNodes: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected "host:port"')).default([]),
+        /** Sentinel mode: the master group name the sentinels watch. */
+        redisSentinelName: z.string().default(''),
+        /** Every Redis command (GET, SET, a purge step) fails after this long; a request waits at most this for Redis. */
+        redisTimeoutMs: positiveInt().default(50),
+        /** Breaker around Redis: stops calling it while it fails, probes for its return. */
+        redisBreaker: z
+          .object({
+            /** Failed share of calls (percent) in the rolling window that opens the breaker. */
+            errorThresholdPercentage: z.number().min(1).max(100).default(50),
+            /** Calls in the window before the share counts. */
+            volumeThreshold: nonNegativeInt().default(5),
+            /** How long it stays open before one probe call is let through. */
+            resetTimeoutMs: positiveInt().default(1000),
+            rollingWindowMs: positiveInt().default(10_000),
+            rollingBuckets: positiveInt().default(10),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
+      .superRefine((cache, ctx) => {
+        if (cache.redisMode !== 'standalone' && cache.redisNodes.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['redisNodes'], message: `redisMode ${cache.redisMode} needs at least one "host:port" in redisNodes` });
+        }
+        if (cache.redisMode === 'sentinel' && !cache.redisSentinelName) {
+          ctx.addIssue({ code: 'custom', path: ['redisSentinelName'], message: 'redisMode sentinel needs the master group name' });
+        }
+        if (cache.redisUrl && !/^rediss?:\/\//.test(cache.redisUrl)) {
+          ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'expected a redis:// or rediss:// URL' });
+        }
+      })
       .prefault({}),
   })
   .strict();
@@ -195,6 +231,7 @@ export type SessionOptionsConfig = z.infer<typeof sessionOptionsSchema>;
 export type BatchingConfig = z.infer<typeof batchingSchema>;
 export type HealthConfig = GatewayConfig['health'];
 export type BreakerSettings = GatewayConfig['breaker'];
+export type CacheConfig = GatewayConfig['cache'];
 
 /** A model's own models/<name>/config.yaml. */
 export const modelConfigSchema = z

@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfergateError } from '../common/errors.ts';
 import { answerFromFrame, frameOfAnswer, type InferAnswer } from '../common/wire.ts';
-import type { GatewayConfig } from '../config/schema.ts';
+import type { CacheConfig, GatewayConfig } from '../config/schema.ts';
 import { ModelBatching } from './batching/model-batching.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
+import { adminTimeoutMs, createRedisClient, redisConfigured } from './cache/redis-client.ts';
+import { RedisTier } from './cache/redis-tier.ts';
 import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
 import { Handlers } from './http/handlers.ts';
 import { HttpFront } from './http/server.ts';
@@ -46,6 +48,8 @@ export class Gateway {
   readonly healthChecker: HealthChecker;
   readonly #breakerClock: BreakerClock;
   readonly cache: ResultCache<InferAnswer>;
+  /** The shared tier, when Redis is configured. */
+  readonly redisTier: RedisTier | null;
   readonly batching: ModelBatching;
   readonly http: HttpFront;
   readonly #ownedSocketDir: string | null;
@@ -126,16 +130,15 @@ export class Gateway {
         },
       ]),
     );
+    const memory = new MemoryLru({ maxBytes: config.cache.memoryMaxBytes, now });
+    this.redisTier = redisConfigured(config.cache) ? createRedisTier(config.cache, memory, log) : null;
     this.cache = new ResultCache<InferAnswer>({
       // Answers are stored as response frames (binary), decoded again on a hit.
       codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },
-      memory: new MemoryLru({ maxBytes: config.cache.memoryMaxBytes, now }),
+      tiers: this.redisTier ? [memory, this.redisTier] : [memory],
       keyPrefix: config.cache.keyPrefix,
       policyFor: (model) => policies.get(model)!,
     });
-    if (config.cache.redisUrl) {
-      log('cache.redisUrl is set, but the shared Redis tier is not built yet: answers are cached in this process only');
-    }
     this.batching = new ModelBatching({
       defaults: config.batching,
       requestTimeoutMs: config.server.requestTimeoutMs,
@@ -209,8 +212,41 @@ export class Gateway {
       await this.supervisor.close();
       for (const replica of this.replicas.replicas) replica.health.breaker.shutdown();
       this.#breakerClock.stop();
+      await this.redisTier?.close();
       if (this.#ownedSocketDir) rmSync(this.#ownedSocketDir, { recursive: true, force: true });
     })();
     return this.#closing;
   }
+}
+
+/**
+ * The Redis tier: its client (connecting in the background), a breaker that
+ * stops calling a Redis that fails, and a subscriber that drops purged
+ * prefixes from this gateway's in-process tier.
+ */
+function createRedisTier(config: CacheConfig, memory: MemoryLru, log: (message: string) => void): RedisTier {
+  const b = config.redisBreaker;
+  const breakerConfig = {
+    errorThresholdPercentage: b.errorThresholdPercentage,
+    volumeThreshold: b.volumeThreshold,
+    resetTimeoutMs: b.resetTimeoutMs,
+    rollingWindowMs: b.rollingWindowMs,
+    rollingBuckets: b.rollingBuckets,
+    callTimeoutMs: config.redisTimeoutMs,
+  };
+  // Every failure of a Redis call is Redis's: there is no client input to tell apart.
+  const clock = new BreakerClock(b.rollingWindowMs / b.rollingBuckets);
+  const breaker = new Breaker('redis', breakerConfig, clock, () => true);
+  breaker.on('state', (to: string, from: string) => log(`redis cache tier breaker ${from} → ${to}`));
+  return new RedisTier({
+    client: createRedisClient(config, 'commands'),
+    subscriber: createRedisClient(config, 'subscriber'),
+    adminClient: () => createRedisClient(config, 'admin'),
+    adminTimeoutMs: adminTimeoutMs(config),
+    breaker,
+    clock,
+    channel: `${config.keyPrefix}:purge`,
+    onPurge: (prefix) => memory.deletePrefix(prefix),
+    log,
+  });
 }

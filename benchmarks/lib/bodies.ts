@@ -7,7 +7,10 @@
 //            FP32 and distinct for 16.7 M requests; cheap enough that the
 //            generator does not become the bottleneck;
 //   pool:N   a fixed pool of N distinct bodies sent round-robin, so a
-//            result cache in front can hit at most 1 - N/requests of them.
+//            result cache in front can hit at most 1 - N/requests of them;
+//   hitRatio a share of requests from a small pool of "hot" bodies, the
+//            rest unique: once the hot ones are cached (`hot`, sent once
+//            before measuring), the cache's hit ratio is that share.
 //
 // Values come from a seeded PRNG (mulberry32), so runs are reproducible.
 
@@ -28,6 +31,8 @@ export type BodySourceOptions = {
   rows: number;
   mode: InputsMode;
   seed: number;
+  /** With mode 'unique': this share of requests repeats one of HOT_BODIES bodies instead (1 = only those). */
+  hitRatio?: number;
 };
 
 export type BodySource = {
@@ -37,7 +42,12 @@ export type BodySource = {
   next(): Body;
   /** The whole pool when bodies repeat (lets autocannon prebuild requests); null for unique. */
   pool: readonly Body[] | null;
+  /** Bodies that repeat (hitRatio mode): send each once before measuring, so they are cached. */
+  hot?: readonly Body[];
 };
+
+/** Distinct repeated bodies in hitRatio mode: few enough to be cached by the warm-up, enough to spread over replicas. */
+export const HOT_BODIES = 64;
 
 /** Stand-in signature for systems with no model (hello): a classifier-shaped input. */
 export const CLASSIFIER_LIKE_INPUTS: readonly TensorSpec[] = [{ name: 'input', datatype: 'FP32', shape: [-1, 64] }];
@@ -69,6 +79,19 @@ export function createBodySource(options: BodySourceOptions): BodySource {
     return { contentType, description: describe(pool[0]!), pool, next: () => pool[i++ % pool.length]! };
   }
 
+  const unique = uniqueSource(options, make, contentType, describe);
+  const hitRatio = options.hitRatio ?? 0;
+  if (hitRatio <= 0) return unique;
+  const hot = Array.from({ length: HOT_BODIES }, () => encode(options, make()));
+  const description = { ...unique.description, hitRatio };
+  let h = 0;
+  if (hitRatio >= 1) return { contentType, description, pool: hot, hot, next: () => hot[h++ % hot.length]! };
+  // A separate stream, so the hot/unique choice does not shift the bodies' values.
+  const choose = mulberry32(options.seed + 1);
+  return { contentType, description, pool: null, hot, next: () => (choose() < hitRatio ? hot[h++ % hot.length]! : unique.next()) };
+}
+
+function uniqueSource(options: BodySourceOptions, make: () => TypedTensor[], contentType: string, describe: (sample: Body) => BodyDescription): BodySource {
   const tensors = make();
   const slot = tensors.findIndex((t) => t.values instanceof Float32Array || t.values instanceof Float64Array);
   if (slot === -1) throw new Error(`unique inputs need a float input tensor; ${options.model} has none (use --inputs pool:N)`);

@@ -46,6 +46,8 @@ export type SystemSettings = {
   label?: string;
   /** Warm-up seconds for this system (default --warmup); 0 when the first seconds are the point (a fault present from the start). */
   warmupS?: number;
+  /** Share of requests that repeat a few hot bodies (sent once before measuring, so a cache holds them). */
+  hitRatio?: number;
 };
 
 /** For runs where failures are the point (chaos). */
@@ -130,9 +132,10 @@ export class Harness {
       });
       const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;
       if (system.signature) this.#lastInputs = system.signature.inputs;
-      const bodies = createBodySource({ format: system.format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed });
+      const bodies = createBodySource({ format: system.format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed, ...(settings.hitRatio !== undefined ? { hitRatio: settings.hitRatio } : {}) });
       const target: Target = { system, bodies, label, model };
       await this.#check(target);
+      for (const body of bodies.hot ?? []) await this.#single(target, body);
       const warmupS = settings.warmupS ?? o.warmupS;
       if (warmupS > 0) {
         const connections = Math.min(64, Math.max(...o.connections));
@@ -236,10 +239,10 @@ export class Harness {
     }
   }
 
-  async #single(target: Target): Promise<{ status: number; text: string; ms: number }> {
+  async #single(target: Target, body = target.bodies.next()): Promise<{ status: number; text: string; ms: number }> {
     const { system, bodies } = target;
     const started = performance.now();
-    const res = await fetch(`${system.origin}${system.inferPath}`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body: bodies.next() });
+    const res = await fetch(`${system.origin}${system.inferPath}`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body });
     const text = await res.text();
     return { status: res.status, text, ms: performance.now() - started };
   }

@@ -120,6 +120,8 @@ export type BodyDescription = {
   rows: number;
   /** 'unique' or the size of the fixed pool of distinct inputs. */
   inputs: 'unique' | number;
+  /** Share of requests drawn from a small pool of repeated bodies (the rest unique), when set. */
+  hitRatio?: number;
   bytesPerRequest: number;
 };
 

@@ -12,6 +12,12 @@
 //                                            element limit (GW_ERR_BODY_TOO_LARGE)
 //   6. values → bytes (the only allocation)  GW_ERR_INVALID_DATA
 //
+// With the binary tensor data extension (options.binaryHeaderLength, from
+// Inference-Header-Content-Length; binary-data.ts) the JSON is the body's
+// head, and an input with `binary_data_size` takes its bytes from the tail
+// as they are (checked against datatype and shape: GW_ERR_BINARY_DATA), so
+// a tensor sent as JSON or as binary decodes to the same bytes.
+//
 // Datatypes are never coerced: an FP64 input for an FP32 model is refused
 // with what the model takes, so a client learns its mistake instead of
 // silently losing precision.
@@ -19,6 +25,7 @@
 import { datatypeByKServe } from '../datatypes.ts';
 import { InfergateError } from '../errors.ts';
 import type { ModelSignature, Tensor, TensorSpec } from '../wire.ts';
+import { BinarySection, binaryDataSize, booleanParameter, checkBinaryTensor, splitBinaryBody } from './binary-data.ts';
 import { checkElementCount, describe, flattenJsonData, jsonElementsToBytes } from './json-tensor.ts';
 
 export type DecodedInferRequest = {
@@ -26,6 +33,8 @@ export type DecodedInferRequest = {
   parameters?: Record<string, unknown>;
   /** Requested output names in request order; absent (or sent empty) means every output. */
   outputs?: string[];
+  /** Outputs to answer as binary data (binary extension), when any. */
+  binaryOutputs?: string[];
   /** One tensor per model input, in the signature's input order. */
   tensors: Tensor[];
 };
@@ -33,6 +42,8 @@ export type DecodedInferRequest = {
 export type DecodeOptions = {
   /** Most tensor elements one request may carry, over all its inputs. */
   maxElements?: number;
+  /** The Inference-Header-Content-Length header: the body is JSON of that length, then binary tensor data. */
+  binaryHeaderLength?: string;
 };
 
 /** 2^24 elements: 64 MiB as FP32, 128 MiB as INT64/FP64. */
@@ -40,7 +51,7 @@ export const DEFAULT_MAX_REQUEST_ELEMENTS = 2 ** 24;
 
 type Plain = Record<string, unknown>;
 
-type CheckedInput = { spec: TensorSpec; shape: number[]; data: unknown; values?: readonly unknown[] };
+type CheckedInput = { spec: TensorSpec; shape: number[]; data: unknown; values?: readonly unknown[]; bytes?: Uint8Array };
 
 // Strict UTF-8 (JSON text must be UTF-8; a bad sequence would otherwise reach
 // BYTES inputs as U+FFFD), tolerating a leading BOM. Stateless without { stream }.
@@ -48,9 +59,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function decodeInferRequest(body: Uint8Array, signature: ModelSignature, options: DecodeOptions = {}): DecodedInferRequest {
   const maxElements = options.maxElements ?? DEFAULT_MAX_REQUEST_ELEMENTS;
+  const split = options.binaryHeaderLength === undefined ? undefined : splitBinaryBody(body, options.binaryHeaderLength);
+  const section = split && new BinarySection(split.binary);
   let root: unknown;
   try {
-    root = JSON.parse(utf8.decode(body));
+    root = JSON.parse(utf8.decode(split ? split.json : body));
   } catch (err) {
     throw new InfergateError('GW_ERR_MALFORMED_JSON', (err as Error).message);
   }
@@ -62,7 +75,7 @@ export function decodeInferRequest(body: Uint8Array, signature: ModelSignature, 
 
   const byName = new Map<string, CheckedInput>();
   for (let i = 0; i < inputs.length; i++) {
-    const checked = checkInput(inputs[i], i, signature);
+    const checked = checkInput(inputs[i], i, signature, section);
     if (byName.has(checked.spec.name)) {
       throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `input "${checked.spec.name}" appears more than once in "inputs"`);
     }
@@ -74,10 +87,16 @@ export function decodeInferRequest(body: Uint8Array, signature: ModelSignature, 
     if (!input) throw new InfergateError('GW_ERR_MISSING_INPUT', `model "${signature.name}" needs input "${spec.name}" (${spec.datatype} [${spec.shape.join(',')}])`);
     ordered.push(input);
   }
-  const outputNames = checkOutputs(outputs, signature);
+  section?.finish();
+  const allBinary = booleanParameter(parameters as Plain | undefined, 'binary_data_output', '"parameters"') ?? false;
+  const { names: outputNames, binary } = checkOutputs(outputs, signature, allBinary);
 
   let total = 0;
   for (const input of ordered) {
+    if (input.bytes) {
+      total += checkBinaryTensor(input.spec.name, input.spec.datatype, input.shape, input.bytes);
+      continue;
+    }
     input.values = flattenJsonData(input.spec.name, input.data);
     checkElementCount(input.spec.name, input.shape, input.values.length);
     total += input.values.length;
@@ -86,21 +105,22 @@ export function decodeInferRequest(body: Uint8Array, signature: ModelSignature, 
     throw new InfergateError('GW_ERR_BODY_TOO_LARGE', `the inputs hold ${total} elements, over the limit of ${maxElements} per request`);
   }
 
-  const tensors: Tensor[] = ordered.map(({ spec, shape, values }) => ({
+  const tensors: Tensor[] = ordered.map(({ spec, shape, values, bytes }) => ({
     name: spec.name,
     datatype: spec.datatype,
     shape,
-    data: jsonElementsToBytes(spec.name, spec.datatype, values!),
+    data: bytes ?? jsonElementsToBytes(spec.name, spec.datatype, values!),
   }));
   return {
     ...(id !== undefined ? { id } : {}),
     ...(parameters !== undefined ? { parameters: parameters as Plain } : {}),
     ...(outputNames ? { outputs: outputNames } : {}),
+    ...(binary.length > 0 ? { binaryOutputs: binary } : {}),
     tensors,
   };
 }
 
-function checkInput(input: unknown, index: number, signature: ModelSignature): CheckedInput {
+function checkInput(input: unknown, index: number, signature: ModelSignature, section: BinarySection | undefined): CheckedInput {
   if (!isPlain(input)) throw invalidRequest(`inputs[${index}] must be an object, not ${describe(input)}`);
   const { name, datatype, shape, parameters, data } = input;
   if (typeof name !== 'string') throw invalidRequest(`inputs[${index}].name must be a string, not ${describe(name)}`);
@@ -113,7 +133,14 @@ function checkInput(input: unknown, index: number, signature: ModelSignature): C
     }
   }
   checkParameters(parameters, `input "${name}": "parameters"`);
-  if (data === undefined) throw invalidRequest(`input "${name}" has no "data"`);
+  // Binary data is claimed in JSON order, before anything else can fail on this input.
+  const binarySize = binaryDataSize(name, parameters as Plain | undefined);
+  let bytes: Uint8Array | undefined;
+  if (binarySize !== undefined) {
+    if (data !== undefined) throw invalidRequest(`input "${name}" has both "data" and "binary_data_size"`);
+    if (!section) throw new InfergateError('GW_ERR_BINARY_DATA', `input "${name}" has "binary_data_size" but the request has no Inference-Header-Content-Length (no binary section)`);
+    bytes = section.take(name, binarySize);
+  } else if (data === undefined) throw invalidRequest(`input "${name}" has no "data"`);
 
   const spec = signature.inputs.find((s) => s.name === name);
   if (!spec) {
@@ -125,7 +152,7 @@ function checkInput(input: unknown, index: number, signature: ModelSignature): C
     throw new InfergateError('GW_ERR_DATATYPE_MISMATCH', `input "${name}" is ${known.kserve} but the model takes ${spec.datatype}`);
   }
   checkShape(name, shape as number[], spec);
-  return { spec, shape: (shape as number[]).map((dim) => dim || 0), data };
+  return { spec, shape: (shape as number[]).map((dim) => dim || 0), data, ...(bytes ? { bytes } : {}) };
 }
 
 function checkShape(name: string, shape: readonly number[], spec: TensorSpec): void {
@@ -141,10 +168,12 @@ function checkShape(name: string, shape: readonly number[], spec: TensorSpec): v
   }
 }
 
-function checkOutputs(outputs: unknown, signature: ModelSignature): string[] | undefined {
-  if (outputs === undefined) return undefined;
+/** The requested outputs (undefined: all) and which of them go back as binary data. */
+function checkOutputs(outputs: unknown, signature: ModelSignature, allBinary: boolean): { names: string[] | undefined; binary: string[] } {
+  if (outputs === undefined) return { names: undefined, binary: allBinary ? signature.outputs.map((o) => o.name) : [] };
   if (!Array.isArray(outputs)) throw invalidRequest(`"outputs" must be an array, not ${describe(outputs)}`);
   const seen = new Set<string>();
+  const binary: string[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const output: unknown = outputs[i];
     if (!isPlain(output)) throw invalidRequest(`outputs[${i}] must be an object, not ${describe(output)}`);
@@ -156,9 +185,11 @@ function checkOutputs(outputs: unknown, signature: ModelSignature): string[] | u
     }
     if (seen.has(name)) throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `output "${name}" appears more than once in "outputs"`);
     seen.add(name);
+    if (booleanParameter(parameters as Plain | undefined, 'binary_data', `output "${name}": "parameters"`) ?? allBinary) binary.push(name);
   }
   // The protocol makes "outputs" optional; an empty list is read as "not given" (all outputs), as Triton does.
-  return seen.size > 0 ? [...seen] : undefined;
+  if (seen.size === 0) return checkOutputs(undefined, signature, allBinary);
+  return { names: [...seen], binary };
 }
 
 /** KServe parameters: any JSON object; passed through, never interpreted here. */

@@ -8,6 +8,7 @@
 // large) data arrays are never re-parsed or re-serialized.
 
 import type { Tensor } from '../wire.ts';
+import { joinBinaryBody } from './binary-data.ts';
 import { tensorDataToJson } from './json-tensor.ts';
 
 export type InferResponse = {
@@ -19,7 +20,17 @@ export type InferResponse = {
   outputs: readonly Tensor[];
 };
 
-export function encodeInferResponse(response: InferResponse): Buffer {
+/**
+ * The binary tensor data extension's answer: outputs named in `binary` carry
+ * `parameters.binary_data_size` instead of `data`, and their raw bytes follow
+ * the JSON in output order; `headerLength` goes in Inference-Header-Content-Length.
+ */
+export function encodeBinaryInferResponse(response: InferResponse, binary: ReadonlySet<string>): { body: Buffer; headerLength: number } {
+  const tensors = response.outputs.filter((o) => binary.has(o.name)).map((o) => o.data);
+  return joinBinaryBody(encodeInferResponse(response, binary), tensors);
+}
+
+export function encodeInferResponse(response: InferResponse, binary?: ReadonlySet<string>): Buffer {
   const text: string[] = [];
   // Pieces known to be ASCII: numeric data fragments (digits, signs, "e", "null", "true"...).
   const ascii: boolean[] = [];
@@ -32,6 +43,11 @@ export function encodeInferResponse(response: InferResponse): Buffer {
   if (response.parameters !== undefined) put(`,"parameters":${JSON.stringify(response.parameters)}`);
   put(',"outputs":[');
   response.outputs.forEach((output, i) => {
+    if (binary?.has(output.name)) {
+      const head = `{"name":${JSON.stringify(output.name)},"datatype":${JSON.stringify(output.datatype)},"shape":${JSON.stringify(output.shape)}`;
+      put(`${i === 0 ? '' : ','}${head},"parameters":{"binary_data_size":${output.data.byteLength}}}`);
+      return;
+    }
     put(`${i === 0 ? '' : ','}{"name":${JSON.stringify(output.name)},"datatype":${JSON.stringify(output.datatype)},"shape":${JSON.stringify(output.shape)},"data":`);
     put(tensorDataToJson(output), output.datatype !== 'BYTES');
     put('}');

@@ -4,11 +4,14 @@
 // insertion order, so re-inserting on every hit keeps the oldest entry first
 // and eviction is O(1) per entry.
 
+import type { CacheTier, TierEntry } from './tier.ts';
+
 export type LruStats = { entries: number; bytes: number; maxBytes: number; evictions: number; expirations: number };
 
 type Entry = { value: Uint8Array; expiresAtMs: number };
 
-export class MemoryLru {
+export class MemoryLru implements CacheTier {
+  readonly name = 'memory';
   readonly #maxBytes: number;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
@@ -21,10 +24,11 @@ export class MemoryLru {
     this.#now = options.now;
   }
 
-  get(key: string): Uint8Array | undefined {
+  get(key: string): TierEntry | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAtMs <= this.#now()) {
+    const ttlMs = entry.expiresAtMs - this.#now();
+    if (ttlMs <= 0) {
       this.#remove(key, entry);
       this.#expirations++;
       return undefined;
@@ -32,7 +36,7 @@ export class MemoryLru {
     // Move to the most-recently-used end.
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    return entry.value;
+    return { bytes: entry.value, ttlMs };
   }
 
   /** Stores a value for ttlMs; a value larger than the whole cache is not stored. */

@@ -1,49 +1,73 @@
 // The result cache as the infer path sees it: per-model policy, the key,
-// single-flight and the storage tier(s). A request either gets a stored
-// answer (hit), joins an identical request already running (joined), or runs
-// and stores its answer (miss); `bypass` (Cache-Control: no-cache) skips the
-// lookup but still stores the fresh answer.
+// single-flight and the storage tiers (the in-process LRU in front, Redis
+// behind when configured). A request either gets a stored answer (hit, from
+// the first tier that has it; the tiers in front are refilled), joins an
+// identical request already running (joined), or runs and stores its answer
+// in every tier (miss); `bypass` (Cache-Control: no-cache) skips the lookup
+// but still stores the fresh answer.
+//
+//   lookup: in flight? ─yes─▶ joined
+//             │no
+//             ▼
+//           memory ─hit─▶ hit          (no promise, no flight)
+//             │miss
+//             ▼  ── one flight per key from here: identical requests join it
+//           redis ─hit─▶ refill memory ▶ hit
+//             │miss / down / slow (≤ redisTimeoutMs)
+//             ▼
+//           compute ─▶ store in memory, and in Redis in the background
 //
 // Single-flight is per gateway process: identical requests on two gateways
-// both run (a shared tier then serves later repeats on both).
+// both run (the shared tier then serves later repeats on both).
 
 import { cacheKey, type CacheKeyParts } from './cache-key.ts';
-import type { MemoryLru } from './memory-lru.ts';
+import type { CacheTier, TierEntry } from './tier.ts';
 
 export type CachePolicy = { enabled: boolean; ttlSeconds: number; maxEntryBytes: number };
 export type CacheOutcome = 'hit' | 'miss' | 'joined' | 'bypass' | 'off';
 
 export type ResultCacheStats = {
   hits: number;
+  /** Hits by the tier that answered. */
+  hitsByTier: Record<string, number>;
   misses: number;
   joins: number;
   bypasses: number;
   stores: number;
   tooLarge: number;
+  /** Stored answers that could not be decoded (served as misses). */
+  undecodable: number;
 };
 
 /** How values become the bytes the tiers store, and back (only on a store and on a hit). */
 export type CacheCodec<V> = { toBytes: (value: V) => Uint8Array; fromBytes: (bytes: Uint8Array) => V };
 
 export type ResultCacheOptions<V> = {
-  memory: MemoryLru;
+  /** Looked up in order: the fastest (in-process) first. */
+  tiers: readonly CacheTier[];
   keyPrefix: string;
   policyFor: (model: string) => CachePolicy;
   /** Required unless V is Uint8Array. */
   codec?: CacheCodec<V>;
 };
 
+export type PurgeResult = { prefix: string; removed: Record<string, number>; errors: Record<string, string> };
+
+type Answer<V> = { value: V; outcome: CacheOutcome };
+
 const IDENTITY: CacheCodec<Uint8Array> = { toBytes: (v) => v, fromBytes: (b) => b };
 
 export class ResultCache<V = Uint8Array> {
   readonly #o: ResultCacheOptions<V>;
   readonly #codec: CacheCodec<V>;
-  readonly #inFlight = new Map<string, Promise<V>>();
-  readonly #stats: ResultCacheStats = { hits: 0, misses: 0, joins: 0, bypasses: 0, stores: 0, tooLarge: 0 };
+  readonly #inFlight = new Map<string, Promise<Answer<V>>>();
+  readonly #stats: ResultCacheStats;
 
   constructor(options: ResultCacheOptions<V>) {
     this.#o = options;
     this.#codec = options.codec ?? (IDENTITY as unknown as CacheCodec<V>);
+    const hitsByTier = Object.fromEntries(options.tiers.map((tier) => [tier.name, 0]));
+    this.#stats = { hits: 0, hitsByTier, misses: 0, joins: 0, bypasses: 0, stores: 0, tooLarge: 0, undecodable: 0 };
   }
 
   /** Whether answers of this model are cached at all (no key is needed when not and nothing else uses it). */
@@ -51,52 +75,107 @@ export class ResultCache<V = Uint8Array> {
     return this.#o.policyFor(model).enabled;
   }
 
-  /** The full key of a request: <prefix>:<model>:<version>:<sha256>. */
+  /** The full key of a request: <prefix>:<model>:<version>:<sha256> (model and version URI-encoded, so ':' cannot blur them). */
   keyFor(parts: CacheKeyParts): string {
-    return `${this.#o.keyPrefix}:${parts.model}:${parts.version}:${cacheKey(parts)}`;
+    return `${this.#prefixOf(parts.model, parts.version)}${cacheKey(parts)}`;
   }
 
-  async getOrCompute(
-    model: string,
-    key: string,
-    bypass: boolean,
-    compute: () => Promise<V>,
-  ): Promise<{ value: V; outcome: CacheOutcome }> {
+  async getOrCompute(model: string, key: string, bypass: boolean, compute: () => Promise<V>): Promise<Answer<V>> {
     const policy = this.#o.policyFor(model);
     if (!policy.enabled) return { value: await compute(), outcome: 'off' };
-
-    if (!bypass) {
-      const stored = this.#o.memory.get(key);
-      if (stored) {
-        this.#stats.hits++;
-        return { value: this.#codec.fromBytes(stored), outcome: 'hit' };
-      }
-      const running = this.#inFlight.get(key);
-      if (running) {
-        this.#stats.joins++;
-        return { value: await running, outcome: 'joined' };
-      }
+    if (bypass) {
+      this.#stats.bypasses++;
+      return { value: await this.#computeAndStore(key, policy, compute), outcome: 'bypass' };
     }
 
-    const run = compute();
-    if (!bypass) this.#inFlight.set(key, run);
-    try {
-      const value = await run;
-      const bytes = this.#codec.toBytes(value);
-      if (bytes.byteLength > policy.maxEntryBytes) this.#stats.tooLarge++;
-      else {
-        this.#o.memory.set(key, bytes, policy.ttlSeconds * 1000);
-        this.#stats.stores++;
+    const running = this.#inFlight.get(key);
+    if (running) {
+      this.#stats.joins++;
+      return { value: (await running).value, outcome: 'joined' };
+    }
+    // Synchronous tiers answer in place; the first asynchronous one starts the flight.
+    const { tiers } = this.#o;
+    let pending: Promise<TierEntry | undefined> | undefined;
+    let i = 0;
+    for (; i < tiers.length && !pending; i++) {
+      const found = tiers[i]!.get(key);
+      if (found instanceof Promise) pending = found;
+      else if (found) {
+        const value = this.#decode(found);
+        if (value) return this.#hit(key, i, found, value);
       }
-      if (bypass) this.#stats.bypasses++;
-      else this.#stats.misses++;
-      return { value, outcome: bypass ? 'bypass' : 'miss' };
+    }
+    const flight = this.#fly(key, policy, compute, pending, i - 1);
+    this.#inFlight.set(key, flight);
+    try {
+      return await flight;
     } finally {
-      if (this.#inFlight.get(key) === run) this.#inFlight.delete(key);
+      this.#inFlight.delete(key);
     }
   }
 
-  stats(): ResultCacheStats & { memory: ReturnType<MemoryLru['stats']>; inFlight: number } {
-    return { ...this.#stats, memory: this.#o.memory.stats(), inFlight: this.#inFlight.size };
+  /** Removes a model's entries (every version, or one) from every tier, this gateway's and the shared one. */
+  async purge(model: string, version?: string): Promise<PurgeResult> {
+    const prefix = version === undefined ? `${this.#o.keyPrefix}:${encodeURIComponent(model)}:` : this.#prefixOf(model, version);
+    const result: PurgeResult = { prefix, removed: {}, errors: {} };
+    for (const tier of this.#o.tiers) {
+      try {
+        result.removed[tier.name] = await tier.deletePrefix(prefix);
+      } catch (err) {
+        result.errors[tier.name] = (err as Error)?.message ?? String(err);
+      }
+    }
+    return result;
+  }
+
+  stats(): ResultCacheStats & { inFlight: number; tiers: Record<string, object> } {
+    const tiers = Object.fromEntries(this.#o.tiers.map((tier) => [tier.name, tier.stats()]));
+    return { ...this.#stats, hitsByTier: { ...this.#stats.hitsByTier }, inFlight: this.#inFlight.size, tiers };
+  }
+
+  /** Looks up the asynchronous tiers from `from` (the first one's lookup already started), else computes. */
+  async #fly(key: string, policy: CachePolicy, compute: () => Promise<V>, pending: Promise<TierEntry | undefined> | undefined, from: number): Promise<Answer<V>> {
+    const { tiers } = this.#o;
+    for (let i = from; pending && i < tiers.length; i++) {
+      const found = await (i === from ? pending : tiers[i]!.get(key));
+      const value = found && this.#decode(found);
+      if (value) return this.#hit(key, i, found, value);
+    }
+    const value = await this.#computeAndStore(key, policy, compute);
+    this.#stats.misses++;
+    return { value, outcome: 'miss' };
+  }
+
+  #hit(key: string, tierIndex: number, entry: TierEntry, value: V): Answer<V> {
+    const tier = this.#o.tiers[tierIndex]!;
+    this.#stats.hits++;
+    this.#stats.hitsByTier[tier.name]!++;
+    // Refill the faster tiers for the time the entry has left, never longer.
+    for (let i = 0; i < tierIndex; i++) this.#o.tiers[i]!.set(key, entry.bytes, entry.ttlMs);
+    return { value, outcome: 'hit' };
+  }
+
+  async #computeAndStore(key: string, policy: CachePolicy, compute: () => Promise<V>): Promise<V> {
+    const value = await compute();
+    const bytes = this.#codec.toBytes(value);
+    if (bytes.byteLength > policy.maxEntryBytes) this.#stats.tooLarge++;
+    else {
+      for (const tier of this.#o.tiers) tier.set(key, bytes, policy.ttlSeconds * 1000);
+      this.#stats.stores++;
+    }
+    return value;
+  }
+
+  #decode(entry: TierEntry): V | undefined {
+    try {
+      return this.#codec.fromBytes(entry.bytes);
+    } catch {
+      this.#stats.undecodable++;
+      return undefined;
+    }
+  }
+
+  #prefixOf(model: string, version: string): string {
+    return `${this.#o.keyPrefix}:${encodeURIComponent(model)}:${encodeURIComponent(version)}:`;
   }
 }

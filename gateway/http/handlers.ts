@@ -10,7 +10,8 @@ import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
 import { answerFromFrame, encodeFrame, requestHeader, type InferAnswer, type InferRequestHeader } from '../../common/wire.ts';
 import { decodeInferRequest } from '../../common/kserve/decode-request.ts';
-import { encodeInferResponse } from '../../common/kserve/encode-response.ts';
+import { BINARY_CONTENT_TYPE, HEADER_LENGTH_HEADER } from '../../common/kserve/binary-data.ts';
+import { encodeBinaryInferResponse, encodeInferResponse } from '../../common/kserve/encode-response.ts';
 import { modelMetadata, modelReadyBody, serverLiveBody, serverMetadata, serverReadyBody } from '../../common/kserve/metadata.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
@@ -50,7 +51,7 @@ export class Handlers {
       case 'ready':
         return this.#isServerReady() ? { status: 200, body: serverReadyBody(true) } : notReady('not every model has a ready replica');
       case 'serverMetadata':
-        return { status: 200, body: serverMetadata(this.#o.version) };
+        return { status: 200, body: serverMetadata(this.#o.version, ['binary_tensor_data']) };
       case 'modelMetadata': {
         const model = this.#o.registry.model(route.model);
         const resolved = this.#o.registry.resolve(route.model, route.version);
@@ -68,6 +69,8 @@ export class Handlers {
         return { status: 200, body: this.#replicasBody() };
       case 'cacheStats':
         return { status: 200, body: this.#o.cache.stats() };
+      case 'cachePurge':
+        return this.#purge(route.model, route.version);
       case 'batchingStats':
         return { status: 200, body: this.#o.batching.snapshot() };
     }
@@ -92,10 +95,8 @@ export class Handlers {
 
   async #infer(modelName: string, version: string | undefined, req: IncomingMessage): Promise<Reply> {
     const startedMs = this.#o.now();
-    const contentType = req.headers['content-type'];
-    if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
-      throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `"${contentType}"; send application/json`);
-    }
+    const binaryHeaderLength = headerText(req, HEADER_LENGTH_HEADER);
+    checkContentType(req.headers['content-type'], binaryHeaderLength !== undefined);
     // Resolve before reading so that an unknown model costs no body buffering.
     const resolved = this.#o.registry.resolve(modelName, version);
     const plan = this.#o.batching.plan(resolved);
@@ -106,7 +107,7 @@ export class Handlers {
       plan.batcher.admit(requestPriority(req, undefined, plan), startedMs + requestTimeoutMs(req, undefined, plan));
     }
     const body = await readBody(req, this.#o.maxBodyBytes);
-    const request = decodeInferRequest(body, resolved.signature);
+    const request = decodeInferRequest(body, resolved.signature, binaryHeaderLength === undefined ? {} : { binaryHeaderLength });
 
     const deadlineMs = startedMs + requestTimeoutMs(req, request.parameters, plan);
     const priority = requestPriority(req, request.parameters, plan);
@@ -124,27 +125,59 @@ export class Handlers {
       const frame = encodeFrame<InferRequestHeader>(requestHeader(resolved.name, resolved.version, outputs, deadlineMs - this.#o.now()), inputs);
       return answerFromFrame(await this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs));
     };
-    const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', wantsFreshAnswer(req), compute);
+    const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', wantsFreshAnswer(req, request.parameters), compute);
+    const response = {
+      modelName: answer.model,
+      modelVersion: answer.version,
+      ...(request.id !== undefined ? { id: request.id } : {}),
+      outputs: answer.tensors,
+    };
+    if (!request.binaryOutputs) return { status: 200, headers: { [CACHE_HEADER]: outcome }, body: encodeInferResponse(response) };
+    const { body: binaryBody, headerLength } = encodeBinaryInferResponse(response, new Set(request.binaryOutputs));
     return {
       status: 200,
-      headers: { [CACHE_HEADER]: outcome },
-      body: encodeInferResponse({
-        modelName: answer.model,
-        modelVersion: answer.version,
-        ...(request.id !== undefined ? { id: request.id } : {}),
-        outputs: answer.tensors,
-      }),
+      headers: { [CACHE_HEADER]: outcome, 'content-type': BINARY_CONTENT_TYPE, [HEADER_LENGTH_HEADER]: String(headerLength) },
+      body: binaryBody,
     };
   }
+
+  /** DELETE /admin/cache/models/{m}[/versions/{v}]: every tier, here and (through Redis) on every gateway. */
+  async #purge(modelName: string, version: string | undefined): Promise<Reply> {
+    // Known names only: a typo must not report "0 removed" as if it had worked.
+    const model = this.#o.registry.model(modelName);
+    const resolvedVersion = version === undefined ? undefined : this.#o.registry.resolveVersion(model.name, version);
+    const result = await this.#o.cache.purge(model.name, resolvedVersion);
+    const failed = Object.entries(result.errors);
+    if (failed.length > 0) {
+      const detail = failed.map(([tier, message]) => `${tier}: ${message}`).join('; ');
+      throw new InfergateError('GW_ERR_CACHE_UNAVAILABLE', `purge of ${result.prefix}* removed ${JSON.stringify(result.removed)}, failed in ${detail}`);
+    }
+    return { status: 200, body: { model: model.name, ...(resolvedVersion !== undefined ? { version: resolvedVersion } : {}), removed: result.removed } };
+  }
+}
+
+function headerText(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** JSON bodies are application/json; binary-extension bodies (with Inference-Header-Content-Length) may also be application/octet-stream. */
+function checkContentType(contentType: string | undefined, binary: boolean): void {
+  if (contentType === undefined || /^application\/json\b/i.test(contentType)) return;
+  if (binary && /^application\/octet-stream\b/i.test(contentType)) return;
+  throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `"${contentType}"; send application/json${binary ? ' or application/octet-stream' : ''}`);
 }
 
 /** Response header saying how the cache took part: hit, miss, joined, bypass or off. */
 export const CACHE_HEADER = 'x-infergate-cache';
 
-/** `Cache-Control: no-cache` (or no-store) asks for a freshly computed answer. */
-function wantsFreshAnswer(req: IncomingMessage): boolean {
+/** `Cache-Control: no-cache` (or no-store), or `"no_cache": true` in the request's parameters, asks for a freshly computed answer. */
+function wantsFreshAnswer(req: IncomingMessage, parameters: Record<string, unknown> | undefined): boolean {
   const control = req.headers['cache-control'];
-  return control !== undefined && /\bno-(cache|store)\b/i.test(control);
+  if (control !== undefined && /\bno-(cache|store)\b/i.test(control)) return true;
+  const noCache = parameters?.no_cache;
+  if (noCache === undefined || typeof noCache === 'boolean') return noCache === true;
+  throw new InfergateError('GW_ERR_INVALID_REQUEST', `"parameters": "no_cache" must be true or false, not ${JSON.stringify(noCache)}`);
 }
 
 function notReady(reason: string): Reply {

@@ -9,6 +9,7 @@
 //   GET  /admin/replicas                         replica states, load and health; routing per model; retry budget
 //   GET  /admin/cache                            result cache statistics
 //   GET  /admin/batching                         per model version: queue, batch sizes, rejects
+//   DELETE /admin/cache/models/{m}[/versions/{v}] purge a model's (or one version's) cached answers
 
 import { InfergateError } from '../../common/errors.ts';
 
@@ -21,9 +22,10 @@ export type Route =
   | { name: 'infer'; model: string; version?: string }
   | { name: 'replicas' }
   | { name: 'cacheStats' }
+  | { name: 'cachePurge'; model: string; version?: string }
   | { name: 'batchingStats' };
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'POST' | 'DELETE';
 
 /** Resolves a route; throws GW_ERR_ROUTE_NOT_FOUND or GW_ERR_METHOD_NOT_ALLOWED. */
 export function matchRoute(method: string, url: string): Route {
@@ -41,6 +43,12 @@ export function matchRoute(method: string, url: string): Route {
 }
 
 function match(s: string[]): [Route, Method] | undefined {
+  if (s[0] === 'admin' && s[1] === 'cache' && s[2] === 'models' && (s.length === 4 || (s.length === 6 && s[4] === 'versions'))) {
+    const model = decode(s[3]!);
+    const version = s.length === 6 ? decode(s[5]!) : undefined;
+    if (model === undefined || (s.length === 6 && version === undefined)) return undefined;
+    return [{ name: 'cachePurge', model, ...(version !== undefined ? { version } : {}) }, 'DELETE'];
+  }
   if (s[0] === 'admin' && s.length === 2) {
     if (s[1] === 'replicas') return [{ name: 'replicas' }, 'GET'];
     if (s[1] === 'cache') return [{ name: 'cacheStats' }, 'GET'];

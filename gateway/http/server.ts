@@ -120,8 +120,8 @@ function send(res: ServerResponse, reply: Reply): void {
   const isBytes = Buffer.isBuffer(reply.body) || typeof reply.body === 'string';
   const payload = isBytes ? (reply.body as Buffer | string) : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
-    ...reply.headers,
     'content-type': 'application/json',
+    ...reply.headers,
     'content-length': Buffer.byteLength(payload),
   });
   res.end(payload);

@@ -11,7 +11,7 @@ function get(cache: ResultCache, p: ReturnType<typeof parts>, bypass: boolean, c
 
 function setup(policy: Partial<CachePolicy> = {}) {
   const full: CachePolicy = { enabled: true, ttlSeconds: 60, maxEntryBytes: 1024, ...policy };
-  const cache = new ResultCache({ memory: new MemoryLru({ maxBytes: 1 << 20, now: () => 0 }), keyPrefix: 'test', policyFor: () => full });
+  const cache = new ResultCache({ tiers: [new MemoryLru({ maxBytes: 1 << 20, now: () => 0 })], keyPrefix: 'test', policyFor: () => full });
   let runs = 0;
   const compute = (answer = Uint8Array.of(42)) => async () => {
     runs++;

@@ -15,6 +15,8 @@ t.test('KServe v2 routes', async (t) => {
     ['POST', '/v2/models/classifier/versions/1/infer?x=1', { name: 'infer', model: 'classifier', version: '1' }],
     ['POST', '/v2/models/my%20model/infer', { name: 'infer', model: 'my model' }],
     ['GET', '/admin/replicas', { name: 'replicas' }],
+    ['DELETE', '/admin/cache/models/classifier', { name: 'cachePurge', model: 'classifier' }],
+    ['DELETE', '/admin/cache/models/a%2Ab/versions/2', { name: 'cachePurge', model: 'a*b', version: '2' }],
   ];
   for (const [method, url, route] of table) t.same(matchRoute(method, url), route, `${method} ${url}`);
 });
@@ -31,6 +33,8 @@ t.test('unknown paths and wrong methods are catalogued errors', async (t) => {
     ['GET', '/v2/models/x/infer', 'GW_ERR_METHOD_NOT_ALLOWED'],
     ['POST', '/v2/health/live', 'GW_ERR_METHOD_NOT_ALLOWED'],
     ['DELETE', '/v2/models/x', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['GET', '/admin/cache/models/x', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['DELETE', '/admin/cache/models/x/versions', 'GW_ERR_ROUTE_NOT_FOUND'],
   ];
   for (const [method, url, code] of table) t.throws(() => matchRoute(method, url), { code }, `${method} ${url}`);
 });

@@ -1,0 +1,114 @@
+// The KServe v2 / Open Inference Protocol binary tensor data extension, as a
+// pure codec. A request (or response) body is a JSON header followed by raw
+// tensor bytes; the HTTP header Inference-Header-Content-Length gives the
+// JSON's length:
+//
+//   ┌──────────────────────────────┬──────────────┬──────────────┬─────┐
+//   │ JSON (header-length bytes)   │ tensor A     │ tensor B     │ …   │
+//   │ inputs[i].parameters         │ binary_data_size bytes each, in the │
+//   │   .binary_data_size, no data │ order the tensors appear in the JSON│
+//   └──────────────────────────────┴──────────────┴──────────────┴─────┘
+//
+// Tensor bytes are little-endian, row-major, unpadded: BOOL one byte (0 or
+// 1), BYTES elements a u32 length then the bytes (the same layout as our
+// worker frames, so a binary input travels on without conversion). Outputs
+// are sent binary when asked per output (`parameters.binary_data: true`) or
+// for all (`binary_data_output: true` in the request's parameters).
+
+import { datatypeByKServe, elementCount, type KServeDatatype } from '../datatypes.ts';
+import { InfergateError } from '../errors.ts';
+import { describe } from './json-tensor.ts';
+
+/** HTTP header (lower case, as node reads it) with the JSON header's byte length. */
+export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
+export const BINARY_CONTENT_TYPE = 'application/octet-stream';
+
+/** Splits a body into its JSON header and binary section; `headerLength` is the HTTP header's text. */
+export function splitBinaryBody(body: Uint8Array, headerLength: string): { json: Uint8Array; binary: Uint8Array } {
+  const length = /^\d{1,15}$/.test(headerLength.trim()) ? Number(headerLength.trim()) : NaN;
+  if (!(length <= body.byteLength)) {
+    throw new InfergateError('GW_ERR_BINARY_HEADER_LENGTH', `Inference-Header-Content-Length is ${JSON.stringify(headerLength)}; the body has ${body.byteLength} bytes`);
+  }
+  return { json: body.subarray(0, length), binary: body.subarray(length) };
+}
+
+/** An input's `binary_data_size` parameter, undefined when it has none. */
+export function binaryDataSize(name: string, parameters: Record<string, unknown> | undefined): number | undefined {
+  const size = parameters?.binary_data_size;
+  if (size === undefined) return undefined;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `input "${name}": "binary_data_size" must be a non-negative integer, not ${describe(size)}`);
+  }
+  return size;
+}
+
+/** Hands out the binary section tensor by tensor, in JSON order; `finish` refuses bytes nobody claimed. */
+export class BinarySection {
+  readonly #bytes: Uint8Array;
+  #offset = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  take(name: string, size: number): Uint8Array {
+    const left = this.#bytes.byteLength - this.#offset;
+    if (size > left) throw binaryData(`input "${name}" declares ${size} bytes but only ${left} are left in the body`);
+    const slice = this.#bytes.subarray(this.#offset, this.#offset + size);
+    this.#offset += size;
+    return slice;
+  }
+
+  finish(): void {
+    const left = this.#bytes.byteLength - this.#offset;
+    if (left > 0) throw binaryData(`${left} bytes after the last tensor belong to no input (binary_data_size values add up to ${this.#offset})`);
+  }
+}
+
+/** Checks raw bytes against a datatype and a shape; returns the element count. */
+export function checkBinaryTensor(name: string, datatype: KServeDatatype, shape: readonly number[], bytes: Uint8Array): number {
+  const count = elementCount(shape);
+  const size = datatypeByKServe(datatype)!.bytesPerElement;
+  if (datatype === 'BYTES') {
+    const found = countByteElements(name, bytes);
+    if (found !== count) throw binaryData(`input "${name}" holds ${found} BYTES elements but shape [${shape.join(',')}] holds ${count}`);
+    return count;
+  }
+  if (bytes.byteLength !== count * size) {
+    throw binaryData(`input "${name}" has ${bytes.byteLength} bytes but shape [${shape.join(',')}] of ${datatype} needs ${count * size}`);
+  }
+  if (datatype === 'BOOL') {
+    const bad = bytes.findIndex((b) => b > 1);
+    if (bad !== -1) throw binaryData(`input "${name}" element ${bad} is byte ${bytes[bad]}; BOOL is 0 or 1`);
+  }
+  return count;
+}
+
+function countByteElements(name: string, bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  let count = 0;
+  while (offset < bytes.byteLength) {
+    if (offset + 4 > bytes.byteLength) throw binaryData(`input "${name}" BYTES element ${count} has a truncated length`);
+    offset += 4 + view.getUint32(offset, true);
+    if (offset > bytes.byteLength) throw binaryData(`input "${name}" BYTES element ${count} runs past the end of its data`);
+    count++;
+  }
+  return count;
+}
+
+/** A boolean parameter of the extension (`binary_data`, `binary_data_output`), undefined when absent. */
+export function booleanParameter(parameters: Record<string, unknown> | undefined, key: string, where: string): boolean | undefined {
+  const value = parameters?.[key];
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new InfergateError('GW_ERR_INVALID_REQUEST', `${where}: "${key}" must be true or false, not ${describe(value)}`);
+}
+
+/** The JSON header and the binary outputs' bytes as one body, with the header's length for Inference-Header-Content-Length. */
+export function joinBinaryBody(json: Buffer, tensors: readonly Uint8Array[]): { body: Buffer; headerLength: number } {
+  return { body: Buffer.concat([json, ...tensors]), headerLength: json.byteLength };
+}
+
+function binaryData(detail: string): InfergateError {
+  return new InfergateError('GW_ERR_BINARY_DATA', detail);
+}
