@@ -100,7 +100,9 @@ t.test('no answer by the deadline → timeout; the late answer is dropped and th
   const timedOut = await failure(client.infer(Buffer.from('slow'), 10));
   t.same([timedOut.origin, timedOut.error.code], ['timeout', 'GW_ERR_DEADLINE_EXCEEDED']);
   t.equal(client.pending, 0);
-  late!();
+  // On a loaded machine the request may reach the worker only after the 10 ms ran out: answer it late either way.
+  while (late === null) await new Promise((resolve) => setTimeout(resolve, 1));
+  (late as () => void)();
   t.equal(Buffer.from(await client.infer(Buffer.from('fast'), 5_000)).toString(), 'fast');
   t.equal(worker.stats.connections, 1);
 });
