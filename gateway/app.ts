@@ -12,6 +12,7 @@ import type { CacheConfig, GatewayConfig } from '../config/schema.ts';
 import { ModelBatching } from './batching/model-batching.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
 import { adminTimeoutMs, createRedisClient, redisConfigured } from './cache/redis-client.ts';
+import { RawBodyIndex } from './cache/raw-body-index.ts';
 import { RedisTier } from './cache/redis-tier.ts';
 import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
 import { Handlers } from './http/handlers.ts';
@@ -28,6 +29,9 @@ import { placeModels } from './supervisor/placement.ts';
 import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
 import { isReplicaFault } from './upstream/failure.ts';
+
+/** Distinct request bodies remembered for decode-free cache hits (each entry ~250 bytes: a few MiB at most). */
+const RAW_BODY_INDEX_ENTRIES = 16_384;
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -154,6 +158,7 @@ export class Gateway {
         dispatcher: this.dispatcher,
         retryBudget: this.retryBudget,
         cache: this.cache,
+        rawBodies: new RawBodyIndex(RAW_BODY_INDEX_ENTRIES),
         batching: this.batching,
         maxBodyBytes: config.server.maxBodyBytes,
         now,

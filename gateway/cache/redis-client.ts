@@ -42,7 +42,10 @@ export function adminTimeoutMs(config: CacheConfig): number {
  */
 export function createRedisClient(config: CacheConfig, role: RedisClientRole = 'commands'): RedisClient {
   const byRole: Record<RedisClientRole, RedisOptions> = {
-    commands: { enableOfflineQueue: false, commandTimeout: config.redisTimeoutMs, maxRetriesPerRequest: 0 },
+    // Auto-pipelining sends every command issued in one event-loop turn in one write: a profile at 16
+    // connections, heavy model, 0% hits, showed one write syscall per GET and per SET costing ~115 µs of
+    // gateway CPU per request on this 2-core machine.
+    commands: { enableOfflineQueue: false, commandTimeout: config.redisTimeoutMs, maxRetriesPerRequest: 0, enableAutoPipelining: true },
     // ioredis's own re-subscribe after a reconnect leaves its promise unhandled (a rejection there would end the
     // process); the tier subscribes on every 'ready' itself, with a handler.
     subscriber: { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false },
@@ -65,6 +68,7 @@ export function createRedisClient(config: CacheConfig, role: RedisClientRole = '
       const options: ClusterOptions = {
         redisOptions: { ...credentials(config.redisUrl), ...common },
         enableOfflineQueue: failFast.enableOfflineQueue ?? true,
+        enableAutoPipelining: failFast.enableAutoPipelining ?? false,
         clusterRetryStrategy: reconnectDelayMs,
       };
       return new Cluster(nodes, options);

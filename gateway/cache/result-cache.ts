@@ -114,6 +114,22 @@ export class ResultCache<V = Uint8Array> {
     }
   }
 
+  /**
+   * A stored answer for `key` from the first tier that has one (counted as a
+   * hit; earlier tiers are refilled), or undefined. Never computes: the
+   * caller falls back to getOrCompute.
+   */
+  async peek(key: string): Promise<V | undefined> {
+    const { tiers } = this.#o;
+    for (let i = 0; i < tiers.length; i++) {
+      const lookup = tiers[i]!.get(key);
+      const found = lookup instanceof Promise ? await lookup : lookup;
+      const value = found && this.#decode(found);
+      if (value) return this.#hit(key, i, found, value).value;
+    }
+    return undefined;
+  }
+
   /** Removes a model's entries (every version, or one) from every tier, this gateway's and the shared one. */
   async purge(model: string, version?: string): Promise<PurgeResult> {
     const prefix = version === undefined ? `${this.#o.keyPrefix}:${encodeURIComponent(model)}:` : this.#prefixOf(model, version);

@@ -19,7 +19,8 @@ import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { RetryBudget } from '../resilience/retry-budget.ts';
 import { requestPriority, requestTimeoutMs, type ModelBatching } from '../batching/model-batching.ts';
 import { groupKey, requestRows } from '../batching/tensor-batch.ts';
-import type { ResultCache } from '../cache/result-cache.ts';
+import { RawBodyIndex } from '../cache/raw-body-index.ts';
+import type { CacheOutcome, ResultCache } from '../cache/result-cache.ts';
 import { readBody } from './body.ts';
 import type { Route } from './routes.ts';
 import type { Reply } from './server.ts';
@@ -30,6 +31,8 @@ export type HandlersOptions = {
   dispatcher: Dispatcher;
   retryBudget: RetryBudget;
   cache: ResultCache<InferAnswer>;
+  /** Raw request bodies already seen → their cache key (the decode-free path of a repeated request). */
+  rawBodies: RawBodyIndex;
   batching: ModelBatching;
   maxBodyBytes: number;
   now: () => number;
@@ -107,15 +110,21 @@ export class Handlers {
       plan.batcher.admit(requestPriority(req, undefined, plan), startedMs + requestTimeoutMs(req, undefined, plan));
     }
     const body = await readBody(req, this.#o.maxBodyBytes);
-    const request = decodeInferRequest(body, resolved.signature, binaryHeaderLength === undefined ? {} : { binaryHeaderLength });
+    const headerLength = binaryHeaderLength === undefined ? undefined : Number(binaryHeaderLength);
 
+    // A body seen before (byte for byte) whose answer is still stored is answered without decoding it.
+    const cacheOn = this.#o.cache.enabledFor(resolved.name);
+    const rawDigest = cacheOn && !wantsFreshAnswer(req, undefined) ? RawBodyIndex.digest(resolved.name, resolved.version, headerLength, body) : undefined;
+    const seen = rawDigest === undefined ? undefined : this.#o.rawBodies.get(rawDigest);
+    const stored = seen && (await this.#o.cache.peek(seen.key));
+    if (seen && stored) return answerReply(stored, seen.id, seen.binaryOutputs, 'hit');
+
+    const request = decodeInferRequest(body, resolved.signature, binaryHeaderLength === undefined ? {} : { binaryHeaderLength });
     const deadlineMs = startedMs + requestTimeoutMs(req, request.parameters, plan);
     const priority = requestPriority(req, request.parameters, plan);
     const { outputs, tensors: inputs } = request;
     // The cache key is a SHA-256 over the inputs: computed only when the cache runs (the batcher reuses it).
-    const key = this.#o.cache.enabledFor(resolved.name)
-      ? this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, outputs, tensors: inputs })
-      : undefined;
+    const key = cacheOn ? this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, outputs, tensors: inputs }) : undefined;
     const rows = plan.axes && requestRows(inputs, plan.axes);
 
     const compute = async (): Promise<InferAnswer> => {
@@ -125,23 +134,14 @@ export class Handlers {
       const frame = encodeFrame<InferRequestHeader>(requestHeader(resolved.name, resolved.version, outputs, deadlineMs - this.#o.now()), inputs);
       return answerFromFrame(await this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs));
     };
-    const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', wantsFreshAnswer(req, request.parameters), compute);
-    const response = {
-      modelName: answer.model,
-      modelVersion: answer.version,
-      ...(request.id !== undefined ? { id: request.id } : {}),
-      outputs: answer.tensors,
-    };
-    if (!request.binaryOutputs) return { status: 200, headers: { [CACHE_HEADER]: outcome }, body: encodeInferResponse(response) };
-    const { body: binaryBody, headerLength } = encodeBinaryInferResponse(response, new Set(request.binaryOutputs));
-    return {
-      status: 200,
-      headers: { [CACHE_HEADER]: outcome, 'content-type': BINARY_CONTENT_TYPE, [HEADER_LENGTH_HEADER]: String(headerLength) },
-      body: binaryBody,
-    };
+    const fresh = wantsFreshAnswer(req, request.parameters);
+    const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', fresh, compute);
+    if (rawDigest !== undefined && key !== undefined && !fresh) {
+      this.#o.rawBodies.set(rawDigest, { key, id: request.id, binaryOutputs: request.binaryOutputs });
+    }
+    return answerReply(answer, request.id, request.binaryOutputs, outcome);
   }
 
-  /** DELETE /admin/cache/models/{m}[/versions/{v}]: every tier, here and (through Redis) on every gateway. */
   async #purge(modelName: string, version: string | undefined): Promise<Reply> {
     // Known names only: a typo must not report "0 removed" as if it had worked.
     const model = this.#o.registry.model(modelName);
@@ -166,6 +166,14 @@ function checkContentType(contentType: string | undefined, binary: boolean): voi
   if (contentType === undefined || /^application\/json\b/i.test(contentType)) return;
   if (binary && /^application\/octet-stream\b/i.test(contentType)) return;
   throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `"${contentType}"; send application/json${binary ? ' or application/octet-stream' : ''}`);
+}
+
+/** The KServe answer (JSON, or the binary extension when outputs were asked for as binary data). */
+function answerReply(answer: InferAnswer, id: string | undefined, binaryOutputs: string[] | undefined, outcome: CacheOutcome): Reply {
+  const response = { modelName: answer.model, modelVersion: answer.version, ...(id !== undefined ? { id } : {}), outputs: answer.tensors };
+  if (!binaryOutputs) return { status: 200, headers: { [CACHE_HEADER]: outcome }, body: encodeInferResponse(response) };
+  const { body, headerLength } = encodeBinaryInferResponse(response, new Set(binaryOutputs));
+  return { status: 200, headers: { [CACHE_HEADER]: outcome, 'content-type': BINARY_CONTENT_TYPE, [HEADER_LENGTH_HEADER]: String(headerLength) }, body };
 }
 
 /** Response header saying how the cache took part: hit, miss, joined, bypass or off. */

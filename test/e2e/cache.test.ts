@@ -94,6 +94,20 @@ t.test('binary outputs on request: header length and raw bytes that equal the JS
   t.equal(JSON.parse(bad.body.toString()).code, 'GW_ERR_BINARY_DATA');
 });
 
+t.test('a repeated body is answered without decoding it, with its own id, and only while the answer is stored', async (t) => {
+  const data = randomFloats(random, 64);
+  const body = { id: 'first', ...classifierBody(data) };
+  t.equal(cacheOf(await infer(body)), 'miss');
+  const repeat = await infer(body);
+  t.same([cacheOf(repeat), repeat.body.id], ['hit', 'first']);
+  const sameTensorOtherId = await infer({ ...body, id: 'second' });
+  t.same([cacheOf(sameTensorOtherId), sameTensorOtherId.body.id], ['hit', 'second'], 'another body, same tensor: the same entry, its own id');
+  t.same(sameTensorOtherId.body.outputs, repeat.body.outputs);
+  const purged = await fetch(`${url}/admin/cache/models/classifier`, { method: 'DELETE' });
+  t.equal(purged.status, 200);
+  t.equal(cacheOf(await infer(body)), 'miss', 'after a purge the known body is computed again');
+});
+
 t.test('2000 distinct random tensors never share a key', async (t) => {
   const before = await stats();
   const outcomes = new Map<string, number>();
