@@ -173,7 +173,9 @@ export class RedisTier implements CacheTier {
       if ((err as { code?: string })?.code === 'EOPENBREAKER') this.#stats.skipped++;
       else {
         this.#stats.errors++;
-        if (/timed? ?out/i.test((err as Error)?.message ?? '')) this.#stats.timeouts++;
+        // The breaker's call timeout (BreakerTimeoutError, ETIMEDOUT) is what bounds a command: ioredis's own
+        // commandTimeout does not cover auto-pipelined commands.
+        if ((err as { code?: string })?.code === 'ETIMEDOUT' || /timed? ?out/i.test((err as Error)?.message ?? '')) this.#stats.timeouts++;
         this.#lastError = (err as Error)?.message ?? String(err);
       }
       throw err;
