@@ -15,6 +15,8 @@ export type ReplicaHealthSnapshot = {
   activeCheck: CheckState;
   consecutiveFailures: number;
   ejections: number;
+  /** Ejections detected but not enforced (the model's share of ejected replicas was used up). */
+  ejectionsRefused: number;
   /** Remaining ejection time; 0 when not ejected. */
   ejectedForMs: number;
   /** Slow-start traffic weight (1 = a full share). */
@@ -28,6 +30,7 @@ export class ReplicaHealth {
   #check: CheckState = FRESH_CHECK_STATE;
   #consecutiveFailures = 0;
   #ejections = 0;
+  #ejectionsRefused = 0;
   #ejectedUntilMs = 0;
   #readySinceMs = -Infinity;
 
@@ -90,6 +93,12 @@ export class ReplicaHealth {
     return durationMs;
   }
 
+  /** The ejection was detected but not enforced: count it, and start a new run of failures before the next one. */
+  ejectionRefused(): void {
+    this.#ejectionsRefused++;
+    this.#consecutiveFailures = 0;
+  }
+
   /** Records an active check; returns the new check state. */
   onCheck(passed: boolean): CheckState {
     this.#check = afterCheck(this.#check, passed, this.#config);
@@ -103,6 +112,7 @@ export class ReplicaHealth {
       activeCheck: this.#check,
       consecutiveFailures: this.#consecutiveFailures,
       ejections: this.#ejections,
+      ejectionsRefused: this.#ejectionsRefused,
       ejectedForMs: Math.max(0, Math.round(this.#ejectedUntilMs - this.#now())),
       weight: Number(this.weight().toFixed(3)),
     };

@@ -141,6 +141,7 @@ export class ReplicaSet extends EventEmitter {
       const ejected = ofModel.filter((r) => r.health.ejected).length;
       if (!mayEject(ejected, ofModel.length, this.#o.maxEjectionPercent)) {
         this.#o.log(`${replica.id}: would eject after ${replica.health.consecutiveFailures} failures in a row, but ${ejected} of ${ofModel.length} replicas of "${model}" are ejected already`);
+        replica.health.ejectionRefused();
         return;
       }
     }

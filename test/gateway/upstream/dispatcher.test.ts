@@ -113,6 +113,9 @@ t.test('consecutive failures eject a replica, but never more than maxEjectionPer
   const ejected = replicas.filter((r) => r.health.ejected).map((r) => r.id);
   t.equal(ejected.length, 1, `one of four ejected (${ejected})`);
   t.ok(logs.some((m) => m.includes('would eject')), 'the refused ejection is logged');
+  const refused = replicas.reduce((n, r) => n + r.health.snapshot().ejectionsRefused, 0);
+  t.ok(refused >= 1, `detected but not enforced, counted apart (${refused})`);
+  t.ok(logs.filter((m) => m.includes('would eject')).length <= refused, 'logged once per detection, not once per failure');
 });
 
 t.test('an open breaker takes a replica out of the choice while others are usable', async (t) => {
