@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench:profile -- [--model classifier] [--batching on|off] [--connections 64] [--duration 10] [--out DIR]`
+// `npm run bench:profile -- [--model classifier] [--batching on|off] [--hits] [--connections 64] [--duration 10] [--out DIR]`
 //
 // Where the gateway's time goes: starts a gateway (2 local workers, cache off)
 // under `node --cpu-prof`, loads it with a closed loop of unique JSON bodies
-// from this process, stops it (the profile is written as it exits), and prints
+// (with --hits: the cache on and 64 repeated bodies, each answered once before
+// the profile counts, so that every counted request is a cache hit) from this
+// process, stops it (the profile is written as it exits), and prints
 // its busy time by stage of the infer path (lib/profile-stages.ts), per
 // answered request. The .cpuprofile file is kept in --out for a flame graph
 // (Chrome DevTools → Performance → Load profile).
@@ -28,6 +30,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'classifier' },
     batching: { type: 'string', default: 'on' },
+    hits: { type: 'boolean', default: false },
     connections: { type: 'string', default: '64' },
     duration: { type: 'string', default: '10' },
     models: { type: 'string', default: join(ROOT, 'models') },
@@ -39,7 +42,7 @@ const width = INPUT_WIDTH[model];
 const connections = Number(values.connections);
 const durationS = Number(values.duration);
 if (width === undefined || !['on', 'off'].includes(values.batching!) || !(connections > 0) || !(durationS > 0)) {
-  process.stderr.write('usage: npm run bench:profile -- [--model classifier|heavy] [--batching on|off] [--connections N] [--duration S] [--models DIR] [--out DIR]\n');
+  process.stderr.write('usage: npm run bench:profile -- [--model classifier|heavy] [--batching on|off] [--hits] [--connections N] [--duration S] [--models DIR] [--out DIR]\n');
   process.exit(2);
 }
 const out = resolve(values.out ?? mkdtempSync(join(tmpdir(), 'infergate-profile-')));
@@ -50,7 +53,7 @@ const configFile = join(out, 'gateway.yaml');
 writeFileSync(
   configFile,
   `server: { port: ${port} }\nmodels: { repository: ${JSON.stringify(resolve(values.models!))}, include: [${model}], defaultReplicas: 2 }\n` +
-    `cache: { enabled: false }\nbatching: { enabled: ${values.batching === 'on'} }\n`,
+    `cache: { enabled: ${values.hits} }\nbatching: { enabled: ${values.batching === 'on'} }\n`,
 );
 const gateway = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, join(ROOT, 'bin', 'infergate.ts'), 'gateway', '--config', configFile], {
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -64,7 +67,14 @@ await new Promise<void>((ready, fail) => {
   gateway.once('exit', (code) => fail(new Error(`the gateway exited (${code}) before it was ready:\n${stdout}`)));
 });
 
-const bodies = createBodySource({ format: 'json', model, version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, width] }], rows: 1, mode: 'unique', seed: 1 });
+const bodies = createBodySource({ format: 'json', model, version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, width] }], rows: 1, mode: values.hits ? 64 : 'unique', seed: 1 });
+if (values.hits) {
+  // Each repeated body once, so that the closed loop below only hits the cache.
+  for (let i = 0; i < 64; i++) {
+    const response = await fetch(`http://127.0.0.1:${port}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body: bodies.next() });
+    await response.arrayBuffer();
+  }
+}
 const recorder = new Recorder();
 await runClosedLoop({
   origin: `http://127.0.0.1:${port}`,

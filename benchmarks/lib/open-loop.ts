@@ -19,7 +19,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { mulberry32, type Body } from './bodies.ts';
 import { ArrivalSchedule } from './rate-schedule.ts';
-import { classifyError, type ErrorKind, type Recorder } from './recorder.ts';
+import { classifyError, Recorder, type ErrorKind } from './recorder.ts';
 import type { OpenLoad } from './results.ts';
 
 /** One request's outcome, for observers that need more than the Recorder keeps (e.g. a per-second chaos timeline). */
@@ -65,10 +65,17 @@ export type OpenLoopOptions = {
   observe?: (answer: Answer) => void;
   /** Sees every complete answer with its headers and buffered body (bodies are only kept when this is set). */
   onAnswer?: (answer: OpenLoopAnswer) => void;
+  /**
+   * Seconds of load at the first rate, on the same connections, before the
+   * measured run; its answers are awaited and counted nowhere. A fresh load
+   * generator opens its sockets and compiles its code in its first hundreds
+   * of milliseconds, which would otherwise be the measured run's tail.
+   */
+  warmupS?: number;
 };
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
-  const { load, recorder } = options;
+  const { load } = options;
   if (!(load.ratePerS > 0)) throw new Error(`open loop: rate must be > 0, not ${load.ratePerS}`);
   const pool = new Pool(options.origin, {
     connections: load.connections,
@@ -78,6 +85,20 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
     connectTimeout: options.timeoutMs,
     keepAliveTimeout: 60_000,
   });
+  try {
+    if (options.warmupS) {
+      const warmup = { ...load, durationS: options.warmupS, schedule: undefined };
+      await drive(pool, { ...options, load: warmup, recorder: new Recorder(), onStart: undefined, observe: undefined, onAnswer: undefined });
+    }
+    await drive(pool, options);
+  } finally {
+    await pool.destroy().catch(() => {});
+  }
+}
+
+/** One run of the schedule over `pool`: sends, waits for the stragglers, closes the recorder. */
+async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
+  const { load, recorder } = options;
   const schedule = new ArrivalSchedule(load, mulberry32(options.seed ?? 1));
   const observe = options.observe;
   let startMs = 0;
@@ -158,7 +179,6 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
   const doneMs = performance.now() - startMs;
   for (const { dueMs } of inFlight) observe?.({ dueMs: dueMs - startMs, doneMs, error: 'timeout' });
   recorder.close();
-  await pool.destroy().catch(() => {});
 }
 
 /** The `code` of a KServe/infergate error body ({error, code}), if it is one. */

@@ -48,7 +48,7 @@ export function rankerWeights(seed: number): RankerWeights {
 }
 
 /** Gemm layers with Relu between them, optionally Softmax at the end. */
-function mlpGraph(name: string, weights: MlpWeights, outputName: string, softmax: boolean): GraphParts {
+export function mlpGraph(name: string, weights: MlpWeights, outputName: string, softmax: boolean): GraphParts {
   const nodes = [];
   const initializers = [];
   let current = 'input';

@@ -9,6 +9,7 @@ import { createBodySource } from '../../benchmarks/lib/bodies.ts';
 import { runClosedLoop } from '../../benchmarks/lib/closed-loop.ts';
 import { runOpenLoop, type Answer, type OpenLoopAnswer } from '../../benchmarks/lib/open-loop.ts';
 import { Recorder } from '../../benchmarks/lib/recorder.ts';
+import type { OpenLoad } from '../../benchmarks/lib/results.ts';
 import { startFixture } from './helpers.ts';
 
 const bodies = createBodySource({ format: 'json', model: 'm', version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], rows: 1, mode: 'unique', seed: 1 });
@@ -102,4 +103,19 @@ t.test('onAnswer sees every complete answer with its status, headers, body and b
   t.equal(answers.length, s.responses, 'one call per recorded answer');
   t.ok(answers.every((a) => a.statusCode === 200 && a.body.byteLength > 0 && typeof a.headers['content-length'] === 'string'), 'status, headers and the buffered body');
   t.ok(answers.every((a) => a.sentLatencyMs > 0 && a.sentLatencyMs <= a.latencyMs), 'latency from the send is never more than from the intended send time');
+});
+
+t.test('a warm-up sends at the first rate before the measured run and is counted nowhere', async (t) => {
+  const origin = await startFixture(t, 'stall-server.ts', ['--stall-ms', '0', '--every-ms', '100000']);
+  const recorder = new Recorder();
+  const answers: OpenLoopAnswer[] = [];
+  let sent = 0;
+  const body = (): ReturnType<typeof bodies.next> => (sent++, bodies.next());
+  const load: OpenLoad = { mode: 'open', ratePerS: 100, arrivals: 'constant', connections: 4, durationS: 0.5, schedule: [{ fromS: 0.2, ratePerS: 200 }] };
+  await runOpenLoop({ origin, path: '/', headers, body, load, recorder, timeoutMs: 5_000, onAnswer: (a) => answers.push(a), warmupS: 0.5 });
+  const s = recorder.summary();
+  // Measured: 0.2 s at 100/s + 0.3 s at 200/s = 80 requests; the warm-up's 50 (at the first rate, no schedule) are sent but not recorded.
+  t.ok(s.responses >= 75 && s.responses <= 81, `the recorder counts the measured run only (${s.responses})`);
+  t.equal(answers.length, s.responses, 'onAnswer sees the measured run only');
+  t.ok(sent >= s.responses + 45 && sent <= s.responses + 51, `the warm-up sent its own requests too (${sent} sent in all)`);
 });

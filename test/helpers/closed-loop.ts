@@ -19,8 +19,12 @@ export type ClosedLoopOptions = {
   headers: Record<string, string>;
   body: () => string | Buffer;
   concurrency: number;
-  /** Called with every outcome; a virtual client stops once this returns 'stop' for one of its outcomes. */
-  onOutcome: (outcome: Outcome) => 'continue' | 'stop';
+  /**
+   * Called with every outcome; a virtual client stops once this returns
+   * 'stop' for one of its outcomes, and waits before its next request when
+   * it returns { pauseMs } (a client backing off from a refusal).
+   */
+  onOutcome: (outcome: Outcome) => 'continue' | 'stop' | { pauseMs: number };
   /** Every virtual client stops sending once this is aborted. */
   signal: AbortSignal;
   timeoutMs: number;
@@ -36,7 +40,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<void> {
   });
   const client = async (): Promise<void> => {
     while (!options.signal.aborted) {
-      if (options.onOutcome(await send(pool, options)) === 'stop') return;
+      const next = options.onOutcome(await send(pool, options));
+      if (next === 'stop') return;
+      if (typeof next === 'object') await new Promise((resolve) => setTimeout(resolve, next.pauseMs));
     }
   };
   try {
