@@ -62,6 +62,8 @@ export class ResultCache<V = Uint8Array> {
   readonly #codec: CacheCodec<V>;
   readonly #inFlight = new Map<string, Promise<Answer<V>>>();
   readonly #stats: ResultCacheStats;
+  /** Decoded values of stored buffers still referenced by a tier. */
+  readonly #decoded = new WeakMap<Uint8Array, V>();
 
   constructor(options: ResultCacheOptions<V>) {
     this.#o = options;
@@ -183,8 +185,14 @@ export class ResultCache<V = Uint8Array> {
   }
 
   #decode(entry: TierEntry): V | undefined {
+    // The in-process tier hands back the same buffer on every hit of an entry: decode it once. (Values are
+    // shared between hits, so nothing downstream may change them.)
+    const known = this.#decoded.get(entry.bytes);
+    if (known !== undefined) return known;
     try {
-      return this.#codec.fromBytes(entry.bytes);
+      const value = this.#codec.fromBytes(entry.bytes);
+      this.#decoded.set(entry.bytes, value);
+      return value;
     } catch {
       this.#stats.undecodable++;
       return undefined;

@@ -42,6 +42,8 @@ export type HandlersOptions = {
 
 export class Handlers {
   readonly #o: HandlersOptions;
+  /** The last reply rendered for each stored answer (see #hitReply). */
+  readonly #hitReplies = new WeakMap<InferAnswer, { id: string | undefined; binaryOutputs: string[] | undefined; reply: Reply }>();
 
   constructor(options: HandlersOptions) {
     this.#o = options;
@@ -117,7 +119,7 @@ export class Handlers {
     const rawDigest = cacheOn && !wantsFreshAnswer(req, undefined) ? RawBodyIndex.digest(resolved.name, resolved.version, headerLength, body) : undefined;
     const seen = rawDigest === undefined ? undefined : this.#o.rawBodies.get(rawDigest);
     const stored = seen && (await this.#o.cache.peek(seen.key));
-    if (seen && stored) return answerReply(stored, seen.id, seen.binaryOutputs, 'hit');
+    if (seen && stored) return this.#hitReply(stored, seen.id, seen.binaryOutputs);
 
     const request = decodeInferRequest(body, resolved.signature, binaryHeaderLength === undefined ? {} : { binaryHeaderLength });
     const deadlineMs = startedMs + requestTimeoutMs(req, request.parameters, plan);
@@ -140,6 +142,22 @@ export class Handlers {
       this.#o.rawBodies.set(rawDigest, { key, id: request.id, binaryOutputs: request.binaryOutputs });
     }
     return answerReply(answer, request.id, request.binaryOutputs, outcome);
+  }
+
+  /**
+   * A repeated body's hit. An entry of the in-process tier decodes to the
+   * same answer object on every hit (the result cache decodes each stored
+   * buffer once), and a repeated body echoes the same id and asks for the
+   * same binary outputs (the raw-body index hands back the same values), so
+   * the encoded reply is kept with the answer and sent again as it is: a hit
+   * then costs no JSON encoding.
+   */
+  #hitReply(answer: InferAnswer, id: string | undefined, binaryOutputs: string[] | undefined): Reply {
+    const rendered = this.#hitReplies.get(answer);
+    if (rendered && rendered.id === id && rendered.binaryOutputs === binaryOutputs) return rendered.reply;
+    const reply = answerReply(answer, id, binaryOutputs, 'hit');
+    this.#hitReplies.set(answer, { id, binaryOutputs, reply });
+    return reply;
   }
 
   async #purge(modelName: string, version: string | undefined): Promise<Reply> {

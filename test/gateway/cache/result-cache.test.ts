@@ -79,3 +79,23 @@ t.test('answers over maxEntryBytes are not stored', async (t) => {
   t.equal((await get(cache, parts(5), false, compute(new Uint8Array(5)))).outcome, 'miss');
   t.equal(cache.stats().tooLarge, 2);
 });
+
+t.test('an entry of the in-process tier is decoded once and hands every hit the same value', async (t) => {
+  const full: CachePolicy = { enabled: true, ttlSeconds: 60, maxEntryBytes: 1024 };
+  let decodes = 0;
+  const codec = { toBytes: (v: { n: number }) => Uint8Array.of(v.n), fromBytes: (b: Uint8Array) => (decodes++, { n: b[0]! }) };
+  const cache = new ResultCache({ tiers: [new MemoryLru({ maxBytes: 1 << 20, now: () => 0 })], keyPrefix: 'test', policyFor: () => full, codec });
+  const key = cache.keyFor(parts(1));
+  await cache.getOrCompute('m', key, false, async () => ({ n: 7 }));
+  const first = await cache.peek(key);
+  const second = await cache.peek(key);
+  const third = (await cache.getOrCompute('m', key, false, async () => ({ n: 0 }))).value;
+  t.same(first, { n: 7 });
+  t.equal(second, first, 'the same object');
+  t.equal(third, first, 'getOrCompute hits share it too');
+  t.equal(decodes, 1, 'decoded once');
+  // A new value for the key is new bytes: decoded afresh.
+  await cache.getOrCompute('m', key, true, async () => ({ n: 9 }));
+  t.same(await cache.peek(key), { n: 9 });
+  t.equal(decodes, 2);
+});
