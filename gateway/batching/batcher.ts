@@ -262,14 +262,12 @@ export class Batcher {
     const leaders = groups.map((g) => g[0]!);
     const first = leaders[0]!.request;
     const deadlineMs = Math.max(...leaders.map((p) => p.request.deadlineMs));
-    const frame = encodeFrame<InferRequestHeader>(
-      requestHeader(model, version, first.outputs, deadlineMs - this.#o.now()),
-      leaders.length === 1 ? first.tensors : concatAlongAxes(leaders.map((p) => p.request.tensors), axes.inputs),
-    );
+    const tensors = leaders.length === 1 ? first.tensors : concatAlongAxes(leaders.map((p) => p.request.tensors), axes.inputs);
+    const encode = (budgetMs: number): Uint8Array => encodeFrame<InferRequestHeader>(requestHeader(model, version, first.outputs, budgetMs), tensors);
     const startedMs = this.#o.now();
     let answer: Uint8Array;
     try {
-      answer = await dispatcher.dispatch(model, frame, deadlineMs);
+      answer = await dispatcher.dispatch(model, encode, deadlineMs);
     } catch (err) {
       const error = err instanceof InfergateError ? err : new InfergateError('GW_ERR_INTERNAL', String(err));
       if (error.code === 'GW_ERR_MODEL_EXECUTION' && groups.length > 1) {

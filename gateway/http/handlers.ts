@@ -133,8 +133,8 @@ export class Handlers {
       if (plan.batcher && rows !== undefined) {
         return plan.batcher.submit({ tensors: inputs, outputs, rows, groupKey: groupKey(inputs, plan.axes!, outputs), dedupeKey: key, priority, deadlineMs });
       }
-      const frame = encodeFrame<InferRequestHeader>(requestHeader(resolved.name, resolved.version, outputs, deadlineMs - this.#o.now()), inputs);
-      return answerFromFrame(await this.#o.dispatcher.dispatch(resolved.name, frame, deadlineMs));
+      const encode = (budgetMs: number): Uint8Array => encodeFrame<InferRequestHeader>(requestHeader(resolved.name, resolved.version, outputs, budgetMs), inputs);
+      return answerFromFrame(await this.#o.dispatcher.dispatch(resolved.name, encode, deadlineMs));
     };
     const fresh = wantsFreshAnswer(req, request.parameters);
     const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', fresh, compute);

@@ -33,8 +33,13 @@ export class Dispatcher extends EventEmitter {
     this.#o = options;
   }
 
-  /** Resolves with the worker's response frame; rejects with an InfergateError. */
-  async dispatch(model: string, frame: Uint8Array, deadlineMs: number): Promise<Uint8Array> {
+  /**
+   * Resolves with the worker's response frame; rejects with an InfergateError.
+   * `encode` makes the request frame for the time the request has left: a
+   * retry's frame carries what is left when it is sent, so the worker that
+   * gets it drops the work once the client's deadline has passed.
+   */
+  async dispatch(model: string, encode: (budgetMs: number) => Uint8Array, deadlineMs: number): Promise<Uint8Array> {
     const { replicas, retryBudget, now } = this.#o;
     const tried: Tried = new Map();
     let lastFailure: UpstreamFailure | undefined;
@@ -60,7 +65,8 @@ export class Dispatcher extends EventEmitter {
 
       const { replica } = acquired;
       try {
-        const answer = await this.#attempt(acquired, frame, Math.min(this.#o.attemptTimeoutMs, deadlineMs - now()));
+        const budgetMs = deadlineMs - now();
+        const answer = await this.#attempt(acquired, encode(budgetMs), Math.min(this.#o.attemptTimeoutMs, budgetMs));
         replicas.release(replica, null);
         return answer;
       } catch (err) {

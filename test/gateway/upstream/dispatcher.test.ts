@@ -62,8 +62,10 @@ function fleet(t: Test, o: FleetOptions) {
     for (const r of replicas) r.health.breaker.shutdown();
     clock.stop();
   });
-  const send = (deadlineInMs = 5_000) => dispatcher.dispatch('m', new Uint8Array(0), performance.now() + deadlineInMs);
-  return { set, replicas, calls, budget, send, logs };
+  const budgets: number[] = [];
+  const encode = (budgetMs: number) => (budgets.push(budgetMs), new Uint8Array(0));
+  const send = (deadlineInMs = 5_000) => dispatcher.dispatch('m', encode, performance.now() + deadlineInMs);
+  return { set, replicas, calls, budget, send, logs, budgets };
 }
 
 const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (err: InfergateError) => err);
@@ -88,12 +90,16 @@ t.test('a client error is not retried and never counts against the replica', asy
 });
 
 t.test('an attempt that times out is retried elsewhere while the deadline allows', async (t) => {
-  const { replicas, calls, send } = fleet(t, { behaviours: ['hang', 'ok'] });
+  const { replicas, calls, send, budgets } = fleet(t, { behaviours: ['hang', 'ok'] });
   replicas[1]!.outstanding = 1;
   const answer = await send(2_000);
   replicas[1]!.outstanding = 0;
   t.same([...answer], [1]);
   t.same(calls, ['r0', 'r1']);
+  // The retry's frame carries the time left after the first attempt's 30 ms timeout, not the first budget.
+  t.equal(budgets.length, 2, 'a frame per attempt');
+  t.ok(budgets[0]! <= 2_000 && budgets[0]! > 1_900, `first frame: the whole budget (${budgets[0]!.toFixed(1)} ms)`);
+  t.ok(budgets[1]! <= budgets[0]! - 30, `the retry's frame: what is left (${budgets[1]!.toFixed(1)} ms)`);
 });
 
 t.test('when the retry budget is spent, the failure goes back to the client', async (t) => {
