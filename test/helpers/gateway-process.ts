@@ -40,6 +40,22 @@ export type GatewayProcess = {
   peakRssBytes(): number;
 };
 
+/**
+ * This process's environment without tap's per-process instrumentation
+ * (its `--import` of @tapjs/processinfo in NODE_OPTIONS, which also turns on
+ * V8 coverage in every Node child): a gateway under a chaos test's latency
+ * bounds, and its load generator, run as users run them. Their code is
+ * covered by the other tests.
+ */
+export function uninstrumentedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('_TAPJS_PROCESSINFO_')) delete env[name];
+  const options = (env.NODE_OPTIONS ?? '').split(/\s+(?=--)/).filter((option) => option !== '' && !option.includes('@tapjs/processinfo'));
+  if (options.length > 0) env.NODE_OPTIONS = options.join(' ');
+  else delete env.NODE_OPTIONS;
+  return env;
+}
+
 /** Starts `infergate gateway` on an ephemeral port and waits until it is ready. */
 export async function startGatewayProcess(t: TestContext, options: GatewayProcessOptions): Promise<GatewayProcess> {
   const dir = t.testdir();
@@ -55,7 +71,7 @@ export async function startGatewayProcess(t: TestContext, options: GatewayProces
   });
   const repository = options.repository ?? (await demoRepository(t));
   const args = [BIN, 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--replicas', String(options.replicas), '--models', repository];
-  const { handle } = await processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: options.readyTimeoutMs ?? 60_000 });
+  const { handle } = await processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: options.readyTimeoutMs ?? 60_000, env: uninstrumentedEnv() });
   t.teardown(() => killGroup(handle.pid));
   const port = /listening on http:\/\/[^\s]+?:(\d+)/.exec(handle.output())?.[1];
   if (!port) throw new Error(`gateway: no "listening on" line in its output:\n${handle.output()}`);

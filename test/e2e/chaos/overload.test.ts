@@ -34,7 +34,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LatencySummary } from '../../../benchmarks/lib/results.ts';
-import { startGatewayProcess } from '../../helpers/gateway-process.ts';
+import { startGatewayProcess, uninstrumentedEnv } from '../../helpers/gateway-process.ts';
 import type { CapacityPhase, OverloadClientOptions, OverloadPhase } from '../../helpers/overload-client.ts';
 import { encodeModel } from '../../../scripts/demo-models/onnx-builder.ts';
 import { mlpGraph, mlpWeights } from '../../../scripts/demo-models/specs.ts';
@@ -97,7 +97,7 @@ const gateway = await startGatewayProcess(t, {
  */
 async function loadPhase<T extends { cpuS: number }>(extra: Partial<OverloadClientOptions> & { durationS: number }): Promise<T> {
   const options: OverloadClientOptions = { origin: gateway.origin, model: MODEL, inputWidth: INPUT_WIDTH, output: OUTPUT, rows: ROWS, ratePerS: 0, connections: CLIENT_SOCKETS, deadlineMs: DEADLINE_MS, seed: 11, warmupS: WARMUP_S, ...extra };
-  const child = spawn(process.execPath, [CLIENT, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLIENT, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'], env: uninstrumentedEnv() });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk));
   const [code] = (await once(child, 'exit')) as [number | null];
