@@ -1,9 +1,10 @@
 // The load generator of the overload chaos test, run as its own process
 // (`node test/helpers/overload-client.ts '<json options>'`): an open loop of
-// requests of `rows` rows to one model, with a client deadline, every answer sorted into
-// admitted (200, a whole KServe answer or counted malformed), shed (429, or
-// 503 GW_ERR_OVERLOADED / GW_ERR_QUEUE_FULL, with or without Retry-After) and
-// anything else by "status code". Prints one JSON OverloadPhase on stdout.
+// requests of `rows` rows to one model, with a client deadline, every answer
+// sorted into admitted (200, a whole KServe answer or counted malformed),
+// shed (429, or 503 GW_ERR_OVERLOADED / GW_ERR_QUEUE_FULL, with or without
+// Retry-After) and anything else by "status code". Prints one JSON
+// OverloadPhase on stdout.
 // With `closedClients` it runs a closed loop of that many clients instead
 // (no client deadline) and prints a CapacityPhase: the capacity measurement,
 // free of the test process's own lag.

@@ -4,12 +4,12 @@
 // p99 within twice the p99 at capacity, and the gateway's memory stays
 // bounded.
 //
-//   warm-up ─▶ capacity (closed loop) ─▶ baseline (open loop at capacity, 2 s) ─▶ 2× capacity for 10 s
+//   capacity (closed loop, 2 s) ─▶ baseline (open loop at capacity, 5 s) ─▶ 2× capacity for 10 s   (each after 1 s of warm-up)
 //
 // The capacity must be the worker's, so that the excess reaches the gateway's
 // queue, where its shedding acts. The test writes its own model for that: a
 // deep MLP (64 → 2048 → 2048 → 2048 → 10, 32 MB of weights) whose 16-row
-// requests take onnxruntime about 3 ms each, against tens of microseconds of
+// requests take the worker about 4 ms each, against tens of microseconds of
 // gateway and load-generator time. With a cheap model (the demo heavy model,
 // one row: 0.5 ms) the worker idled 60% of the time at "capacity", which was
 // then set by the round trip of one batch in flight on a 2-core machine that
@@ -27,12 +27,11 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import t from 'tap';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import type { LatencySummary } from '../../../benchmarks/lib/results.ts';
 import { startGatewayProcess, uninstrumentedEnv } from '../../helpers/gateway-process.ts';
 import type { CapacityPhase, OverloadClientOptions, OverloadPhase } from '../../helpers/overload-client.ts';
@@ -44,7 +43,7 @@ const CLIENT = fileURLToPath(new URL('../../helpers/overload-client.ts', import.
 const MODEL = 'deep';
 const INPUT_WIDTH = 64;
 const OUTPUT = { name: 'logits', width: 10 };
-/** Rows per request: one request is one batch, about 3 ms of onnxruntime on one thread. */
+/** Rows per request: one request is one batch, about 4 ms of the worker's one thread. */
 const ROWS = 16;
 /** The client's deadline, sent with every request (x-infergate-timeout-ms). */
 const DEADLINE_MS = 500;
@@ -88,7 +87,6 @@ const gateway = await startGatewayProcess(t, {
     server: { shutdownGraceMs: 5_000 },
   },
 });
-
 
 /**
  * One phase from a load generator in its own process: inside this test
