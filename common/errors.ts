@@ -9,6 +9,8 @@ export const ERROR_CATALOG = {
   // Routing and transport (client side).
   GW_ERR_ROUTE_NOT_FOUND: { status: 404, summary: 'no endpoint at this path' },
   GW_ERR_METHOD_NOT_ALLOWED: { status: 405, summary: 'the endpoint does not accept this HTTP method' },
+  GW_ERR_UNAUTHORIZED: { status: 401, summary: 'admin routes need the bearer token configured as server.adminToken' },
+  GW_ERR_FORBIDDEN: { status: 403, summary: 'admin routes refuse this client' },
   GW_ERR_BODY_TOO_LARGE: { status: 413, summary: 'request body is larger than the configured limit' },
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'request body has a content type the endpoint cannot read' },
 

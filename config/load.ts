@@ -17,8 +17,8 @@ export class ConfigError extends Error {
   }
 }
 
-/** A common setting that can be overridden from the environment or the command line. */
-type Override = { flag: string; env: string; path: readonly string[]; numeric: boolean };
+/** A common setting that can be overridden from the environment or the command line (a secret: the environment only, never argv, which `ps` shows). */
+type Override = { flag?: string; env: string; path: readonly string[]; numeric: boolean };
 
 const OVERRIDES: readonly Override[] = [
   { flag: '--host', env: 'INFERGATE_HOST', path: ['server', 'host'], numeric: false },
@@ -26,11 +26,13 @@ const OVERRIDES: readonly Override[] = [
   { flag: '--models', env: 'INFERGATE_MODELS', path: ['models', 'repository'], numeric: false },
   { flag: '--replicas', env: 'INFERGATE_REPLICAS', path: ['models', 'defaultReplicas'], numeric: true },
   { flag: '--redis-url', env: 'REDIS_URL', path: ['cache', 'redisUrl'], numeric: false },
+  { env: 'INFERGATE_ADMIN_TOKEN', path: ['server', 'adminToken'], numeric: false },
 ];
 
 export const CONFIG_USAGE = [
   '--config <file>      YAML config (default: config/default.yaml; env INFERGATE_CONFIG)',
-  ...OVERRIDES.map((o) => `${`${o.flag} <value>`.padEnd(20)} overrides ${o.path.join('.')} (env ${o.env})`),
+  ...OVERRIDES.filter((o) => o.flag !== undefined).map((o) => `${`${o.flag} <value>`.padEnd(20)} overrides ${o.path.join('.')} (env ${o.env})`),
+  ...OVERRIDES.filter((o) => o.flag === undefined).map((o) => `env ${o.env}`.padEnd(20) + ` sets ${o.path.join('.')}`),
 ].join('\n');
 
 export type LoadedConfig = { config: GatewayConfig; file: string };
@@ -44,11 +46,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
   // Remember which source set each overridden field, to name it in errors.
   const sourceOfPath = new Map<string, string>();
   for (const override of OVERRIDES) {
-    const fromFlag = flags.get(override.flag);
+    const fromFlag = override.flag === undefined ? undefined : flags.get(override.flag);
     const fromEnv = env[override.env];
     const value = fromFlag ?? (fromEnv === '' ? undefined : fromEnv);
     if (value === undefined) continue;
-    const source = fromFlag !== undefined ? override.flag : override.env;
+    const source = fromFlag !== undefined ? override.flag! : override.env;
     setPath(raw, override.path, override.numeric && /^-?\d+$/.test(value) ? Number(value) : value);
     sourceOfPath.set(override.path.join('.'), source);
   }

@@ -77,6 +77,8 @@ export const configSchema = z
         shutdownGraceMs: positiveInt().default(30_000),
         /** Requests being handled at once at most; beyond: 503 with Retry-After at once (memory stays bounded under any overload). */
         maxInFlightRequests: positiveInt().default(8192),
+        /** Bearer token for the admin routes (/admin/*); unset: they answer loopback clients only. */
+        adminToken: z.string().min(16, 'adminToken must be at least 16 characters').optional(),
       })
       .strict()
       .prefault({}),

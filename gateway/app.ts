@@ -15,6 +15,7 @@ import { adminTimeoutMs, createRedisClient, redisConfigured } from './cache/redi
 import { RawBodyIndex } from './cache/raw-body-index.ts';
 import { RedisTier } from './cache/redis-tier.ts';
 import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
+import { adminAccess } from './http/admin-access.ts';
 import { Handlers } from './http/handlers.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
@@ -161,6 +162,7 @@ export class Gateway {
         rawBodies: new RawBodyIndex(RAW_BODY_INDEX_ENTRIES),
         batching: this.batching,
         maxBodyBytes: config.server.maxBodyBytes,
+        adminAccess: adminAccess(config.server.adminToken),
         now,
         version: PACKAGE_VERSION,
       }),

@@ -22,7 +22,8 @@ import { groupKey, requestRows } from '../batching/tensor-batch.ts';
 import { RawBodyIndex } from '../cache/raw-body-index.ts';
 import type { CacheOutcome, ResultCache } from '../cache/result-cache.ts';
 import { readBody } from './body.ts';
-import type { Route } from './routes.ts';
+import type { AdminAccess } from './admin-access.ts';
+import { isAdminRoute, type Route } from './routes.ts';
 import type { Reply } from './server.ts';
 
 export type HandlersOptions = {
@@ -35,6 +36,8 @@ export type HandlersOptions = {
   rawBodies: RawBodyIndex;
   batching: ModelBatching;
   maxBodyBytes: number;
+  /** Throws for a caller who may not use the admin routes (admin-access.ts). */
+  adminAccess: AdminAccess;
   now: () => number;
   version: string;
 };
@@ -50,6 +53,7 @@ export class Handlers {
   }
 
   async handle(route: Route, req: IncomingMessage): Promise<Reply> {
+    if (isAdminRoute(route)) this.#o.adminAccess(headerText(req, 'authorization'), req.socket.remoteAddress);
     switch (route.name) {
       case 'live':
         return { status: 200, body: serverLiveBody(true) };

@@ -27,6 +27,13 @@ export type Route =
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
+const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats']);
+
+/** The admin plane (/admin/*): guarded by server.adminToken, or loopback-only without one. */
+export function isAdminRoute(route: Route): boolean {
+  return ADMIN_ROUTES.has(route.name);
+}
+
 /** Resolves a route; throws GW_ERR_ROUTE_NOT_FOUND or GW_ERR_METHOD_NOT_ALLOWED. */
 export function matchRoute(method: string, url: string): Route {
   const queryStart = url.indexOf('?');

@@ -107,6 +107,7 @@ export class HttpFront {
         else res.setHeader('connection', 'close');
       }
       if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
+      if (error.status === 401) res.setHeader('www-authenticate', 'Bearer realm="infergate admin"');
       send(res, { status: error.status, body: errorBody(error) });
     } finally {
       this.#answered++;
