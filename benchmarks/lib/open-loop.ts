@@ -106,16 +106,18 @@ async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
   let pending = 0;
   let onIdle: (() => void) | null = null;
   // Due times of the requests in flight, for observers of the stragglers.
-  const inFlight = new Set<{ dueMs: number }>();
-  const settle = (entry: { dueMs: number }, answer: Omit<Answer, 'dueMs' | 'doneMs'>): void => {
+  // Each entry keeps its due time as the schedule gave it (ms from the start), so observers see exact times:
+  // (startMs + t) - startMs is not always t in floating point.
+  const inFlight = new Set<{ offsetMs: number }>();
+  const settle = (entry: { offsetMs: number }, answer: Omit<Answer, 'dueMs' | 'doneMs'>): void => {
     inFlight.delete(entry);
     if (--pending === 0) onIdle?.();
-    if (observe && !recorder.closed) observe({ dueMs: entry.dueMs - startMs, doneMs: performance.now() - startMs, ...answer });
+    if (observe && !recorder.closed) observe({ dueMs: entry.offsetMs, doneMs: performance.now() - startMs, ...answer });
   };
-  const send = (dueMs: number, nowMs: number): void => {
+  const send = (dueMs: number, offsetMs: number, nowMs: number): void => {
     recorder.sendLag(nowMs - dueMs);
     pending++;
-    const entry = { dueMs };
+    const entry = { offsetMs };
     inFlight.add(entry);
     pool.request({ path: options.path, method: 'POST', headers: options.headers, body: options.body() }).then(
       async (res) => {
@@ -149,14 +151,16 @@ async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
   recorder.start();
   startMs = performance.now();
   options.onStart?.(startMs);
-  let dueMs = startMs + schedule.next();
+  let offsetMs = schedule.next();
+  let dueMs = startMs + offsetMs;
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       if (options.signal?.aborted) return resolve();
       const nowMs = performance.now();
       while (dueMs <= nowMs) {
-        send(dueMs, nowMs);
-        dueMs = startMs + schedule.next();
+        send(dueMs, offsetMs, nowMs);
+        offsetMs = schedule.next();
+        dueMs = startMs + offsetMs;
       }
       if (dueMs === Infinity) return resolve();
       // Timers fire at ≥ 1 ms granularity; whatever fell due meanwhile goes out in the next tick.
@@ -177,7 +181,7 @@ async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
   }
   for (let i = 0; i < pending; i++) recorder.error('timeout');
   const doneMs = performance.now() - startMs;
-  for (const { dueMs } of inFlight) observe?.({ dueMs: dueMs - startMs, doneMs, error: 'timeout' });
+  for (const { offsetMs } of inFlight) observe?.({ dueMs: offsetMs, doneMs, error: 'timeout' });
   recorder.close();
 }
 
