@@ -11,9 +11,10 @@ const CACHE: SmokeCase = {
   name: 'cache',
   args: ['--connections', '4', '--duration', '0.3', '--warmup', '0', '--quiet'],
   expect: (t, r) => {
-    t.same(r.runs.map((x) => x.system), ['cache 0% hits', 'cache 50% hits', 'cache 90% hits', 'cache 100% hits']);
-    t.same(r.runs.map((x) => x.body.hitRatio), [undefined, 0.5, 0.9, 1]);
+    t.same(r.runs.map((x) => x.system), ['cache 0% hits', 'cache 50% hits', 'cache 90% hits', 'cache 100% hits', 'hello']);
+    t.same(r.runs.map((x) => x.body.hitRatio), [undefined, 0.5, 0.9, 1, 1]);
     t.ok(r.highlights.some((h) => h.includes('100%/0%')), 'a 100%/0% ratio');
+    t.ok(r.highlights.some((h) => h.includes('hello ceiling')), "the load generator's ceiling from the same run");
   },
 };
 
