@@ -10,12 +10,11 @@
 // dispatched only when a replica has a free slot (maxInFlightBatchesPerReplica),
 // so under load the queue fills and the next batch takes all of it, while a
 // lone request finds a free replica and goes at once (plus maxQueueDelayMs).
-//
-// A batch that fails because the model rejected an input (not a replica
-// failure) is bisected and re-run, so one poisoned request fails alone.
+// Running a formed batch (dedupe, concat, dispatch, split, bisection on a
+// model error) is batch-runner.ts.
 
 import { InfergateError } from '../../common/errors.ts';
-import { answerFromFrame, encodeFrame, requestHeader, type InferAnswer, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
+import type { InferAnswer } from '../../common/wire.ts';
 import type { BatchingConfig } from '../../config/schema.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
@@ -23,24 +22,11 @@ import type { BatchAxes } from './batch-axes.ts';
 import { decideBatch, expectedWaitMs, expiredItems, type QueuedItem } from './batch-policy.ts';
 import { DrainRate } from './drain-rate.ts';
 import { BatchStats, type BatchStatsSnapshot } from './batch-stats.ts';
-import { concatAlongAxes, splitAlongAxes } from './tensor-batch.ts';
+import { runBatch, type BatchMember, type BatchRequest, type BatchRunnerOptions } from './batch-runner.ts';
 
-export type BatchRequest = {
-  tensors: Tensor[];
-  outputs: string[] | undefined;
-  rows: number;
-  groupKey: string;
-  /** Identical requests in one batch run once: the result cache's key when the cache computed one. */
-  dedupeKey: string | undefined;
-  priority: number;
-  deadlineMs: number;
-};
+export type { BatchRequest } from './batch-runner.ts';
 
-type Pending = QueuedItem & {
-  request: BatchRequest;
-  resolve: (answer: InferAnswer) => void;
-  reject: (err: InfergateError) => void;
-};
+type Pending = QueuedItem & BatchMember;
 
 export type BatcherOptions = {
   model: string;
@@ -69,8 +55,12 @@ export class Batcher {
     if (to === 'ready') this.#schedule();
   };
 
+  readonly #runner: BatchRunnerOptions;
+
   constructor(options: BatcherOptions) {
     this.#o = options;
+    const { model, version, axes, dispatcher, now } = options;
+    this.#runner = { model, version, axes, dispatcher, now, stats: this.stats, onRunMs: (ms) => (this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * ms) };
     options.replicas.on('state', this.#onReplicaState);
   }
 
@@ -240,83 +230,17 @@ export class Batcher {
     return free;
   }
 
-  /** Runs one batch (identical requests once) and answers each member; bisects on a model error. */
   async #run(batch: Pending[]): Promise<void> {
-    const unique = new Map<string, Pending[]>();
-    for (const item of batch) {
-      const key = batch.length === 1 ? '' : dedupeKeyOf(item.request);
-      const same = key === undefined ? undefined : unique.get(key);
-      if (same) same.push(item);
-      else unique.set(key ?? `unique:${item.id}`, [item]);
-    }
-    if (unique.size < batch.length) this.stats.deduplicated(batch.length - unique.size);
     try {
-      await this.#execute([...unique.values()]);
+      await runBatch(batch, this.#runner);
     } finally {
       this.#schedule();
-    }
-  }
-
-  async #execute(groups: Pending[][]): Promise<void> {
-    const { model, version, axes, dispatcher } = this.#o;
-    const leaders = groups.map((g) => g[0]!);
-    const first = leaders[0]!.request;
-    const deadlineMs = Math.max(...leaders.map((p) => p.request.deadlineMs));
-    const tensors = leaders.length === 1 ? first.tensors : concatAlongAxes(leaders.map((p) => p.request.tensors), axes.inputs);
-    const encode = (budgetMs: number): Uint8Array => encodeFrame<InferRequestHeader>(requestHeader(model, version, first.outputs, budgetMs), tensors);
-    const startedMs = this.#o.now();
-    let answer: Uint8Array;
-    try {
-      answer = await dispatcher.dispatch(model, encode, deadlineMs);
-    } catch (err) {
-      const error = err instanceof InfergateError ? err : new InfergateError('GW_ERR_INTERNAL', String(err));
-      if (error.code === 'GW_ERR_MODEL_EXECUTION' && groups.length > 1) {
-        // Poison isolation: re-run each half; the bad request ends up alone.
-        this.stats.bisected();
-        const middle = Math.ceil(groups.length / 2);
-        await Promise.all([this.#execute(groups.slice(0, middle)), this.#execute(groups.slice(middle))]);
-        return;
-      }
-      for (const group of groups) for (const item of group) item.reject(error);
-      return;
-    }
-    this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * (this.#o.now() - startedMs);
-
-    const whole = answerFromFrame(answer);
-    if (leaders.length === 1) {
-      for (const item of groups[0]!) item.resolve(whole);
-      return;
-    }
-    // Each member gets views of its own rows; nothing is re-encoded here.
-    const parts = splitAlongAxes(whole.tensors, leaders.map((p) => p.request.rows), axes.outputs);
-    for (const [i, group] of groups.entries()) {
-      const own: InferAnswer = { model: whole.model, version: whole.version, tensors: parts[i]! };
-      for (const item of group) item.resolve(own);
     }
   }
 }
 
 /** The drain rate follows the load over about this long. */
 const DRAIN_RATE_WINDOW_MS = 1_000;
-
-/** Requests larger than this are not compared byte for byte (they are rarely identical, and the key would be large). */
-const MAX_DEDUPE_BYTES = 16 * 1024;
-
-/**
- * The identity of a request within its batch: the cache key when there is
- * one, else the raw input bytes as a latin1 string (exact, and much cheaper
- * than a SHA-256 for small tensors; members of a batch already share names,
- * datatypes and non-batch dims). Undefined: never merged.
- */
-function dedupeKeyOf(request: BatchRequest): string | undefined {
-  if (request.dedupeKey !== undefined) return request.dedupeKey;
-  let bytes = 0;
-  for (const t of request.tensors) bytes += t.data.byteLength;
-  if (bytes > MAX_DEDUPE_BYTES) return undefined;
-  let key = '';
-  for (const t of request.tensors) key += `\u0000${Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('latin1')}`;
-  return key;
-}
 
 function queueFull(model: string, size: number): InfergateError {
   const error = new InfergateError('GW_ERR_QUEUE_FULL', `model "${model}" has ${size} requests queued`);
