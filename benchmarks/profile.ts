@@ -3,10 +3,10 @@
 //
 // Where the gateway's time goes: starts a gateway (2 local workers, cache off)
 // under `node --cpu-prof`, loads it with a closed loop of unique JSON bodies
-// (with --hits: the cache on and 64 repeated bodies, each answered once before
-// the profile counts, so that every counted request is a cache hit) from this
-// process, stops it (the profile is written as it exits), and prints
-// its busy time by stage of the infer path (lib/profile-stages.ts), per
+// (with --hits: the cache on and the body source's hot bodies, each answered
+// once before the profile counts, so that every counted request is a cache
+// hit) from this process, stops it (the profile is written as it exits), and
+// prints its busy time by stage of the infer path (lib/profile-stages.ts), per
 // answered request. The .cpuprofile file is kept in --out for a flame graph
 // (Chrome DevTools → Performance → Load profile).
 
@@ -67,13 +67,11 @@ await new Promise<void>((ready, fail) => {
   gateway.once('exit', (code) => fail(new Error(`the gateway exited (${code}) before it was ready:\n${stdout}`)));
 });
 
-const bodies = createBodySource({ format: 'json', model, version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, width] }], rows: 1, mode: values.hits ? 64 : 'unique', seed: 1 });
-if (values.hits) {
-  // Each repeated body once, so that the closed loop below only hits the cache.
-  for (let i = 0; i < 64; i++) {
-    const response = await fetch(`http://127.0.0.1:${port}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body: bodies.next() });
-    await response.arrayBuffer();
-  }
+const bodies = createBodySource({ format: 'json', model, version: '1', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, width] }], rows: 1, mode: 'unique', seed: 1, ...(values.hits ? { hitRatio: 1 } : {}) });
+// With --hits, each hot body once (as the harness does), so that the closed loop below only hits the cache.
+for (const body of bodies.hot ?? []) {
+  const response = await fetch(`http://127.0.0.1:${port}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body });
+  await response.arrayBuffer();
 }
 const recorder = new Recorder();
 await runClosedLoop({

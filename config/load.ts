@@ -50,7 +50,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     const fromEnv = env[override.env];
     const value = fromFlag ?? (fromEnv === '' ? undefined : fromEnv);
     if (value === undefined) continue;
-    const source = fromFlag !== undefined ? override.flag! : override.env;
+    const source = fromFlag !== undefined && override.flag !== undefined ? override.flag : override.env;
     setPath(raw, override.path, override.numeric && /^-?\d+$/.test(value) ? Number(value) : value);
     sourceOfPath.set(override.path.join('.'), source);
   }

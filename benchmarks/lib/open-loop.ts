@@ -114,7 +114,8 @@ async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
     if (--pending === 0) onIdle?.();
     if (observe && !recorder.closed) observe({ dueMs: entry.offsetMs, doneMs: performance.now() - startMs, ...answer });
   };
-  const send = (dueMs: number, offsetMs: number, nowMs: number): void => {
+  const send = (offsetMs: number, nowMs: number): void => {
+    const dueMs = startMs + offsetMs;
     recorder.sendLag(nowMs - dueMs);
     pending++;
     const entry = { offsetMs };
@@ -158,7 +159,7 @@ async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
       if (options.signal?.aborted) return resolve();
       const nowMs = performance.now();
       while (dueMs <= nowMs) {
-        send(dueMs, offsetMs, nowMs);
+        send(offsetMs, nowMs);
         offsetMs = schedule.next();
         dueMs = startMs + offsetMs;
       }
