@@ -31,8 +31,8 @@ import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
 import { isReplicaFault } from './upstream/failure.ts';
 
-/** Distinct request bodies remembered for decode-free cache hits (each entry ~250 bytes: a few MiB at most). */
-const RAW_BODY_INDEX_ENTRIES = 16_384;
+/** Distinct request bodies remembered for decode-free cache hits, and the bytes of their stored copies at most. */
+const RAW_BODY_INDEX_LIMITS = { maxEntries: 16_384, maxBytes: 32 * 1024 * 1024 };
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -159,7 +159,7 @@ export class Gateway {
         dispatcher: this.dispatcher,
         retryBudget: this.retryBudget,
         cache: this.cache,
-        rawBodies: new RawBodyIndex(RAW_BODY_INDEX_ENTRIES),
+        rawBodies: new RawBodyIndex(RAW_BODY_INDEX_LIMITS),
         batching: this.batching,
         maxBodyBytes: config.server.maxBodyBytes,
         adminAccess: adminAccess(config.server.adminToken),

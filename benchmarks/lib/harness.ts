@@ -58,6 +58,8 @@ export type MeasureExtras = {
   observe?: (answer: Answer) => void;
   /** Started when the load starts (with its performance.now() time 0), awaited after it ends: events to apply meanwhile. */
   alongside?: (startMs: number) => Promise<void>;
+  /** The round of a run that a scenario repeats interleaved (recorded with it). */
+  round?: number;
 };
 
 /** A started system with the bodies it takes. */
@@ -150,13 +152,31 @@ export class Harness {
     }
   }
 
+  /**
+   * Several systems running at once, for scenarios that interleave their
+   * runs (A B C, A B C, …) so that a machine whose speed drifts during the
+   * benchmark weighs on every system alike. `fn` runs only if all started.
+   */
+  async withSystems(systems: ReadonlyArray<readonly [SystemName, SystemSettings]>, fn: (targets: Target[]) => Promise<void>): Promise<void> {
+    const started: Target[] = [];
+    const startFrom = async (i: number): Promise<void> => {
+      if (i === systems.length) return fn(started);
+      const [name, settings] = systems[i]!;
+      await this.withSystem(name, settings, async (target) => {
+        started.push(target);
+        await startFrom(i + 1);
+      });
+    };
+    await startFrom(0);
+  }
+
   /** One recorded run; a run whose errors + non-2xx exceed --max-error-rate fails the benchmark. */
   async measure(target: Target, load: LoadSpec, extras: MeasureExtras = {}): Promise<RunRecord> {
     const { system } = target;
     const before = sampleCpu(system.roots);
     const summary = await this.#load(target, load, `${target.label} ${loadLabel(load)}`, this.options.timeoutMs, extras);
     const cpu = cpuBetween(before, sampleCpu(system.roots), summary.responses);
-    const record: RunRecord = { system: target.label, model: target.model, replicas: system.replicas, load, body: target.bodies.description, summary, ...(cpu && { cpu }) };
+    const record: RunRecord = { system: target.label, model: target.model, replicas: system.replicas, load, body: target.bodies.description, summary, ...(cpu && { cpu }), ...(extras.round !== undefined && { round: extras.round }) };
     if (summary.responses + summary.errors === 0) record.failure = 'no request completed';
     else if (extras.judged !== false && summary.errorRate > this.options.maxErrorRate) {
       record.failure = `errors + non-2xx are ${(summary.errorRate * 100).toFixed(2)}% of requests, above the ${this.options.maxErrorRate * 100}% allowance (status ${JSON.stringify(summary.statusCodes)}, errors ${JSON.stringify(summary.errorKinds)})`;

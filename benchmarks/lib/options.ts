@@ -19,6 +19,8 @@ export type BenchOptions = {
   durationS: number;
   amount: number | undefined;
   warmupS: number;
+  /** Scenarios that repeat their measurements interleaved (cache): how many rounds; reports give medians. */
+  rounds: number;
   rows: number;
   inputs: InputsMode;
   /** Open loop at this rate instead of closed loop (scenarios that support both). */
@@ -59,6 +61,7 @@ export function defaultOptions(root: string, env: NodeJS.ProcessEnv): BenchOptio
     durationS: 10,
     amount: undefined,
     warmupS: 2,
+    rounds: 1,
     rows: 1,
     inputs: 'unique',
     ratePerS: undefined,
@@ -92,6 +95,7 @@ const FLAGS = {
   duration: { type: 'string', short: 'd' },
   amount: { type: 'string' },
   warmup: { type: 'string' },
+  rounds: { type: 'string' },
   rows: { type: 'string' },
   inputs: { type: 'string' },
   rate: { type: 'string' },
@@ -140,6 +144,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   set('durationS', num(v.duration, 'duration', 0.05));
   set('amount', int(v.amount, 'amount', 1));
   set('warmupS', num(v.warmup, 'warmup', 0));
+  set('rounds', int(v.rounds, 'rounds', 1));
   set('rows', int(v.rows, 'rows', 1));
   if (v.inputs !== undefined) {
     try {
@@ -219,6 +224,7 @@ load:
   -d, --duration <s>         seconds per run                      (10)
       --amount <n>           requests per run instead of a duration
       --warmup <s>           closed-loop warm-up per system start (2)
+      --rounds <n>           cache: every run n times, interleaved; medians reported (5)
       --rate <r>             open loop at r req/s instead of closed loop
       --arrivals <a>         open-loop arrivals: constant | poisson (constant)
       --open-connections <n> keep-alive connections for open loop (64)

@@ -54,13 +54,13 @@ export function runsTable(runs: readonly RunRecord[]): string {
     const s = r.summary;
     const l = s.latency;
     if (r.failure && s.responses + s.errors === 0) {
-      rows.push(`| ${r.system} | ${r.replicas} | ${loadLabel(r.load)} | failed: ${oneLine(r.failure)} | | | | | | | | |`);
+      rows.push(`| ${runName(r)} | ${r.replicas} | ${loadLabel(r.load)} | failed: ${oneLine(r.failure)} | | | | | | | | |`);
       continue;
     }
     const errors = s.errors === 0 ? '0' : `${s.errors} (${Object.entries(s.errorKinds).map(([k, v]) => `${k} ${v}`).join(', ')})`;
     const non2xx = s.non2xx === 0 ? '0' : `${s.non2xx} (${Object.entries(s.statusCodes).filter(([c]) => !c.startsWith('2')).map(([c, v]) => `${c}×${v}`).join(', ')})`;
     rows.push(
-      `| ${r.system}${r.failure ? ' ⚠' : ''} | ${r.replicas} | ${loadLabel(r.load)} | ${formatRate(s.responsesPerS)} | ${ms(l.p50Ms)} | ${ms(l.p90Ms)} | ${ms(l.p99Ms)} | ${ms(l.p999Ms)} | ${ms(l.maxMs)} | ${errors} | ${non2xx} | ${(s.bytesPerS / 1e6).toFixed(2)} |`,
+      `| ${runName(r)}${r.failure ? ' ⚠' : ''} | ${r.replicas} | ${loadLabel(r.load)} | ${formatRate(s.responsesPerS)} | ${ms(l.p50Ms)} | ${ms(l.p90Ms)} | ${ms(l.p99Ms)} | ${ms(l.p999Ms)} | ${ms(l.maxMs)} | ${errors} | ${non2xx} | ${(s.bytesPerS / 1e6).toFixed(2)} |`,
     );
   }
   return rows.join('\n');
@@ -83,7 +83,7 @@ export function cpuTable(runs: readonly RunRecord[]): string {
       return us === undefined ? '' : `${us >= 100 ? Math.round(us) : us.toFixed(1)} (${Math.round(r.cpu!.percentOfCore[role] ?? 0)}%)`;
     });
     if (others) cells.push(r.cpu!.otherPercentOfCore === undefined ? '' : `(${Math.round(r.cpu!.otherPercentOfCore)}%)`);
-    rows.push(`| ${r.system} | ${loadLabel(r.load)} | ${cells.join(' | ')} |`);
+    rows.push(`| ${runName(r)} | ${loadLabel(r.load)} | ${cells.join(' | ')} |`);
   }
   return rows.join('\n');
 }
@@ -128,4 +128,9 @@ function ms(n: number): string {
 
 function oneLine(text: string): string {
   return (text.split('\n')[0] ?? '').replace(/\|/g, '\\|').slice(0, 160);
+}
+
+/** A run's name in tables: its system, and its round when the scenario repeats runs. */
+function runName(run: RunRecord): string {
+  return run.round === undefined ? run.system : `${run.system} · round ${run.round}`;
 }

@@ -150,6 +150,8 @@ export type RunRecord = {
   eventTimeline?: EventTimeline;
   /** Set when the run counts as failed (errors beyond the allowance, or it could not run). */
   failure?: string;
+  /** Scenarios that repeat their runs interleaved: which round (1-based) this run belongs to. */
+  round?: number;
 };
 
 export type CapacityProbe = {

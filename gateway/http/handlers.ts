@@ -120,8 +120,8 @@ export class Handlers {
 
     // A body seen before (byte for byte) whose answer is still stored is answered without decoding it.
     const cacheOn = this.#o.cache.enabledFor(resolved.name);
-    const rawDigest = cacheOn && !wantsFreshAnswer(req, undefined) ? RawBodyIndex.digest(resolved.name, resolved.version, headerLength, body) : undefined;
-    const seen = rawDigest === undefined ? undefined : this.#o.rawBodies.get(rawDigest);
+    const fingerprint = cacheOn && !wantsFreshAnswer(req, undefined) ? RawBodyIndex.fingerprint(resolved.name, resolved.version, headerLength, body) : undefined;
+    const seen = fingerprint === undefined ? undefined : this.#o.rawBodies.get(fingerprint, body);
     const stored = seen && (await this.#o.cache.peek(seen.key));
     if (seen && stored) return this.#hitReply(stored, seen.id, seen.binaryOutputs);
 
@@ -142,8 +142,8 @@ export class Handlers {
     };
     const fresh = wantsFreshAnswer(req, request.parameters);
     const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', fresh, compute);
-    if (rawDigest !== undefined && key !== undefined && !fresh) {
-      this.#o.rawBodies.set(rawDigest, { key, id: request.id, binaryOutputs: request.binaryOutputs });
+    if (fingerprint !== undefined && key !== undefined && !fresh) {
+      this.#o.rawBodies.set(fingerprint, body, { key, id: request.id, binaryOutputs: request.binaryOutputs });
     }
     return answerReply(answer, request.id, request.binaryOutputs, outcome);
   }

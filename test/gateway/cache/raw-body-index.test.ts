@@ -3,25 +3,73 @@ import { RawBodyIndex } from '../../../gateway/cache/raw-body-index.ts';
 
 const body = (text: string) => Buffer.from(text);
 const entry = (key: string) => ({ key, id: undefined, binaryOutputs: undefined });
+const roomy = { maxEntries: 100, maxBytes: 1024 * 1024 };
 
-t.test('the digest covers the body and everything that decides how it is parsed', async (t) => {
-  const base = RawBodyIndex.digest('m', '1', undefined, body('{"inputs":[]}'));
-  t.equal(RawBodyIndex.digest('m', '1', undefined, body('{"inputs":[]}')), base, 'stable');
+t.test('the fingerprint covers the body and everything that decides how it is parsed', async (t) => {
+  const base = RawBodyIndex.fingerprint('m', '1', undefined, body('{"inputs":[]}'));
+  t.equal(RawBodyIndex.fingerprint('m', '1', undefined, body('{"inputs":[]}')), base, 'stable');
   for (const other of [
-    RawBodyIndex.digest('m', '2', undefined, body('{"inputs":[]}')),
-    RawBodyIndex.digest('n', '1', undefined, body('{"inputs":[]}')),
-    RawBodyIndex.digest('m', '1', 13, body('{"inputs":[]}')),
-    RawBodyIndex.digest('m', '1', undefined, body('{"inputs": []}')),
-    RawBodyIndex.digest('m:1', '', undefined, body('{"inputs":[]}')), // no blur between fields
+    RawBodyIndex.fingerprint('m', '2', undefined, body('{"inputs":[]}')),
+    RawBodyIndex.fingerprint('n', '1', undefined, body('{"inputs":[]}')),
+    RawBodyIndex.fingerprint('m', '1', 13, body('{"inputs":[]}')),
+    RawBodyIndex.fingerprint('m', '1', undefined, body('{"inputs": []}')),
+    RawBodyIndex.fingerprint('m:1', '', undefined, body('{"inputs":[]}')), // no blur between fields
   ]) t.not(other, base);
 });
 
-t.test('bounded by entries, least recently used out first', async (t) => {
-  const index = new RawBodyIndex(2);
-  index.set('a', entry('ka'));
-  index.set('b', entry('kb'));
-  t.equal(index.get('a')?.key, 'ka'); // a is now the most recent
-  index.set('c', entry('kc'));
-  t.same([index.get('a')?.key, index.get('b'), index.get('c')?.key, index.size], ['ka', undefined, 'kc', 2]);
-  t.equal(new RawBodyIndex(0).size, 0);
+t.test('a body is found only by itself, byte for byte', async (t) => {
+  const index = new RawBodyIndex(roomy);
+  const stored = body('{"inputs":[1]}');
+  const fingerprint = RawBodyIndex.fingerprint('m', '1', undefined, stored);
+  index.set(fingerprint, stored, entry('k'));
+  t.equal(index.get(fingerprint, body('{"inputs":[1]}'))?.key, 'k', 'an equal body in another buffer');
+  t.equal(index.get(fingerprint, body('{"inputs":[2]}')), undefined, 'a different body under the same fingerprint (a collision) is not answered');
+  stored[12] = 0x32; // the caller reuses its buffer: the index kept a copy
+  t.equal(index.get(fingerprint, body('{"inputs":[1]}'))?.key, 'k');
 });
+
+t.test('CRC-32 collisions share a slot and never answer each other', async (t) => {
+  const { a, b } = collidingPair();
+  const fa = RawBodyIndex.fingerprint('m', '1', undefined, a);
+  t.equal(RawBodyIndex.fingerprint('m', '1', undefined, b), fa, 'the pair collides');
+  const index = new RawBodyIndex(roomy);
+  index.set(fa, a, entry('ka'));
+  t.equal(index.get(fa, b), undefined, 'b is not answered with a\'s entry');
+  index.set(fa, b, entry('kb'));
+  t.same([index.get(fa, a), index.get(fa, b)?.key, index.size], [undefined, 'kb', 1], 'the later body holds the slot');
+});
+
+t.test('bounded by entries, least recently used out first', async (t) => {
+  const index = new RawBodyIndex({ maxEntries: 2, maxBytes: 1024 * 1024 });
+  index.set('a', body('a'), entry('ka'));
+  index.set('b', body('b'), entry('kb'));
+  t.equal(index.get('a', body('a'))?.key, 'ka'); // a is now the most recent
+  index.set('c', body('c'), entry('kc'));
+  t.same([index.get('a', body('a'))?.key, index.get('b', body('b')), index.get('c', body('c'))?.key, index.size], ['ka', undefined, 'kc', 2]);
+  t.equal(new RawBodyIndex({ maxEntries: 0, maxBytes: 1024 }).size, 0);
+});
+
+t.test('bounded by bytes; a body over 1/64 of the bound is not indexed', async (t) => {
+  const sized = (i: number) => Buffer.alloc(100, i);
+  const index = new RawBodyIndex({ maxEntries: 100, maxBytes: 6400 }); // 100-byte bodies cost 356 bytes each: 17 fit
+  for (let i = 0; i < 20; i++) index.set(`b${i}`, sized(i), entry(`k${i}`));
+  t.same([index.size, index.bytes, index.get('b2', sized(2)), index.get('b3', sized(3))?.key], [17, 17 * 356, undefined, 'k3'], 'the oldest went out');
+  const small = new RawBodyIndex({ maxEntries: 100, maxBytes: 64 * 100 });
+  small.set('big', Buffer.alloc(101), entry('k'));
+  small.set('fits', Buffer.alloc(100), entry('k'));
+  t.same([small.get('big', Buffer.alloc(101)), small.get('fits', Buffer.alloc(100))?.key], [undefined, 'k']);
+});
+
+/** Two distinct 8-byte buffers with the same CRC-32 (and length), by a birthday search: ~80k tries. */
+function collidingPair(): { a: Buffer; b: Buffer } {
+  const seen = new Map<number, Buffer>();
+  for (let i = 0; ; i++) {
+    const candidate = Buffer.alloc(8);
+    candidate.writeUInt32LE(i);
+    candidate.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, 4);
+    const fingerprint = RawBodyIndex.fingerprint('x', '', undefined, candidate);
+    const other = seen.get(Number(fingerprint.slice(fingerprint.lastIndexOf(':') + 1)));
+    if (other) return { a: other, b: candidate };
+    seen.set(Number(fingerprint.slice(fingerprint.lastIndexOf(':') + 1)), candidate);
+  }
+}
