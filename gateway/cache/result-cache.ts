@@ -119,13 +119,25 @@ export class ResultCache<V = Uint8Array> {
   /**
    * A stored answer for `key` from the first tier that has one (counted as a
    * hit; earlier tiers are refilled), or undefined. Never computes: the
-   * caller falls back to getOrCompute.
+   * caller falls back to getOrCompute. Answers in place when a synchronous
+   * tier (memory) has the entry — the hit path then costs no promise — and
+   * with a promise once an asynchronous tier (Redis) must be asked.
    */
-  async peek(key: string): Promise<V | undefined> {
+  peek(key: string): V | undefined | Promise<V | undefined> {
     const { tiers } = this.#o;
     for (let i = 0; i < tiers.length; i++) {
       const lookup = tiers[i]!.get(key);
-      const found = lookup instanceof Promise ? await lookup : lookup;
+      if (lookup instanceof Promise) return this.#peekFrom(key, i, lookup);
+      const value = lookup && this.#decode(lookup);
+      if (value) return this.#hit(key, i, lookup, value).value;
+    }
+    return undefined;
+  }
+
+  async #peekFrom(key: string, from: number, pending: Promise<TierEntry | undefined>): Promise<V | undefined> {
+    const { tiers } = this.#o;
+    for (let i = from; i < tiers.length; i++) {
+      const found = await (i === from ? pending : tiers[i]!.get(key));
       const value = found && this.#decode(found);
       if (value) return this.#hit(key, i, found, value).value;
     }

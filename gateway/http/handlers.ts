@@ -52,7 +52,8 @@ export class Handlers {
     this.#o = options;
   }
 
-  async handle(route: Route, req: IncomingMessage): Promise<Reply> {
+  /** An answer, or a promise of one for routes that wait (infer, purge); throws a catalogued error. Not async: a hit then resolves in fewer microtask turns. */
+  handle(route: Route, req: IncomingMessage): Reply | Promise<Reply> {
     if (isAdminRoute(route)) this.#o.adminAccess(headerText(req, 'authorization'), req.socket.remoteAddress);
     switch (route.name) {
       case 'live':
@@ -122,7 +123,8 @@ export class Handlers {
     const cacheOn = this.#o.cache.enabledFor(resolved.name);
     const fingerprint = cacheOn && !wantsFreshAnswer(req, undefined) ? RawBodyIndex.fingerprint(resolved.name, resolved.version, headerLength, body) : undefined;
     const seen = fingerprint === undefined ? undefined : this.#o.rawBodies.get(fingerprint, body);
-    const stored = seen && (await this.#o.cache.peek(seen.key));
+    const peeked = seen && this.#o.cache.peek(seen.key);
+    const stored = peeked instanceof Promise ? await peeked : peeked;
     if (seen && stored) return this.#hitReply(stored, seen.id, seen.binaryOutputs);
 
     const request = decodeInferRequest(body, resolved.signature, binaryHeaderLength === undefined ? {} : { binaryHeaderLength });
