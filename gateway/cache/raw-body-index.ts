@@ -10,13 +10,15 @@
 // cache tiers; a miss there (expired, evicted, purged) falls back to the full
 // path, so an entry here can never serve an answer the tiers no longer hold.
 //
-// Bodies are found by a CRC-32 fingerprint and confirmed by comparing every
-// byte with a stored copy: hashing a 5 KB body with SHA-256 was the largest
-// single cost of a hit (13% of the gateway's time in a profile), a CRC-32
-// costs a third of it, and a byte comparison (memcmp) next to nothing. A
-// fingerprint collision can therefore never answer the wrong request: two
-// bodies that share one simply share the slot, the later one replacing the
-// earlier, which then takes the full path.
+// Bodies are found by their CRC-32 and confirmed by comparing every byte
+// (and the model, version and binary header length) with what the slot
+// holds: hashing a 10 KB body with SHA-256 was the largest single cost of a
+// hit (13% of the gateway's time in a profile); a CRC-32 and a byte
+// comparison (memcmp) cost about a third of it. A CRC collision can
+// therefore never answer the wrong request: two bodies that share a CRC
+// share the slot, the later one replacing the earlier, which then takes the
+// full path. The slot key is the CRC as a number, not a string: building a
+// string per request cost more than the Map lookup.
 //
 // A body is stored only when it comes a second time: the first time only its
 // fingerprint is noted (a doorkeeper, as in TinyLFU). Traffic that never
@@ -35,22 +37,25 @@ export type RawBodyEntry = {
   binaryOutputs: string[] | undefined;
 };
 
+/** What decides how a body is parsed: a slot answers only a body sent in the same context. */
+export type BodyContext = { model: string; version: string; binaryHeaderLength: number | undefined };
+
 export type RawBodyIndexLimits = {
   maxEntries: number;
   /** Bytes of stored bodies at most; a body over 1/64 of this is not indexed (it takes the full path). */
   maxBytes: number;
 };
 
-type Slot = { body: Buffer; entry: RawBodyEntry };
+type Slot = { context: BodyContext; body: Buffer; entry: RawBodyEntry };
 
 /** Counted per entry besides its body: the fingerprint, the key, the objects and the Map's slot. */
 const ENTRY_OVERHEAD_BYTES = 256;
 
 export class RawBodyIndex {
   readonly #limits: RawBodyIndexLimits;
-  readonly #slots = new Map<string, Slot>();
+  readonly #slots = new Map<number, Slot>();
   /** Fingerprints of bodies seen once and not stored, oldest first. */
-  readonly #seenOnce = new Set<string>();
+  readonly #seenOnce = new Set<number>();
   #bytes = 0;
 
   constructor(limits: RawBodyIndexLimits) {
@@ -66,15 +71,15 @@ export class RawBodyIndex {
     return this.#bytes;
   }
 
-  /** The slot of a raw request body: everything that decides how it is parsed, its length and its CRC-32. */
-  static fingerprint(model: string, version: string, binaryHeaderLength: number | undefined, body: Uint8Array): string {
-    return `${model.length}:${model}:${version.length}:${version}:${binaryHeaderLength ?? '-'}:${body.byteLength}:${crc32(body)}`;
+  /** The slot of a raw request body: its CRC-32 (as a signed 32-bit integer, which V8 keeps unboxed). */
+  static fingerprint(body: Uint8Array): number {
+    return crc32(body) | 0;
   }
 
-  /** The entry of exactly this body (byte for byte) in its slot, if it is the one held there. */
-  get(fingerprint: string, body: Uint8Array): RawBodyEntry | undefined {
+  /** The entry of exactly this body (byte for byte, in the same context) in its slot, if it is the one held there. */
+  get(context: BodyContext, fingerprint: number, body: Uint8Array): RawBodyEntry | undefined {
     const slot = this.#slots.get(fingerprint);
-    if (!slot || !slot.body.equals(body)) return undefined;
+    if (!slot || !sameContext(slot.context, context) || !slot.body.equals(body)) return undefined;
     // Re-inserting keeps the Map's insertion order least recently used first.
     this.#slots.delete(fingerprint);
     this.#slots.set(fingerprint, slot);
@@ -82,7 +87,7 @@ export class RawBodyIndex {
   }
 
   /** Notes a body with the key it decoded to: stored the second time its fingerprint comes (see the doorkeeper above). */
-  set(fingerprint: string, body: Uint8Array, entry: RawBodyEntry): void {
+  set(context: BodyContext, fingerprint: number, body: Uint8Array, entry: RawBodyEntry): void {
     const { maxEntries, maxBytes } = this.#limits;
     if (maxEntries <= 0 || body.byteLength > maxBytes / 64) return;
     if (!this.#slots.has(fingerprint) && !this.#seenOnce.delete(fingerprint)) {
@@ -95,17 +100,21 @@ export class RawBodyIndex {
     // Buffer.from() copy a slice of a shared 8 KB pool, either of which would stay alive with the entry.
     const copy = Buffer.allocUnsafeSlow(body.byteLength);
     copy.set(body);
-    this.#slots.set(fingerprint, { body: copy, entry });
+    this.#slots.set(fingerprint, { context, body: copy, entry });
     this.#bytes += entryBytes(copy);
     while (this.#slots.size > maxEntries || this.#bytes > maxBytes) this.#remove(this.#slots.keys().next().value!);
   }
 
-  #remove(fingerprint: string): void {
+  #remove(fingerprint: number): void {
     const slot = this.#slots.get(fingerprint);
     if (!slot) return;
     this.#slots.delete(fingerprint);
     this.#bytes -= entryBytes(slot.body);
   }
+}
+
+function sameContext(a: BodyContext, b: BodyContext): boolean {
+  return a.model === b.model && a.version === b.version && a.binaryHeaderLength === b.binaryHeaderLength;
 }
 
 function entryBytes(body: Uint8Array): number {

@@ -19,7 +19,7 @@ import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { RetryBudget } from '../resilience/retry-budget.ts';
 import { requestPriority, requestTimeoutMs, type ModelBatching } from '../batching/model-batching.ts';
 import { groupKey, requestRows } from '../batching/tensor-batch.ts';
-import { RawBodyIndex } from '../cache/raw-body-index.ts';
+import { RawBodyIndex, type BodyContext } from '../cache/raw-body-index.ts';
 import type { CacheOutcome, ResultCache } from '../cache/result-cache.ts';
 import { readBody } from './body.ts';
 import type { AdminAccess } from './admin-access.ts';
@@ -121,8 +121,9 @@ export class Handlers {
 
     // A body seen before (byte for byte) whose answer is still stored is answered without decoding it.
     const cacheOn = this.#o.cache.enabledFor(resolved.name);
-    const fingerprint = cacheOn && !wantsFreshAnswer(req, undefined) ? RawBodyIndex.fingerprint(resolved.name, resolved.version, headerLength, body) : undefined;
-    const seen = fingerprint === undefined ? undefined : this.#o.rawBodies.get(fingerprint, body);
+    const bodyContext: BodyContext = { model: resolved.name, version: resolved.version, binaryHeaderLength: headerLength };
+    const fingerprint = cacheOn && !wantsFreshAnswer(req, undefined) ? RawBodyIndex.fingerprint(body) : undefined;
+    const seen = fingerprint === undefined ? undefined : this.#o.rawBodies.get(bodyContext, fingerprint, body);
     const peeked = seen && this.#o.cache.peek(seen.key);
     const stored = peeked instanceof Promise ? await peeked : peeked;
     if (seen && stored) return this.#hitReply(stored, seen.id, seen.binaryOutputs);
@@ -145,7 +146,7 @@ export class Handlers {
     const fresh = wantsFreshAnswer(req, request.parameters);
     const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', fresh, compute);
     if (fingerprint !== undefined && key !== undefined && !fresh) {
-      this.#o.rawBodies.set(fingerprint, body, { key, id: request.id, binaryOutputs: request.binaryOutputs });
+      this.#o.rawBodies.set(bodyContext, fingerprint, body, { key, id: request.id, binaryOutputs: request.binaryOutputs });
     }
     return answerReply(answer, request.id, request.binaryOutputs, outcome);
   }

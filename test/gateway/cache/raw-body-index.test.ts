@@ -1,97 +1,94 @@
 import t from 'tap';
-import { RawBodyIndex } from '../../../gateway/cache/raw-body-index.ts';
+import { RawBodyIndex, type BodyContext } from '../../../gateway/cache/raw-body-index.ts';
 
 const body = (text: string) => Buffer.from(text);
 const entry = (key: string) => ({ key, id: undefined, binaryOutputs: undefined });
 const roomy = { maxEntries: 100, maxBytes: 1024 * 1024 };
+const m1: BodyContext = { model: 'm', version: '1', binaryHeaderLength: undefined };
 
-t.test('the fingerprint covers the body and everything that decides how it is parsed', async (t) => {
-  const base = RawBodyIndex.fingerprint('m', '1', undefined, body('{"inputs":[]}'));
-  t.equal(RawBodyIndex.fingerprint('m', '1', undefined, body('{"inputs":[]}')), base, 'stable');
-  for (const other of [
-    RawBodyIndex.fingerprint('m', '2', undefined, body('{"inputs":[]}')),
-    RawBodyIndex.fingerprint('n', '1', undefined, body('{"inputs":[]}')),
-    RawBodyIndex.fingerprint('m', '1', 13, body('{"inputs":[]}')),
-    RawBodyIndex.fingerprint('m', '1', undefined, body('{"inputs": []}')),
-    RawBodyIndex.fingerprint('m:1', '', undefined, body('{"inputs":[]}')), // no blur between fields
-  ]) t.not(other, base);
-});
-
-/** set() stores a body the second time it comes; these tests are about what happens once stored. */
-function store(index: RawBodyIndex, fingerprint: string, stored: Buffer, key: string): void {
-  index.set(fingerprint, stored, entry(key));
-  index.set(fingerprint, stored, entry(key));
+/** set() stores a body the second time it comes; most tests are about what happens once stored. */
+function store(index: RawBodyIndex, stored: Buffer, key: string, context = m1, fingerprint = RawBodyIndex.fingerprint(stored)): void {
+  index.set(context, fingerprint, stored, entry(key));
+  index.set(context, fingerprint, stored, entry(key));
 }
+const find = (index: RawBodyIndex, sent: Buffer, context = m1) => index.get(context, RawBodyIndex.fingerprint(sent), sent)?.key;
+
+t.test('the fingerprint is the CRC-32 of the body, a 32-bit integer', async (t) => {
+  const fingerprint = RawBodyIndex.fingerprint(body('{"inputs":[]}'));
+  t.ok(Number.isInteger(fingerprint) && fingerprint >= -(2 ** 31) && fingerprint < 2 ** 31);
+  t.equal(RawBodyIndex.fingerprint(body('{"inputs":[]}')), fingerprint, 'stable');
+  t.not(RawBodyIndex.fingerprint(body('{"inputs": []}')), fingerprint);
+});
 
 t.test('a body is stored the second time it comes, not the first', async (t) => {
   const index = new RawBodyIndex(roomy);
   const once = body('{"inputs":[1]}');
-  const fingerprint = RawBodyIndex.fingerprint('m', '1', undefined, once);
-  index.set(fingerprint, once, entry('k'));
-  t.same([index.get(fingerprint, once), index.size, index.bytes], [undefined, 0, 0], 'seen once: only the fingerprint is noted');
-  index.set(fingerprint, once, entry('k'));
-  t.equal(index.get(fingerprint, once)?.key, 'k', 'seen twice: stored');
+  index.set(m1, RawBodyIndex.fingerprint(once), once, entry('k'));
+  t.same([find(index, once), index.size, index.bytes], [undefined, 0, 0], 'seen once: only the fingerprint is noted');
+  index.set(m1, RawBodyIndex.fingerprint(once), once, entry('k'));
+  t.equal(find(index, once), 'k', 'seen twice: stored');
   const doorkeeper = new RawBodyIndex({ maxEntries: 2, maxBytes: 1024 * 1024 });
-  for (const name of ['a', 'b', 'c']) doorkeeper.set(name, body(name), entry(name));
-  doorkeeper.set('a', body('a'), entry('a'));
-  t.equal(doorkeeper.get('a', body('a')), undefined, 'the doorkeeper is bounded too: the oldest fingerprint was forgotten');
-  doorkeeper.set('c', body('c'), entry('c'));
-  t.equal(doorkeeper.get('c', body('c'))?.key, 'c');
+  for (const text of ['a', 'b', 'c']) doorkeeper.set(m1, RawBodyIndex.fingerprint(body(text)), body(text), entry(text));
+  doorkeeper.set(m1, RawBodyIndex.fingerprint(body('a')), body('a'), entry('a'));
+  t.equal(find(doorkeeper, body('a')), undefined, 'the doorkeeper is bounded too: the oldest fingerprint was forgotten');
+  doorkeeper.set(m1, RawBodyIndex.fingerprint(body('c')), body('c'), entry('c'));
+  t.equal(find(doorkeeper, body('c')), 'c');
 });
 
-t.test('a body is found only by itself, byte for byte', async (t) => {
+t.test('a body is found only by itself, byte for byte, in the context it was sent in', async (t) => {
   const index = new RawBodyIndex(roomy);
   const stored = body('{"inputs":[1]}');
-  const fingerprint = RawBodyIndex.fingerprint('m', '1', undefined, stored);
-  store(index, fingerprint, stored, 'k');
-  t.equal(index.get(fingerprint, body('{"inputs":[1]}'))?.key, 'k', 'an equal body in another buffer');
-  t.equal(index.get(fingerprint, body('{"inputs":[2]}')), undefined, 'a different body under the same fingerprint (a collision) is not answered');
+  store(index, stored, 'k');
+  t.equal(find(index, body('{"inputs":[1]}')), 'k', 'an equal body in another buffer');
+  t.equal(index.get(m1, RawBodyIndex.fingerprint(stored), body('{"inputs":[2]}')), undefined, 'another body under the same fingerprint (a collision) is not answered');
+  for (const other of [{ ...m1, model: 'n' }, { ...m1, version: '2' }, { ...m1, binaryHeaderLength: 14 }]) {
+    t.equal(find(index, stored, other), undefined, `not for ${JSON.stringify(other)}`);
+  }
   stored[12] = 0x32; // the caller reuses its buffer: the index kept a copy
-  t.equal(index.get(fingerprint, body('{"inputs":[1]}'))?.key, 'k');
+  t.equal(find(index, body('{"inputs":[1]}')), 'k');
 });
 
 t.test('CRC-32 collisions share a slot and never answer each other', async (t) => {
   const { a, b } = collidingPair();
-  const fa = RawBodyIndex.fingerprint('m', '1', undefined, a);
-  t.equal(RawBodyIndex.fingerprint('m', '1', undefined, b), fa, 'the pair collides');
+  const fingerprint = RawBodyIndex.fingerprint(a);
+  t.equal(RawBodyIndex.fingerprint(b), fingerprint, 'the pair collides');
   const index = new RawBodyIndex(roomy);
-  store(index, fa, a, 'ka');
-  t.equal(index.get(fa, b), undefined, 'b is not answered with a\'s entry');
-  index.set(fa, b, entry('kb')); // the slot is taken: a colliding body replaces its holder at once
-  t.same([index.get(fa, a), index.get(fa, b)?.key, index.size], [undefined, 'kb', 1], 'the later body holds the slot');
+  store(index, a, 'ka');
+  t.equal(find(index, b), undefined, "b is not answered with a's entry");
+  index.set(m1, fingerprint, b, entry('kb')); // the slot is taken: a colliding body replaces its holder at once
+  t.same([find(index, a), find(index, b), index.size], [undefined, 'kb', 1], 'the later body holds the slot');
 });
 
 t.test('bounded by entries, least recently used out first', async (t) => {
   const index = new RawBodyIndex({ maxEntries: 2, maxBytes: 1024 * 1024 });
-  store(index, 'a', body('a'), 'ka');
-  store(index, 'b', body('b'), 'kb');
-  t.equal(index.get('a', body('a'))?.key, 'ka'); // a is now the most recent
-  store(index, 'c', body('c'), 'kc');
-  t.same([index.get('a', body('a'))?.key, index.get('b', body('b')), index.get('c', body('c'))?.key, index.size], ['ka', undefined, 'kc', 2]);
+  store(index, body('a'), 'ka');
+  store(index, body('b'), 'kb');
+  t.equal(find(index, body('a')), 'ka'); // a is now the most recent
+  store(index, body('c'), 'kc');
+  t.same([find(index, body('a')), find(index, body('b')), find(index, body('c')), index.size], ['ka', undefined, 'kc', 2]);
   t.equal(new RawBodyIndex({ maxEntries: 0, maxBytes: 1024 }).size, 0);
 });
 
 t.test('bounded by bytes; a body over 1/64 of the bound is not indexed', async (t) => {
   const sized = (i: number) => Buffer.alloc(100, i);
   const index = new RawBodyIndex({ maxEntries: 100, maxBytes: 6400 }); // 100-byte bodies cost 356 bytes each: 17 fit
-  for (let i = 0; i < 20; i++) store(index, `b${i}`, sized(i), `k${i}`);
-  t.same([index.size, index.bytes, index.get('b2', sized(2)), index.get('b3', sized(3))?.key], [17, 17 * 356, undefined, 'k3'], 'the oldest went out');
+  for (let i = 0; i < 20; i++) store(index, sized(i), `k${i}`);
+  t.same([index.size, index.bytes, find(index, sized(2)), find(index, sized(3))], [17, 17 * 356, undefined, 'k3'], 'the oldest went out');
   const small = new RawBodyIndex({ maxEntries: 100, maxBytes: 64 * 100 });
-  store(small, 'big', Buffer.alloc(101), 'k');
-  store(small, 'fits', Buffer.alloc(100), 'k');
-  t.same([small.get('big', Buffer.alloc(101)), small.get('fits', Buffer.alloc(100))?.key], [undefined, 'k']);
+  store(small, Buffer.alloc(101, 1), 'big');
+  store(small, Buffer.alloc(100, 2), 'fits');
+  t.same([find(small, Buffer.alloc(101, 1)), find(small, Buffer.alloc(100, 2))], [undefined, 'fits']);
 });
 
-/** Two distinct 8-byte buffers with the same CRC-32 (and length), by a birthday search: ~80k tries. */
+/** Two distinct 8-byte buffers with the same CRC-32, by a birthday search: ~80k tries. */
 function collidingPair(): { a: Buffer; b: Buffer } {
   const seen = new Map<number, Buffer>();
   for (let i = 0; ; i++) {
     const candidate = Buffer.alloc(8);
     candidate.writeUInt32LE(i);
     candidate.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, 4);
-    const fingerprint = RawBodyIndex.fingerprint('x', '', undefined, candidate);
-    const other = seen.get(Number(fingerprint.slice(fingerprint.lastIndexOf(':') + 1)));
+    const other = seen.get(RawBodyIndex.fingerprint(candidate));
     if (other) return { a: other, b: candidate };
-    seen.set(Number(fingerprint.slice(fingerprint.lastIndexOf(':') + 1)), candidate);
+    seen.set(RawBodyIndex.fingerprint(candidate), candidate);
   }
 }
