@@ -95,19 +95,10 @@ export class ResultCache<V = Uint8Array> {
       this.#stats.joins++;
       return { value: (await running).value, outcome: 'joined' };
     }
-    // Synchronous tiers answer in place; the first asynchronous one starts the flight.
-    const { tiers } = this.#o;
-    let pending: Promise<TierEntry | undefined> | undefined;
-    let i = 0;
-    for (; i < tiers.length && !pending; i++) {
-      const found = tiers[i]!.get(key);
-      if (found instanceof Promise) pending = found;
-      else if (found) {
-        const value = this.#decode(found);
-        if (value) return this.#hit(key, i, found, value);
-      }
-    }
-    const flight = this.#fly(key, policy, compute, pending, i - 1);
+    // Synchronous tiers answer in place; the lookup of the first asynchronous one starts the flight.
+    const stored = this.#lookup(key);
+    if (stored && !(stored instanceof Promise)) return stored;
+    const flight = this.#fly(key, policy, compute, stored);
     this.#inFlight.set(key, flight);
     try {
       return await flight;
@@ -124,24 +115,8 @@ export class ResultCache<V = Uint8Array> {
    * with a promise once an asynchronous tier (Redis) must be asked.
    */
   peek(key: string): V | undefined | Promise<V | undefined> {
-    const { tiers } = this.#o;
-    for (let i = 0; i < tiers.length; i++) {
-      const lookup = tiers[i]!.get(key);
-      if (lookup instanceof Promise) return this.#peekFrom(key, i, lookup);
-      const value = lookup && this.#decode(lookup);
-      if (value) return this.#hit(key, i, lookup, value).value;
-    }
-    return undefined;
-  }
-
-  async #peekFrom(key: string, from: number, pending: Promise<TierEntry | undefined>): Promise<V | undefined> {
-    const { tiers } = this.#o;
-    for (let i = from; i < tiers.length; i++) {
-      const found = await (i === from ? pending : tiers[i]!.get(key));
-      const value = found && this.#decode(found);
-      if (value) return this.#hit(key, i, found, value).value;
-    }
-    return undefined;
+    const stored = this.#lookup(key);
+    return stored instanceof Promise ? stored.then((answer) => answer?.value) : stored?.value;
   }
 
   /** Removes a model's entries (every version, or one) from every tier, this gateway's and the shared one. */
@@ -163,14 +138,36 @@ export class ResultCache<V = Uint8Array> {
     return { ...this.#stats, hitsByTier: { ...this.#stats.hitsByTier }, inFlight: this.#inFlight.size, tiers };
   }
 
-  /** Looks up the asynchronous tiers from `from` (the first one's lookup already started), else computes. */
-  async #fly(key: string, policy: CachePolicy, compute: () => Promise<V>, pending: Promise<TierEntry | undefined> | undefined, from: number): Promise<Answer<V>> {
+  /**
+   * The tiers in order, for peek and getOrCompute: a hit from a synchronous
+   * tier in place (counted; earlier tiers refilled), a promise of the rest of
+   * the walk from the first asynchronous tier on, or undefined.
+   */
+  #lookup(key: string): Answer<V> | Promise<Answer<V> | undefined> | undefined {
     const { tiers } = this.#o;
-    for (let i = from; pending && i < tiers.length; i++) {
+    for (let i = 0; i < tiers.length; i++) {
+      const found = tiers[i]!.get(key);
+      if (found instanceof Promise) return this.#lookupFrom(key, i, found);
+      const value = found && this.#decode(found);
+      if (value) return this.#hit(key, i, found, value);
+    }
+    return undefined;
+  }
+
+  async #lookupFrom(key: string, from: number, pending: Promise<TierEntry | undefined>): Promise<Answer<V> | undefined> {
+    const { tiers } = this.#o;
+    for (let i = from; i < tiers.length; i++) {
       const found = await (i === from ? pending : tiers[i]!.get(key));
       const value = found && this.#decode(found);
       if (value) return this.#hit(key, i, found, value);
     }
+    return undefined;
+  }
+
+  /** Awaits the asynchronous tiers' lookup (already started, when there is one), else computes. */
+  async #fly(key: string, policy: CachePolicy, compute: () => Promise<V>, lookup: Promise<Answer<V> | undefined> | undefined): Promise<Answer<V>> {
+    const stored = lookup && (await lookup);
+    if (stored) return stored;
     const value = await this.#computeAndStore(key, policy, compute);
     this.#stats.misses++;
     return { value, outcome: 'miss' };

@@ -110,20 +110,21 @@ export class Handlers {
     // Resolve before reading so that an unknown model costs no body buffering.
     const resolved = this.#o.registry.resolve(modelName, version);
     const plan = this.#o.batching.plan(resolved);
+    const cacheOn = this.#o.cache.enabledFor(resolved.name);
     // Shed before reading the body when the queue already says no (by the headers' priority and deadline):
     // under overload, refusing must cost far less than serving. (With the cache on, the request may be a
     // hit that needs no queue: the batcher decides after the lookup.)
-    if (plan.batcher && !this.#o.cache.enabledFor(resolved.name)) {
+    if (plan.batcher && !cacheOn) {
       plan.batcher.admit(requestPriority(req, undefined, plan), startedMs + requestTimeoutMs(req, undefined, plan));
     }
     const body = await readBody(req, this.#o.maxBodyBytes);
     const headerLength = binaryHeaderLength === undefined ? undefined : Number(binaryHeaderLength);
 
     // A body seen before (byte for byte) whose answer is still stored is answered without decoding it.
-    const cacheOn = this.#o.cache.enabledFor(resolved.name);
-    const bodyContext: BodyContext = { model: resolved.name, version: resolved.version, binaryHeaderLength: headerLength };
-    const fingerprint = cacheOn && !wantsFreshAnswer(req, undefined) ? RawBodyIndex.fingerprint(body) : undefined;
-    const seen = fingerprint === undefined ? undefined : this.#o.rawBodies.get(bodyContext, fingerprint, body);
+    const indexed = cacheOn && !wantsFreshAnswer(req, undefined);
+    const bodyContext: BodyContext | undefined = indexed ? { model: resolved.name, version: resolved.version, binaryHeaderLength: headerLength } : undefined;
+    const fingerprint = indexed ? RawBodyIndex.fingerprint(body) : undefined;
+    const seen = bodyContext && fingerprint !== undefined ? this.#o.rawBodies.get(bodyContext, fingerprint, body) : undefined;
     const peeked = seen && this.#o.cache.peek(seen.key);
     const stored = peeked instanceof Promise ? await peeked : peeked;
     if (seen && stored) return this.#hitReply(stored, seen.id, seen.binaryOutputs);
@@ -145,7 +146,7 @@ export class Handlers {
     };
     const fresh = wantsFreshAnswer(req, request.parameters);
     const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', fresh, compute);
-    if (fingerprint !== undefined && key !== undefined && !fresh) {
+    if (bodyContext && fingerprint !== undefined && key !== undefined && !fresh) {
       this.#o.rawBodies.set(bodyContext, fingerprint, body, { key, id: request.id, binaryOutputs: request.binaryOutputs });
     }
     return answerReply(answer, request.id, request.binaryOutputs, outcome);
