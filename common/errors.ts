@@ -12,11 +12,13 @@ export const ERROR_CATALOG = {
   GW_ERR_UNAUTHORIZED: { status: 401, summary: 'admin routes need the bearer token configured as server.adminToken' },
   GW_ERR_FORBIDDEN: { status: 403, summary: 'admin routes refuse this client' },
   GW_ERR_BODY_TOO_LARGE: { status: 413, summary: 'request body is larger than the configured limit' },
+  GW_ERR_BODY_TIMEOUT: { status: 408, summary: "the request body did not arrive within the request's deadline" },
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'request body has a content type the endpoint cannot read' },
 
   // Model lookup.
   GW_ERR_MODEL_NOT_FOUND: { status: 404, summary: 'no model with this name' },
   GW_ERR_VERSION_NOT_FOUND: { status: 404, summary: 'the model has no version with this name' },
+  GW_ERR_MODEL_UNAVAILABLE: { status: 400, summary: 'the model version could not be loaded or failed its configured warm-up' },
 
   // Request validation: all answered before anything reaches a worker.
   GW_ERR_MALFORMED_JSON: { status: 400, summary: 'request body is not valid JSON' },
@@ -32,6 +34,8 @@ export const ERROR_CATALOG = {
   GW_ERR_UNKNOWN_OUTPUT: { status: 400, summary: 'request asks for an output the model does not have' },
   GW_ERR_BINARY_HEADER_LENGTH: { status: 400, summary: 'Inference-Header-Content-Length is not a byte count within the body' },
   GW_ERR_BINARY_DATA: { status: 400, summary: "binary tensor data does not match its input's size, datatype or shape" },
+  GW_ERR_REQUEST_TOO_LARGE: { status: 413, summary: 'the request exceeds a configured limit (rows, elements or the size of a dimension)' },
+  GW_ERR_RESPONSE_TOO_LARGE: { status: 413, summary: 'the answer would exceed limits.maxResponseBytes' },
 
   // Execution.
   GW_ERR_MODEL_EXECUTION: { status: 400, summary: 'onnxruntime rejected the request while running the model' },
@@ -92,6 +96,16 @@ export function asInfergateError(err: unknown): InfergateError {
   if (err instanceof InfergateError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new InfergateError('GW_ERR_INTERNAL', message, { cause: err });
+}
+
+/**
+ * A client's text (a model name, a header value, a path) as it may appear in
+ * an error message: quoted, and cut to `maxChars` so that a 10 KB name is
+ * not echoed back whole.
+ */
+export function clientText(value: string, maxChars = 64): string {
+  if (value.length <= maxChars) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, maxChars))}… (${value.length} characters)`;
 }
 
 /** The client-facing JSON body of an error: KServe's {"error"} plus our stable code. */
