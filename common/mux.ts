@@ -95,6 +95,8 @@ export class MuxDecoder {
   #buffered = 0;
   /** Header of the message whose body is awaited, or null between messages. */
   #pending: { id: number; kind: MuxKind; length: number } | null = null;
+  /** A large body being assembled as its chunks arrive, and how much of it is filled. */
+  #assembling: { target: Uint8Array; filled: number } | null = null;
   readonly #scratch = new Uint8Array(MUX_HEADER_BYTES);
 
   constructor(options: MuxDecoderOptions) {
@@ -127,11 +129,42 @@ export class MuxDecoder {
         this.#pending = { id, kind, length };
       }
       const { id, kind, length } = this.#pending;
-      if (this.#buffered < length) break;
+      const align = this.#align && kind === MUX_KIND.request;
+      if (this.#buffered < length - (this.#assembling?.filled ?? 0)) {
+        // A large body still arriving is copied in chunk by chunk rather than in one go once complete: joining
+        // tens of megabytes (page faults included) would hold the event loop for as many milliseconds.
+        if (length >= ASSEMBLE_MIN_BYTES) this.#assemble(length, align);
+        break;
+      }
       this.#pending = null;
-      out.push({ id, kind, body: this.#take(length, false, this.#align && kind === MUX_KIND.request) });
+      const assembling = this.#assembling;
+      if (assembling) {
+        this.#assembling = null;
+        const rest = length - assembling.filled;
+        if (rest > 0) assembling.target.set(this.#take(rest, false), assembling.filled);
+        out.push({ id, kind, body: assembling.target });
+        continue;
+      }
+      out.push({ id, kind, body: this.#take(length, false, align) });
     }
     return out;
+  }
+
+  /** Moves every buffered byte of the pending (large, incomplete) body into its own buffer. */
+  #assemble(length: number, align: boolean): void {
+    if (!this.#assembling) {
+      const target = align ? alignedBuffer(this.#peekPrefix(), length) : Buffer.allocUnsafe(length);
+      this.#assembling = { target, filled: 0 };
+    }
+    const assembling = this.#assembling;
+    while (this.#buffered > 0) {
+      const c = this.#chunks[0]!;
+      const part = c.subarray(this.#head);
+      assembling.target.set(part, assembling.filled);
+      assembling.filled += part.byteLength;
+      this.#buffered -= part.byteLength;
+      this.#advance(part.byteLength);
+    }
   }
 
   /** Consumes n buffered bytes: a view when they lie in one chunk (and alignment allows), else one copy. */
@@ -183,6 +216,9 @@ export class MuxDecoder {
 
 const ALIGNMENT = 8;
 
+/** Bodies at least this large are assembled as their chunks arrive (see #assemble). */
+const ASSEMBLE_MIN_BYTES = 1024 * 1024;
+
 function frameHeaderLength(prefix: Uint8Array): number {
   if (prefix.byteLength < 4) return 0;
   return (prefix[0]! | (prefix[1]! << 8) | (prefix[2]! << 16) | (prefix[3]! << 24)) >>> 0;
@@ -223,9 +259,13 @@ export class MuxWriter {
     this.#socket = socket;
   }
 
-  write(id: number, kind: MuxKind, body: Uint8Array): void {
-    this.#parts.push(encodeMuxHeader(id, kind, body.byteLength), body);
-    this.#bytes += MUX_HEADER_BYTES + body.byteLength;
+  /** Queues a message; a body given as parts is written part by part, never joined (see wire.ts encodeFrameBytes). */
+  write(id: number, kind: MuxKind, body: Uint8Array | readonly Uint8Array[]): void {
+    const parts = body instanceof Uint8Array ? [body] : body;
+    let length = 0;
+    for (const part of parts) length += part.byteLength;
+    this.#parts.push(encodeMuxHeader(id, kind, length), ...parts);
+    this.#bytes += MUX_HEADER_BYTES + length;
     this.#scheduled ??= setImmediate(() => this.flush());
   }
 

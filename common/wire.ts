@@ -47,10 +47,21 @@ export type ModelSignature = {
   version: string;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /**
+   * SHA-256 (hex) of the model.onnx bytes the session was created from: what the model *is*, beyond its name and
+   * version. Part of every result-cache key, so two files served under one name and version never share answers.
+   */
+  fingerprint: string;
 };
 
-/** GET /models answer. */
-export type WorkerModelsBody = { models: ModelSignature[] };
+/** A model version a worker could not serve, and why (the file and the cause, in one line). */
+export type UnavailableVersion = { name: string; version: string; reason: string };
+
+/** Something a worker wants an operator to read about a version it serves (e.g. its synthetic warm-up failed). */
+export type VersionWarning = { name: string; version: string; message: string };
+
+/** GET /models answer: the versions loaded, those that could not be, and warnings about the loaded ones. */
+export type WorkerModelsBody = { models: ModelSignature[]; unavailable: UnavailableVersion[]; warnings: VersionWarning[] };
 
 /** GET /health/ready answer (200 when ready, 503 while loading or draining). */
 export type WorkerReadyBody = { ready: boolean; state: 'loading' | 'ready' | 'draining' };
@@ -98,13 +109,22 @@ export type InferRequestHeader = {
    * comes later than this after receipt drops it unrun (GW_ERR_DEADLINE_EXCEEDED).
    */
   timeoutMs?: number;
+  /**
+   * Most output tensor bytes the answer may hold: a worker whose outputs are larger answers
+   * GW_ERR_RESPONSE_TOO_LARGE instead of sending them. Absent: the worker's own limit.
+   */
+  maxOutputBytes?: number;
   tensors: TensorHeader[];
 };
 
-/** The header fields of a request frame (without tensors, which encodeFrame adds); `budgetMs` becomes timeoutMs. */
-export function requestHeader(model: string, version: string, outputs: string[] | undefined, budgetMs: number): Omit<InferRequestHeader, 'tensors'> {
-  const timeoutMs = Math.max(1, Math.ceil(budgetMs));
-  return outputs ? { model, version, outputs, timeoutMs } : { model, version, timeoutMs };
+/** What a request frame's header says besides its tensors (which encodeFrame adds). */
+export type RequestHeaderFields = { outputs: string[] | undefined; budgetMs: number; maxOutputBytes: number };
+
+/** The header fields of a request frame; `budgetMs` becomes timeoutMs. */
+export function requestHeader(model: string, version: string, fields: RequestHeaderFields): Omit<InferRequestHeader, 'tensors'> {
+  const timeoutMs = Math.max(1, Math.ceil(fields.budgetMs));
+  const { outputs, maxOutputBytes } = fields;
+  return outputs ? { model, version, outputs, timeoutMs, maxOutputBytes } : { model, version, timeoutMs, maxOutputBytes };
 }
 
 /** Header of a POST /infer response frame. */
@@ -136,18 +156,59 @@ export function frameOfAnswer(answer: InferAnswer): Uint8Array {
 
 const LENGTH_PREFIX_BYTES = 4;
 
-/** Encodes a header (without its tensors field) and tensors into one frame. */
-export function encodeFrame<H extends { tensors: TensorHeader[] }>(
-  header: Omit<H, 'tensors'>,
-  tensors: readonly Tensor[],
-): Buffer {
+/** A frame as pieces to be written one after the other: its length prefix and header, then each tensor's bytes. */
+export type FrameParts = readonly Uint8Array[];
+
+/** A frame to send: one buffer, or its parts when its tensors are large. */
+export type FrameBytes = Uint8Array | FrameParts;
+
+/** Tensors of at least this many bytes in all are sent as parts, not copied into one frame (see encodeFrameBytes). */
+const PARTS_MIN_BYTES = 1024 * 1024;
+
+/**
+ * A frame to send: one buffer when small (one copy beats a write per part), its parts when the tensors hold
+ * PARTS_MIN_BYTES or more: copying tens of megabytes into a fresh buffer would hold the event loop for as many
+ * milliseconds (page faults included), and the socket writes the parts without joining them (writev).
+ */
+export function encodeFrameBytes<H extends { tensors: TensorHeader[] }>(header: Omit<H, 'tensors'>, tensors: readonly Tensor[]): FrameBytes {
+  let bytes = 0;
+  for (const t of tensors) bytes += t.data.byteLength;
+  return bytes >= PARTS_MIN_BYTES ? [frameHead<H>(header, tensors), ...tensors.map((t) => t.data)] : encodeFrame<H>(header, tensors);
+}
+
+/** The byte length of a frame to send. */
+export function frameByteLength(frame: FrameBytes): number {
+  if (frame instanceof Uint8Array) return frame.byteLength;
+  let bytes = 0;
+  for (const part of frame) bytes += part.byteLength;
+  return bytes;
+}
+
+/** A frame's length prefix and JSON header (its tensors follow). */
+function frameHead<H extends { tensors: TensorHeader[] }>(header: Omit<H, 'tensors'>, tensors: readonly Tensor[]): Buffer {
+  const headerBytes = headerJson<H>(header, tensors);
+  const head = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + headerBytes.byteLength);
+  head.writeUInt32LE(headerBytes.byteLength, 0);
+  headerBytes.copy(head, LENGTH_PREFIX_BYTES);
+  return head;
+}
+
+function headerJson<H extends { tensors: TensorHeader[] }>(header: Omit<H, 'tensors'>, tensors: readonly Tensor[]): Buffer {
   const tensorHeaders: TensorHeader[] = tensors.map((t) => ({
     name: t.name,
     datatype: t.datatype,
     shape: t.shape,
     byteLength: t.data.byteLength,
   }));
-  const headerBytes = Buffer.from(JSON.stringify({ ...header, tensors: tensorHeaders }), 'utf8');
+  return Buffer.from(JSON.stringify({ ...header, tensors: tensorHeaders }), 'utf8');
+}
+
+/** Encodes a header (without its tensors field) and tensors into one frame. */
+export function encodeFrame<H extends { tensors: TensorHeader[] }>(
+  header: Omit<H, 'tensors'>,
+  tensors: readonly Tensor[],
+): Buffer {
+  const headerBytes = headerJson<H>(header, tensors);
   let total = LENGTH_PREFIX_BYTES + headerBytes.byteLength;
   for (const t of tensors) total += t.data.byteLength;
 

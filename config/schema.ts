@@ -77,6 +77,12 @@ export const configSchema = z
         shutdownGraceMs: positiveInt().default(30_000),
         /** Requests being handled at once at most; beyond: 503 with Retry-After at once (memory stays bounded under any overload). */
         maxInFlightRequests: positiveInt().default(8192),
+        /**
+         * GET /v2/health/ready as Triton's --strict-readiness: true, ready only when every version of every model
+         * is READY; false, ready once every version is READY or UNAVAILABLE (a broken model does not take the whole
+         * gateway out of a load balancer's rotation; its own ready route still says 400).
+         */
+        strictReadiness: z.boolean().default(true),
         /** Bearer token for the admin routes (/admin/*); unset: they answer loopback clients only. */
         adminToken: z.string().min(16, 'adminToken must be at least 16 characters').optional(),
       })
@@ -171,6 +177,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** What one request may ask for; each check runs before any work is done for it. */
+    limits: z
+      .object({
+        /** Rows along a model's batch axis in one request (models without a batch axis are not row-limited). */
+        maxRowsPerRequest: positiveInt().default(65_536),
+        /** Tensor elements over all inputs of one request; also bounds each input's dims multiplied with every 0 read as 1. */
+        maxElementsPerRequest: positiveInt().default(2 ** 24),
+        /** Output tensor bytes of one answer (before JSON rendering); the worker refuses a larger one before sending it. */
+        maxResponseBytes: positiveInt().default(64 * 1024 * 1024),
+        /**
+         * Request bytes the gateway holds at once: each request reserves its body bytes × 5 (the body, and up to
+         * four times as many bytes of decoded tensors: "0," becomes an 8-byte FP64) from when its headers arrive until
+         * it is answered. A request that would go beyond is refused at once (503 + Retry-After) before its body is read.
+         */
+        maxBufferedRequestBytes: positiveInt().default(1024 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
     batching: batchingSchema.prefault({}),
     cache: z
       .object({
@@ -234,11 +258,33 @@ export type BatchingConfig = z.infer<typeof batchingSchema>;
 export type HealthConfig = GatewayConfig['health'];
 export type BreakerSettings = GatewayConfig['breaker'];
 export type CacheConfig = GatewayConfig['cache'];
+export type LimitsConfig = GatewayConfig['limits'];
+
+/** How one warm-up input is filled: all zeros (empty strings for BYTES), seeded pseudo-random values, or one constant. */
+const warmupFill = z.union([z.enum(['zeros', 'random']), z.number()]);
+
+/**
+ * One warm-up sample of a model version: either `inputs` (a shape and a fill per model input) or `request` (a KServe
+ * v2 JSON infer request file, relative to models/<name>/), run `count` times before the version takes traffic.
+ */
+const warmupSampleSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    count: positiveInt().max(1000).default(1),
+    inputs: z.record(z.string(), z.object({ shape: z.array(nonNegativeInt()), fill: warmupFill.default('zeros') }).strict()).optional(),
+    request: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((sample) => (sample.inputs === undefined) !== (sample.request === undefined), { message: 'give either inputs or request' });
+
+export type WarmupSample = z.infer<typeof warmupSampleSchema>;
 
 /** A model's own models/<name>/config.yaml. */
 export const modelConfigSchema = z
   .object({
     replicas: positiveInt().optional(),
+    /** Warm-up samples; a failure makes the version UNAVAILABLE. Without them a synthetic sample runs and only warns. */
+    warmup: z.array(warmupSampleSchema).min(1).optional(),
     batching: z
       .object({
         enabled: batchingFields.enabled.optional(),

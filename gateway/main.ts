@@ -44,9 +44,16 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   const { config } = gateway;
   console.log(`infergate gateway listening on http://${address.address}:${address.port} (models from ${config.models.repository})`);
   await gateway.whenReady();
-  const models = gateway.registry.models.map((m) => `${m.name} [${m.versions.join(', ')}]`).join(', ');
+  const { registry } = gateway;
+  const serving = registry.models
+    .map((m) => ({ name: m.name, versions: registry.status(m.name).filter((v) => v.state === 'READY').map((v) => v.version) }))
+    .filter((m) => m.versions.length > 0)
+    .map((m) => `${m.name} [${m.versions.join(', ')}]`);
+  const unavailable = registry.models.flatMap((m) => registry.status(m.name).filter((v) => v.state === 'UNAVAILABLE').map((v) => `${m.name} ${v.version}`));
   const ready = gateway.replicas.replicas.filter((r) => r.state === 'ready').length;
-  console.log(`infergate gateway ready: ${models} (${ready} of ${gateway.replicas.replicas.length} workers ready so far)`);
+  // Each unavailable version's reason was logged once already (ModelRegistry).
+  const notServed = unavailable.length > 0 ? `; unavailable: ${unavailable.join(', ')}` : '';
+  console.log(`infergate gateway ready: ${serving.join(', ') || 'no model'}${notServed} (${ready} of ${gateway.replicas.replicas.length} workers ready so far)`);
 }
 
 if (import.meta.main) {

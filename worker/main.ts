@@ -7,9 +7,12 @@
 //
 // The server listens before the models load so /health/live answers and
 // /health/ready says "loading" meanwhile; "infergate worker listening on …"
-// is printed once every session passed its warm-up. Exit codes: 0 after a
-// SIGTERM/SIGINT drain (bounded by --drain-timeout-ms), 1 when a model cannot
-// be loaded or the address cannot be bound, 2 for a command-line mistake.
+// is printed once every version was loaded (session created, warm-up passed)
+// or found unavailable: a model's fault makes that version unavailable (see
+// model-store.ts), never the worker exit. Exit codes: 0 after a SIGTERM/SIGINT
+// drain (bounded by --drain-timeout-ms), 1 when the repository cannot be read
+// (or a --model is not in it) or the address cannot be bound, 2 for a
+// command-line mistake.
 
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -35,7 +38,16 @@ export async function runWorker(argv: string[]): Promise<void> {
   }
 
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
-  const store = new ModelStore({ modelsDir: options.modelsDir, models: options.models, session: options.session });
+  const store = new ModelStore({
+    modelsDir: options.modelsDir,
+    models: options.models,
+    session: options.session,
+    onProblem: (problem) => {
+      if (options.modelLog === 'none') return;
+      if (problem.kind === 'unavailable') log(`infergate worker: model ${problem.version.name} version ${problem.version.version} is unavailable: ${problem.version.reason}`);
+      else log(`infergate worker: model ${problem.warning.name} version ${problem.warning.version}: warning: ${problem.warning.message}`);
+    },
+  });
   const server = new WorkerServer({ store, maxBodyBytes: options.maxBodyBytes, log, injectFault: options.injectFault });
   // The multiplexed infer channel next to HTTP (worker/mux-server.ts); same infer path.
   const mux = options.muxListen ? new MuxServer({ runFrame: (body, receivedAtMs) => server.runFrame(body, receivedAtMs), maxBodyBytes: options.maxBodyBytes, log }) : null;

@@ -1,27 +1,36 @@
 // The onnxruntime sessions of one worker, one per model version, and the one
 // way to run them.
 //
-//   empty ──load()──▶ loading ──every session created + warmed up──▶ ready
-//     └──────────────────────────close()─────────────────────────────▶ closed
+//   empty ──load()──▶ loading ──every version tried──▶ ready
+//     └──────────────────────────close()───────────────▶ closed
 //
-// A version is served only after a warm-up inference passed (dynamic dims set
-// to 1, inputs zeros or empty strings): onnxruntime allocates and plans on the
-// first run, so the first real request would otherwise pay for it, and a model
-// that cannot run at all fails the load instead of its first request.
+// Each version ends its load either loaded (session created, warm-up passed)
+// or unavailable with a reason naming its file and the cause: a missing or
+// corrupt file, an operator onnxruntime cannot run, a tensor type KServe has
+// no name for, an invalid config.yaml, or a configured warm-up sample that
+// failed. One version's fault never stops the others from loading, and the
+// worker never exits for it (it would only restart into the same fault).
+// Without configured samples a synthetic warm-up runs (warmup.ts) and its
+// failure is only a warning: the session loaded, and a real request will say
+// what it needs (a model may need a minimum sequence length, say).
 //
 // run() validates a request against the session's own signature before
 // anything reaches onnxruntime, so onnxruntime only sees well-formed tensors
 // and its failures are the model's (GW_ERR_MODEL_EXECUTION, a client error:
 // e.g. an index out of range), never a malformed frame.
 
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { datatypeByKServe, elementCount } from '../common/datatypes.ts';
-import { InfergateError } from '../common/errors.ts';
-import type { ModelSignature, Tensor, TensorSpec } from '../common/wire.ts';
+import { datatypeByKServe } from '../common/datatypes.ts';
+import { clientText, InfergateError } from '../common/errors.ts';
+import { scanModelRepository, type RepositoryModel, type RepositoryVersion } from '../common/model-repository.ts';
+import type { ModelSignature, Tensor, TensorSpec, UnavailableVersion, VersionWarning, WorkerModelsBody } from '../common/wire.ts';
 import type { WorkerSessionOptions } from './options.ts';
-import { findModelVersions } from './repository.ts';
 import { signatureFromMetadata } from './signature.ts';
 import { fromOrtTensor, toOrtTensor } from './tensor-convert.ts';
+import { configuredWarmup, syntheticWarmup, type WarmupRun } from './warmup.ts';
 
 export type ModelStoreState = 'empty' | 'loading' | 'ready' | 'closed';
 
@@ -38,6 +47,8 @@ export type ModelStoreOptions = {
   session: WorkerSessionOptions;
   /** Defaults to onnxruntime-node's InferenceSession.create. */
   createSession?: CreateSession;
+  /** Told once per version that turned out unavailable, or that loaded with a warning. */
+  onProblem?: (problem: { kind: 'unavailable'; version: UnavailableVersion } | { kind: 'warning'; warning: VersionWarning }) => void;
 };
 
 export type RunResult = { version: string; outputs: Tensor[] };
@@ -49,6 +60,9 @@ export class ModelStore {
   readonly #createSession: CreateSession;
   /** name → version → loaded session; filled while loading, read-only once ready. */
   readonly #models = new Map<string, Map<string, Loaded>>();
+  /** "name/version" → why it is not served. */
+  readonly #unavailable = new Map<string, UnavailableVersion>();
+  readonly #warnings: VersionWarning[] = [];
   readonly #running = new Set<Promise<unknown>>();
   #state: ModelStoreState = 'empty';
   #loading: Promise<void> | null = null;
@@ -63,7 +77,10 @@ export class ModelStore {
     return this.#state;
   }
 
-  /** Creates and warms up every session; resolves once ready. Rejects (a load error) on the first failure. Idempotent. */
+  /**
+   * Creates and warms up every version's session; resolves once each one is loaded or unavailable. Rejects only
+   * when the repository itself cannot be read or a model named in `models` is not in it. Idempotent.
+   */
   load(): Promise<void> {
     this.#loading ??= this.#load();
     return this.#loading;
@@ -74,13 +91,19 @@ export class ModelStore {
     return [...this.#models.values()].flatMap((versions) => [...versions.values()].map((v) => v.signature));
   }
 
+  /** What GET /models reports: loaded versions, unavailable ones with their reasons, warnings. */
+  report(): WorkerModelsBody {
+    return { models: this.signatures(), unavailable: [...this.#unavailable.values()], warnings: [...this.#warnings] };
+  }
+
   /**
    * Runs one request. `version` '' means the model's highest version;
    * `outputNames` absent or empty means every output, in signature order.
    * Returns the version that ran and its outputs in the order asked for.
-   * Throws InfergateError.
+   * Outputs larger than `maxOutputBytes` in all are not returned:
+   * GW_ERR_RESPONSE_TOO_LARGE. Throws InfergateError.
    */
-  async run(model: string, version: string, tensors: readonly Tensor[], outputNames?: readonly string[]): Promise<RunResult> {
+  async run(model: string, version: string, tensors: readonly Tensor[], outputNames?: readonly string[], maxOutputBytes = Infinity): Promise<RunResult> {
     if (this.#state !== 'ready') {
       throw this.#state === 'closed'
         ? new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is closing its sessions')
@@ -100,6 +123,11 @@ export class ModelStore {
     } finally {
       this.#running.delete(running);
     }
+    // Checked before the outputs are converted or framed: an amplifying input must not cost a second copy.
+    const outputBytes = fetches.reduce((sum, name) => sum + ortTensorBytes(results[name] as ort.Tensor), 0);
+    if (outputBytes > maxOutputBytes) {
+      throw new InfergateError('GW_ERR_RESPONSE_TOO_LARGE', `model ${model} version ${loaded.signature.version} produced ${outputBytes} bytes of outputs; the limit is ${maxOutputBytes} (limits.maxResponseBytes): ask for fewer rows or fewer outputs`);
+    }
     return {
       version: loaded.signature.version,
       outputs: fetches.map((name) => fromOrtTensor(name, results[name] as ort.Tensor)),
@@ -114,39 +142,71 @@ export class ModelStore {
 
   async #load(): Promise<void> {
     this.#state = 'loading';
-    const files = await findModelVersions(this.#options.modelsDir, this.#options.models);
+    const models = scanModelRepository(this.#options.modelsDir, this.#options.models);
     const sessionOptions = toOrtSessionOptions(this.#options.session);
     // One at a time: onnxruntime-node builds a session synchronously on the
     // main thread, so loading in parallel would only interleave the work.
-    for (const file of files) {
-      // close() may have been called while the previous session loaded.
-      if (this.state === 'closed') return;
-      const where = `model ${file.name} version ${file.version} (${file.path})`;
-      let session: Session;
-      try {
-        session = await this.#createSession(file.path, sessionOptions);
-      } catch (err) {
-        throw new Error(`${where}: onnxruntime cannot load it: ${(err as Error).message}`, { cause: err });
+    for (const model of models) {
+      for (const file of model.versions) {
+        // close() may have been called while the previous session loaded.
+        if (this.state === 'closed') return;
+        const outcome = await this.#loadVersion(model, file, sessionOptions);
+        if (typeof outcome === 'string') {
+          const unavailable = { name: model.name, version: file.version, reason: outcome };
+          this.#unavailable.set(`${model.name}/${file.version}`, unavailable);
+          this.#options.onProblem?.({ kind: 'unavailable', version: unavailable });
+          continue;
+        }
+        const versions = this.#models.get(model.name) ?? new Map<string, Loaded>();
+        versions.set(file.version, outcome);
+        this.#models.set(model.name, versions);
       }
-      let loaded: Loaded;
-      try {
-        const signature = signatureFromMetadata(file.name, file.version, session.inputMetadata, session.outputMetadata);
-        loaded = {
-          signature,
-          session,
-          inputs: new Map(signature.inputs.map((s) => [s.name, s])),
-          outputs: new Map(signature.outputs.map((s) => [s.name, s])),
-        };
-        await warmUp(loaded);
-      } catch (err) {
-        await session.release().catch(() => {});
-        throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
-      }
-      const versions = this.#models.get(file.name) ?? new Map<string, Loaded>();
-      versions.set(file.version, loaded);
-      this.#models.set(file.name, versions);
     }
     if (this.#state === 'loading') this.#state = 'ready';
+  }
+
+  /** The loaded version, or the reason (one line, naming the file) why it cannot be served. */
+  async #loadVersion(model: RepositoryModel, file: RepositoryVersion, sessionOptions: ort.InferenceSession.SessionOptions): Promise<Loaded | string> {
+    if (model.configError !== undefined) return model.configError;
+    if (file.missing) return `${file.path} is missing`;
+    let fingerprint: string;
+    try {
+      fingerprint = await sha256OfFile(file.path);
+    } catch (err) {
+      return `${file.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    }
+    let session: Session;
+    try {
+      session = await this.#createSession(file.path, sessionOptions);
+    } catch (err) {
+      return `${file.path}: onnxruntime cannot load it: ${oneLine(err)}`;
+    }
+    try {
+      const signature = signatureFromMetadata(model.name, file.version, session.inputMetadata, session.outputMetadata, fingerprint);
+      const loaded: Loaded = {
+        signature,
+        session,
+        inputs: new Map(signature.inputs.map((s) => [s.name, s])),
+        outputs: new Map(signature.outputs.map((s) => [s.name, s])),
+      };
+      const samples = model.config.warmup;
+      if (samples) {
+        for (const run of await configuredWarmup(samples, signature, dirname(dirname(file.path)))) await warmUp(loaded, run);
+      } else {
+        const synthetic = syntheticWarmup(signature);
+        try {
+          await warmUp(loaded, synthetic);
+        } catch (err) {
+          const warning = { name: model.name, version: file.version, message: `${file.path}: ${oneLine(err)}; served anyway (configure warmup in ${model.name}/config.yaml to warm it up with inputs it accepts)` };
+          this.#warnings.push(warning);
+          this.#options.onProblem?.({ kind: 'warning', warning });
+        }
+      }
+      return loaded;
+    } catch (err) {
+      await session.release().catch(() => {});
+      return `${file.path}: ${oneLine(err)}`;
+    }
   }
 
   async #close(): Promise<void> {
@@ -158,12 +218,14 @@ export class ModelStore {
   }
 
   #lookup(model: string, version: string): Loaded {
+    const unavailable = this.#unavailable.get(`${model}/${version}`);
+    if (unavailable) throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model ${clientText(model)} version ${clientText(version)}: ${unavailable.reason}`);
     const versions = this.#models.get(model);
-    if (!versions) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', `this worker serves no model ${JSON.stringify(model)}`);
+    if (!versions) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', `this worker serves no model ${clientText(model)}`);
     // Versions were inserted in ascending numeric order, so the last is the highest.
     const loaded = version === '' ? [...versions.values()].at(-1) : versions.get(version);
     if (!loaded) {
-      throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model ${model} has versions ${[...versions.keys()].join(', ')}, not ${JSON.stringify(version)}`);
+      throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model ${model} has versions ${[...versions.keys()].join(', ')}, not ${clientText(version)}`);
     }
     return loaded;
   }
@@ -217,28 +279,49 @@ function shapeFits(shape: unknown, spec: readonly number[]): boolean {
   return true;
 }
 
-/** One inference with every dynamic dim 1 and all-zero (or empty-string) inputs. */
-async function warmUp(loaded: Loaded): Promise<void> {
-  const tensors = loaded.signature.inputs.map((spec): Tensor => {
-    const shape = spec.shape.map((d) => (d === -1 ? 1 : d));
-    const count = elementCount(shape);
-    const info = datatypeByKServe(spec.datatype)!;
-    // BYTES: each element is a zero u32 length, i.e. an empty string.
-    const byteLength = info.bytesPerElement === 0 ? 4 * count : info.bytesPerElement * count;
-    return { name: spec.name, datatype: spec.datatype, shape, data: new Uint8Array(byteLength) };
-  });
-  const fetches = fetchesFor(loaded, undefined);
+/** Runs a warm-up sample its count of times through the request path's checks; throws Error naming the sample. */
+async function warmUp(loaded: Loaded, run: WarmupRun): Promise<void> {
   try {
-    await loaded.session.run(feedsFor(loaded, tensors), fetches);
+    const feeds = feedsFor(loaded, run.tensors);
+    const fetches = fetchesFor(loaded, run.outputs);
+    for (let i = 0; i < run.count; i++) await loaded.session.run(feeds, fetches);
   } catch (err) {
-    throw new Error(`warm-up inference failed: ${(err as Error).message}`, { cause: err });
+    throw new Error(`warm-up ${run.label} failed: ${oneLine(err)}`, { cause: err });
   }
+}
+
+/** Bytes an output takes on the wire: the raw data, or for strings a u32 length and the UTF-8 bytes of each. */
+function ortTensorBytes(tensor: ort.Tensor): number {
+  if (tensor.type !== 'string') return (tensor.data as ArrayBufferView).byteLength;
+  let bytes = 0;
+  for (const text of tensor.data as string[]) bytes += 4 + Buffer.byteLength(text, 'utf8');
+  return bytes;
+}
+
+/** SHA-256 of a file's bytes, read as a stream (a model may be gigabytes). */
+function sha256OfFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .once('error', reject)
+      .once('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/** An error's message on one line: onnxruntime's carry newlines and source locations. */
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 function toOrtSessionOptions(options: WorkerSessionOptions): ort.InferenceSession.SessionOptions {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: options.graphOptimizationLevel,
     executionMode: options.executionMode,
+    // Fatal only: every error of a run reaches us as an exception and is answered (or reported once as a
+    // version's reason); onnxruntime's own copy on stderr would print a line per bad client request.
+    logSeverityLevel: 4,
   };
   if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
   if (options.interOpThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpThreads;

@@ -33,7 +33,15 @@ export type WorkerOptions = {
   muxListen: ListenAddress | null;
   /** Chaos testing: 'infer-errors' answers every inference with a 500 (the process stays up and healthy-looking). */
   injectFault: InjectedFault;
+  /**
+   * Where unavailable versions and warm-up warnings are reported besides GET /models: 'stderr', or 'none' for a
+   * worker whose gateway reads GET /models and logs each problem once for all its replicas.
+   */
+  modelLog: ModelLog;
 };
+
+export type ModelLog = 'stderr' | 'none';
+const MODEL_LOGS: readonly ModelLog[] = ['stderr', 'none'];
 
 export type InjectedFault = 'none' | 'infer-errors';
 const FAULTS: readonly InjectedFault[] = ['none', 'infer-errors'];
@@ -54,6 +62,8 @@ export const WORKER_USAGE = `usage: infergate worker --listen <unix:/path/to.soc
   --max-body-bytes <n>                 largest accepted request frame (default: ${DEFAULT_MAX_BODY_BYTES})
   --mux-listen <addr>                  multiplexed infer channel (default: <path>.mux for unix --listen, none for TCP)
   --inject-fault <fault>               chaos testing: none | infer-errors (every inference answers 500) (default: none)
+  --model-log <where>                  stderr | none: where unavailable versions and warm-up warnings are printed
+                                       (GET /models reports them either way) (default: stderr)
 `;
 
 /** A command-line mistake; `flag` names the offending flag ('' when none applies). */
@@ -81,6 +91,7 @@ const FLAGS = [
   '--max-body-bytes',
   '--mux-listen',
   '--inject-fault',
+  '--model-log',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -150,6 +161,7 @@ export function parseWorkerOptions(argv: readonly string[]): WorkerOptions {
     maxBodyBytes: positiveInteger('--max-body-bytes', one('--max-body-bytes')) ?? DEFAULT_MAX_BODY_BYTES,
     muxListen,
     injectFault: oneOf('--inject-fault', one('--inject-fault'), FAULTS) ?? 'none',
+    modelLog: oneOf('--model-log', one('--model-log'), MODEL_LOGS) ?? 'stderr',
   };
 }
 

@@ -35,12 +35,14 @@ import type { ModelStore } from './model-store.ts';
 import { DEFAULT_MAX_BODY_BYTES, type InjectedFault, type ListenAddress } from './options.ts';
 
 /** What the server needs of a model store. */
-export type InferenceBackend = Pick<ModelStore, 'state' | 'signatures' | 'run'>;
+export type InferenceBackend = Pick<ModelStore, 'state' | 'signatures' | 'report' | 'run'>;
 
 export type WorkerServerOptions = {
   store: InferenceBackend;
   /** Largest accepted /infer body; default 256 MiB. */
   maxBodyBytes?: number;
+  /** Most output bytes of one answer (a request frame may ask for less); default 256 MiB. */
+  maxResponseBytes?: number;
   /** Where unexpected (GW_ERR_INTERNAL) errors are reported; default: nowhere. */
   log?: (message: string) => void;
   /** Chaos testing (--inject-fault): 'infer-errors' fails every inference with GW_ERR_INJECTED_FAULT (500). */
@@ -53,6 +55,7 @@ export class WorkerServer {
   readonly server: Server;
   readonly #store: InferenceBackend;
   readonly #maxBodyBytes: number;
+  readonly #maxResponseBytes: number;
   readonly #log: (message: string) => void;
   readonly #routes: ReadonlyMap<string, Route>;
   #inFlight = 0;
@@ -65,6 +68,7 @@ export class WorkerServer {
   constructor(options: WorkerServerOptions) {
     this.#store = options.store;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#log = options.log ?? (() => {});
     this.#injectFault = options.injectFault ?? 'none';
     this.#routes = new Map<string, Route>([
@@ -163,7 +167,8 @@ export class WorkerServer {
     const counted: InferenceBackend = {
       state: this.#store.state,
       signatures: () => this.#store.signatures(),
-      run: (m, v, tensors, outputs) => this.#counted(m, v, tensors[0]?.shape[0] ?? 1, () => this.#store.run(m, v, tensors, outputs)),
+      report: () => this.#store.report(),
+      run: (m, v, tensors, outputs) => this.#counted(m, v, tensors[0]?.shape[0] ?? 1, () => this.#store.run(m, v, tensors, outputs, this.#maxResponseBytes)),
     };
     this.#reply(res, 'application/json', await runKServeInfer(counted, model, version, body));
   }
@@ -226,7 +231,7 @@ export class WorkerServer {
 
   #models(res: ServerResponse): void {
     if (this.#store.state !== 'ready') throw new InfergateError('GW_ERR_MODEL_NOT_READY', `the worker is ${this.state}`);
-    const body: WorkerModelsBody = { models: this.#store.signatures() };
+    const body: WorkerModelsBody = this.#store.report();
     sendJson(res, 200, body);
   }
 
@@ -251,7 +256,7 @@ export class WorkerServer {
       throw new InfergateError('GW_ERR_DEADLINE_EXCEEDED', `dropped unrun by the worker: waited ${Math.round(waitedMs)} ms of a ${header.timeoutMs} ms budget`);
     }
     const result = await this.#counted(header.model, header.version, tensors[0]?.shape[0] ?? 1, () =>
-      this.#store.run(header.model, header.version, tensors, header.outputs),
+      this.#store.run(header.model, header.version, tensors, header.outputs, Math.min(header.maxOutputBytes ?? Infinity, this.#maxResponseBytes)),
     );
     return encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs);
   }
@@ -263,6 +268,7 @@ function checkRequestHeader(header: InferRequestHeader): void {
   if (typeof header.model !== 'string') throw bad('has no model name');
   if (typeof header.version !== 'string') throw bad('has no version string');
   if (header.timeoutMs !== undefined && !(typeof header.timeoutMs === 'number' && header.timeoutMs >= 0)) throw bad('timeoutMs is not a non-negative number');
+  if (header.maxOutputBytes !== undefined && !(typeof header.maxOutputBytes === 'number' && header.maxOutputBytes >= 0)) throw bad('maxOutputBytes is not a non-negative number');
   if (header.outputs !== undefined && (!Array.isArray(header.outputs) || !header.outputs.every((o) => typeof o === 'string'))) {
     throw bad('outputs is not a list of names');
   }

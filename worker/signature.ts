@@ -12,7 +12,7 @@ import type { ModelSignature, TensorSpec } from '../common/wire.ts';
 type ValueMetadata = InferenceSession.ValueMetadata;
 
 /**
- * Maps one model version's metadata to its signature. Throws a plain Error
+ * Maps one model version's metadata (and the digest of its file) to its signature. Throws a plain Error
  * (a load error, never a request error) for a non-tensor value (sequence,
  * map, optional) or a tensor type KServe has no name for (e.g. bfloat16, int4).
  */
@@ -21,6 +21,7 @@ export function signatureFromMetadata(
   version: string,
   inputs: readonly ValueMetadata[],
   outputs: readonly ValueMetadata[],
+  fingerprint: string,
 ): ModelSignature {
   const where = `model ${name} version ${version}`;
   return {
@@ -28,6 +29,7 @@ export function signatureFromMetadata(
     version,
     inputs: inputs.map((m) => tensorSpec(m, `${where} input`)),
     outputs: outputs.map((m) => tensorSpec(m, `${where} output`)),
+    fingerprint,
   };
 }
 

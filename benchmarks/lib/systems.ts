@@ -173,9 +173,10 @@ async function workerSignature(origin: string, model: string): Promise<ModelSign
 
 /** The model's signature from KServe v2 metadata (GET /v2/models/{m}). */
 async function kserveSignature(origin: string, model: string): Promise<ModelSignature> {
-  const body = (await getJson(`${origin}/v2/models/${encodeURIComponent(model)}`)) as Omit<ModelSignature, 'version'> & { versions?: string[] };
+  const body = (await getJson(`${origin}/v2/models/${encodeURIComponent(model)}`)) as Omit<ModelSignature, 'version' | 'fingerprint'> & { versions?: string[] };
   const version = [...(body.versions ?? ['1'])].sort((a, b) => Number(b) - Number(a))[0]!;
-  return { name: body.name, version, inputs: body.inputs, outputs: body.outputs };
+  // KServe metadata does not name the model file; the benchmark only needs the tensors.
+  return { name: body.name, version, inputs: body.inputs, outputs: body.outputs, fingerprint: '' };
 }
 
 async function getJson(url: string): Promise<unknown> {

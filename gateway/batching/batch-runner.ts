@@ -6,7 +6,7 @@
 // nothing but the one batch in hand.
 
 import { InfergateError } from '../../common/errors.ts';
-import { answerFromFrame, encodeFrame, requestHeader, type InferAnswer, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
+import { answerFromFrame, encodeFrameBytes, requestHeader, type FrameBytes, type InferAnswer, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { BatchAxes } from './batch-axes.ts';
 import type { BatchStats } from './batch-stats.ts';
@@ -36,6 +36,8 @@ export type BatchRunnerOptions = {
   version: string;
   axes: BatchAxes;
   dispatcher: Dispatcher;
+  /** Most output bytes one request's answer may hold (limits.maxResponseBytes). */
+  maxResponseBytes: number;
   stats: BatchStats;
   now: () => number;
   /** Told how long each successful dispatch took (the batcher's run-time estimate). */
@@ -61,15 +63,18 @@ async function execute(groups: BatchMember[][], o: BatchRunnerOptions): Promise<
   const first = leaders[0]!.request;
   const deadlineMs = Math.max(...leaders.map((p) => p.request.deadlineMs));
   const tensors = leaders.length === 1 ? first.tensors : concatAlongAxes(leaders.map((p) => p.request.tensors), o.axes.inputs);
-  const encode = (budgetMs: number): Uint8Array => encodeFrame<InferRequestHeader>(requestHeader(o.model, o.version, first.outputs, budgetMs), tensors);
+  // The batch may hold each member's share: a larger answer means some member is over its own limit.
+  const maxOutputBytes = o.maxResponseBytes * leaders.length;
+  const encode = (budgetMs: number): FrameBytes =>
+    encodeFrameBytes<InferRequestHeader>(requestHeader(o.model, o.version, { outputs: first.outputs, budgetMs, maxOutputBytes }), tensors);
   const startedMs = o.now();
   let answer: Uint8Array;
   try {
-    answer = await o.dispatcher.dispatch(o.model, encode, deadlineMs);
+    answer = await o.dispatcher.dispatch(o.model, o.version, encode, deadlineMs);
   } catch (err) {
     const error = err instanceof InfergateError ? err : new InfergateError('GW_ERR_INTERNAL', String(err));
-    if (error.code === 'GW_ERR_MODEL_EXECUTION' && groups.length > 1) {
-      // Poison isolation: re-run each half; the bad request ends up alone.
+    if ((error.code === 'GW_ERR_MODEL_EXECUTION' || error.code === 'GW_ERR_RESPONSE_TOO_LARGE') && groups.length > 1) {
+      // Poison isolation: re-run each half; the bad (or over-size) request ends up alone.
       o.stats.bisected();
       const middle = Math.ceil(groups.length / 2);
       await Promise.all([execute(groups.slice(0, middle), o), execute(groups.slice(middle), o)]);
@@ -89,6 +94,12 @@ async function execute(groups: BatchMember[][], o: BatchRunnerOptions): Promise<
   const parts = splitAlongAxes(whole.tensors, leaders.map((p) => p.request.rows), o.axes.outputs);
   for (const [i, group] of groups.entries()) {
     const own: InferAnswer = { model: whole.model, version: whole.version, tensors: parts[i]! };
+    const bytes = own.tensors.reduce((sum, t) => sum + t.data.byteLength, 0);
+    if (bytes > o.maxResponseBytes) {
+      const error = new InfergateError('GW_ERR_RESPONSE_TOO_LARGE', `model ${o.model} version ${o.version} produced ${bytes} bytes of outputs for this request; the limit is ${o.maxResponseBytes} (limits.maxResponseBytes): ask for fewer rows or fewer outputs`);
+      for (const item of group) item.reject(error);
+      continue;
+    }
     for (const item of group) item.resolve(own);
   }
 }

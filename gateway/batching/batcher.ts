@@ -32,6 +32,8 @@ export type BatcherOptions = {
   model: string;
   version: string;
   config: BatchingConfig;
+  /** Most output bytes one request's answer may hold (limits.maxResponseBytes). */
+  maxResponseBytes: number;
   axes: BatchAxes;
   dispatcher: Dispatcher;
   replicas: ReplicaSet;
@@ -59,8 +61,8 @@ export class Batcher {
 
   constructor(options: BatcherOptions) {
     this.#o = options;
-    const { model, version, axes, dispatcher, now } = options;
-    this.#runner = { model, version, axes, dispatcher, now, stats: this.stats, onRunMs: (ms) => (this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * ms) };
+    const { model, version, axes, dispatcher, now, maxResponseBytes } = options;
+    this.#runner = { model, version, axes, dispatcher, maxResponseBytes, now, stats: this.stats, onRunMs: (ms) => (this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * ms) };
     options.replicas.on('state', this.#onReplicaState);
   }
 
@@ -218,13 +220,13 @@ export class Batcher {
 
   /** Batch slots of the model's routable replicas, busy or not. */
   #replicaSlots(): number {
-    return this.#o.replicas.candidates(this.#o.model).length * this.#o.config.maxInFlightBatchesPerReplica;
+    return this.#o.replicas.candidates(this.#o.model, this.#o.version).length * this.#o.config.maxInFlightBatchesPerReplica;
   }
 
   /** Batch slots free now: per ready replica of the model, its allowance minus what it holds. */
   #freeSlots(): number {
     let free = 0;
-    for (const replica of this.#o.replicas.candidates(this.#o.model)) {
+    for (const replica of this.#o.replicas.candidates(this.#o.model, this.#o.version)) {
       free += Math.max(0, this.#o.config.maxInFlightBatchesPerReplica - replica.outstanding);
     }
     return free;

@@ -1,20 +1,18 @@
 // Per-model batching plans: the gateway's batching defaults merged with each
 // model's config.yaml, the model's batch axes (read from its signature once a
 // replica reported it), and one Batcher per model version, made on first use.
-// Also reads a request's own priority and deadline (header or parameter).
+// Also checks the priority and deadline a request asks for (by header or
+// parameter: the front reads them; this only judges the values).
 
-import type { IncomingMessage } from 'node:http';
-import { InfergateError } from '../../common/errors.ts';
+import { clientText, InfergateError } from '../../common/errors.ts';
+import { describe } from '../../common/kserve/json-tensor.ts';
 import type { BatchingConfig } from '../../config/schema.ts';
-import type { RepositoryModel } from '../models/repository.ts';
+import type { RepositoryModel } from '../../common/model-repository.ts';
 import type { ResolvedModel } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import { batchAxesFor, type BatchAxes } from './batch-axes.ts';
 import { Batcher } from './batcher.ts';
-
-export const PRIORITY_HEADER = 'x-infergate-priority';
-export const TIMEOUT_HEADER = 'x-infergate-timeout-ms';
 
 type ModelSettings = { config: BatchingConfig; timeoutMs: number; batchAxes: Record<string, number> | undefined };
 
@@ -23,6 +21,8 @@ export type ModelPlan = {
   /** Undefined when batching is off for the model or its signature cannot be batched. */
   batcher: Batcher | undefined;
   axes: BatchAxes | undefined;
+  /** Input → batch axis when the model's signature has batch axes (batched or not): where limits.maxRowsPerRequest applies. */
+  batchAxes: ReadonlyMap<string, number> | undefined;
   unbatchedReason: string | undefined;
   timeoutMs: number;
   priorityLevels: number;
@@ -32,6 +32,8 @@ export type ModelPlan = {
 export type ModelBatchingOptions = {
   defaults: BatchingConfig;
   requestTimeoutMs: number;
+  /** limits.maxResponseBytes: most output bytes of one request's answer. */
+  maxResponseBytes: number;
   models: readonly RepositoryModel[];
   dispatcher: Dispatcher;
   replicas: ReplicaSet;
@@ -60,9 +62,14 @@ export class ModelBatching {
     if (known) return known;
     const settings = this.#settings.get(model.name)!;
     const { config } = settings;
-    const base = { timeoutMs: settings.timeoutMs, priorityLevels: config.priorityLevels, defaultPriority: config.defaultPriority };
-    let plan: ModelPlan;
     const axes = batchAxesFor(model.signature, settings.batchAxes);
+    const base = {
+      timeoutMs: settings.timeoutMs,
+      priorityLevels: config.priorityLevels,
+      defaultPriority: config.defaultPriority,
+      batchAxes: axes.ok ? axes.axes.inputs : undefined,
+    };
+    let plan: ModelPlan;
     if (!config.enabled) plan = { ...base, batcher: undefined, axes: undefined, unbatchedReason: 'batching is off in config' };
     else if (!axes.ok) plan = { ...base, batcher: undefined, axes: undefined, unbatchedReason: axes.reason };
     else {
@@ -70,6 +77,7 @@ export class ModelBatching {
         model: model.name,
         version: model.version,
         config,
+        maxResponseBytes: this.#o.maxResponseBytes,
         axes: axes.axes,
         dispatcher: this.#o.dispatcher,
         replicas: this.#o.replicas,
@@ -95,26 +103,28 @@ export class ModelBatching {
   }
 }
 
-/** A request's priority: header, else parameters.priority, else the model's default. 1 is highest. */
-export function requestPriority(req: IncomingMessage, parameters: Record<string, unknown> | undefined, plan: ModelPlan): number {
-  const raw = req.headers[PRIORITY_HEADER] ?? parameters?.priority;
-  if (raw === undefined) return plan.defaultPriority;
+/** The priority a request asks for (a header's text or a parameter's value); 1 is highest. Undefined when it asks for none. */
+export function askedPriority(raw: unknown, plan: ModelPlan): number | undefined {
+  if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > plan.priorityLevels) {
-    throw new InfergateError('GW_ERR_INVALID_REQUEST', `priority must be an integer from 1 (highest) to ${plan.priorityLevels}, got ${JSON.stringify(raw)}`);
+  if ((typeof raw !== 'string' && typeof raw !== 'number') || raw === '' || !Number.isInteger(value) || value < 1 || value > plan.priorityLevels) {
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `priority must be an integer from 1 (highest) to ${plan.priorityLevels}, got ${describeRaw(raw)}`);
   }
   return value;
 }
 
-/** A request's time budget: the model's default, or a shorter one the client asks for (header or parameters.timeout_ms). */
-export function requestTimeoutMs(req: IncomingMessage, parameters: Record<string, unknown> | undefined, plan: ModelPlan): number {
-  const raw = req.headers[TIMEOUT_HEADER] ?? parameters?.timeout_ms;
-  if (raw === undefined) return plan.timeoutMs;
+/** The time budget a request asks for, capped at the model's default (a client may shorten its deadline, never lengthen it). Undefined when it asks for none. */
+export function askedTimeoutMs(raw: unknown, plan: ModelPlan): number | undefined {
+  if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new InfergateError('GW_ERR_INVALID_REQUEST', `timeout must be a positive number of milliseconds, got ${JSON.stringify(raw)}`);
+  if ((typeof raw !== 'string' && typeof raw !== 'number') || raw === '' || !Number.isFinite(value) || value <= 0) {
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `timeout must be a positive number of milliseconds, got ${describeRaw(raw)}`);
   }
   return Math.min(value, plan.timeoutMs);
+}
+
+function describeRaw(raw: unknown): string {
+  return typeof raw === 'string' ? clientText(raw) : describe(raw);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -1,6 +1,8 @@
 // The result-cache key: SHA-256 over everything that decides a response —
-// model, resolved version, the requested outputs and every input's name,
-// datatype, shape and canonical bytes. The bytes are the decoded tensor
+// model, resolved version, what the model *is* (the digest of its file, so
+// two files served under one name and version never share an answer, even
+// between gateways sharing Redis), the requested outputs and every input's
+// name, datatype, shape and canonical bytes. The bytes are the decoded tensor
 // (little-endian, the model's datatype), so the same tensor sent as flat or
 // nested JSON, or as 1 vs 1.0 in FP32, gives the same key.
 //
@@ -13,6 +15,8 @@ import type { Tensor } from '../../common/wire.ts';
 export type CacheKeyParts = {
   model: string;
   version: string;
+  /** SHA-256 of the model file the version was loaded from (ModelSignature.fingerprint). */
+  fingerprint: string;
   /** Requested output names; undefined means all outputs. */
   outputs: readonly string[] | undefined;
   tensors: readonly Tensor[];
@@ -22,6 +26,7 @@ export function cacheKey(parts: CacheKeyParts): string {
   const hash = createHash('sha256');
   field(hash, parts.model);
   field(hash, parts.version);
+  field(hash, parts.fingerprint);
   // Output order does not change the result set; sort so it does not change the key.
   field(hash, parts.outputs === undefined ? '*' : JSON.stringify([...parts.outputs].sort()));
   for (const tensor of parts.tensors) {

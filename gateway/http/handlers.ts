@@ -1,30 +1,36 @@
 // KServe v2 / Open Inference Protocol handlers. Each takes a matched route
 // and answers a Reply; errors are thrown as catalogued InfergateErrors.
 //
-// The infer path: resolve model+version → read body (size-limited) → decode
-// and validate against the signature (bad input stops here) → one binary
-// frame → dispatcher (replica choice, retries) → split the response frame →
-// KServe JSON.
+// The infer path: resolve model+version → read and check every header →
+// admission → read the body (size-limited, within the deadline) → decode and
+// validate against the signature and the limits (bad input stops here; large
+// bodies in time slices) → cache / single-flight → batcher or dispatcher →
+// the answer in the requested output order → KServe JSON or binary.
 
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
-import { answerFromFrame, encodeFrame, requestHeader, type InferAnswer, type InferRequestHeader } from '../../common/wire.ts';
-import { decodeInferRequest } from '../../common/kserve/decode-request.ts';
-import { BINARY_CONTENT_TYPE, HEADER_LENGTH_HEADER } from '../../common/kserve/binary-data.ts';
-import { encodeBinaryInferResponse, encodeInferResponse } from '../../common/kserve/encode-response.ts';
+import { answerFromFrame, encodeFrameBytes, requestHeader, type FrameBytes, type InferAnswer, type InferRequestHeader } from '../../common/wire.ts';
+import { decodeInferRequest, decodeInferRequestSliced, SLICED_DECODE_MIN_BYTES, type DecodedInferRequest, type DecodeOptions } from '../../common/kserve/decode-request.ts';
 import { modelMetadata, modelReadyBody, serverLiveBody, serverMetadata, serverReadyBody } from '../../common/kserve/metadata.ts';
-import type { ModelRegistry } from '../models/registry.ts';
+import { TimeSlicer } from '../../common/time-slice.ts';
+import type { LimitsConfig } from '../../config/schema.ts';
+import type { ModelRegistry, ResolvedModel } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { RetryBudget } from '../resilience/retry-budget.ts';
-import { requestPriority, requestTimeoutMs, type ModelBatching } from '../batching/model-batching.ts';
+import { askedPriority, askedTimeoutMs, type ModelBatching, type ModelPlan } from '../batching/model-batching.ts';
 import { groupKey, requestRows } from '../batching/tensor-batch.ts';
 import { RawBodyIndex, type BodyContext } from '../cache/raw-body-index.ts';
-import type { CacheOutcome, ResultCache } from '../cache/result-cache.ts';
+import type { ResultCache } from '../cache/result-cache.ts';
 import { readBody } from './body.ts';
 import type { AdminAccess } from './admin-access.ts';
+import { headerText, readInferHeaders, type InferHeaders } from './infer-headers.ts';
+import { answerReply, inRequestedOrder } from './infer-reply.ts';
+import type { Reservation } from './request-budget.ts';
 import { isAdminRoute, type Route } from './routes.ts';
 import type { Reply } from './server.ts';
+
+export { CACHE_HEADER } from './infer-reply.ts';
 
 export type HandlersOptions = {
   registry: ModelRegistry;
@@ -36,12 +42,17 @@ export type HandlersOptions = {
   rawBodies: RawBodyIndex;
   batching: ModelBatching;
   maxBodyBytes: number;
+  limits: LimitsConfig;
+  /** GET /v2/health/ready: every version READY (true), or every version READY or UNAVAILABLE (false). */
+  strictReadiness: boolean;
   /** Throws for a caller who may not use the admin routes (admin-access.ts). */
   adminAccess: AdminAccess;
   now: () => number;
   version: string;
 };
 
+/** A repeated body's entry in the raw-body index: what the answer echoes, and the outputs in the order asked. */
+type SeenBody = { key: string; id: string | undefined; binaryOutputs: string[] | undefined; outputs: string[] | undefined };
 
 export class Handlers {
   readonly #o: HandlersOptions;
@@ -53,28 +64,30 @@ export class Handlers {
   }
 
   /** An answer, or a promise of one for routes that wait (infer, purge); throws a catalogued error. Not async: a hit then resolves in fewer microtask turns. */
-  handle(route: Route, req: IncomingMessage): Reply | Promise<Reply> {
+  handle(route: Route, req: IncomingMessage, reservation?: Reservation): Reply | Promise<Reply> {
     if (isAdminRoute(route)) this.#o.adminAccess(headerText(req, 'authorization'), req.socket.remoteAddress);
     switch (route.name) {
       case 'live':
         return { status: 200, body: serverLiveBody(true) };
-      case 'ready':
-        return this.#isServerReady() ? { status: 200, body: serverReadyBody(true) } : notReady('not every model has a ready replica');
+      case 'ready': {
+        const { ready, reason } = this.#o.registry.readiness(this.#o.strictReadiness);
+        return ready ? { status: 200, body: serverReadyBody(true) } : notReady(reason);
+      }
       case 'serverMetadata':
         return { status: 200, body: serverMetadata(this.#o.version, ['binary_tensor_data']) };
       case 'modelMetadata': {
         const model = this.#o.registry.model(route.model);
         const resolved = this.#o.registry.resolve(route.model, route.version);
-        return { status: 200, body: modelMetadata(resolved.signature, route.version === undefined ? model.versions : [resolved.version]) };
+        const versions = route.version === undefined ? model.versions.map((v) => v.version) : [resolved.version];
+        return { status: 200, body: modelMetadata(resolved.signature, versions) };
       }
       case 'modelReady': {
-        const version = this.#o.registry.resolveVersion(route.model, route.version);
-        return this.#o.replicas.hasReady(route.model)
-          ? { status: 200, body: modelReadyBody(route.model, version, true) }
-          : notReady(`model "${route.model}" has no ready replica`);
+        const status = this.#o.registry.resolveVersion(route.model, route.version);
+        if (status.state === 'READY') return { status: 200, body: modelReadyBody(route.model, status.version, true) };
+        return notReady(`model "${route.model}" version ${status.version} is ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
       }
       case 'infer':
-        return this.#infer(route.model, route.version, req);
+        return this.#infer(route.model, route.version, req, reservation);
       case 'replicas':
         return { status: 200, body: this.#replicasBody() };
       case 'cacheStats':
@@ -86,92 +99,105 @@ export class Handlers {
     }
   }
 
-  /** Each replica's lifecycle and health, each model's routing (panic mode or not) and the retry budget. */
+  /** Each replica's lifecycle and health, each model's versions and routing (panic mode or not) and the retry budget. */
   #replicasBody(): object {
     const { replicas, registry, retryBudget } = this.#o;
     const models = Object.fromEntries(
       registry.models.map((m) => {
-        const { replicas: routable, panic } = replicas.route(m.name);
+        const { replicas: routable, panic } = replicas.route(m.name, undefined);
         const ready = replicas.replicas.filter((r) => r.state === 'ready' && r.serves(m.name)).length;
-        return [m.name, { ready, routable: routable.map((r) => r.id), panic }];
+        return [m.name, { ready, routable: routable.map((r) => r.id), panic, versions: registry.status(m.name) }];
       }),
     );
     return { replicas: replicas.replicas.map((r) => r.snapshot()), models, retryBudget: retryBudget.snapshot() };
   }
 
-  #isServerReady(): boolean {
-    return this.#o.registry.models.every((m) => this.#o.replicas.hasReady(m.name));
-  }
-
-  async #infer(modelName: string, version: string | undefined, req: IncomingMessage): Promise<Reply> {
+  async #infer(modelName: string, version: string | undefined, req: IncomingMessage, reservation: Reservation | undefined): Promise<Reply> {
     const startedMs = this.#o.now();
-    const binaryHeaderLength = headerText(req, HEADER_LENGTH_HEADER);
-    checkContentType(req.headers['content-type'], binaryHeaderLength !== undefined);
-    // Resolve before reading so that an unknown model costs no body buffering.
+    // Resolve before reading so that an unknown or unavailable model costs no body buffering.
     const resolved = this.#o.registry.resolve(modelName, version);
     const plan = this.#o.batching.plan(resolved);
+    // Every header is checked now, before the cache is asked: a hit answers only what a miss would.
+    const headers = readInferHeaders(req, plan);
     const cacheOn = this.#o.cache.enabledFor(resolved.name);
+    const timeoutMs = headers.timeoutMs ?? plan.timeoutMs;
     // Shed before reading the body when the queue already says no (by the headers' priority and deadline):
     // under overload, refusing must cost far less than serving. (With the cache on, the request may be a
     // hit that needs no queue: the batcher decides after the lookup.)
-    if (plan.batcher && !cacheOn) {
-      plan.batcher.admit(requestPriority(req, undefined, plan), startedMs + requestTimeoutMs(req, undefined, plan));
-    }
-    const body = await readBody(req, this.#o.maxBodyBytes);
-    const headerLength = binaryHeaderLength === undefined ? undefined : Number(binaryHeaderLength);
+    if (plan.batcher && !cacheOn) plan.batcher.admit(headers.priority ?? plan.defaultPriority, startedMs + timeoutMs);
+    const body = await readBody(req, { maxBytes: this.#o.maxBodyBytes, startedMs, timeoutMs, now: this.#o.now, ...(reservation ? { reservation } : {}) });
+    const headerLength = headers.binaryHeaderLength === undefined ? undefined : Number(headers.binaryHeaderLength);
 
     // A body seen before (byte for byte) whose answer is still stored is answered without decoding it.
-    const indexed = cacheOn && !wantsFreshAnswer(req, undefined);
+    const indexed = cacheOn && !headers.fresh && body.byteLength <= this.#o.rawBodies.maxBodyBytes;
     const bodyContext: BodyContext | undefined = indexed ? { model: resolved.name, version: resolved.version, binaryHeaderLength: headerLength } : undefined;
     const fingerprint = indexed ? RawBodyIndex.fingerprint(body) : undefined;
-    const seen = bodyContext && fingerprint !== undefined ? this.#o.rawBodies.get(bodyContext, fingerprint, body) : undefined;
+    const seen = (bodyContext && fingerprint !== undefined ? this.#o.rawBodies.get(bodyContext, fingerprint, body) : undefined) as SeenBody | undefined;
     const peeked = seen && this.#o.cache.peek(seen.key);
     const stored = peeked instanceof Promise ? await peeked : peeked;
-    if (seen && stored) return this.#hitReply(stored, seen.id, seen.binaryOutputs);
+    if (seen && stored) return this.#hitReply(inRequestedOrder(stored, seen.outputs), seen.id, seen.binaryOutputs);
 
-    const request = decodeInferRequest(body, resolved.signature, binaryHeaderLength === undefined ? {} : { binaryHeaderLength });
-    const deadlineMs = startedMs + requestTimeoutMs(req, request.parameters, plan);
-    const priority = requestPriority(req, request.parameters, plan);
+    const request = await this.#decode(body, resolved, plan, headers);
+    const parameters = request.parameters;
+    const deadlineMs = startedMs + (headers.timeoutMs ?? askedTimeoutMs(parameters?.timeout_ms, plan) ?? plan.timeoutMs);
+    const priority = headers.priority ?? askedPriority(parameters?.priority, plan) ?? plan.defaultPriority;
+    const fresh = headers.fresh || wantsFreshAnswer(parameters);
     const { outputs, tensors: inputs } = request;
-    // The cache key is a SHA-256 over the inputs: computed only when the cache runs (the batcher reuses it).
-    const key = cacheOn ? this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, outputs, tensors: inputs }) : undefined;
+    // The cache key is a SHA-256 over the model file's digest and the inputs: computed only when the cache runs (the batcher reuses it).
+    const key = cacheOn ? this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, fingerprint: resolved.signature.fingerprint, outputs, tensors: inputs }) : undefined;
     const rows = plan.axes && requestRows(inputs, plan.axes);
 
     const compute = async (): Promise<InferAnswer> => {
       if (plan.batcher && rows !== undefined) {
         return plan.batcher.submit({ tensors: inputs, outputs, rows, groupKey: groupKey(inputs, plan.axes!, outputs), dedupeKey: key, priority, deadlineMs });
       }
-      const encode = (budgetMs: number): Uint8Array => encodeFrame<InferRequestHeader>(requestHeader(resolved.name, resolved.version, outputs, budgetMs), inputs);
-      return answerFromFrame(await this.#o.dispatcher.dispatch(resolved.name, encode, deadlineMs));
+      const maxOutputBytes = this.#o.limits.maxResponseBytes;
+      const encode = (budgetMs: number): FrameBytes =>
+        encodeFrameBytes<InferRequestHeader>(requestHeader(resolved.name, resolved.version, { outputs, budgetMs, maxOutputBytes }), inputs);
+      return answerFromFrame(await this.#o.dispatcher.dispatch(resolved.name, resolved.version, encode, deadlineMs));
     };
-    const fresh = wantsFreshAnswer(req, request.parameters);
     const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', fresh, compute);
     if (bodyContext && fingerprint !== undefined && key !== undefined && !fresh) {
-      this.#o.rawBodies.set(bodyContext, fingerprint, body, { key, id: request.id, binaryOutputs: request.binaryOutputs });
+      const entry: SeenBody = { key, id: request.id, binaryOutputs: request.binaryOutputs, outputs };
+      this.#o.rawBodies.set(bodyContext, fingerprint, body, entry);
     }
-    return answerReply(answer, request.id, request.binaryOutputs, outcome);
+    return answerReply(inRequestedOrder(answer, outputs), request.id, request.binaryOutputs, outcome);
+  }
+
+  /** Decodes and validates the body against the signature and the limits; a large body in time slices. */
+  #decode(body: Uint8Array, resolved: ResolvedModel, plan: ModelPlan, headers: InferHeaders): DecodedInferRequest | Promise<DecodedInferRequest> {
+    const { limits } = this.#o;
+    const options: DecodeOptions = {
+      maxElements: limits.maxElementsPerRequest,
+      maxRows: limits.maxRowsPerRequest,
+      ...(plan.batchAxes ? { batchAxes: plan.batchAxes } : {}),
+      ...(headers.binaryHeaderLength !== undefined ? { binaryHeaderLength: headers.binaryHeaderLength } : {}),
+    };
+    if (body.byteLength < SLICED_DECODE_MIN_BYTES) return decodeInferRequest(body, resolved.signature, options);
+    return decodeInferRequestSliced(body, resolved.signature, options, new TimeSlicer());
   }
 
   /**
    * A repeated body's hit. An entry of the in-process tier decodes to the
-   * same answer object on every hit (the result cache decodes each stored
-   * buffer once), and a repeated body echoes the same id and asks for the
+   * same answer object on every hit (the result cache keeps decoded answers
+   * of hot entries), and a repeated body echoes the same id and asks for the
    * same binary outputs (the raw-body index hands back the same values), so
    * the encoded reply is kept with the answer and sent again as it is: a hit
    * then costs no JSON encoding.
    */
-  #hitReply(answer: InferAnswer, id: string | undefined, binaryOutputs: string[] | undefined): Reply {
+  #hitReply(answer: InferAnswer, id: string | undefined, binaryOutputs: string[] | undefined): Reply | Promise<Reply> {
     const rendered = this.#hitReplies.get(answer);
     if (rendered && rendered.id === id && rendered.binaryOutputs === binaryOutputs) return rendered.reply;
     const reply = answerReply(answer, id, binaryOutputs, 'hit');
-    this.#hitReplies.set(answer, { id, binaryOutputs, reply });
+    // Large answers are rendered in slices each time (and are rarely stored: cache.maxEntryBytes).
+    if (!(reply instanceof Promise)) this.#hitReplies.set(answer, { id, binaryOutputs, reply });
     return reply;
   }
 
   async #purge(modelName: string, version: string | undefined): Promise<Reply> {
     // Known names only: a typo must not report "0 removed" as if it had worked.
     const model = this.#o.registry.model(modelName);
-    const resolvedVersion = version === undefined ? undefined : this.#o.registry.resolveVersion(model.name, version);
+    const resolvedVersion = version === undefined ? undefined : this.#o.registry.resolveVersion(model.name, version).version;
     const result = await this.#o.cache.purge(model.name, resolvedVersion);
     const failed = Object.entries(result.errors);
     if (failed.length > 0) {
@@ -182,33 +208,8 @@ export class Handlers {
   }
 }
 
-function headerText(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** JSON bodies are application/json; binary-extension bodies (with Inference-Header-Content-Length) may also be application/octet-stream. */
-function checkContentType(contentType: string | undefined, binary: boolean): void {
-  if (contentType === undefined || /^application\/json\b/i.test(contentType)) return;
-  if (binary && /^application\/octet-stream\b/i.test(contentType)) return;
-  throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `"${contentType}"; send application/json${binary ? ' or application/octet-stream' : ''}`);
-}
-
-/** The KServe answer (JSON, or the binary extension when outputs were asked for as binary data). */
-function answerReply(answer: InferAnswer, id: string | undefined, binaryOutputs: string[] | undefined, outcome: CacheOutcome): Reply {
-  const response = { modelName: answer.model, modelVersion: answer.version, ...(id !== undefined ? { id } : {}), outputs: answer.tensors };
-  if (!binaryOutputs) return { status: 200, headers: { [CACHE_HEADER]: outcome }, body: encodeInferResponse(response) };
-  const { body, headerLength } = encodeBinaryInferResponse(response, new Set(binaryOutputs));
-  return { status: 200, headers: { [CACHE_HEADER]: outcome, 'content-type': BINARY_CONTENT_TYPE, [HEADER_LENGTH_HEADER]: String(headerLength) }, body };
-}
-
-/** Response header saying how the cache took part: hit, miss, joined, bypass or off. */
-export const CACHE_HEADER = 'x-infergate-cache';
-
-/** `Cache-Control: no-cache` (or no-store), or `"no_cache": true` in the request's parameters, asks for a freshly computed answer. */
-function wantsFreshAnswer(req: IncomingMessage, parameters: Record<string, unknown> | undefined): boolean {
-  const control = req.headers['cache-control'];
-  if (control !== undefined && /\bno-(cache|store)\b/i.test(control)) return true;
+/** `"no_cache": true` in the request's parameters asks for a freshly computed answer (as Cache-Control: no-cache does). */
+function wantsFreshAnswer(parameters: Record<string, unknown> | undefined): boolean {
   const noCache = parameters?.no_cache;
   if (noCache === undefined || typeof noCache === 'boolean') return noCache === true;
   throw new InfergateError('GW_ERR_INVALID_REQUEST', `"parameters": "no_cache" must be true or false, not ${JSON.stringify(noCache)}`);

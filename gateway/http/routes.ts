@@ -11,7 +11,7 @@
 //   GET  /admin/batching                         per model version: queue, batch sizes, rejects
 //   DELETE /admin/cache/models/{m}[/versions/{v}] purge a model's (or one version's) cached answers
 
-import { InfergateError } from '../../common/errors.ts';
+import { clientText, InfergateError } from '../../common/errors.ts';
 
 export type Route =
   | { name: 'serverMetadata' }
@@ -40,11 +40,12 @@ export function matchRoute(method: string, url: string): Route {
   const path = queryStart === -1 ? url : url.slice(0, queryStart);
   const segments = path.split('/').filter((s) => s !== '');
   const found = match(segments);
-  if (!found) throw new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${method} ${path}`);
+  // The path is the client's text: cut, so that a 10 KB path is not echoed whole.
+  if (!found) throw new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${clientText(method, 16)} ${clientText(path, 128)}`);
   const [route, allowed] = found;
   const effective = method === 'HEAD' ? 'GET' : method;
   if (effective !== allowed) {
-    throw new InfergateError('GW_ERR_METHOD_NOT_ALLOWED', `${method} ${path} (allowed: ${allowed})`);
+    throw new InfergateError('GW_ERR_METHOD_NOT_ALLOWED', `${clientText(method, 16)} ${clientText(path, 128)} (allowed: ${allowed})`);
   }
   return route;
 }

@@ -6,14 +6,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { asInfergateError, errorBody, InfergateError } from '../../common/errors.ts';
 import type { Handlers } from './handlers.ts';
+import { RequestBudget, type Reservation } from './request-budget.ts';
 import { matchRoute } from './routes.ts';
 
-export type Reply = { status: number; body: Buffer | string | object; headers?: Record<string, string> };
+/**
+ * An answer: a body sent at once (bytes, or an object sent as JSON), the parts of a body of known length written
+ * one after the other (large binary tensors, never concatenated), or a stream of pieces of unknown total length
+ * (large JSON rendered in slices; sent chunked). Parts and pieces are written with back-pressure.
+ */
+export type Reply = { status: number; headers?: Record<string, string> } & (
+  | { body: Buffer | string | object }
+  | { parts: readonly Uint8Array[] }
+  | { stream: AsyncIterable<Uint8Array> }
+);
 
 export type HttpFrontOptions = {
   handlers: Handlers;
   /** Requests handled at once at most; beyond, 503 GW_ERR_OVERLOADED before the body is read. */
   maxInFlightRequests: number;
+  /** Bytes of request bodies (and what they decode to) held at once; default: unbounded. */
+  budget?: RequestBudget;
   log: (message: string) => void;
 };
 
@@ -28,6 +40,7 @@ export class HttpFront {
   readonly #handlers: Handlers;
   readonly #log: (message: string) => void;
   readonly #maxInFlight: number;
+  readonly #budget: RequestBudget;
   #inFlight = 0;
   #accepted = 0;
   #answered = 0;
@@ -39,6 +52,7 @@ export class HttpFront {
     this.#handlers = options.handlers;
     this.#log = options.log;
     this.#maxInFlight = options.maxInFlightRequests;
+    this.#budget = options.budget ?? new RequestBudget(Number.MAX_SAFE_INTEGER);
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.#handle(req, res));
   }
 
@@ -86,14 +100,32 @@ export class HttpFront {
       req.resume();
       return;
     }
+    let reservation: Reservation;
+    try {
+      reservation = this.#budget.reserve(declaredBodyBytes(req));
+    } catch (err) {
+      // Shed before reading the body, as for the in-flight cap: its bytes never enter the process.
+      this.#shed++;
+      const error = asInfergateError(err);
+      res.setHeader('retry-after', String(error.retryAfterSeconds ?? 1));
+      res.setHeader('connection', 'close');
+      send(res, { status: error.status, body: errorBody(error) });
+      return;
+    }
     this.#accepted++;
     this.#inFlight++;
     try {
       const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
-      const reply = await this.#handlers.handle(route, req);
+      let reply: Reply;
+      try {
+        reply = await this.#handlers.handle(route, req, reservation);
+      } finally {
+        // The body and its decoded tensors are no longer needed once the answer exists.
+        reservation.release();
+      }
       // Draining: the connection ends after this answer (Node closes it once the answer is written).
       if (this.#draining) res.setHeader('connection', 'close');
-      send(res, reply);
+      await send(res, reply);
     } catch (err) {
       const error = asInfergateError(err);
       if (error.code === 'GW_ERR_INTERNAL') this.#log(`internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
@@ -102,8 +134,9 @@ export class HttpFront {
       else if (!req.complete) {
         // A body left unread (refused before reading it): a small one is read and dropped so the connection
         // stays usable; a large or oversized one ends the connection instead.
+        // A timed-out (slow) or oversized body is never read on: the connection ends instead.
         const declaredBytes = Number(req.headers['content-length'] ?? Infinity);
-        if (error.status !== 413 && declaredBytes <= DISCARD_BODY_MAX_BYTES) req.resume();
+        if (error.status !== 413 && error.status !== 408 && error.code !== 'GW_ERR_OVERLOADED' && declaredBytes <= DISCARD_BODY_MAX_BYTES) req.resume();
         else res.setHeader('connection', 'close');
       }
       if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
@@ -116,8 +149,10 @@ export class HttpFront {
   }
 }
 
-function send(res: ServerResponse, reply: Reply): void {
+function send(res: ServerResponse, reply: Reply): void | Promise<void> {
   if (res.headersSent || res.destroyed) return;
+  if ('parts' in reply) return sendParts(res, reply.status, reply.headers, reply.parts);
+  if ('stream' in reply) return sendStream(res, reply.status, reply.headers, reply.stream);
   const isBytes = Buffer.isBuffer(reply.body) || typeof reply.body === 'string';
   const payload = isBytes ? (reply.body as Buffer | string) : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
@@ -126,4 +161,47 @@ function send(res: ServerResponse, reply: Reply): void {
     'content-length': Buffer.byteLength(payload),
   });
   res.end(payload);
+}
+
+async function sendParts(res: ServerResponse, status: number, headers: Record<string, string> | undefined, parts: readonly Uint8Array[]): Promise<void> {
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': length });
+  for (const part of parts) if (!(await write(res, part))) return;
+  res.end();
+}
+
+async function sendStream(res: ServerResponse, status: number, headers: Record<string, string> | undefined, stream: AsyncIterable<Uint8Array>): Promise<void> {
+  // No content-length: Node sends the pieces chunked as they are rendered.
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  try {
+    for await (const piece of stream) if (!(await write(res, piece))) return;
+  } catch (err) {
+    // Headers are gone: the client can only learn of the failure by a cut answer.
+    res.destroy(err as Error);
+    return;
+  }
+  res.end();
+}
+
+/** Writes with back-pressure; false once the client is gone. */
+async function write(res: ServerResponse, piece: Uint8Array): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (res.write(piece)) return true;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+  return !res.destroyed;
+}
+
+/** The body bytes a request declares (0 for none, or for a body of unknown length, which grows its reservation as it arrives). */
+function declaredBodyBytes(req: IncomingMessage): number {
+  const declared = Number(req.headers['content-length']);
+  return Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
 }

@@ -1,57 +1,182 @@
-// The models the gateway serves, their versions and (once a replica has
-// loaded them) their signatures. Resolves a request's model and optional
-// version to one signature, or to the catalogued 404/503.
+// The models the gateway serves: their versions, each version's state, and
+// (once a replica has loaded it) its signature. Resolves a request's model
+// and optional version to one signature, or to the catalogued error.
+//
+// A version's state comes from the repository scan and the replicas' reports
+// (GET /models of each worker), recomputed whenever a replica changes state:
+//
+//   UNAVAILABLE  config.yaml invalid, model.onnx missing, or reported
+//                unavailable by a replica and loaded by no ready one
+//   READY        a ready replica runs it
+//   LOADING      otherwise: no replica has said yet, or all are restarting
+//
+// (the names of the KServe repository extension). One version's fault never
+// touches another: a request without a version goes to the highest version
+// that is not UNAVAILABLE. Each unavailable reason and each warm-up warning
+// is logged once, however many replicas report it and however often.
 
-import { InfergateError } from '../../common/errors.ts';
-import type { ModelSignature } from '../../common/wire.ts';
-import type { RepositoryModel } from './repository.ts';
+import { clientText, InfergateError } from '../../common/errors.ts';
+import type { RepositoryModel } from '../../common/model-repository.ts';
+import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 
 export type ResolvedModel = { name: string; version: string; signature: ModelSignature };
 
+export type VersionState = 'LOADING' | 'READY' | 'UNAVAILABLE';
+
+export type VersionStatus = { version: string; state: VersionState; reason?: string };
+
+/** What the registry reads of a replica. */
+export type ReplicaView = {
+  id: string;
+  state: string;
+  /** What the worker reported when it last became ready; null before. */
+  report: WorkerModelsBody | null;
+  /** Whether this replica may run `model` `version` (it loaded it, from the file the registry knows). */
+  runs(model: string, version: string): boolean;
+};
+
+type VersionRecord = VersionStatus & { resolved: ResolvedModel | undefined };
+type ModelRecord = { model: RepositoryModel; versions: Map<string, VersionRecord>; defaultVersion: VersionRecord | undefined };
+
 export class ModelRegistry {
   readonly #models = new Map<string, RepositoryModel>();
+  readonly #records = new Map<string, ModelRecord>();
+  /** "name/version" → the signature first learned (its fingerprint is the file this gateway serves). */
   readonly #signatures = new Map<string, ModelSignature>();
+  readonly #logged = new Set<string>();
+  readonly #log: (message: string) => void;
 
-  constructor(models: readonly RepositoryModel[]) {
+  constructor(models: readonly RepositoryModel[], log: (message: string) => void = () => {}) {
+    this.#log = log;
     for (const model of models) this.#models.set(model.name, model);
+    this.observe([]);
   }
 
   get models(): RepositoryModel[] {
     return [...this.#models.values()];
   }
 
-  /** Records signatures reported by a worker (the first report of a version wins). */
-  learn(signatures: readonly ModelSignature[]): void {
-    for (const signature of signatures) {
+  /**
+   * Records the signatures a replica reports. The first file learned for a version is the one served; returns the
+   * versions this replica loaded from another file (another fingerprint), which it must not serve.
+   */
+  learn(replicaId: string, report: WorkerModelsBody): ModelSignature[] {
+    const conflicting: ModelSignature[] = [];
+    for (const signature of report.models) {
       const key = `${signature.name}/${signature.version}`;
-      if (!this.#signatures.has(key)) this.#signatures.set(key, signature);
+      const known = this.#signatures.get(key);
+      if (!known) this.#signatures.set(key, signature);
+      else if (known.fingerprint !== signature.fingerprint) {
+        conflicting.push(signature);
+        this.#logOnce(`${replicaId}/${key}/${signature.fingerprint}`, `${replicaId}: model ${signature.name} version ${signature.version} was loaded from another file (sha256 ${signature.fingerprint.slice(0, 12)}…, not ${known.fingerprint.slice(0, 12)}…); that replica will not serve it`);
+      }
+    }
+    for (const warning of report.warnings) {
+      this.#logOnce(`warn/${warning.name}/${warning.version}/${warning.message}`, `model ${warning.name} version ${warning.version}: warning: ${warning.message}`);
+    }
+    return conflicting;
+  }
+
+  /** Recomputes every version's state from the replicas; call on every replica state change. */
+  observe(replicas: readonly ReplicaView[]): void {
+    for (const model of this.#models.values()) {
+      const versions = new Map<string, VersionRecord>();
+      for (const file of model.versions) {
+        const status = versionStatus(model, file.version, file.missing ? `${file.path} is missing` : undefined, replicas);
+        if (status.state === 'UNAVAILABLE') this.#logOnce(`${model.name}/${file.version}/${status.reason}`, `model ${model.name} version ${file.version} is unavailable: ${status.reason}`);
+        const signature = status.state === 'UNAVAILABLE' ? undefined : this.#signatures.get(`${model.name}/${file.version}`);
+        versions.set(file.version, { ...status, resolved: signature && { name: model.name, version: file.version, signature } });
+      }
+      // The highest version that may serve: versions ascend, so the last that is not unavailable.
+      const defaultVersion = [...versions.values()].filter((v) => v.state !== 'UNAVAILABLE').at(-1);
+      this.#records.set(model.name, { model, versions, defaultVersion });
     }
   }
 
   /** The model; throws GW_ERR_MODEL_NOT_FOUND. */
   model(name: string): RepositoryModel {
     const model = this.#models.get(name);
-    if (!model) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', `"${name}"`);
+    if (!model) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', clientText(name));
     return model;
   }
 
-  /** The version to use: the named one, or the latest. Throws the catalogued 404s. */
-  resolveVersion(name: string, version: string | undefined): string {
-    const model = this.model(name);
-    if (version === undefined || version === '') return model.versions[model.versions.length - 1]!;
-    if (!model.versions.includes(version)) {
-      throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model "${name}" has versions ${model.versions.join(', ')}, not "${version}"`);
-    }
-    return version;
+  /** Each version of a model with its state (and reason when unavailable), ascending. */
+  status(name: string): VersionStatus[] {
+    return [...this.#record(name).versions.values()].map(({ version, state, reason }) => (reason === undefined ? { version, state } : { version, state, reason }));
   }
 
-  /** The signature of a version; throws 404s, or GW_ERR_MODEL_NOT_READY before any replica loaded it. */
-  resolve(name: string, version: string | undefined): ResolvedModel {
-    const resolvedVersion = this.resolveVersion(name, version);
-    const signature = this.#signatures.get(`${name}/${resolvedVersion}`);
-    if (!signature) {
-      throw new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${resolvedVersion} has not been loaded by any replica yet`);
+  /** The version a request means: the named one (any state), or the highest that is not unavailable. Throws the catalogued 404s and 400. */
+  resolveVersion(name: string, version: string | undefined): VersionStatus {
+    const record = this.#record(name);
+    if (version === undefined || version === '') {
+      if (record.defaultVersion) return record.defaultVersion;
+      const reasons = [...record.versions.values()].map((v) => `version ${v.version}: ${v.reason}`).join('; ');
+      throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" has no version that can serve: ${reasons}`);
     }
-    return { name, version: resolvedVersion, signature };
+    const found = record.versions.get(version);
+    if (!found) {
+      throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model "${name}" has versions ${[...record.versions.keys()].join(', ')}, not ${clientText(version)}`);
+    }
+    return found;
   }
+
+  /** The signature of the version a request means; throws 404s, GW_ERR_MODEL_UNAVAILABLE, or GW_ERR_MODEL_NOT_READY before any replica loaded it. */
+  resolve(name: string, version: string | undefined): ResolvedModel {
+    const found = this.resolveVersion(name, version) as VersionRecord;
+    if (found.state === 'UNAVAILABLE') throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" version ${found.version}: ${found.reason}`);
+    if (!found.resolved) {
+      throw new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${found.version} has not been loaded by any replica yet`);
+    }
+    return found.resolved;
+  }
+
+  /** True once no version is LOADING (each is READY or UNAVAILABLE). */
+  settled(): boolean {
+    return this.#unready(false).length === 0;
+  }
+
+  /**
+   * /v2/health/ready. Strict (Triton's --strict-readiness): every version of every model is READY. Otherwise:
+   * every version is READY or UNAVAILABLE. The reason names the versions that hold it back.
+   */
+  readiness(strict: boolean): { ready: boolean; reason: string } {
+    const unready = this.#unready(strict);
+    if (unready.length === 0) return { ready: true, reason: '' };
+    const shown = unready.slice(0, 5).join('; ');
+    return { ready: false, reason: `${unready.length} model version${unready.length === 1 ? ' is' : 's are'} not ready: ${shown}${unready.length > 5 ? '; …' : ''}` };
+  }
+
+  #unready(strict: boolean): string[] {
+    const unready: string[] = [];
+    for (const { model, versions } of this.#records.values()) {
+      for (const v of versions.values()) {
+        if (v.state === 'LOADING' || (strict && v.state === 'UNAVAILABLE')) unready.push(`${model.name} version ${v.version} ${v.state}${v.reason ? ` (${v.reason})` : ''}`);
+      }
+    }
+    return unready;
+  }
+
+  #record(name: string): ModelRecord {
+    const record = this.#records.get(name);
+    if (!record) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', clientText(name));
+    return record;
+  }
+
+  #logOnce(key: string, message: string): void {
+    if (this.#logged.has(key)) return;
+    this.#logged.add(key);
+    this.#log(message);
+  }
+}
+
+/** One version's state from the scan's own verdict (`fault`) and the replicas' reports. Pure. */
+export function versionStatus(model: RepositoryModel, version: string, fault: string | undefined, replicas: readonly ReplicaView[]): VersionStatus {
+  const reason = model.configError ?? fault;
+  if (reason !== undefined) return { version, state: 'UNAVAILABLE', reason };
+  if (replicas.some((r) => r.state === 'ready' && r.runs(model.name, version))) return { version, state: 'READY' };
+  for (const replica of replicas) {
+    const reported = replica.report?.unavailable.find((u) => u.name === model.name && u.version === version);
+    if (reported) return { version, state: 'UNAVAILABLE', reason: reported.reason };
+  }
+  return { version, state: 'LOADING' };
 }

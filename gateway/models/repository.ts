@@ -1,51 +1,22 @@
-// Reads the model repository layout:
-//
-//   <repository>/<name>/config.yaml          optional, per-model settings
-//   <repository>/<name>/<version>/model.onnx versions are positive integers
-//
-// The signatures themselves come from the workers' onnxruntime sessions.
+// The gateway's view of the model repository (layout in
+// common/model-repository.ts, shared with the workers): a repository that
+// cannot be read, holds no model, or lacks a model named in models.include
+// stops the gateway at start with a ConfigError naming the field. A model's
+// own faults (an invalid config.yaml, a missing model.onnx) do not: those
+// versions are UNAVAILABLE (models/registry.ts) and every other model serves.
 
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, loadModelConfig } from '../../config/load.ts';
-import type { ModelConfig } from '../../config/schema.ts';
+import { RepositoryError, scanModelRepository, type RepositoryModel } from '../../common/model-repository.ts';
+import { ConfigError } from '../../config/load.ts';
 
-export type RepositoryModel = {
-  name: string;
-  /** Ascending numeric order; the last one is the latest. */
-  versions: string[];
-  config: ModelConfig;
-};
+export type { RepositoryModel } from '../../common/model-repository.ts';
 
-const VERSION_DIR = /^[1-9]\d*$/;
-
-/** Scans the repository; throws ConfigError when it is missing or holds no model. */
 export function scanRepository(repository: string, include: readonly string[]): RepositoryModel[] {
-  let names: string[];
+  let models: RepositoryModel[];
   try {
-    names = readdirSync(repository, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name)
-      .sort();
+    models = scanModelRepository(repository, include);
   } catch (err) {
-    throw new ConfigError(`models.repository: cannot read ${repository}: ${(err as Error).message}`);
-  }
-  const models: RepositoryModel[] = [];
-  for (const name of names) {
-    if (include.length > 0 && !include.includes(name)) continue;
-    const dir = join(repository, name);
-    const versions = readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && VERSION_DIR.test(entry.name))
-      .filter((entry) => existsSync(join(dir, entry.name, 'model.onnx')))
-      .map((entry) => entry.name)
-      .sort((a, b) => Number(a) - Number(b));
-    if (versions.length === 0) continue;
-    models.push({ name, versions, config: loadModelConfig(join(dir, 'config.yaml')) });
-  }
-  for (const wanted of include) {
-    if (!models.some((m) => m.name === wanted)) {
-      throw new ConfigError(`models.include: model "${wanted}" is not in ${repository}`);
-    }
+    if (!(err instanceof RepositoryError)) throw err;
+    throw new ConfigError(`${include.length > 0 && !err.message.includes('cannot be read') ? 'models.include' : 'models.repository'}: ${err.message}`);
   }
   if (models.length === 0) {
     throw new ConfigError(`models.repository: no <name>/<version>/model.onnx under ${repository} (run \`npm run models\` to write the demo models)`);

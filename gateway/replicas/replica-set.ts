@@ -22,6 +22,7 @@ export type Acquired = { replica: Replica; panic: boolean };
 
 type Waiter = {
   model: string;
+  version: string | undefined;
   tried: Tried;
   resolve: (acquired: Acquired) => void;
   reject: (err: InfergateError) => void;
@@ -64,15 +65,18 @@ export class ReplicaSet extends EventEmitter {
     return this.#replicas;
   }
 
-  /** The replicas `model`'s traffic goes to now (usable ones, or every ready one in panic mode). */
-  route(model: string): { replicas: readonly Replica[]; panic: boolean } {
-    const ready = this.#replicas.filter((r) => r.state === 'ready' && r.serves(model));
+  /**
+   * The replicas traffic for `model` `version` goes to now (usable ones, or every ready one in panic mode); only
+   * replicas that loaded that version. An undefined version: any replica placed to serve the model.
+   */
+  route(model: string, version: string | undefined): { replicas: readonly Replica[]; panic: boolean } {
+    const ready = this.#replicas.filter((r) => r.state === 'ready' && r.runs(model, version));
     return routableReplicas(ready, isUsable, this.#o.panicThresholdPercent);
   }
 
-  /** Routable replicas of `model` that this request has not already failed on. */
-  candidates(model: string, tried?: Tried): Replica[] {
-    return this.route(model).replicas.filter((r) => tried?.get(r) !== r.generation);
+  /** Routable replicas of `model` `version` that this request has not already failed on. */
+  candidates(model: string, version: string | undefined, tried?: Tried): Replica[] {
+    return this.route(model, version).replicas.filter((r) => tried?.get(r) !== r.generation);
   }
 
   /** Whether a replica of `model` that is not ready now may become ready (starting, or stopped and to be restarted). */
@@ -80,13 +84,9 @@ export class ReplicaSet extends EventEmitter {
     return this.#replicas.some((r) => r.serves(model) && (r.state === 'starting' || r.state === 'stopped'));
   }
 
-  hasReady(model: string): boolean {
-    return this.#replicas.some((r) => r.state === 'ready' && r.serves(model));
-  }
-
   /** The least-loaded routable replica now, or undefined. */
-  pick(model: string, tried?: Tried): Acquired | undefined {
-    const { replicas, panic } = this.route(model);
+  pick(model: string, version: string | undefined, tried?: Tried): Acquired | undefined {
+    const { replicas, panic } = this.route(model, version);
     const fresh = tried ? replicas.filter((r) => tried.get(r) !== r.generation) : replicas;
     const replica = pickLeastConnections(fresh, this.#o.random, this.#weightOf);
     return replica && { replica, panic };
@@ -98,8 +98,8 @@ export class ReplicaSet extends EventEmitter {
    * The replica's outstanding count is taken here, at the moment of the pick
    * (so that a burst of picks spreads out); the caller must `release` it.
    */
-  acquire(model: string, tried: Tried, waitMs: number): Promise<Acquired> {
-    const now = this.pick(model, tried);
+  acquire(model: string, version: string | undefined, tried: Tried, waitMs: number): Promise<Acquired> {
+    const now = this.pick(model, version, tried);
     if (now) return Promise.resolve(take(now));
     let waiting = 0;
     for (const w of this.#waiters) if (w.model === model) waiting++;
@@ -109,6 +109,7 @@ export class ReplicaSet extends EventEmitter {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         model,
+        version,
         tried,
         resolve,
         reject,
@@ -161,7 +162,7 @@ export class ReplicaSet extends EventEmitter {
 
   #wakeWaiters(): void {
     for (const w of this.#waiters) {
-      const acquired = this.pick(w.model, w.tried);
+      const acquired = this.pick(w.model, w.version, w.tried);
       if (!acquired) continue;
       clearTimeout(w.timer);
       this.#waiters.delete(w);

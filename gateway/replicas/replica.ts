@@ -4,7 +4,7 @@
 // `state` through the one transition function.
 
 import { EventEmitter } from 'node:events';
-import type { ModelSignature } from '../../common/wire.ts';
+import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth, ReplicaHealthSnapshot } from '../health/replica-health.ts';
 import { describeAddress, WorkerClient, type WorkerAddress } from '../upstream/worker-client.ts';
 import { nextReplicaState, type ReplicaEvent, type ReplicaState } from './replica-state.ts';
@@ -37,8 +37,10 @@ export class Replica extends EventEmitter {
   readonly address: WorkerAddress;
   readonly models: readonly string[];
   readonly health: ReplicaHealth;
-  /** Signatures the worker reported when it became ready. */
-  signatures: ModelSignature[] = [];
+  /** What the worker reported (GET /models) when it last became ready: loaded, unavailable, warnings. */
+  #report: WorkerModelsBody | null = null;
+  /** "model/version" of the versions this replica runs: loaded, and not excluded. */
+  readonly #runs = new Set<string>();
   /** Requests sent and not yet answered. */
   outstanding = 0;
   completed = 0;
@@ -80,8 +82,25 @@ export class Replica extends EventEmitter {
     return true;
   }
 
+  /** Whether the replica is placed to serve `model` (it may not have loaded every version). */
   serves(model: string): boolean {
     return this.models.includes(model);
+  }
+
+  /** Whether the replica runs this version of `model`; undefined: any version it is placed to serve. */
+  runs(model: string, version: string | undefined): boolean {
+    return version === undefined ? this.serves(model) : this.#runs.has(`${model}/${version}`);
+  }
+
+  get report(): WorkerModelsBody | null {
+    return this.#report;
+  }
+
+  /** Records what the worker loaded, less the versions it must not serve (loaded from another file than the gateway's). */
+  setReport(report: WorkerModelsBody, excluded: readonly ModelSignature[] = []): void {
+    this.#report = report;
+    this.#runs.clear();
+    for (const s of report.models) if (!excluded.includes(s)) this.#runs.add(`${s.name}/${s.version}`);
   }
 
   snapshot(): ReplicaSnapshot {

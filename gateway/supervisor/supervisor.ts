@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SessionOptionsConfig } from '../../config/schema.ts';
 import { muxSocketPathFor } from '../../common/mux.ts';
-import { EXIT_WITH_PARENT_ENV } from '../../common/wire.ts';
+import { EXIT_WITH_PARENT_ENV, type WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth } from '../health/replica-health.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
@@ -47,6 +47,8 @@ export type SupervisorOptions = {
   injectFaults?: Readonly<Record<string, string>>;
   /** The health record (breaker, checks, ejection) of a new replica. */
   healthFor: (replicaId: string) => ReplicaHealth;
+  /** Takes a worker's GET /models report before its replica turns ready; default: replica.setReport(report). */
+  acceptReport?: (replica: Replica, report: WorkerModelsBody) => void;
   now: () => number;
   log: (message: string) => void;
   /** Send infer requests over each worker's mux channel; default USE_WORKER_MUX. */
@@ -146,6 +148,8 @@ export class Supervisor extends EventEmitter {
       '--graph-optimization-level', o.sessionOptions.graphOptimizationLevel,
       '--execution-mode', o.sessionOptions.executionMode,
       '--drain-timeout-ms', String(o.drainTimeoutMs),
+      // The gateway logs each model problem once for all replicas (ModelRegistry).
+      '--model-log', 'none',
       ...(o.injectFaults?.[replica.id] ? ['--inject-fault', o.injectFaults[replica.id]!] : []),
     ];
     const child = this.#spawnWorker(args);
@@ -173,14 +177,17 @@ export class Supervisor extends EventEmitter {
         return;
       }
       if (await replica.client.isReady(CONTROL_TIMEOUT_MS)) {
+        let report: WorkerModelsBody;
         try {
-          replica.signatures = await replica.client.models(CONTROL_TIMEOUT_MS);
+          report = await replica.client.models(CONTROL_TIMEOUT_MS);
         } catch (err) {
           this.#options.log(`${replica.id}: ready but /models failed: ${(err as Error).message}`);
           await delay(READY_POLL_INTERVAL_MS);
           continue;
         }
         if (managed.child !== child || this.#closing) return;
+        if (this.#options.acceptReport) this.#options.acceptReport(replica, report);
+        else replica.setReport(report);
         managed.readySinceMs = this.#options.now();
         replica.transition('ready');
         return;

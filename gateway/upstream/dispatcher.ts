@@ -10,6 +10,7 @@
 
 import { EventEmitter } from 'node:events';
 import { InfergateError } from '../../common/errors.ts';
+import type { FrameBytes } from '../../common/wire.ts';
 import type { Replica } from '../replicas/replica.ts';
 import type { Acquired, ReplicaSet, Tried } from '../replicas/replica-set.ts';
 import { BreakerOpenError } from '../resilience/circuit-breaker.ts';
@@ -34,12 +35,13 @@ export class Dispatcher extends EventEmitter {
   }
 
   /**
-   * Resolves with the worker's response frame; rejects with an InfergateError.
+   * Resolves with the worker's response frame from a replica that loaded `version` of
+   * `model` (undefined: any replica placed to serve it); rejects with an InfergateError.
    * `encode` makes the request frame for the time the request has left: a
    * retry's frame carries what is left when it is sent, so the worker that
    * gets it drops the work once the client's deadline has passed.
    */
-  async dispatch(model: string, encode: (budgetMs: number) => Uint8Array, deadlineMs: number): Promise<Uint8Array> {
+  async dispatch(model: string, version: string | undefined, encode: (budgetMs: number) => FrameBytes, deadlineMs: number): Promise<Uint8Array> {
     const { replicas, retryBudget, now } = this.#o;
     const tried: Tried = new Map();
     let lastFailure: UpstreamFailure | undefined;
@@ -49,7 +51,7 @@ export class Dispatcher extends EventEmitter {
       if (remainingMs <= 0) break;
 
       // Every ready replica failed this request and none is on its way: waiting would only burn the deadline.
-      if (lastFailure && replicas.candidates(model, tried).length === 0 && !replicas.mayGainReady(model)) throw lastFailure.error;
+      if (lastFailure && replicas.candidates(model, version, tried).length === 0 && !replicas.mayGainReady(model)) throw lastFailure.error;
       // A refused call (nothing was sent) is tried elsewhere for free; a real retry spends budget.
       if (lastFailure && lastFailure.origin !== 'rejected' && !retryBudget.tryRetry()) {
         throw lastFailure.error;
@@ -57,7 +59,7 @@ export class Dispatcher extends EventEmitter {
 
       let acquired: Acquired;
       try {
-        acquired = await replicas.acquire(model, tried, remainingMs);
+        acquired = await replicas.acquire(model, version, tried, remainingMs);
       } catch (err) {
         // Waiting ran out: the first failure says more than "not ready".
         throw lastFailure?.error ?? err;
@@ -84,7 +86,7 @@ export class Dispatcher extends EventEmitter {
     throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `${this.#o.maxAttempts} attempts failed; last: ${lastFailure?.error.message}`);
   }
 
-  #attempt({ replica, panic }: Acquired, frame: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  #attempt({ replica, panic }: Acquired, frame: FrameBytes, timeoutMs: number): Promise<Uint8Array> {
     const call = () => replica.client.infer(frame, timeoutMs);
     const { breaker } = replica.health;
     // In panic mode an open breaker is bypassed: spreading over every replica beats failing every request.

@@ -16,6 +16,7 @@
 import { connect, type Socket } from 'node:net';
 import { InfergateError } from '../../common/errors.ts';
 import { decodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../../common/mux.ts';
+import type { FrameBytes } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown, UpstreamFailure } from './failure.ts';
 
 export type MuxClientOptions = {
@@ -54,7 +55,7 @@ export class MuxClient {
   }
 
   /** Sends one binary infer frame; resolves with the response frame. Throws UpstreamFailure. */
-  infer(frame: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  infer(frame: FrameBytes, timeoutMs: number): Promise<Uint8Array> {
     if (this.#state !== 'open') {
       return Promise.reject(this.#transport(`the client is ${this.#state === 'closing' ? 'closed' : 'destroyed'}`));
     }

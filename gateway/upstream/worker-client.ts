@@ -4,7 +4,7 @@
 // to the dispatcher.
 
 import { Pool } from 'undici';
-import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type ModelSignature, type WorkerModelsBody, type WorkerStatsBody } from '../../common/wire.ts';
+import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type FrameBytes, type WorkerModelsBody, type WorkerStatsBody } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown } from './failure.ts';
 import { MuxClient } from './mux-client.ts';
 
@@ -43,14 +43,16 @@ export class WorkerClient {
   }
 
   /** Sends one binary infer frame; resolves with the response frame. Throws UpstreamFailure. */
-  async infer(frame: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  async infer(frame: FrameBytes, timeoutMs: number): Promise<Uint8Array> {
     if (this.#mux) return this.#mux.infer(frame, timeoutMs);
+    // The HTTP path (kept for A/B measurements) sends one body.
+    const frameBody = frame instanceof Uint8Array ? frame : Buffer.concat(frame);
     try {
       const { statusCode, body } = await this.#pool.request({
         path: WORKER_ROUTES.infer,
         method: 'POST',
         headers: { 'content-type': FRAME_CONTENT_TYPE },
-        body: frame,
+        body: frameBody,
         headersTimeout: Math.max(1, Math.ceil(timeoutMs)),
         bodyTimeout: Math.max(1, Math.ceil(timeoutMs)),
       });
@@ -78,9 +80,9 @@ export class WorkerClient {
     }
   }
 
-  /** The model signatures the worker loaded. Throws UpstreamFailure. */
-  async models(timeoutMs: number): Promise<ModelSignature[]> {
-    return (await this.#getJson<WorkerModelsBody>(WORKER_ROUTES.models, timeoutMs)).models;
+  /** What the worker loaded, what it could not, and warnings (GET /models). Throws UpstreamFailure. */
+  models(timeoutMs: number): Promise<WorkerModelsBody> {
+    return this.#getJson<WorkerModelsBody>(WORKER_ROUTES.models, timeoutMs);
   }
 
   /** What the worker ran, per model version. Throws UpstreamFailure. */

@@ -40,6 +40,13 @@ export function floatInitializer(name: string, dims: readonly number[], values: 
   };
 }
 
+export function int64Initializer(name: string, dims: readonly number[], values: readonly number[]): onnxProto.onnx.ITensorProto {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setBigInt64(i * 8, BigInt(values[i]!), true);
+  return { name, dims: [...dims], dataType: onnx.TensorProto.DataType.INT64, rawData: bytes };
+}
+
 /**
  * ONNX raw_data is little-endian whatever the host. A Float32Array's own
  * buffer is host-endian, so write through a DataView instead of copying it.

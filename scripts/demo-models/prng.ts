@@ -1,16 +1,7 @@
-// mulberry32: a tiny seeded PRNG (32-bit state), so demo weights are the
-// same on every machine and the model files reproduce byte for byte.
+// Seeded weights (mulberry32, common/prng.ts), so demo weights are the same
+// on every machine and the model files reproduce byte for byte.
 
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../common/prng.ts';
 
 /** Float32 values uniform in [-limit, limit). */
 export function uniformFloats(random: () => number, count: number, limit: number): Float32Array {

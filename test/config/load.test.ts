@@ -64,6 +64,9 @@ t.test('invalid configs fail fast with a message naming the field', async (t) =>
     { yaml: 'cache:\n  redisTimeoutMs: 0\n', message: /cache\.redisTimeoutMs: / },
     { yaml: 'cache:\n  redisBreaker:\n    resetTimeoutMs: -1\n', message: /cache\.redisBreaker\.resetTimeoutMs: / },
     { env: { INFERGATE_REPLICAS: '-1' }, message: /models\.defaultReplicas \(from INFERGATE_REPLICAS\): / },
+    { yaml: 'limits:\n  maxRowsPerRequest: 0\n', message: /limits\.maxRowsPerRequest: / },
+    { yaml: 'limits:\n  maxResponseBytes: lots\n', message: /limits\.maxResponseBytes: .*expected number/ },
+    { yaml: 'server:\n  strictReadiness: maybe\n', message: /server\.strictReadiness: .*expected boolean/ },
     { argv: ['--prot', '1'], message: /unknown option --prot/ },
     { argv: ['--port'], message: /--port needs a value/ },
     { argv: ['--config', '/nonexistent/gateway.yaml'], message: /cannot read config file/ },
@@ -80,4 +83,22 @@ t.test('model config files', async (t) => {
   t.same(loadModelConfig(configFile('replicas: 3\n')), { replicas: 3 });
   t.throws(() => loadModelConfig(configFile('replicas: two\n')), /replicas: /);
   t.throws(() => loadModelConfig(configFile('replica: 2\n')), /unrecognized|replica/i);
+});
+
+t.test('warm-up samples in a model config', async (t) => {
+  const config = loadModelConfig(configFile('warmup:\n  - name: short\n    inputs:\n      x: { shape: [1, 16], fill: random }\n  - request: warmup/one.json\n    count: 3\n'));
+  t.same(config.warmup, [
+    { name: 'short', count: 1, inputs: { x: { shape: [1, 16], fill: 'random' } } },
+    { request: 'warmup/one.json', count: 3 },
+  ]);
+  t.same(loadModelConfig(configFile('warmup:\n  - inputs: { x: { shape: [2] } }\n')).warmup, [{ count: 1, inputs: { x: { shape: [2], fill: 'zeros' } } }], 'zeros by default');
+  t.same(loadModelConfig(configFile('warmup:\n  - inputs: { x: { shape: [2], fill: -0.5 } }\n')).warmup?.[0]?.inputs?.x?.fill, -0.5, 'a constant');
+  const bad: Array<[string, RegExp]> = [
+    ['warmup:\n  - count: 2\n', /warmup\.0: give either inputs or request/],
+    ['warmup:\n  - request: a.json\n    inputs: { x: { shape: [1] } }\n', /warmup\.0: give either inputs or request/],
+    ['warmup:\n  - inputs: { x: { shape: [-1] } }\n', /warmup\.0\.inputs\.x\.shape\.0: /],
+    ['warmup:\n  - inputs: { x: { shape: [1], fill: ones } }\n', /warmup\.0\.inputs\.x\.fill: /],
+    ['warmup: []\n', /warmup: /],
+  ];
+  for (const [yaml, message] of bad) t.throws(() => loadModelConfig(configFile(yaml)), message, yaml);
 });

@@ -24,13 +24,13 @@ export type Overrides = { [K in keyof GatewayConfig]?: Partial<GatewayConfig[K]>
 
 export type StartedGateway = { gateway: Gateway; url: string; repository: string };
 
-/** A ready gateway on an ephemeral port; `overrides` patch the default config. */
-export async function startGateway(t: Teardown, overrides: Overrides = {}, repository?: string): Promise<StartedGateway> {
+/** A ready gateway on an ephemeral port; `overrides` patch the default config; `log` receives the gateway's log lines. */
+export async function startGateway(t: Teardown, overrides: Overrides = {}, repository?: string, log: (message: string) => void = () => {}): Promise<StartedGateway> {
   const repo = repository ?? (await demoRepository(t));
   const raw: Record<string, object> = { server: { port: 0 }, models: { repository: repo } };
   for (const [section, values] of Object.entries(overrides)) raw[section] = { ...raw[section], ...values };
   const config = configSchema.parse(raw);
-  const gateway = new Gateway(config, { log: () => {} });
+  const gateway = new Gateway(config, { log });
   t.teardown(() => gateway.close());
   const address = await gateway.listen();
   await gateway.whenReady();

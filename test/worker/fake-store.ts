@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import { InfergateError } from '../../common/errors.ts';
-import type { ModelSignature, Tensor } from '../../common/wire.ts';
+import type { ModelSignature, Tensor, WorkerModelsBody } from '../../common/wire.ts';
 import type { ModelStoreState, RunResult } from '../../worker/model-store.ts';
 
 export const ECHO_SIGNATURE: ModelSignature = {
@@ -11,6 +11,7 @@ export const ECHO_SIGNATURE: ModelSignature = {
   version: '1',
   inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
   outputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+  fingerprint: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
 };
 
 export type PendingRun = { tensors: readonly Tensor[]; release: () => void };
@@ -26,6 +27,10 @@ export class FakeStore extends EventEmitter {
 
   signatures(): ModelSignature[] {
     return [ECHO_SIGNATURE];
+  }
+
+  report(): WorkerModelsBody {
+    return { models: [ECHO_SIGNATURE], unavailable: [], warnings: [] };
   }
 
   /** Model "boom" throws a plain Error (an internal failure); any other name but "echo" is not found. */

@@ -21,6 +21,7 @@ t.test('valid command lines → typed options', async (t) => {
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     muxListen: { kind: 'unix', path: '/tmp/w.sock.mux' },
     injectFault: 'none',
+    modelLog: 'stderr',
   };
   const cases: Array<[string, string[], Partial<WorkerOptions>]> = [
     ['defaults', BASE, {}],

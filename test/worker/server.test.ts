@@ -69,7 +69,7 @@ t.test('readiness follows the store, then the drain', async (t) => {
   const ready = await call(c, 'GET', '/health/ready');
   t.equal(ready.status, 200);
   t.same(ready.json(), { ready: true, state: 'ready' });
-  t.same((await call(c, 'GET', '/models')).json(), { models: [SIGNATURE] });
+  t.same((await call(c, 'GET', '/models')).json(), { models: [SIGNATURE], unavailable: [], warnings: [] });
 
   void server.close();
   t.equal(server.state, 'draining');

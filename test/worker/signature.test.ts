@@ -17,7 +17,7 @@ t.test('metadata → signature: KServe datatypes, dynamic dims -1, scalars []', 
     tensor('half', 'float16', [2, 2]),
   ];
   const outputs = [tensor('probabilities', 'float32', ['batch', 10]), tensor('count', 'uint64', [])];
-  t.same(signatureFromMetadata('m', '3', inputs, outputs), {
+  t.same(signatureFromMetadata('m', '3', inputs, outputs, 'f1'), {
     name: 'm',
     version: '3',
     inputs: [
@@ -32,6 +32,7 @@ t.test('metadata → signature: KServe datatypes, dynamic dims -1, scalars []', 
       { name: 'probabilities', datatype: 'FP32', shape: [-1, 10] },
       { name: 'count', datatype: 'UINT64', shape: [] },
     ],
+    fingerprint: 'f1',
   });
 });
 
@@ -42,7 +43,7 @@ t.test('every ort type KServe names maps to its KServe datatype', async (t) => {
     ['float16', 'FP16'], ['float32', 'FP32'], ['float64', 'FP64'], ['string', 'BYTES'],
   ];
   for (const [ort, kserve] of table) {
-    t.equal(signatureFromMetadata('m', '1', [tensor('x', ort, [1])], []).inputs[0]?.datatype, kserve, ort);
+    t.equal(signatureFromMetadata('m', '1', [tensor('x', ort, [1])], [], 'f').inputs[0]?.datatype, kserve, ort);
   }
 });
 
@@ -54,6 +55,6 @@ t.test('what KServe cannot serve is a load error naming the model and value', as
     ['bfloat16 output', [], [tensor('y', 'bfloat16', [1])], /output "y" has onnxruntime type bfloat16/],
   ];
   for (const [name, inputs, outputs, message] of cases) {
-    t.throws(() => signatureFromMetadata('m', '1', inputs, outputs), message, name);
+    t.throws(() => signatureFromMetadata('m', '1', inputs, outputs, 'f'), message, name);
   }
 });

@@ -4,7 +4,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,7 +121,13 @@ t.test('a worker over the demo models', async (t) => {
     t.equal((await call(client, 'GET', '/health/live')).status, 200);
     const ready = await call(client, 'GET', '/health/ready');
     t.same([ready.status, ready.json()], [200, { ready: true, state: 'ready' }]);
-    const { models } = (await call(client, 'GET', '/models')).json() as WorkerModelsBody;
+    const body = (await call(client, 'GET', '/models')).json() as WorkerModelsBody;
+    t.same([body.unavailable, body.warnings], [[], []], 'every demo model loads and warms up');
+    for (const m of body.models) {
+      const digest = createHash('sha256').update(readFileSync(join(repository, m.name, m.version, 'model.onnx'))).digest('hex');
+      t.equal(m.fingerprint, digest, `${m.name} ${m.version}: fingerprint is the SHA-256 of its file`);
+    }
+    const models = body.models.map(({ fingerprint: _, ...rest }) => rest);
     const fp = (name: string, shape: number[]) => ({ name, datatype: 'FP32', shape });
     t.same(models, [
       { name: 'classifier', version: '1', inputs: [fp('input', [-1, 64])], outputs: [fp('probabilities', [-1, 10])] },
@@ -247,13 +254,40 @@ t.test('SIGTERM lets in-flight requests finish, then the worker exits 0', async 
   t.equal(worker.stderr(), '', 'nothing on stderr');
 });
 
-t.test('start-up failures: exit 1 for models, 2 for flags, with the reason on stderr', async (t) => {
-  const broken = join(dir, 'broken');
-  mkdirSync(join(broken, 'bad', '1'), { recursive: true });
-  writeFileSync(join(broken, 'bad', '1', 'model.onnx'), 'not an onnx model');
+t.test('a version that cannot load is unavailable; the worker serves the others and stays up', async (t) => {
+  const mixed = join(dir, 'mixed');
+  mkdirSync(join(mixed, 'bad', '1'), { recursive: true });
+  writeFileSync(join(mixed, 'bad', '1', 'model.onnx'), 'not an onnx model');
+  mkdirSync(join(mixed, 'classifier'), { recursive: true });
+  cpSync(join(repository, 'classifier', '1'), join(mixed, 'classifier', '1'), { recursive: true });
+  mkdirSync(join(mixed, 'classifier', '2'));
+  const socketPath = join(dir, `w${workerCount++}.sock`);
+  const child = spawn(process.execPath, [WORKER_MAIN, '--listen', `unix:${socketPath}`, '--models', mixed, ...SESSION_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  const client = new Client('http://localhost', { socketPath });
+  t.teardown(async () => {
+    await client.destroy();
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  t.match(String(line), /listening on/, 'ready although a model cannot load');
+  const body = (await call(client, 'GET', '/models')).json() as WorkerModelsBody;
+  t.same(body.models.map((m) => `${m.name}/${m.version}`), ['classifier/1']);
+  t.same(body.unavailable.map((u) => `${u.name}/${u.version}`), ['bad/1', 'classifier/2']);
+  t.match(body.unavailable[0]!.reason, /bad\/1\/model\.onnx: onnxruntime cannot load it: .*Protobuf parsing failed/);
+  t.match(body.unavailable[1]!.reason, /classifier\/2\/model\.onnx is missing/);
+  t.match(stderr, /model bad version 1 is unavailable: .*onnxruntime cannot load it/, 'a standalone worker logs it');
+  const refused = await call(client, 'POST', '/infer', inferFrame('bad', '1', [fp32('x', [1, 4], random(1))]));
+  t.same([refused.status, refused.json().code], [400, 'GW_ERR_MODEL_UNAVAILABLE']);
+  const served = await call(client, 'POST', '/infer', inferFrame('classifier', '1', [fp32('input', [1, 64], random(2))]));
+  t.equal(served.status, 200, 'the loadable version serves');
+  t.equal(child.exitCode, null, 'still running');
+});
+
+t.test('start-up failures: exit 1 for the repository, 2 for flags, with the reason on stderr', async (t) => {
   const cases: Array<[string, string[], number, RegExp]> = [
-    ['unknown model', ['--models', repository, '--model', 'nosuch'], 1, /cannot load models: model nosuch: no directory/],
-    ['unreadable model file', ['--models', broken], 1, /cannot load models: model bad version 1 .*onnxruntime cannot load it/],
+    ['unknown model', ['--models', repository, '--model', 'nosuch'], 1, /cannot load models: model "nosuch" is not in/],
     ['missing repository', ['--models', join(dir, 'none')], 1, /cannot load models: model repository .* cannot be read/],
     ['bad flag value', ['--models', repository, '--execution-mode', 'fast'], 2, /--execution-mode: "fast" is not one of/],
   ];

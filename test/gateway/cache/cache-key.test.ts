@@ -8,7 +8,7 @@ const f32 = (name: string, shape: number[], values: number[]): Tensor => ({
   shape,
   data: new Uint8Array(Float32Array.from(values).buffer),
 });
-const base = { model: 'classifier', version: '1', outputs: undefined, tensors: [f32('input', [1, 2], [1, 2])] };
+const base = { model: 'classifier', version: '1', fingerprint: 'a1', outputs: undefined, tensors: [f32('input', [1, 2], [1, 2])] };
 
 t.test('equal requests give equal keys; each deciding field changes the key', async (t) => {
   t.equal(cacheKey(base), cacheKey({ ...base, tensors: [f32('input', [1, 2], [1.0, 2.0])] }));
@@ -16,6 +16,7 @@ t.test('equal requests give equal keys; each deciding field changes the key', as
   const variants = [
     { ...base, model: 'classifier2' },
     { ...base, version: '2' },
+    { ...base, fingerprint: 'b2' },
     { ...base, outputs: ['probabilities'] },
     { ...base, tensors: [f32('input', [2, 1], [1, 2])] },
     { ...base, tensors: [f32('other', [1, 2], [1, 2])] },

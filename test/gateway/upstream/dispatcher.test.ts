@@ -64,7 +64,7 @@ function fleet(t: Test, o: FleetOptions) {
   });
   const budgets: number[] = [];
   const encode = (budgetMs: number) => (budgets.push(budgetMs), new Uint8Array(0));
-  const send = (deadlineInMs = 5_000) => dispatcher.dispatch('m', encode, performance.now() + deadlineInMs);
+  const send = (deadlineInMs = 5_000) => dispatcher.dispatch('m', undefined, encode, performance.now() + deadlineInMs);
   return { set, replicas, calls, budget, send, logs, budgets };
 }
 
@@ -142,7 +142,7 @@ t.test('panic: with every breaker open, traffic still spreads over all ready rep
   t.same(replicas.map((r) => r.health.breaker.state), ['open', 'open']);
   for (const r of replicas) r.fake.behaviour = 'ok';
   calls.length = 0;
-  t.same(set.route('m').panic, true);
+  t.same(set.route('m', undefined).panic, true);
   const answer = await send();
   t.ok(answer.length === 1, 'answered although every breaker is open');
   t.equal(calls.length, 1);

@@ -1,0 +1,79 @@
+// The bytes of requests the gateway holds at once (limits.maxBufferedRequestBytes).
+//
+// Counting requests (server.maxInFlightRequests) bounds their number, not
+// their memory: 8192 requests of 64 MiB would be half a terabyte. So each
+// request also reserves bytes here before its body is read: its body, and
+// what decoding it may produce. JSON text of "0," is two bytes per element
+// and an FP64 or INT64 element eight, so decoded tensors can take up to four
+// times the body: a request reserves EXPANSION × its body bytes. A request
+// that would overdraw the budget is refused at once (503 + Retry-After), its
+// body unread, and the reservation is returned when its answer is ready.
+// Every queue behind the front (the batchers' queues, single-flight, the
+// replica waiters) holds only admitted requests, so this bounds them too.
+
+import { InfergateError } from '../../common/errors.ts';
+
+/** Reserved per body byte: the body and up to 4× as many bytes of decoded tensors. */
+export const EXPANSION = 5;
+
+export class RequestBudget {
+  readonly #maxBytes: number;
+  #inUseBytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get inUseBytes(): number {
+    return this.#inUseBytes;
+  }
+
+  /** A reservation for a body of `bodyBytes` (grown later for a body of unknown length); throws GW_ERR_OVERLOADED. */
+  reserve(bodyBytes: number): Reservation {
+    const reservation = new Reservation(this);
+    reservation.grow(bodyBytes);
+    return reservation;
+  }
+
+  /** @internal Reservation's side of the count. */
+  take(bytes: number): void {
+    if (this.#inUseBytes + bytes > this.#maxBytes && bytes > 0) {
+      const error = new InfergateError(
+        'GW_ERR_OVERLOADED',
+        `requests in flight hold ${Math.round(this.#inUseBytes / 2 ** 20)} MiB; this one needs ${Math.ceil(bytes / 2 ** 20)} MiB more than the ${Math.round(this.#maxBytes / 2 ** 20)} MiB of limits.maxBufferedRequestBytes`,
+      );
+      error.retryAfterSeconds = 1;
+      throw error;
+    }
+    this.#inUseBytes += bytes;
+  }
+
+  /** @internal */
+  give(bytes: number): void {
+    this.#inUseBytes -= bytes;
+  }
+}
+
+/** One request's share of the budget. `release` is idempotent. */
+export class Reservation {
+  readonly #budget: RequestBudget;
+  #bodyBytes = 0;
+  #released = false;
+
+  constructor(budget: RequestBudget) {
+    this.#budget = budget;
+  }
+
+  /** Covers a body of at least `bodyBytes` (a streamed body grows as it arrives); throws GW_ERR_OVERLOADED. */
+  grow(bodyBytes: number): void {
+    if (this.#released || bodyBytes <= this.#bodyBytes) return;
+    this.#budget.take((bodyBytes - this.#bodyBytes) * EXPANSION);
+    this.#bodyBytes = bodyBytes;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#budget.give(this.#bodyBytes * EXPANSION);
+  }
+}

@@ -1,0 +1,114 @@
+// The registry's view of versions (from the repository scan and the
+// replicas' reports), how requests resolve to a version, readiness strict or
+// not, and that each problem is logged once.
+
+import t from 'tap';
+import type { RepositoryModel } from '../../../common/model-repository.ts';
+import type { ModelSignature, WorkerModelsBody } from '../../../common/wire.ts';
+import { ModelRegistry, type ReplicaView } from '../../../gateway/models/registry.ts';
+
+const sig = (name: string, version: string, fingerprint = `fp-${name}-${version}`): ModelSignature => ({
+  name,
+  version,
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
+  outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }],
+  fingerprint,
+});
+const model = (name: string, versions: string[], extra: Partial<RepositoryModel> = {}): RepositoryModel => ({
+  name,
+  versions: versions.map((version) => ({ version, path: `/repo/${name}/${version}/model.onnx`, missing: false })),
+  config: {},
+  ...extra,
+});
+const report = (models: ModelSignature[], unavailable: Array<[string, string, string]> = [], warnings: Array<[string, string, string]> = []): WorkerModelsBody => ({
+  models,
+  unavailable: unavailable.map(([name, version, reason]) => ({ name, version, reason })),
+  warnings: warnings.map(([name, version, message]) => ({ name, version, message })),
+});
+const replica = (id: string, state: string, body: WorkerModelsBody | null): ReplicaView => ({
+  id,
+  state,
+  report: body,
+  runs: (m, v) => body?.models.some((s) => s.name === m && s.version === v) ?? false,
+});
+
+t.test('version states: READY with a ready replica, UNAVAILABLE as reported or scanned, else LOADING', async (t) => {
+  const logs: string[] = [];
+  const registry = new ModelRegistry(
+    [
+      model('a', ['1', '2', '3']),
+      model('b', ['1'], { configError: 'invalid model config /repo/b/config.yaml: replicas: expected number' }),
+      { ...model('c', ['1']), versions: [{ version: '1', path: '/repo/c/1/model.onnx', missing: true }] },
+    ],
+    (m) => logs.push(m),
+  );
+  t.same(registry.status('a').map((v) => v.state), ['LOADING', 'LOADING', 'LOADING'], 'nothing reported yet');
+  t.same(registry.status('b'), [{ version: '1', state: 'UNAVAILABLE', reason: 'invalid model config /repo/b/config.yaml: replicas: expected number' }]);
+  t.same(registry.status('c'), [{ version: '1', state: 'UNAVAILABLE', reason: '/repo/c/1/model.onnx is missing' }]);
+  t.notOk(registry.settled(), 'a is still loading');
+
+  const body = report([sig('a', '1'), sig('a', '2')], [['a', '3', '/repo/a/3/model.onnx: onnxruntime cannot load it: bad']]);
+  const replicas = [replica('w0', 'ready', body), replica('w1', 'ready', body)];
+  for (const r of replicas) registry.learn(r.id, r.report!);
+  registry.observe(replicas);
+  t.same(registry.status('a'), [
+    { version: '1', state: 'READY' },
+    { version: '2', state: 'READY' },
+    { version: '3', state: 'UNAVAILABLE', reason: '/repo/a/3/model.onnx: onnxruntime cannot load it: bad' },
+  ]);
+  t.ok(registry.settled());
+  registry.observe(replicas);
+  t.equal(logs.filter((l) => l.includes('model a version 3 is unavailable')).length, 1, 'logged once, however often observed');
+
+  // Both replicas restart: known signatures still resolve (requests wait for a replica), readiness drops.
+  registry.observe([replica('w0', 'starting', body), replica('w1', 'stopped', body)]);
+  t.same(registry.status('a').map((v) => v.state), ['LOADING', 'LOADING', 'UNAVAILABLE']);
+  t.equal(registry.resolve('a', undefined).version, '2');
+});
+
+t.test('resolving: the highest version that can serve, or the catalogued error', async (t) => {
+  const registry = new ModelRegistry([model('a', ['1', '2', '3']), model('gone', ['1'])]);
+  const body = report([sig('a', '1'), sig('a', '2')], [['a', '3', 'broken'], ['gone', '1', 'also broken']]);
+  registry.learn('w0', body);
+  registry.observe([replica('w0', 'ready', body)]);
+  t.equal(registry.resolve('a', undefined).version, '2', 'version 3 is unavailable: 2 serves unversioned requests');
+  t.equal(registry.resolve('a', '1').signature.fingerprint, 'fp-a-1');
+  t.throws(() => registry.resolve('a', '3'), { code: 'GW_ERR_MODEL_UNAVAILABLE', message: /version 3: broken/ });
+  t.throws(() => registry.resolve('a', '9'), { code: 'GW_ERR_VERSION_NOT_FOUND' });
+  t.throws(() => registry.resolve('gone', undefined), { code: 'GW_ERR_MODEL_UNAVAILABLE', message: /no version that can serve: version 1: also broken/ });
+  t.throws(() => registry.resolve('x'.repeat(10_000), undefined), { code: 'GW_ERR_MODEL_NOT_FOUND', message: /… \(10000 characters\)$/ });
+  const loading = new ModelRegistry([model('a', ['1'])]);
+  t.throws(() => loading.resolve('a', undefined), { code: 'GW_ERR_MODEL_NOT_READY' });
+});
+
+t.test('readiness: strict needs every version READY; otherwise UNAVAILABLE ones do not hold it back', async (t) => {
+  const registry = new ModelRegistry([model('a', ['1']), model('b', ['1'])]);
+  t.same(registry.readiness(false).ready, false, 'loading');
+  const body = report([sig('a', '1')], [['b', '1', 'warm-up sample "s" failed: no']]);
+  registry.learn('w0', body);
+  registry.observe([replica('w0', 'ready', body)]);
+  const strict = registry.readiness(true);
+  t.equal(strict.ready, false);
+  t.match(strict.reason, /1 model version is not ready: b version 1 UNAVAILABLE \(warm-up sample "s" failed: no\)/);
+  t.same(registry.readiness(false), { ready: true, reason: '' });
+});
+
+t.test('a replica that loaded another file under a known name and version does not serve it', async (t) => {
+  const logs: string[] = [];
+  const registry = new ModelRegistry([model('a', ['1'])], (m) => logs.push(m));
+  t.same(registry.learn('w0', report([sig('a', '1', 'aaaa')])), []);
+  const conflicting = registry.learn('w1', report([sig('a', '1', 'bbbb')]));
+  t.same(conflicting.map((s) => s.fingerprint), ['bbbb']);
+  t.match(logs.join('\n'), /w1: model a version 1 was loaded from another file/);
+  t.equal(registry.learn('w0', report([sig('a', '1', 'aaaa')])).length, 0);
+});
+
+t.test('warnings are logged once per version and message', async (t) => {
+  const logs: string[] = [];
+  const registry = new ModelRegistry([model('a', ['1'])], (m) => logs.push(m));
+  const body = report([sig('a', '1')], [], [['a', '1', 'synthetic warm-up failed']]);
+  registry.learn('w0', body);
+  registry.learn('w1', body);
+  registry.learn('w0', body);
+  t.same(logs, ['model a version 1: warning: synthetic warm-up failed']);
+});
