@@ -11,6 +11,7 @@ import { answerFromFrame, frameOfAnswer, type InferAnswer } from '../common/wire
 import type { CacheConfig, GatewayConfig } from '../config/schema.ts';
 import { ModelBatching } from './batching/model-batching.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
+import { splitMemoryBudget } from './cache/memory-costs.ts';
 import { adminTimeoutMs, createRedisClient, redisConfigured } from './cache/redis-client.ts';
 import { RawBodyIndex } from './cache/raw-body-index.ts';
 import { RedisTier } from './cache/redis-tier.ts';
@@ -22,7 +23,7 @@ import { HealthChecker } from './health/health-checker.ts';
 import { ReplicaHealth } from './health/replica-health.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { scanRepository } from './models/repository.ts';
-import type { Replica } from './replicas/replica.ts';
+import { RequestBudget } from './http/request-budget.ts';
 import { ReplicaSet } from './replicas/replica-set.ts';
 import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
 import { RetryBudget } from './resilience/retry-budget.ts';
@@ -67,7 +68,7 @@ export class Gateway {
     this.config = config;
 
     const models = scanRepository(config.models.repository, config.models.include);
-    this.registry = new ModelRegistry(models);
+    this.registry = new ModelRegistry(models, log);
     this.replicas = new ReplicaSet({
       random,
       maxWaitingPerModel: config.upstream.maxWaitingForReplica,
@@ -82,14 +83,14 @@ export class Gateway {
       breaker.on('state', (to: string, from: string) => log(`${replicaId}: circuit breaker ${from} → ${to}`));
       return new ReplicaHealth({ breaker, config: config.health, now });
     };
-    this.replicas.on('state', (replica: Replica, _from: string, to: string) => {
-      if (to === 'ready') this.registry.learn(replica.signatures);
-    });
+    // Every replica state change can change a version's state (READY, LOADING, UNAVAILABLE).
+    this.replicas.on('state', () => this.registry.observe(this.replicas.replicas));
 
     this.#ownedSocketDir = config.workers.socketDir ? null : mkdtempSync(join(tmpdir(), 'infergate-'));
     this.supervisor = new Supervisor({
       replicas: this.replicas,
-      placements: placeModels(models.map((m) => ({ name: m.name, replicas: m.config.replicas ?? config.models.defaultReplicas }))),
+      // A model whose config.yaml is invalid is UNAVAILABLE without a worker loading it.
+      placements: placeModels(models.filter((m) => m.configError === undefined).map((m) => ({ name: m.name, replicas: m.config.replicas ?? config.models.defaultReplicas }))),
       repository: config.models.repository,
       socketDir: config.workers.socketDir || this.#ownedSocketDir!,
       sessionOptions: config.workers.sessionOptions,
@@ -102,6 +103,8 @@ export class Gateway {
         stableMs: config.workers.restartBackoffMaxMs,
       },
       healthFor,
+      // A version loaded from another file than the one this gateway already serves under that name is not routed to.
+      acceptReport: (replica, report) => replica.setReport(report, this.registry.learn(replica.id, report)),
       injectFaults: config.workers.injectFaults,
       now,
       log,
@@ -135,7 +138,9 @@ export class Gateway {
         },
       ]),
     );
-    const memory = new MemoryLru({ maxBytes: config.cache.memoryMaxBytes, now });
+    // cache.memoryMaxBytes bounds the in-process tier and the hot memo of decoded answers together.
+    const memoryBudget = splitMemoryBudget(config.cache.memoryMaxBytes);
+    const memory = new MemoryLru({ maxBytes: memoryBudget.tierMaxBytes, now });
     this.redisTier = redisConfigured(config.cache) ? createRedisTier(config.cache, memory, log) : null;
     this.cache = new ResultCache<InferAnswer>({
       // Answers are stored as response frames (binary), decoded again on a hit.
@@ -143,10 +148,12 @@ export class Gateway {
       tiers: this.redisTier ? [memory, this.redisTier] : [memory],
       keyPrefix: config.cache.keyPrefix,
       policyFor: (model) => policies.get(model)!,
+      hotMemo: memoryBudget.hotMemo,
     });
     this.batching = new ModelBatching({
       defaults: config.batching,
       requestTimeoutMs: config.server.requestTimeoutMs,
+      maxResponseBytes: config.limits.maxResponseBytes,
       models,
       dispatcher: this.dispatcher,
       replicas: this.replicas,
@@ -162,11 +169,14 @@ export class Gateway {
         rawBodies: new RawBodyIndex(RAW_BODY_INDEX_LIMITS),
         batching: this.batching,
         maxBodyBytes: config.server.maxBodyBytes,
+        limits: config.limits,
+        strictReadiness: config.server.strictReadiness,
         adminAccess: adminAccess(config.server.adminToken),
         now,
         version: PACKAGE_VERSION,
       }),
       maxInFlightRequests: config.server.maxInFlightRequests,
+      budget: new RequestBudget(config.limits.maxBufferedRequestBytes),
       log,
     });
   }
@@ -190,13 +200,12 @@ export class Gateway {
     return server.address() as AddressInfo;
   }
 
-  /** Resolves once every model has at least one ready replica. */
+  /** Resolves once every model version is READY or UNAVAILABLE (none is still loading). */
   whenReady(): Promise<void> {
-    const allReady = () => this.registry.models.every((m) => this.replicas.hasReady(m.name));
-    if (allReady()) return Promise.resolve();
+    if (this.registry.settled()) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {
-        if (!allReady()) return;
+        if (!this.registry.settled()) return;
         this.replicas.off('state', check);
         resolve();
       };

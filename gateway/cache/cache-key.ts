@@ -9,7 +9,8 @@
 // Each field is length-prefixed before hashing so that no two different
 // requests can produce the same byte stream (["ab","c"] vs ["a","bc"]).
 
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { TimeSlicer } from '../../common/time-slice.ts';
 import type { Tensor } from '../../common/wire.ts';
 
 export type CacheKeyParts = {
@@ -24,31 +25,55 @@ export type CacheKeyParts = {
 
 export function cacheKey(parts: CacheKeyParts): string {
   const hash = createHash('sha256');
-  field(hash, parts.model);
-  field(hash, parts.version);
-  field(hash, parts.fingerprint);
-  // Output order does not change the result set; sort so it does not change the key.
-  field(hash, parts.outputs === undefined ? '*' : JSON.stringify([...parts.outputs].sort()));
-  for (const tensor of parts.tensors) {
-    field(hash, tensor.name);
-    field(hash, tensor.datatype);
-    field(hash, tensor.shape.join(','));
-    length(hash, tensor.data.byteLength);
-    hash.update(tensor.data);
+  visitKeyBytes(parts, (bytes) => hash.update(bytes));
+  return hash.digest('hex');
+}
+
+/** Hash this many bytes between two pauses: about a millisecond of SHA-256. */
+const SLICE_BYTES = 1024 * 1024;
+
+/** cacheKey for large inputs: the same digest, hashed in time slices so that no step holds the event loop long. */
+export async function cacheKeySliced(parts: CacheKeyParts, slicer: TimeSlicer): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  // Small pieces are copied (the length buffer is reused); tensor bytes are kept as they are.
+  visitKeyBytes(parts, (bytes) => chunks.push(bytes.byteLength <= 64 ? Uint8Array.from(bytes) : bytes));
+  const hash = createHash('sha256');
+  for (const chunk of chunks) {
+    for (let offset = 0; offset < chunk.byteLength; offset += SLICE_BYTES) {
+      hash.update(chunk.subarray(offset, offset + SLICE_BYTES));
+      const paused = slicer.pause();
+      if (paused) await paused;
+    }
   }
   return hash.digest('hex');
 }
 
-function field(hash: Hash, value: string): void {
+/** The byte stream the key hashes, field by field, each length-prefixed (see the top of this file). */
+function visitKeyBytes(parts: CacheKeyParts, update: (bytes: Uint8Array) => void): void {
+  field(update, parts.model);
+  field(update, parts.version);
+  field(update, parts.fingerprint);
+  // Output order does not change the result set; sort so it does not change the key.
+  field(update, parts.outputs === undefined ? '*' : JSON.stringify([...parts.outputs].sort()));
+  for (const tensor of parts.tensors) {
+    field(update, tensor.name);
+    field(update, tensor.datatype);
+    field(update, tensor.shape.join(','));
+    length(update, tensor.data.byteLength);
+    update(tensor.data);
+  }
+}
+
+function field(update: (bytes: Uint8Array) => void, value: string): void {
   const bytes = Buffer.from(value, 'utf8');
-  length(hash, bytes.byteLength);
-  hash.update(bytes);
+  length(update, bytes.byteLength);
+  update(bytes);
 }
 
 const lengthBuffer = Buffer.alloc(8);
-function length(hash: Hash, n: number): void {
+function length(update: (bytes: Uint8Array) => void, n: number): void {
   // Two u32 halves: cheaper than BigInt for the u64 length (lengths stay far below 2^53).
   lengthBuffer.writeUInt32LE(n >>> 0, 0);
   lengthBuffer.writeUInt32LE(Math.floor(n / 2 ** 32), 4);
-  hash.update(lengthBuffer);
+  update(lengthBuffer);
 }

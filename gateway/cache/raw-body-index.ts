@@ -27,15 +27,21 @@
 // index only to evict it again, a 10 KB allocation per miss (10 µs on the
 // heavy model) and a churn of off-heap memory that makes V8 collect more.
 //
-// Bounded by entries and by the bytes of stored bodies, least recently used
-// out first (the doorkeeper by entries); per gateway process.
+// Bounded by entries and by bytes, least recently used out first; per
+// gateway process. The bytes are what an entry keeps alive — its body copy,
+// its key, id and output-name strings by length, plus the objects, Buffer
+// and Map slot around them (measured: memory-costs.ts) — and the
+// doorkeeper's fingerprints (bounded by entries too).
 
 import { crc32 } from 'node:zlib';
+import { DOORKEEPER_SLOT_BYTES, RAW_BODY_ENTRY_OVERHEAD_BYTES, textListBytes } from './memory-costs.ts';
 
 export type RawBodyEntry = {
   key: string;
   id: string | undefined;
   binaryOutputs: string[] | undefined;
+  /** The outputs the request asked for, in its order. */
+  outputs?: string[] | undefined;
 };
 
 /** What decides how a body is parsed: a slot answers only a body sent in the same context. */
@@ -43,20 +49,18 @@ export type BodyContext = { model: string; version: string; binaryHeaderLength: 
 
 export type RawBodyIndexLimits = {
   maxEntries: number;
-  /** Bytes of stored bodies at most; a body over 1/64 of this is not indexed (it takes the full path). */
+  /** Bytes held at most (entries and doorkeeper, as counted above); a body over 1/64 of this is not indexed (it takes the full path). */
   maxBytes: number;
 };
 
-type Slot = { context: BodyContext; body: Buffer; entry: RawBodyEntry };
-
-/** Counted per entry besides its body: the fingerprint, the key, the objects and the Map's slot. */
-const ENTRY_OVERHEAD_BYTES = 256;
+type Slot = { context: BodyContext; body: Buffer; entry: RawBodyEntry; bytes: number };
 
 export class RawBodyIndex {
   readonly #limits: RawBodyIndexLimits;
   readonly #slots = new Map<number, Slot>();
   /** Fingerprints of bodies seen once and not stored, oldest first. */
   readonly #seenOnce = new Set<number>();
+  /** Bytes of the stored entries (the doorkeeper's are counted on read). */
   #bytes = 0;
 
   constructor(limits: RawBodyIndexLimits) {
@@ -67,9 +71,14 @@ export class RawBodyIndex {
     return this.#slots.size;
   }
 
-  /** Bytes held: the stored bodies and a fixed overhead per entry. */
+  /** Bytes held: the entries (bodies, strings, objects, Map slots) and the doorkeeper's fingerprints. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#bytes + this.#seenOnce.size * DOORKEEPER_SLOT_BYTES;
+  }
+
+  /** Larger bodies are never indexed: the caller need not fingerprint them. */
+  get maxBodyBytes(): number {
+    return this.#limits.maxBytes / 64;
   }
 
   /** The slot of a raw request body: its CRC-32 (as a signed 32-bit integer, which V8 keeps unboxed). */
@@ -94,6 +103,7 @@ export class RawBodyIndex {
     if (!this.#slots.has(fingerprint) && !this.#seenOnce.delete(fingerprint)) {
       this.#seenOnce.add(fingerprint);
       if (this.#seenOnce.size > maxEntries) this.#seenOnce.delete(this.#seenOnce.values().next().value!);
+      this.#trim();
       return;
     }
     this.#remove(fingerprint);
@@ -101,16 +111,24 @@ export class RawBodyIndex {
     // Buffer.from() copy a slice of a shared 8 KB pool, either of which would stay alive with the entry.
     const copy = Buffer.allocUnsafeSlow(body.byteLength);
     copy.set(body);
-    this.#slots.set(fingerprint, { context, body: copy, entry });
-    this.#bytes += entryBytes(copy);
-    while (this.#slots.size > maxEntries || this.#bytes > maxBytes) this.#remove(this.#slots.keys().next().value!);
+    const bytes = entryBytes(copy, entry);
+    this.#slots.set(fingerprint, { context, body: copy, entry, bytes });
+    this.#bytes += bytes;
+    this.#trim();
+  }
+
+  /** Back within the limits: least recently used entries out first, then the oldest fingerprints. */
+  #trim(): void {
+    const { maxEntries, maxBytes } = this.#limits;
+    while (this.#slots.size > 0 && (this.#slots.size > maxEntries || this.bytes > maxBytes)) this.#remove(this.#slots.keys().next().value!);
+    while (this.#seenOnce.size > 0 && this.bytes > maxBytes) this.#seenOnce.delete(this.#seenOnce.values().next().value!);
   }
 
   #remove(fingerprint: number): void {
     const slot = this.#slots.get(fingerprint);
     if (!slot) return;
     this.#slots.delete(fingerprint);
-    this.#bytes -= entryBytes(slot.body);
+    this.#bytes -= slot.bytes;
   }
 }
 
@@ -118,6 +136,8 @@ function sameContext(a: BodyContext, b: BodyContext): boolean {
   return a.model === b.model && a.version === b.version && a.binaryHeaderLength === b.binaryHeaderLength;
 }
 
-function entryBytes(body: Uint8Array): number {
-  return body.byteLength + ENTRY_OVERHEAD_BYTES;
+/** What an entry keeps alive, as counted (memory-costs.ts): the body copy, its strings by length, and the rest measured. */
+function entryBytes(body: Uint8Array, entry: RawBodyEntry): number {
+  const strings = entry.key.length + (entry.id?.length ?? 0) + textListBytes(entry.binaryOutputs) + textListBytes(entry.outputs);
+  return body.byteLength + strings + RAW_BODY_ENTRY_OVERHEAD_BYTES;
 }

@@ -21,6 +21,7 @@ import type { RetryBudget } from '../resilience/retry-budget.ts';
 import { askedPriority, askedTimeoutMs, type ModelBatching, type ModelPlan } from '../batching/model-batching.ts';
 import { groupKey, requestRows } from '../batching/tensor-batch.ts';
 import { RawBodyIndex, type BodyContext } from '../cache/raw-body-index.ts';
+import { cacheKeySliced, type CacheKeyParts } from '../cache/cache-key.ts';
 import type { ResultCache } from '../cache/result-cache.ts';
 import { readBody } from './body.ts';
 import type { AdminAccess } from './admin-access.ts';
@@ -50,6 +51,9 @@ export type HandlersOptions = {
   now: () => number;
   version: string;
 };
+
+/** Inputs of at least this many bytes are hashed for the cache key in time slices (SHA-256: about 1 ms per MiB). */
+const SLICED_KEY_MIN_BYTES = 1024 * 1024;
 
 /** A repeated body's entry in the raw-body index: what the answer echoes, and the outputs in the order asked. */
 type SeenBody = { key: string; id: string | undefined; binaryOutputs: string[] | undefined; outputs: string[] | undefined };
@@ -144,7 +148,8 @@ export class Handlers {
     const fresh = headers.fresh || wantsFreshAnswer(parameters);
     const { outputs, tensors: inputs } = request;
     // The cache key is a SHA-256 over the model file's digest and the inputs: computed only when the cache runs (the batcher reuses it).
-    const key = cacheOn ? this.#o.cache.keyFor({ model: resolved.name, version: resolved.version, fingerprint: resolved.signature.fingerprint, outputs, tensors: inputs }) : undefined;
+    const keyed = cacheOn ? this.#keyFor({ model: resolved.name, version: resolved.version, fingerprint: resolved.signature.fingerprint, outputs, tensors: inputs }) : undefined;
+    const key = keyed instanceof Promise ? await keyed : keyed;
     const rows = plan.axes && requestRows(inputs, plan.axes);
 
     const compute = async (): Promise<InferAnswer> => {
@@ -175,6 +180,14 @@ export class Handlers {
     };
     if (body.byteLength < SLICED_DECODE_MIN_BYTES) return decodeInferRequest(body, resolved.signature, options);
     return decodeInferRequestSliced(body, resolved.signature, options, new TimeSlicer());
+  }
+
+  /** The cache key; over large inputs hashed in time slices. */
+  #keyFor(parts: CacheKeyParts): string | Promise<string> {
+    let bytes = 0;
+    for (const t of parts.tensors) bytes += t.data.byteLength;
+    if (bytes < SLICED_KEY_MIN_BYTES) return this.#o.cache.keyFor(parts);
+    return cacheKeySliced(parts, new TimeSlicer()).then((digest) => this.#o.cache.keyOf(parts.model, parts.version, digest));
   }
 
   /**

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Tensor } from '../../../common/wire.ts';
-import { cacheKey } from '../../../gateway/cache/cache-key.ts';
+import { cacheKey, cacheKeySliced } from '../../../gateway/cache/cache-key.ts';
+import { TimeSlicer } from '../../../common/time-slice.ts';
 
 const f32 = (name: string, shape: number[], values: number[]): Tensor => ({
   name,
@@ -37,4 +38,12 @@ t.test('thousands of distinct random tensors never share a key', async (t) => {
   const keys = new Set<string>();
   for (let i = 0; i < 5000; i++) keys.add(cacheKey({ ...base, tensors: [f32('input', [1, 8], Array.from({ length: 8 }, random))] }));
   t.equal(keys.size, 5000);
+});
+
+t.test('the sliced key of a large input is the same digest, hashed in slices', async (t) => {
+  const big = { ...base, tensors: [f32('input', [1, 1_000_000], Array.from({ length: 1_000_000 }, (_, i) => i % 1000)), f32('other', [1, 2], [1, 2])] };
+  const slicer = new TimeSlicer({ sliceMs: 0 });
+  t.equal(await cacheKeySliced(big, slicer), cacheKey(big));
+  t.ok(slicer.yields >= 4, `yielded ${slicer.yields} times for 4 MB`);
+  t.equal(await cacheKeySliced(base, new TimeSlicer()), cacheKey(base));
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { RawBodyIndex, type BodyContext } from '../../../gateway/cache/raw-body-index.ts';
+import { DOORKEEPER_SLOT_BYTES, RAW_BODY_ENTRY_OVERHEAD_BYTES, textListBytes } from '../../../gateway/cache/memory-costs.ts';
 
 const body = (text: string) => Buffer.from(text);
 const entry = (key: string) => ({ key, id: undefined, binaryOutputs: undefined });
@@ -24,7 +25,7 @@ t.test('a body is stored the second time it comes, not the first', async (t) => 
   const index = new RawBodyIndex(roomy);
   const once = body('{"inputs":[1]}');
   index.set(m1, RawBodyIndex.fingerprint(once), once, entry('k'));
-  t.same([find(index, once), index.size, index.bytes], [undefined, 0, 0], 'seen once: only the fingerprint is noted');
+  t.same([find(index, once), index.size, index.bytes], [undefined, 0, DOORKEEPER_SLOT_BYTES], 'seen once: only the fingerprint is noted');
   index.set(m1, RawBodyIndex.fingerprint(once), once, entry('k'));
   t.equal(find(index, once), 'k', 'seen twice: stored');
   const doorkeeper = new RawBodyIndex({ maxEntries: 2, maxBytes: 1024 * 1024 });
@@ -71,9 +72,11 @@ t.test('bounded by entries, least recently used out first', async (t) => {
 
 t.test('bounded by bytes; a body over 1/64 of the bound is not indexed', async (t) => {
   const sized = (i: number) => Buffer.alloc(100, i);
-  const index = new RawBodyIndex({ maxEntries: 100, maxBytes: 6400 }); // 100-byte bodies cost 356 bytes each: 17 fit
-  for (let i = 0; i < 20; i++) store(index, sized(i), `k${i}`);
-  t.same([index.size, index.bytes, find(index, sized(2)), find(index, sized(3))], [17, 17 * 356, undefined, 'k3'], 'the oldest went out');
+  const each = 100 + 3 + RAW_BODY_ENTRY_OVERHEAD_BYTES; // a 100-byte body under a 3-character key: 9 fit in 6,400 bytes
+  const index = new RawBodyIndex({ maxEntries: 100, maxBytes: 6400 });
+  for (let i = 10; i < 30; i++) store(index, sized(i), `k${i}`);
+  t.same([index.size, index.bytes, find(index, sized(20)), find(index, sized(21))], [9, 9 * each, undefined, 'k21'], 'the oldest went out');
+  t.equal(index.maxBodyBytes, 100);
   const small = new RawBodyIndex({ maxEntries: 100, maxBytes: 64 * 100 });
   store(small, Buffer.alloc(101, 1), 'big');
   store(small, Buffer.alloc(100, 2), 'fits');
@@ -92,3 +95,16 @@ function collidingPair(): { a: Buffer; b: Buffer } {
     seen.set(RawBodyIndex.fingerprint(candidate), candidate);
   }
 }
+
+t.test('an entry counts its body, its key, id and output names by length, and the measured overhead', async (t) => {
+  const index = new RawBodyIndex(roomy);
+  const sent = body('{"id":"request-1","inputs":[1]}');
+  const full = { key: 'infergate:m:1:abc', id: 'request-1', binaryOutputs: ['y'], outputs: ['y', 'z'] };
+  index.set(m1, RawBodyIndex.fingerprint(sent), sent, full);
+  index.set(m1, RawBodyIndex.fingerprint(sent), sent, full);
+  const strings = full.key.length + full.id.length + textListBytes(['y']) + textListBytes(['y', 'z']);
+  t.equal(index.bytes, sent.byteLength + strings + RAW_BODY_ENTRY_OVERHEAD_BYTES);
+  const unique = new RawBodyIndex({ maxEntries: 100, maxBytes: 64 * 1024 });
+  for (let i = 0; i < 500; i++) unique.set(m1, i, body(`{"n":${i}}`), entry('k'));
+  t.same([unique.size, unique.bytes], [0, 100 * DOORKEEPER_SLOT_BYTES], 'traffic that never repeats costs only the doorkeeper, bounded by entries');
+});
