@@ -8,7 +8,8 @@
 // cannot flatter anything, and prints the median of several rounds.
 
 import { encodeInferResponse } from '../../common/kserve/encode-response.ts';
-import { jsonToTensorData, tensorDataToJson } from '../../common/kserve/json-tensor.ts';
+import { jsonToTensorData } from '../../common/kserve/json-tensor.ts';
+import { tensorDataToJson } from '../../common/kserve/render-tensor.ts';
 
 type Case = { name: string; run: (i: number) => number };
 

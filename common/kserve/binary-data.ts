@@ -17,7 +17,9 @@
 
 import { datatypeByKServe, elementCount, type KServeDatatype } from '../datatypes.ts';
 import { InfergateError } from '../errors.ts';
-import { describe } from './json-tensor.ts';
+import type { TimeSlicer } from '../time-slice.ts';
+import { describe } from './describe.ts';
+import { runInSteps } from './sliced-steps.ts';
 
 /** HTTP header (lower case, as node reads it) with the JSON header's byte length. */
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
@@ -67,34 +69,77 @@ export class BinarySection {
 
 /** Checks raw bytes against a datatype and a shape; returns the element count. */
 export function checkBinaryTensor(name: string, datatype: KServeDatatype, shape: readonly number[], bytes: Uint8Array): number {
-  const count = elementCount(shape);
-  const size = datatypeByKServe(datatype)!.bytesPerElement;
-  if (datatype === 'BYTES') {
-    const found = countByteElements(name, bytes);
-    if (found !== count) throw binaryData(`input "${name}" holds ${found} BYTES elements but shape [${shape.join(',')}] holds ${count}`);
-    return count;
-  }
-  if (bytes.byteLength !== count * size) {
-    throw binaryData(`input "${name}" has ${bytes.byteLength} bytes but shape [${shape.join(',')}] of ${datatype} needs ${count * size}`);
-  }
-  if (datatype === 'BOOL') {
-    const bad = bytes.findIndex((b) => b > 1);
-    if (bad !== -1) throw binaryData(`input "${name}" element ${bad} is byte ${bytes[bad]}; BOOL is 0 or 1`);
-  }
-  return count;
+  const check = new BinaryTensorCheck(name, datatype, shape, bytes);
+  while (!check.step(Number.POSITIVE_INFINITY));
+  return check.count;
 }
 
-function countByteElements(name: string, bytes: Uint8Array): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 0;
-  let count = 0;
-  while (offset < bytes.byteLength) {
-    if (offset + 4 > bytes.byteLength) throw binaryData(`input "${name}" BYTES element ${count} has a truncated length`);
-    offset += 4 + view.getUint32(offset, true);
-    if (offset > bytes.byteLength) throw binaryData(`input "${name}" BYTES element ${count} runs past the end of its data`);
-    count++;
+/** checkBinaryTensor in time slices: the BOOL and BYTES walks are O(bytes). */
+export async function checkBinaryTensorSliced(name: string, datatype: KServeDatatype, shape: readonly number[], bytes: Uint8Array, slicer: TimeSlicer): Promise<number> {
+  const check = new BinaryTensorCheck(name, datatype, shape, bytes);
+  await runInSteps((maxBytes) => check.step(maxBytes), slicer);
+  return check.count;
+}
+
+/** One binary tensor's checks as resumable steps, so both entry points above share them. */
+class BinaryTensorCheck {
+  readonly #name: string;
+  readonly #datatype: KServeDatatype;
+  readonly #shape: readonly number[];
+  readonly #bytes: Uint8Array;
+  readonly count: number;
+  /** Next byte to read (BOOL) or the next BYTES element's length word. */
+  #offset = 0;
+  #found = 0;
+
+  constructor(name: string, datatype: KServeDatatype, shape: readonly number[], bytes: Uint8Array) {
+    this.#name = name;
+    this.#datatype = datatype;
+    this.#shape = shape;
+    this.#bytes = bytes;
+    this.count = elementCount(shape);
+    const size = datatypeByKServe(datatype)!.bytesPerElement;
+    if (datatype !== 'BYTES' && bytes.byteLength !== this.count * size) {
+      throw binaryData(`input "${name}" has ${bytes.byteLength} bytes but shape [${shape.join(',')}] of ${datatype} needs ${this.count * size}`);
+    }
   }
-  return count;
+
+  /** Reads about `maxBytes` more; true when the tensor was checked to its end. */
+  step(maxBytes: number): boolean {
+    if (this.#datatype === 'BOOL') return this.#boolStep(maxBytes);
+    if (this.#datatype === 'BYTES') return this.#bytesStep(maxBytes);
+    return true;
+  }
+
+  #boolStep(maxBytes: number): boolean {
+    const bytes = this.#bytes;
+    const end = Math.min(bytes.byteLength, this.#offset + maxBytes);
+    for (let i = this.#offset; i < end; i++) {
+      if (bytes[i]! > 1) throw binaryData(`input "${this.#name}" element ${i} is byte ${bytes[i]}; BOOL is 0 or 1`);
+    }
+    this.#offset = end;
+    return end === bytes.byteLength;
+  }
+
+  // Walks the u32 length words of the BYTES layout without copying an element.
+  #bytesStep(maxBytes: number): boolean {
+    const bytes = this.#bytes;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const limit = Math.min(bytes.byteLength, this.#offset + maxBytes);
+    let offset = this.#offset;
+    let found = this.#found;
+    while (offset < limit) {
+      if (offset + 4 > bytes.byteLength) throw binaryData(`input "${this.#name}" BYTES element ${found} has a truncated length`);
+      offset += 4 + view.getUint32(offset, true);
+      if (offset > bytes.byteLength) throw binaryData(`input "${this.#name}" BYTES element ${found} runs past the end of its data`);
+      found++;
+    }
+    this.#offset = offset;
+    this.#found = found;
+    if (offset < bytes.byteLength) return false;
+    if (found !== this.count) throw binaryData(`input "${this.#name}" holds ${found} BYTES elements but shape [${this.#shape.join(',')}] holds ${this.count}`);
+    return true;
+  }
 }
 
 /** A boolean parameter of the extension (`binary_data`, `binary_data_output`), undefined when absent. */

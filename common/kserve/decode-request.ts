@@ -8,25 +8,47 @@
 //                                            GW_ERR_SHAPE_MISMATCH
 //   3. every model input present             GW_ERR_MISSING_INPUT
 //   4. requested outputs                     GW_ERR_UNKNOWN_OUTPUT, GW_ERR_DUPLICATE_TENSOR
-//   5. element counts vs the data sent       GW_ERR_ELEMENT_COUNT, then the request-wide
-//                                            element limit (GW_ERR_BODY_TOO_LARGE)
-//   6. values → bytes (the only allocation)  GW_ERR_INVALID_DATA
+//   5. limits, from the shapes alone         GW_ERR_REQUEST_TOO_LARGE (request-limits.ts)
+//   6. each input's data vs its shape        GW_ERR_ELEMENT_COUNT (count, nesting: data-nesting.ts),
+//      (in model input order)                GW_ERR_INVALID_REQUEST ("data" not an array, too deep),
+//                                            GW_ERR_BINARY_DATA (binary tensors)
+//   7. values → bytes (the only allocation)  GW_ERR_INVALID_DATA (json-tensor.ts)
+//
+// Two entry points give the same result, or an error with the same code, for
+// every body:
+//
+//   decodeInferRequest          JSON.parse of the whole body; for small bodies
+//   decodeInferRequestSliced    never parses the body whole nor builds `data` as
+//                               JS values; runs in time slices (TimeSlicer) with
+//                               memory beyond the body and the tensors O(64 KiB):
+//                               request-envelope.ts reads the envelope, data-span.ts
+//                               each `data`. For bodies ≥ SLICED_DECODE_MIN_BYTES.
+//
+// Steps 1–5 are one function on either's view of the request (check-request.ts),
+// and both feed the same nesting rule and the same value sinks, so a rule
+// lives in one place. (The sliced path alone refuses a non-`data` value over
+// 64 KiB, GW_ERR_INVALID_REQUEST: no body small enough for the sync path has one.)
 //
 // With the binary tensor data extension (options.binaryHeaderLength, from
 // Inference-Header-Content-Length; binary-data.ts) the JSON is the body's
 // head, and an input with `binary_data_size` takes its bytes from the tail
-// as they are (checked against datatype and shape: GW_ERR_BINARY_DATA), so
-// a tensor sent as JSON or as binary decodes to the same bytes.
+// as they are (checked against datatype and shape), so a tensor sent as JSON
+// or as binary decodes to the same bytes.
 //
 // Datatypes are never coerced: an FP64 input for an FP32 model is refused
 // with what the model takes, so a client learns its mistake instead of
 // silently losing precision.
 
-import { datatypeByKServe } from '../datatypes.ts';
 import { InfergateError } from '../errors.ts';
-import type { ModelSignature, Tensor, TensorSpec } from '../wire.ts';
-import { BinarySection, binaryDataSize, booleanParameter, checkBinaryTensor, splitBinaryBody } from './binary-data.ts';
-import { checkElementCount, describe, flattenJsonData, jsonElementsToBytes } from './json-tensor.ts';
+import type { TimeSlicer } from '../time-slice.ts';
+import type { ModelSignature, Tensor } from '../wire.ts';
+import { BinarySection, checkBinaryTensor, checkBinaryTensorSliced, splitBinaryBody } from './binary-data.ts';
+import { checkRequest, type CheckedRequest } from './check-request.ts';
+import { jsonDataLeaves } from './data-nesting.ts';
+import { readDataSpan } from './data-span.ts';
+import { jsonElementsToBytes } from './json-tensor.ts';
+import { DataSpan, readRequestEnvelope } from './request-envelope.ts';
+import type { RequestLimits } from './request-limits.ts';
 
 export type DecodedInferRequest = {
   id?: string;
@@ -40,8 +62,12 @@ export type DecodedInferRequest = {
 };
 
 export type DecodeOptions = {
-  /** Most tensor elements one request may carry, over all its inputs. */
+  /** Most tensor elements one request may carry, over all its inputs; also bounds each input's dims (0 counted as 1). */
   maxElements?: number;
+  /** Most rows along the batch axis of an input named in `batchAxes` (limits.maxRowsPerRequest). */
+  maxRows?: number;
+  /** Input name → batch axis, for the row limit; inputs not listed are not row-limited. */
+  batchAxes?: ReadonlyMap<string, number>;
   /** The Inference-Header-Content-Length header: the body is JSON of that length, then binary tensor data. */
   binaryHeaderLength?: string;
 };
@@ -49,162 +75,78 @@ export type DecodeOptions = {
 /** 2^24 elements: 64 MiB as FP32, 128 MiB as INT64/FP64. */
 export const DEFAULT_MAX_REQUEST_ELEMENTS = 2 ** 24;
 
-type Plain = Record<string, unknown>;
-
-type CheckedInput = { spec: TensorSpec; shape: number[]; data: unknown; values?: readonly unknown[]; bytes?: Uint8Array };
+/** Bodies from this size on go to decodeInferRequestSliced (below it, JSON.parse takes well under a slice). */
+export const SLICED_DECODE_MIN_BYTES = 64 * 1024;
 
 // Strict UTF-8 (JSON text must be UTF-8; a bad sequence would otherwise reach
 // BYTES inputs as U+FFFD), tolerating a leading BOM. Stateless without { stream }.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function decodeInferRequest(body: Uint8Array, signature: ModelSignature, options: DecodeOptions = {}): DecodedInferRequest {
-  const maxElements = options.maxElements ?? DEFAULT_MAX_REQUEST_ELEMENTS;
   const split = options.binaryHeaderLength === undefined ? undefined : splitBinaryBody(body, options.binaryHeaderLength);
-  const section = split && new BinarySection(split.binary);
   let root: unknown;
   try {
     root = JSON.parse(utf8.decode(split ? split.json : body));
   } catch (err) {
     throw new InfergateError('GW_ERR_MALFORMED_JSON', (err as Error).message);
   }
-  if (!isPlain(root)) throw invalidRequest(`the request must be a JSON object, not ${describe(root)}`);
-  const { id, parameters, inputs, outputs } = root;
-  if (id !== undefined && typeof id !== 'string') throw invalidRequest(`"id" must be a string, not ${describe(id)}`);
-  checkParameters(parameters, '"parameters"');
-  if (!Array.isArray(inputs)) throw invalidRequest(`"inputs" must be an array, not ${describe(inputs)}`);
+  const request = checkRequest(root, signature, split && new BinarySection(split.binary), limitsOf(options));
+  // Step 6 for every input before step 7 for any.
+  const leaves = request.inputs.map(({ spec, shape, data, bytes }) => {
+    if (bytes) return void checkBinaryTensor(spec.name, spec.datatype, shape, bytes);
+    return jsonDataLeaves(spec.name, shape, data);
+  });
+  return decoded(request, (i) => jsonElementsToBytes(request.inputs[i]!.spec.name, request.inputs[i]!.spec.datatype, leaves[i]!));
+}
 
-  const byName = new Map<string, CheckedInput>();
-  for (let i = 0; i < inputs.length; i++) {
-    const checked = checkInput(inputs[i], i, signature, section);
-    if (byName.has(checked.spec.name)) {
-      throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `input "${checked.spec.name}" appears more than once in "inputs"`);
-    }
-    byName.set(checked.spec.name, checked);
-  }
-  const ordered: CheckedInput[] = [];
-  for (const spec of signature.inputs) {
-    const input = byName.get(spec.name);
-    if (!input) throw new InfergateError('GW_ERR_MISSING_INPUT', `model "${signature.name}" needs input "${spec.name}" (${spec.datatype} [${spec.shape.join(',')}])`);
-    ordered.push(input);
-  }
-  section?.finish();
-  const allBinary = booleanParameter(parameters as Plain | undefined, 'binary_data_output', '"parameters"') ?? false;
-  const { names: outputNames, binary } = checkOutputs(outputs, signature, allBinary);
-
-  let total = 0;
-  for (const input of ordered) {
-    if (input.bytes) {
-      total += checkBinaryTensor(input.spec.name, input.spec.datatype, input.shape, input.bytes);
+/**
+ * decodeInferRequest for large bodies: awaits `slicer.pause()` between steps
+ * of a few hundred KiB, so no step holds the event loop much longer than a
+ * slice on any body up to 64 MiB.
+ */
+export async function decodeInferRequestSliced(body: Uint8Array, signature: ModelSignature, options: DecodeOptions, slicer: TimeSlicer): Promise<DecodedInferRequest> {
+  const split = options.binaryHeaderLength === undefined ? undefined : splitBinaryBody(body, options.binaryHeaderLength);
+  const json = split ? split.json : body;
+  const root = await readRequestEnvelope(json, signature.inputs.length, slicer);
+  const request = checkRequest(root, signature, split && new BinarySection(split.binary), limitsOf(options));
+  // Steps 6 and 7 in one pass over each `data`; a step-7 error waits until every input passed step 6.
+  const converted: Uint8Array[] = [];
+  let invalid: InfergateError | undefined;
+  for (const { spec, shape, data, bytes } of request.inputs) {
+    if (bytes) {
+      await checkBinaryTensorSliced(spec.name, spec.datatype, shape, bytes, slicer);
       continue;
     }
-    input.values = flattenJsonData(input.spec.name, input.data);
-    checkElementCount(input.spec.name, input.shape, input.values.length);
-    total += input.values.length;
+    const result = await readDataSpan(json, data as DataSpan, { name: spec.name, datatype: spec.datatype, shape }, invalid === undefined, slicer);
+    invalid ??= result.invalid;
+    if (result.bytes) converted.push(result.bytes);
   }
-  if (total > maxElements) {
-    throw new InfergateError('GW_ERR_BODY_TOO_LARGE', `the inputs hold ${total} elements, over the limit of ${maxElements} per request`);
-  }
+  if (invalid) throw invalid;
+  let next = 0;
+  return decoded(request, () => converted[next++]!);
+}
 
-  const tensors: Tensor[] = ordered.map(({ spec, shape, values, bytes }) => ({
-    name: spec.name,
-    datatype: spec.datatype,
-    shape,
-    data: bytes ?? jsonElementsToBytes(spec.name, spec.datatype, values!),
-  }));
+function limitsOf(options: DecodeOptions): RequestLimits {
   return {
-    ...(id !== undefined ? { id } : {}),
-    ...(parameters !== undefined ? { parameters: parameters as Plain } : {}),
-    ...(outputNames ? { outputs: outputNames } : {}),
-    ...(binary.length > 0 ? { binaryOutputs: binary } : {}),
-    tensors,
+    maxElements: options.maxElements ?? DEFAULT_MAX_REQUEST_ELEMENTS,
+    ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
+    ...(options.batchAxes !== undefined ? { batchAxes: options.batchAxes } : {}),
   };
 }
 
-function checkInput(input: unknown, index: number, signature: ModelSignature, section: BinarySection | undefined): CheckedInput {
-  if (!isPlain(input)) throw invalidRequest(`inputs[${index}] must be an object, not ${describe(input)}`);
-  const { name, datatype, shape, parameters, data } = input;
-  if (typeof name !== 'string') throw invalidRequest(`inputs[${index}].name must be a string, not ${describe(name)}`);
-  if (typeof datatype !== 'string') throw invalidRequest(`input "${name}": "datatype" must be a string, not ${describe(datatype)}`);
-  if (!Array.isArray(shape)) throw invalidRequest(`input "${name}": "shape" must be an array, not ${describe(shape)}`);
-  for (let d = 0; d < shape.length; d++) {
-    const dim: unknown = shape[d];
-    if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) {
-      throw invalidRequest(`input "${name}": shape dim ${d} is ${describe(dim)}, not a non-negative integer`);
-    }
-  }
-  checkParameters(parameters, `input "${name}": "parameters"`);
-  // Binary data is claimed in JSON order, before anything else can fail on this input.
-  const binarySize = binaryDataSize(name, parameters as Plain | undefined);
-  let bytes: Uint8Array | undefined;
-  if (binarySize !== undefined) {
-    if (data !== undefined) throw invalidRequest(`input "${name}" has both "data" and "binary_data_size"`);
-    if (!section) throw new InfergateError('GW_ERR_BINARY_DATA', `input "${name}" has "binary_data_size" but the request has no Inference-Header-Content-Length (no binary section)`);
-    bytes = section.take(name, binarySize);
-  } else if (data === undefined) throw invalidRequest(`input "${name}" has no "data"`);
-
-  const spec = signature.inputs.find((s) => s.name === name);
-  if (!spec) {
-    throw new InfergateError('GW_ERR_UNKNOWN_INPUT', `input "${name}" is not an input of model "${signature.name}" (it takes ${names(signature.inputs)})`);
-  }
-  const known = datatypeByKServe(datatype);
-  if (!known) throw new InfergateError('GW_ERR_UNKNOWN_DATATYPE', `input "${name}" has datatype ${describe(datatype)}`);
-  if (known.kserve !== spec.datatype) {
-    throw new InfergateError('GW_ERR_DATATYPE_MISMATCH', `input "${name}" is ${known.kserve} but the model takes ${spec.datatype}`);
-  }
-  checkShape(name, shape as number[], spec);
-  return { spec, shape: (shape as number[]).map((dim) => dim || 0), data, ...(bytes ? { bytes } : {}) };
-}
-
-function checkShape(name: string, shape: readonly number[], spec: TensorSpec): void {
-  const wanted = `[${spec.shape.join(',')}]`;
-  if (shape.length !== spec.shape.length) {
-    throw new InfergateError('GW_ERR_SHAPE_MISMATCH', `input "${name}" has rank ${shape.length} ([${shape.join(',')}]) but the model takes ${wanted}`);
-  }
-  for (let d = 0; d < shape.length; d++) {
-    const declared = spec.shape[d]!;
-    if (declared >= 0 && shape[d] !== declared) {
-      throw new InfergateError('GW_ERR_SHAPE_MISMATCH', `input "${name}" has dim ${d} = ${shape[d]} ([${shape.join(',')}]) but the model takes ${wanted}`);
-    }
-  }
-}
-
-/** The requested outputs (undefined: all) and which of them go back as binary data. */
-function checkOutputs(outputs: unknown, signature: ModelSignature, allBinary: boolean): { names: string[] | undefined; binary: string[] } {
-  if (outputs === undefined) return { names: undefined, binary: allBinary ? signature.outputs.map((o) => o.name) : [] };
-  if (!Array.isArray(outputs)) throw invalidRequest(`"outputs" must be an array, not ${describe(outputs)}`);
-  const seen = new Set<string>();
-  const binary: string[] = [];
-  for (let i = 0; i < outputs.length; i++) {
-    const output: unknown = outputs[i];
-    if (!isPlain(output)) throw invalidRequest(`outputs[${i}] must be an object, not ${describe(output)}`);
-    const { name, parameters } = output;
-    if (typeof name !== 'string') throw invalidRequest(`outputs[${i}].name must be a string, not ${describe(name)}`);
-    checkParameters(parameters, `output "${name}": "parameters"`);
-    if (!signature.outputs.some((s) => s.name === name)) {
-      throw new InfergateError('GW_ERR_UNKNOWN_OUTPUT', `output "${name}" is not an output of model "${signature.name}" (it has ${names(signature.outputs)})`);
-    }
-    if (seen.has(name)) throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `output "${name}" appears more than once in "outputs"`);
-    seen.add(name);
-    if (booleanParameter(parameters as Plain | undefined, 'binary_data', `output "${name}": "parameters"`) ?? allBinary) binary.push(name);
-  }
-  // The protocol makes "outputs" optional; an empty list is read as "not given" (all outputs), as Triton does.
-  if (seen.size === 0) return checkOutputs(undefined, signature, allBinary);
-  return { names: [...seen], binary };
-}
-
-/** KServe parameters: any JSON object; passed through, never interpreted here. */
-function checkParameters(parameters: unknown, where: string): void {
-  if (parameters !== undefined && !isPlain(parameters)) throw invalidRequest(`${where} must be an object, not ${describe(parameters)}`);
-}
-
-function isPlain(value: unknown): value is Plain {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function names(specs: readonly TensorSpec[]): string {
-  return specs.map((s) => `"${s.name}"`).join(', ') || 'none';
-}
-
-function invalidRequest(detail: string): InfergateError {
-  return new InfergateError('GW_ERR_INVALID_REQUEST', detail);
+/** The decoded request; `jsonBytes(i)` gives the bytes of JSON input i (called in input order). */
+function decoded(request: CheckedRequest, jsonBytes: (index: number) => Uint8Array): DecodedInferRequest {
+  const tensors: Tensor[] = request.inputs.map(({ spec, shape, bytes }, i) => ({
+    name: spec.name,
+    datatype: spec.datatype,
+    shape,
+    data: bytes ?? jsonBytes(i),
+  }));
+  return {
+    ...(request.id !== undefined ? { id: request.id } : {}),
+    ...(request.parameters !== undefined ? { parameters: request.parameters } : {}),
+    ...(request.outputs ? { outputs: request.outputs } : {}),
+    ...(request.binaryOutputs ? { binaryOutputs: request.binaryOutputs } : {}),
+    tensors,
+  };
 }

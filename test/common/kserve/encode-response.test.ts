@@ -25,11 +25,11 @@ t.test('the response envelope, field by field', async (t) => {
       text: '{"model_name":"m","model_version":"1","id":"req-\\"1\\"","parameters":{"sequence_id":3},"outputs":[{"name":"y","datatype":"FP32","shape":[],"data":[1]}]}',
     },
     {
-      name: 'several outputs, in order, NaN as null',
+      name: 'several outputs, in order, NaN as a string',
       response: { modelName: 'ranker', modelVersion: '1', outputs: [fp32('score', [2, 1], [0.5, Number.NaN]), fp32('embedding', [0, 16], [])] },
       text:
         '{"model_name":"ranker","model_version":"1","outputs":[' +
-        '{"name":"score","datatype":"FP32","shape":[2,1],"data":[0.5,null]},' +
+        '{"name":"score","datatype":"FP32","shape":[2,1],"data":[0.5,"NaN"]},' +
         '{"name":"embedding","datatype":"FP32","shape":[0,16],"data":[]}]}',
     },
     {

@@ -1,12 +1,9 @@
 import t, { type Test } from 'tap';
 import type { KServeDatatype } from '../../../common/datatypes.ts';
 import { InfergateError } from '../../../common/errors.ts';
-import {
-  flattenJsonData,
-  jsonToTensorData,
-  MAX_DATA_DEPTH,
-  tensorDataToJson,
-} from '../../../common/kserve/json-tensor.ts';
+import { jsonDataLeaves, MAX_DATA_DEPTH } from '../../../common/kserve/data-nesting.ts';
+import { jsonToTensorData } from '../../../common/kserve/json-tensor.ts';
+import { tensorDataToJson } from '../../../common/kserve/render-tensor.ts';
 
 /** Asserts that `fn` throws the catalogued `code` and that its message mentions each of `mentions`. */
 function throwsCode(t: Test, fn: () => unknown, code: string, mentions: readonly string[], label: string): void {
@@ -110,7 +107,7 @@ t.test('values a datatype cannot hold are refused, naming the input and element'
 
 t.test('element count must equal the product of the shape', async (t) => {
   throwsCode(t, () => jsonToTensorData('in', 'FP32', [2, 2], [1, 2, 3]), 'GW_ERR_ELEMENT_COUNT', ['"in"', '3', '[2,2]', '4'], 'short');
-  throwsCode(t, () => jsonToTensorData('in', 'FP32', [2, 2], [[1, 2], [3, 4, 5]]), 'GW_ERR_ELEMENT_COUNT', ['"in"'], 'nested, long');
+  throwsCode(t, () => jsonToTensorData('in', 'FP32', [2, 2], [[1, 2], [3, 4, 5]]), 'GW_ERR_ELEMENT_COUNT', ['"in"', 'data[1] holds 3 items where dim 1 is 2'], 'nested, long');
   throwsCode(t, () => jsonToTensorData('in', 'FP32', [], []), 'GW_ERR_ELEMENT_COUNT', ['"in"'], 'scalar without a value');
   // A tiny body claiming a huge shape is refused before anything is allocated.
   throwsCode(t, () => jsonToTensorData('in', 'FP64', [1e9, 1e9], [1]), 'GW_ERR_ELEMENT_COUNT', ['"in"'], 'huge shape');
@@ -120,24 +117,28 @@ t.test('element count must equal the product of the shape', async (t) => {
   t.equal(roundTrip('BYTES', [0], []), '[]', 'empty BYTES');
 });
 
-t.test('nesting: any shape of nesting flattens row-major, without recursion, up to the cap', async (t) => {
-  t.same(flattenJsonData('x', [1, [2, [3, [4]]], [], 5]), [1, 2, 3, 4, 5], 'mixed nesting');
+t.test('nesting: flat or nested exactly as the shape, without recursion, up to the cap', async (t) => {
   const flat = [1, 2, 3];
-  t.equal(flattenJsonData('x', flat), flat, 'flat data is used as is (no copy)');
+  t.equal(jsonDataLeaves('x', [3], flat), flat, 'flat data is used as is (no copy)');
+  t.same(jsonDataLeaves('x', [2, 2], [[1, 2], [3, 4]]), [1, 2, 3, 4], 'nested exactly: row-major leaves');
+  throwsCode(t, () => jsonDataLeaves('x', [5], [1, [2, [3, [4]]], [], 5]), 'GW_ERR_ELEMENT_COUNT', ['"x"', 'data[1] is an array but data[0] is not'], 'mixed nesting');
 
   const nest = (depth: number): unknown => {
     let data: unknown = [7];
     for (let i = 1; i < depth; i++) data = [data];
     return data;
   };
-  t.equal(roundTrip('INT32', [1], nest(MAX_DATA_DEPTH)), '[7]', `${MAX_DATA_DEPTH} levels are accepted`);
-  throwsCode(t, () => jsonToTensorData('deep', 'INT32', [1], nest(MAX_DATA_DEPTH + 1)), 'GW_ERR_INVALID_REQUEST', ['"deep"', 'nested'], 'one level too deep');
+  const ones = (n: number) => Array<number>(n).fill(1);
+  t.equal(roundTrip('INT32', ones(MAX_DATA_DEPTH), nest(MAX_DATA_DEPTH)), '[7]', `${MAX_DATA_DEPTH} levels are accepted for a rank-${MAX_DATA_DEPTH} shape`);
+  throwsCode(t, () => jsonToTensorData('deep', 'INT32', ones(MAX_DATA_DEPTH + 1), nest(MAX_DATA_DEPTH + 1)), 'GW_ERR_INVALID_REQUEST', ['"deep"', 'nested'], 'one level too deep');
   // A hostile million-level body must not blow the stack.
-  throwsCode(t, () => jsonToTensorData('deep', 'INT32', [1], JSON.parse('['.repeat(1e6) + ']'.repeat(1e6))), 'GW_ERR_INVALID_REQUEST', ['"deep"'], 'a million levels');
+  const deep = JSON.parse('['.repeat(1e6) + ']'.repeat(1e6));
+  throwsCode(t, () => jsonToTensorData('deep', 'INT32', ones(MAX_DATA_DEPTH + 1), deep), 'GW_ERR_INVALID_REQUEST', ['"deep"'], 'a million levels, past the cap');
+  throwsCode(t, () => jsonToTensorData('deep', 'INT32', [1], deep), 'GW_ERR_ELEMENT_COUNT', ['"deep"', 'data[0] is an array'], 'a million levels, past the rank');
   throwsCode(t, () => jsonToTensorData('x', 'INT32', [1], 5), 'GW_ERR_INVALID_REQUEST', ['"x"', '"data" must be an array'], 'data not an array');
 });
 
-t.test('non-finite floats are written as null', async (t) => {
+t.test('non-finite floats are written as the strings "NaN", "Infinity", "-Infinity"', async (t) => {
   const special = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 1.5];
   const rows: Array<{ datatype: KServeDatatype; data: Uint8Array }> = [
     { datatype: 'FP16', data: new Uint8Array(Float16Array.from(special).buffer) },
@@ -145,7 +146,7 @@ t.test('non-finite floats are written as null', async (t) => {
     { datatype: 'FP64', data: new Uint8Array(Float64Array.from(special).buffer) },
   ];
   for (const row of rows) {
-    t.equal(tensorDataToJson({ name: 'y', datatype: row.datatype, shape: [5], data: row.data }), '[null,null,null,0,1.5]', row.datatype);
+    t.equal(tensorDataToJson({ name: 'y', datatype: row.datatype, shape: [5], data: row.data }), '["NaN","Infinity","-Infinity",0,1.5]', row.datatype);
   }
 });
 

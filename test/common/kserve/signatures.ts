@@ -3,6 +3,7 @@
 import type { ModelSignature } from '../../../common/wire.ts';
 
 export const classifier: ModelSignature = {
+  fingerprint: 'test',
   name: 'classifier',
   version: '1',
   inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 64] }],
@@ -10,6 +11,7 @@ export const classifier: ModelSignature = {
 };
 
 export const ranker: ModelSignature = {
+  fingerprint: 'test',
   name: 'ranker',
   version: '1',
   inputs: [
@@ -24,6 +26,7 @@ export const ranker: ModelSignature = {
 
 /** One input per datatype (static and dynamic dims), a scalar input, and a BYTES output. */
 export const everyType: ModelSignature = {
+  fingerprint: 'test',
   name: 'every-type',
   version: '3',
   inputs: [
