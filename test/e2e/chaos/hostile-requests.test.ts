@@ -8,21 +8,37 @@
 // runs the refused requests.
 //
 // "Normal latency" is measured first, in the same run, with the same probes
-// and no hostile traffic. The bound asserted for the probes during the
-// hostile phases is a p99 within NORMAL_P99_FACTOR × the normal p99 plus
-// SLACK_MS, and a maximum within MAX_PROBE_MS: a 2-core machine shared with
-// the workers and the test itself cannot promise single milliseconds, but a
-// request holding the event loop (4.5 s for a 60 MB body before slicing,
-// 21.7 s for the amplifying shape) fails it by orders of magnitude.
+// and no hostile traffic. The bound asserted for the probes during each
+// hostile request: a median within NORMAL_P50_FACTOR × the normal median +
+// SLACK_MS, and no probe slower than MAX_PROBE_MS. The machine has 2 cores
+// shared by the gateway (decoding at full speed in 2 ms slices), two
+// workers, the probes and the sender, and the gateway's garbage collector
+// pauses it 10–20 ms now and then while 60 MB come and go, so single
+// milliseconds cannot be promised; a request that held the event loop
+// (4.5 s for the 60 MB body before it was decoded in slices, 21.7 s for the
+// amplifying shape) misses the bound by orders of magnitude. The probes and
+// the hostile sender run in processes of their own, uninstrumented, so that
+// neither the test's coverage hooks nor sending 60 MB count as the gateway's.
 
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { startGatewayProcess } from '../../helpers/gateway-process.ts';
+import { startGatewayProcess, uninstrumentedEnv } from '../../helpers/gateway-process.ts';
+import type { ProbeOptions, ProbeResult } from '../../helpers/probe-latency.ts';
+import type { SendOnceOptions, SendOnceResult } from '../../helpers/send-once.ts';
+
+const SEND_ONCE = fileURLToPath(new URL('../../helpers/send-once.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('../../helpers/probe-latency.ts', import.meta.url));
 
 const PROBE_INTERVAL_MS = 20;
-const NORMAL_P99_FACTOR = 4;
-const SLACK_MS = 40;
-const MAX_PROBE_MS = 300;
+const PROBE_WARMUP_MS = 500;
+const NORMAL_P50_FACTOR = 3;
+const SLACK_MS = 10;
+const MAX_PROBE_MS = 250;
 /** limits.maxBufferedRequestBytes for this gateway: the memory its requests in flight may hold. */
 const REQUEST_BUDGET_BYTES = 512 * 1024 * 1024;
 
@@ -51,34 +67,43 @@ function send(method: string, path: string, body?: Buffer | string, headers: Rec
   });
 }
 
+/** One hostile request from its own process: sending 60 MB must not cost the probes' process anything. */
+async function sendApart(options: SendOnceOptions): Promise<Answer> {
+  const child = spawn(process.execPath, [SEND_ONCE, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'], env: uninstrumentedEnv() });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`send-once exited ${code}: ${out}`);
+  return JSON.parse(out) as SendOnceResult;
+}
+
 const classifierBody = (rows: number): Buffer => {
-  const row = `[${Array.from({ length: 64 }, (_, i) => ((i % 7) / 7).toFixed(6)).join(',')}]`;
+  const row = `[${Array.from({ length: 64 }, (_, i) => ((i % 7) / 7).toFixed(1)).join(',')}]`;
   return Buffer.from(`{"inputs":[{"name":"input","datatype":"FP32","shape":[${rows},64],"data":[${new Array(rows).fill(row).join(',')}]}]}`);
 };
 const probeBody = classifierBody(1);
 
-/** Latencies of the two probes, sent every PROBE_INTERVAL_MS until stopped. */
-function probes(): { stop: () => Promise<{ health: number[]; infer: number[]; failures: string[] }> } {
-  const health: number[] = [];
-  const infer: number[] = [];
-  const failures: string[] = [];
-  let running = true;
-  const loop = async (path: string, body: Buffer | undefined, into: number[]): Promise<void> => {
-    while (running) {
-      const answer = await send(body ? 'POST' : 'GET', path, body);
-      if (answer.status !== 200) failures.push(`${path}: ${answer.status} ${answer.body.slice(0, 200)}`);
-      into.push(answer.ms);
-      await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
-    }
-  };
-  const loops = [loop('/v2/health/live', undefined, health), loop('/v2/models/classifier/infer', probeBody, infer)];
+/** The two probes, from their own process, every PROBE_INTERVAL_MS until stopped. */
+function probes(): { stop: () => Promise<ProbeResult> } {
+  const options: ProbeOptions = { origin, intervalMs: PROBE_INTERVAL_MS, inferPath: '/v2/models/classifier/infer', inferBody: probeBody.toString('utf8') };
+  const child = spawn(process.execPath, [PROBE, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'], env: uninstrumentedEnv() });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+  const exited = once(child, 'exit');
   return {
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return { health, infer, failures };
+      child.stdin.end();
+      const [code] = (await exited) as [number | null];
+      if (code !== 0) throw new Error(`the probes exited ${code}: ${out}`);
+      return JSON.parse(out) as ProbeResult;
     },
   };
+}
+
+/** CPU seconds a process used so far: utime and stime, fields 14 and 15 of /proc/<pid>/stat (after the ") " ending its name). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const quantile = (values: number[], q: number): number => {
@@ -95,50 +120,54 @@ const normal = await normalProbes.stop();
 t.comment(`normal: health ${summary(normal.health)}; classifier ${summary(normal.infer)}`);
 const rssBefore = gateway.peakRssBytes();
 
-// Built before the hostile phases, so that making them costs the probes nothing.
+// Written before the hostile phases, so that making them costs the probes nothing.
+const dir = t.testdir({});
 const huge = classifierBody(234_000);
 const large = classifierBody(40_000);
+writeFileSync(join(dir, 'huge.json'), huge);
+writeFileSync(join(dir, 'large.json'), large);
+const classifierUrl = `${origin}/v2/models/classifier/infer`;
 
 const hostile: Array<{ name: string; run: () => Promise<Answer>; status: number; code?: RegExp }> = [
   {
     name: 'the amplifying shape [16777216, 0, 8] with empty data',
-    run: () => send('POST', '/v2/models/pooler/infer', '{"inputs":[{"name":"tokens","datatype":"FP32","shape":[16777216,0,8],"data":[]}]}'),
+    run: () => sendApart({ url: `${origin}/v2/models/pooler/infer`, body: '{"inputs":[{"name":"tokens","datatype":"FP32","shape":[16777216,0,8],"data":[]}]}' }),
     status: 413,
-    code: /GW_ERR_REQUEST_TOO_LARGE/,
+    code: /"code":"GW_ERR_REQUEST_TOO_LARGE"/,
   },
-  { name: `a valid ${(huge.byteLength / 2 ** 20).toFixed(0)} MiB body of 234,000 rows`, run: () => send('POST', '/v2/models/classifier/infer', huge), status: 413, code: /GW_ERR_REQUEST_TOO_LARGE.*maxRowsPerRequest/ },
-  { name: `a ${(large.byteLength / 2 ** 20).toFixed(0)} MiB body of 40,000 rows within the limits`, run: () => send('POST', '/v2/models/classifier/infer', large), status: 200 },
-  { name: 'a body sent at 8 bytes a second', run: trickle, status: 408, code: /GW_ERR_BODY_TIMEOUT/ },
+  {
+    name: `a valid ${(huge.byteLength / 2 ** 20).toFixed(0)} MiB body of 234,000 rows`,
+    run: () => sendApart({ url: classifierUrl, bodyFile: join(dir, 'huge.json') }),
+    status: 413,
+    code: /limits\.maxRowsPerRequest.*"code":"GW_ERR_REQUEST_TOO_LARGE"/,
+  },
+  { name: `a ${(large.byteLength / 2 ** 20).toFixed(0)} MiB body of 40,000 rows within the limits`, run: () => sendApart({ url: classifierUrl, bodyFile: join(dir, 'large.json') }), status: 200 },
+  {
+    name: 'a body sent at 8 bytes a second',
+    run: () => sendApart({ url: classifierUrl, trickleBytesPerS: 8, declaredBytes: 400, headers: { 'x-infergate-timeout-ms': '2000' } }),
+    status: 408,
+    code: /"code":"GW_ERR_BODY_TIMEOUT"/,
+  },
 ];
-
-/** A body of 400 bytes, 8 bytes a second, with a 2-second deadline. */
-function trickle(): Promise<Answer> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(`${origin}/v2/models/classifier/infer`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '400', 'x-infergate-timeout-ms': '2000' } }, (res) => {
-      clearInterval(timer);
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
-    });
-    req.on('error', (err) => (clearInterval(timer), reject(err)));
-    const timer = setInterval(() => req.write('        '), 1000);
-  });
-}
 
 for (const c of hostile) {
   t.test(c.name, async (t) => {
     const running = probes();
+    // The probes' own process warms up (sockets, code) before the hostile request, and keeps probing after it.
+    await new Promise((resolve) => setTimeout(resolve, PROBE_WARMUP_MS));
+    const cpuBefore = cpuSeconds(gateway.handle.pid);
     const answer = await c.run();
+    const cpu = cpuSeconds(gateway.handle.pid) - cpuBefore;
+    await new Promise((resolve) => setTimeout(resolve, PROBE_WARMUP_MS));
     const during = await running.stop();
-    t.comment(`${c.name}: ${answer.status} after ${answer.ms.toFixed(0)} ms; probes meanwhile: health ${summary(during.health)}; classifier ${summary(during.infer)}`);
+    t.comment(`${c.name}: ${answer.status} after ${answer.ms.toFixed(0)} ms (gateway CPU ${cpu.toFixed(2)} s); probes meanwhile: health ${summary(during.health)}; classifier ${summary(during.infer)}`);
     t.equal(answer.status, c.status, `answered ${c.status}`);
     if (c.code) t.match(answer.body, c.code);
     if (c.status === 200) t.equal(JSON.parse(answer.body).outputs[0].shape.join(','), '40000,10', 'the whole answer');
     t.same(during.failures, [], 'every probe answered 200');
     for (const [name, values, reference] of [['health', during.health, normal.health], ['classifier', during.infer, normal.infer]] as const) {
-      const bound = NORMAL_P99_FACTOR * quantile(reference, 0.99) + SLACK_MS;
-      t.ok(quantile(values, 0.99) <= bound, `${name} probes p99 ${quantile(values, 0.99).toFixed(1)} ms ≤ ${bound.toFixed(1)} ms (${NORMAL_P99_FACTOR} × normal p99 + ${SLACK_MS} ms)`);
+      const bound = NORMAL_P50_FACTOR * quantile(reference, 0.5) + SLACK_MS;
+      t.ok(quantile(values, 0.5) <= bound, `${name} probes p50 ${quantile(values, 0.5).toFixed(1)} ms ≤ ${bound.toFixed(1)} ms (${NORMAL_P50_FACTOR} × normal p50 + ${SLACK_MS} ms)`);
       t.ok(Math.max(...values) <= MAX_PROBE_MS, `${name} probes max ${Math.max(...values).toFixed(1)} ms ≤ ${MAX_PROBE_MS} ms`);
     }
   });
