@@ -152,6 +152,19 @@ export type RunRecord = {
   failure?: string;
   /** Scenarios that repeat their runs interleaved: which round (1-based) this run belongs to. */
   round?: number;
+  /** The memory scenario: the gateway's resident memory through the run, and what its cache tier held at the end. */
+  memory?: RunMemory;
+};
+
+export type RunMemory = {
+  /** VmRSS when the load started, at its end, and the highest sampled (once a second) in between. */
+  rssStartBytes: number;
+  rssPeakBytes: number;
+  rssEndBytes: number;
+  /** The in-process cache tier's own count at the end (GET /admin/cache), when the cache is on. */
+  cacheEntries?: number;
+  cacheBytes?: number;
+  cacheMaxBytes?: number;
 };
 
 export type CapacityProbe = {

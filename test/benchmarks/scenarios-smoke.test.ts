@@ -49,6 +49,16 @@ const SCENARIOS: SmokeCase[] = [
     },
   },
   {
+    name: 'memory',
+    args: ['--connections', '2', ...tiny],
+    expect: (t, r) => {
+      const memory = r.runs[0]?.memory;
+      t.ok(memory && memory.rssPeakBytes >= memory.rssStartBytes && memory.rssStartBytes > 0, 'the gateway\'s RSS sampled');
+      t.ok(memory?.cacheMaxBytes !== undefined && memory.cacheBytes! <= memory.cacheMaxBytes, 'the cache tier within its bound');
+      t.ok(r.highlights.some((h) => /gateway RSS .* at most/.test(h)), 'a highlight with the RSS');
+    },
+  },
+  {
     name: 'replicas',
     args: ['--systems', 'gateway', '--replica-counts', '1,2', '--connections', '2', ...tiny],
     expect: (t, r) => t.same(r.runs.map((x) => x.replicas), [1, 2]),

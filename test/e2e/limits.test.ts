@@ -82,6 +82,9 @@ t.test('client text echoed in errors is cut short', async (t) => {
   t.ok(infer.body.error.length < 300, `404 message is ${infer.body.error.length} characters`);
   const metadata = await getJson(`${url}/v2/models/${name}`);
   t.ok(metadata.body.error.length < 300);
+  const input = await postJson(`${url}/v2/models/classifier/infer`, { inputs: [{ name: 'i'.repeat(10_000), datatype: 'FP32', shape: [1], data: [1] }] });
+  t.same([input.status, input.body.code], [400, 'GW_ERR_UNKNOWN_INPUT']);
+  t.ok(input.body.error.length < 300, `an unknown input's name too (${input.body.error.length} characters)`);
   const route = await getJson(`${url}/v3/${'x'.repeat(10_000)}`);
   t.equal(route.status, 404);
   t.ok(route.body.error.length < 300, 'an unknown path too');
