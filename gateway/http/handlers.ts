@@ -55,9 +55,6 @@ export type HandlersOptions = {
 /** Inputs of at least this many bytes are hashed for the cache key in time slices (SHA-256: about 1 ms per MiB). */
 const SLICED_KEY_MIN_BYTES = 1024 * 1024;
 
-/** A repeated body's entry in the raw-body index: what the answer echoes, and the outputs in the order asked. */
-type SeenBody = { key: string; id: string | undefined; binaryOutputs: string[] | undefined; outputs: string[] | undefined };
-
 export class Handlers {
   readonly #o: HandlersOptions;
   /** The last reply rendered for each stored answer (see #hitReply). */
@@ -136,7 +133,7 @@ export class Handlers {
     const indexed = cacheOn && !headers.fresh && body.byteLength <= this.#o.rawBodies.maxBodyBytes;
     const bodyContext: BodyContext | undefined = indexed ? { model: resolved.name, version: resolved.version, binaryHeaderLength: headerLength } : undefined;
     const fingerprint = indexed ? RawBodyIndex.fingerprint(body) : undefined;
-    const seen = (bodyContext && fingerprint !== undefined ? this.#o.rawBodies.get(bodyContext, fingerprint, body) : undefined) as SeenBody | undefined;
+    const seen = bodyContext && fingerprint !== undefined ? this.#o.rawBodies.get(bodyContext, fingerprint, body) : undefined;
     const peeked = seen && this.#o.cache.peek(seen.key);
     const stored = peeked instanceof Promise ? await peeked : peeked;
     if (seen && stored) return this.#hitReply(inRequestedOrder(stored, seen.outputs), seen.id, seen.binaryOutputs);
@@ -163,8 +160,7 @@ export class Handlers {
     };
     const { value: answer, outcome } = await this.#o.cache.getOrCompute(resolved.name, key ?? '', fresh, compute);
     if (bodyContext && fingerprint !== undefined && key !== undefined && !fresh) {
-      const entry: SeenBody = { key, id: request.id, binaryOutputs: request.binaryOutputs, outputs };
-      this.#o.rawBodies.set(bodyContext, fingerprint, body, entry);
+      this.#o.rawBodies.set(bodyContext, fingerprint, body, { key, id: request.id, binaryOutputs: request.binaryOutputs, outputs });
     }
     return answerReply(inRequestedOrder(answer, outputs), request.id, request.binaryOutputs, outcome);
   }

@@ -6,7 +6,7 @@
 // correctly all along. A model that only fails the synthetic warm-up (it
 // needs three samples on a dynamic axis) is served, with one warning.
 
-import { readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
@@ -20,6 +20,11 @@ writeModel(repository, 'needs-three', '1', third);
 writeModel(repository, 'warm-fails', '1', third, 'warmup:\n  - name: two-samples\n    inputs:\n      x: { shape: [1, 2], fill: random }\n');
 // With a sample it can run, the same graph warms up and serves.
 writeModel(repository, 'warm-passes', '1', third, 'warmup:\n  - name: four-samples\n    count: 3\n    inputs:\n      x: { shape: [2, 4], fill: 1.5 }\n');
+// A warm-up sample given as a KServe v2 request file beside the model, and one whose file is not there.
+writeModel(repository, 'warm-file', '1', third, 'warmup:\n  - request: warmup/request.json\n    count: 2\n');
+mkdirSync(join(repository, 'warm-file', 'warmup'));
+writeFileSync(join(repository, 'warm-file', 'warmup', 'request.json'), JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 5], data: [1, 2, 3, 4, 5] }] }));
+writeModel(repository, 'warm-no-file', '1', third, 'warmup:\n  - request: warmup/missing.json\n');
 writeModel(repository, 'bad-op', '1', unsupportedOperatorModel());
 const truncatedFile = writeModel(repository, 'truncated', '1', third.subarray(0, third.byteLength >> 1));
 writeModel(repository, 'bad-config', '1', third, 'batching:\n  maxBatchSize: lots\n');
@@ -27,7 +32,7 @@ writeModel(repository, 'bad-config', '1', third, 'batching:\n  maxBatchSize: lot
 mkdirSync(join(repository, 'needs-three', '2'));
 
 const logs: string[] = [];
-const models = ['classifier', 'needs-three', 'warm-fails', 'warm-passes', 'bad-op', 'truncated', 'bad-config'];
+const models = ['classifier', 'needs-three', 'warm-fails', 'warm-passes', 'warm-file', 'warm-no-file', 'bad-op', 'truncated', 'bad-config'];
 const { gateway, url } = await startGateway(t, { models: { include: models }, server: { strictReadiness: false } }, repository, (m) => logs.push(m));
 
 const random = seededRandom(3);
@@ -39,6 +44,7 @@ const classify = () => postJson(`${url}/v2/models/classifier/infer`, { inputs: [
 t.test('every unavailable version says why, on its ready, metadata and infer routes', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
     ['warm-fails', '1', /warm-up sample "two-samples" failed: .*cannot be reshaped/],
+    ['warm-no-file', '1', /warm-up sample 1 of 1: cannot read .*warmup\/missing\.json: ENOENT/],
     ['bad-op', '1', /onnxruntime cannot load it: .*No Op registered for NoSuchOp/],
     ['truncated', '1', new RegExp(`${truncatedFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: onnxruntime cannot load it: .*Protobuf parsing failed`)],
     ['bad-config', '1', /config\.yaml:\s+batching\.maxBatchSize: .*expected number/],
@@ -72,9 +78,12 @@ t.test('a model that fails only the synthetic warm-up is served, with one warnin
   t.same([short.status, short.body.code], [400, 'GW_ERR_MODEL_EXECUTION'], 'too short a request is the client\'s error');
 });
 
-t.test('a configured warm-up that passes serves', async (t) => {
+t.test('a configured warm-up that passes serves: shapes with a fill, or a request file', async (t) => {
   const ok = await postJson(`${url}/v2/models/warm-passes/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [0, 0, 9] }] });
   t.same([ok.status, ok.body.outputs?.[0].data], [200, [9]]);
+  const fromFile = await postJson(`${url}/v2/models/warm-file/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [0, 0, 7] }] });
+  t.same([fromFile.status, fromFile.body.outputs?.[0].data], [200, [7]]);
+  t.notOk(logs.some((line) => /warm-(passes|file)/.test(line)), 'nothing logged about them');
 });
 
 t.test('the other models serve, the gateway is ready, and no worker exited', async (t) => {
