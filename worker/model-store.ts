@@ -25,7 +25,7 @@ import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { datatypeByKServe } from '../common/datatypes.ts';
 import { clientText, InfergateError } from '../common/errors.ts';
-import { scanModelRepository, type RepositoryModel, type RepositoryVersion } from '../common/model-repository.ts';
+import { MODEL_FILE, RepositoryError, scanModelRepository, type RepositoryModel, type RepositoryVersion } from '../common/model-repository.ts';
 import type { ModelSignature, Tensor, TensorSpec, UnavailableVersion, VersionWarning, WorkerModelsBody } from '../common/wire.ts';
 import type { WorkerSessionOptions } from './options.ts';
 import { signatureFromMetadata } from './signature.ts';
@@ -143,6 +143,7 @@ export class ModelStore {
   async #load(): Promise<void> {
     this.#state = 'loading';
     const models = scanModelRepository(this.#options.modelsDir, this.#options.models);
+    if (models.length === 0) throw new RepositoryError(`model repository ${this.#options.modelsDir} has no <name>/<version>/${MODEL_FILE}`);
     const sessionOptions = toOrtSessionOptions(this.#options.session);
     // One at a time: onnxruntime-node builds a session synchronously on the
     // main thread, so loading in parallel would only interleave the work.

@@ -10,7 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 import { throughputBars } from '../lib/charts.ts';
-import type { LoadSpec, RunMemory, RunRecord } from '../lib/results.ts';
+import type { BarChartSpec, LoadSpec, RunMemory, RunRecord } from '../lib/results.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 const SAMPLE_INTERVAL_MS = 1_000;
@@ -60,9 +60,37 @@ const scenario: Scenario = {
       });
     const category = (r: RunRecord): string => `${r.load.connections} connections`;
     const subtitle = `${report.config.model}, unique bodies, ${report.config.replicas} workers, default config`;
-    return { highlights, charts: [throughputBars(report.runs, { file: 'throughput.svg', title: 'Throughput', subtitle, xLabel: 'load', category })] };
+    return { highlights, charts: [memoryBars(report.runs, category, subtitle), throughputBars(report.runs, { file: 'throughput.svg', title: 'Throughput', subtitle, xLabel: 'load', category })] };
   },
 };
+
+/** Per run: the gateway's RSS at the start, at most and at the end, next to what the cache tier counted and its bound. */
+function memoryBars(runs: readonly RunRecord[], category: (r: RunRecord) => string, subtitle: string): BarChartSpec {
+  const sampled = runs.filter((r) => r.memory);
+  const series = (name: string, value: (m: RunMemory) => number | undefined) => ({
+    name,
+    values: sampled.map((r) => {
+      const bytes = value(r.memory!);
+      return bytes === undefined ? null : Number((bytes / MIB).toFixed(1));
+    }),
+  });
+  return {
+    kind: 'bars',
+    file: 'memory.svg',
+    title: 'Gateway memory through the run',
+    subtitle,
+    xLabel: 'load',
+    yLabel: 'MiB',
+    categories: sampled.map(category),
+    series: [
+      series('RSS at the start', (m) => m.rssStartBytes),
+      series('RSS at most', (m) => m.rssPeakBytes),
+      series('RSS at the end', (m) => m.rssEndBytes),
+      series('cache tier, counted', (m) => m.cacheBytes),
+      series('cache tier, bound', (m) => m.cacheMaxBytes),
+    ],
+  };
+}
 
 /** VmRSS of a live process, in bytes. */
 function residentBytes(pid: number): number {

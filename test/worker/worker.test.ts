@@ -286,9 +286,12 @@ t.test('a version that cannot load is unavailable; the worker serves the others 
 });
 
 t.test('start-up failures: exit 1 for the repository, 2 for flags, with the reason on stderr', async (t) => {
+  const emptyRepository = join(dir, 'empty');
+  mkdirSync(emptyRepository, { recursive: true });
   const cases: Array<[string, string[], number, RegExp]> = [
     ['unknown model', ['--models', repository, '--model', 'nosuch'], 1, /cannot load models: model "nosuch" is not in/],
     ['missing repository', ['--models', join(dir, 'none')], 1, /cannot load models: model repository .* cannot be read/],
+    ['empty repository', ['--models', emptyRepository], 1, /cannot load models: model repository .* has no <name>\/<version>\/model\.onnx/],
     ['bad flag value', ['--models', repository, '--execution-mode', 'fast'], 2, /--execution-mode: "fast" is not one of/],
   ];
   await Promise.all(
