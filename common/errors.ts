@@ -29,7 +29,7 @@ export const ERROR_CATALOG = {
   GW_ERR_UNKNOWN_DATATYPE: { status: 400, summary: 'datatype is not one of the KServe v2 tensor datatypes' },
   GW_ERR_DATATYPE_MISMATCH: { status: 400, summary: "input datatype differs from the model's datatype for it" },
   GW_ERR_SHAPE_MISMATCH: { status: 400, summary: "input shape contradicts the model's signature (rank or a static dim)" },
-  GW_ERR_ELEMENT_COUNT: { status: 400, summary: 'number of data elements differs from the product of the shape' },
+  GW_ERR_ELEMENT_COUNT: { status: 400, summary: 'the data elements (their number, or the nesting of their arrays) do not match the shape' },
   GW_ERR_INVALID_DATA: { status: 400, summary: 'a data element cannot be represented in the tensor datatype' },
   GW_ERR_UNKNOWN_OUTPUT: { status: 400, summary: 'request asks for an output the model does not have' },
   GW_ERR_BINARY_HEADER_LENGTH: { status: 400, summary: 'Inference-Header-Content-Length is not a byte count within the body' },
