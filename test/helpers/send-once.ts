@@ -37,5 +37,7 @@ const req = request(options.url, { method: 'POST', headers: { 'content-type': 'a
 });
 // The server may close the connection while the body is still going out (a 408 or 413): the answer still counts.
 req.on('error', () => {});
+// Headers go out at once (Node would hold them until the first write): the deadline starts with them.
+if (options.trickleBytesPerS) req.flushHeaders();
 const trickle = options.trickleBytesPerS ? setInterval(() => req.write(' '.repeat(options.trickleBytesPerS!)), 1000) : undefined;
 if (!options.trickleBytesPerS) req.end(body);
