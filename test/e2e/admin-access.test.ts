@@ -1,11 +1,11 @@
 // The admin plane against a real gateway: with server.adminToken set, every
 // /admin/* route wants that bearer token (the data plane does not); without
-// one, admin routes answer loopback clients only — checked over the
-// machine's own non-loopback address when it has one.
+// one, admin routes answer loopback clients only — checked from a test host
+// (a network namespace the test makes, on a private subnet).
 
-import { networkInterfaces } from 'node:os';
 import t from 'tap';
 import { startGateway } from '../helpers/gateway.ts';
+import { makeTestHost, unavailable } from '../helpers/test-host.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
 
@@ -39,22 +39,26 @@ t.test('with a token: 401 without it or with another, 200 with it; the data plan
 });
 
 t.test('without a token: loopback clients are served, others get 403', async (t) => {
-  const external = Object.values(networkInterfaces())
-    .flat()
-    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
   const { url } = await startGateway(t, { server: { host: '0.0.0.0' }, models: { include: ['classifier'], defaultReplicas: 1 } });
   const local = await fetch(`${url}/admin/replicas`);
   t.equal(local.status, 200, 'loopback');
   await local.arrayBuffer();
-  if (external === undefined) {
-    t.comment('this machine has no non-loopback IPv4 address to call from: the 403 is left to the unit test');
+  const why = unavailable();
+  if (why !== undefined) {
+    t.comment(`no test host (${why}): the 403 is left to the unit test`);
     return;
   }
+  const host = makeTestHost(t);
   const port = new URL(url).port;
-  const remote = await fetch(`http://${external}:${port}/admin/replicas`);
-  t.equal(remote.status, 403, `from ${external}`);
-  t.match(await remote.json(), { code: 'GW_ERR_FORBIDDEN', error: /loopback/ });
-  const data = await fetch(`http://${external}:${port}/v2/health/live`);
-  t.equal(data.status, 200, 'the data plane answers every address');
-  await data.arrayBuffer();
+  // From the test host: the gateway sees host.clientAddress, not a loopback address.
+  const answers = JSON.parse(
+    await host.node(`
+      const get = async (path) => { const r = await fetch('http://${host.hostAddress}:${port}' + path); return { status: r.status, body: await r.text() }; };
+      Promise.all([get('/admin/replicas'), get('/v2/health/live')]).then((a) => console.log(JSON.stringify(a)));
+    `),
+  ) as Array<{ status: number; body: string }>;
+  const [admin, data] = answers;
+  t.equal(admin!.status, 403, `from ${host.clientAddress}`);
+  t.match(JSON.parse(admin!.body), { code: 'GW_ERR_FORBIDDEN', error: new RegExp(`loopback clients only, not ${host.clientAddress.replace(/\./g, '\\.')}`) });
+  t.equal(data!.status, 200, 'the data plane answers every address');
 });
