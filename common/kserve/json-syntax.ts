@@ -5,8 +5,9 @@
 // number too, so a 64 MB body is checked in slices of a few milliseconds.
 //
 // It is a table-free state machine: `#state` says what may come next, the
-// container stack is one bit per level (object or array), so a hostile
-// "[[[[…" of 64 MB costs 8 MB of bits rather than a call stack. Hooks report
+// container stack is one bit per level (container-stack.ts: a hostile "[[[[…"
+// of 64 MB costs 8 MB of bits, not a call stack), and numbers follow their
+// own resumable grammar (json-number-syntax.ts). Hooks report
 // keys and value spans for the first `hookDepth` levels only (the request
 // envelope); deeper levels (tensor data) run the bare loops, and a run of
 // numbers there ("1.5,2,-3e4,…") takes a fast path that checks one number
@@ -19,6 +20,8 @@
 // refused outside one.
 
 import { InfergateError } from '../errors.ts';
+import { ContainerStack } from './container-stack.ts';
+import { NumberSyntax, numberEnd } from './json-number-syntax.ts';
 
 export type JsonSyntaxHooks = {
   /** A value begins at `pos`, `depth` containers deep (0: the root value); `byte` is its first byte. */
@@ -40,16 +43,6 @@ const STRING = 6;
 const NUMBER = 7;
 const DONE = 8; // the root value is complete: whitespace only
 
-// Where a number is; the accepting ones may end it.
-const N_MINUS = 0;
-const N_ZERO = 1; // accepting
-const N_INT = 2; // accepting
-const N_POINT = 3;
-const N_FRACTION = 4; // accepting
-const N_E = 5;
-const N_E_SIGN = 6;
-const N_EXPONENT = 7; // accepting
-
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -60,10 +53,9 @@ export class JsonSyntaxScanner {
   readonly #hookDepth: number;
   #pos: number;
   #state = VALUE;
-  #depth = 0;
-  /** Bit d set: the container d levels deep (1-based) is an object. */
-  #objects = new Uint8Array(64);
-  #numberState = N_MINUS;
+  readonly #containers = new ContainerStack();
+  readonly #number = new NumberSyntax();
+  readonly #unexpectedAt = (p: number, expected: string): InfergateError => this.#unexpected(p, expected);
   #stringIsKey = false;
   #stringStart = 0;
   #stringEscaped = false;
@@ -95,7 +87,7 @@ export class JsonSyntaxScanner {
         if (c === QUOTE) {
           p++;
           if (this.#stringIsKey) {
-            if (this.#depth <= this.#hookDepth) this.#hooks.key(this.#depth, this.#stringStart, p, this.#stringEscaped);
+            if (this.#containers.depth <= this.#hookDepth) this.#hooks.key(this.#containers.depth, this.#stringStart, p, this.#stringEscaped);
             this.#state = COLON;
           } else this.#valueEnded(p);
         } else if (c === BACKSLASH) {
@@ -105,7 +97,7 @@ export class JsonSyntaxScanner {
         continue;
       }
       if (state === NUMBER) {
-        p = this.#number(p, limit);
+        p = this.#numberBytes(p, limit);
         continue;
       }
       const c = b[p]!;
@@ -140,17 +132,17 @@ export class JsonSyntaxScanner {
           p++;
           continue scan;
         case AFTER_VALUE:
-          if (c === 0x2c && this.#isObject(this.#depth)) {
+          if (c === 0x2c && this.#containers.inObject) {
             this.#state = KEY;
             p++;
           } else if (c === 0x2c) {
-            if (this.#depth > this.#hookDepth) p = this.#numberRun(p, limit);
+            if (this.#containers.depth > this.#hookDepth) p = this.#numberRun(p, limit);
             else {
               this.#state = VALUE;
               p++;
             }
           } else if (c === 0x5d || c === 0x7d) p = this.#close(p, c === 0x7d);
-          else throw this.#unexpected(p, this.#isObject(this.#depth) ? "',' or '}'" : "',' or ']'");
+          else throw this.#unexpected(p, this.#containers.inObject ? "',' or '}'" : "',' or ']'");
           continue scan;
         default: // DONE
           throw this.#unexpected(p, 'nothing after the JSON value');
@@ -158,18 +150,18 @@ export class JsonSyntaxScanner {
     }
     this.#pos = p;
     if (p < end) return false;
-    if (this.#state === NUMBER) this.#number(p, end); // a root number ends with the text
+    if (this.#state === NUMBER) this.#numberBytes(p, end); // a root number ends with the text
     if (this.#state !== DONE) throw malformed(`Unexpected end of JSON input (byte ${end})`);
     return true;
   }
 
   #value(p: number, c: number): number {
-    const depth = this.#depth;
+    const depth = this.#containers.depth;
     if (depth <= this.#hookDepth) this.#hooks.valueStart(depth, p, c);
     switch (c) {
       case 0x7b: // {
       case 0x5b: // [
-        this.#push(c === 0x7b);
+        this.#containers.push(c === 0x7b);
         this.#state = c === 0x7b ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
         return p + 1;
       case QUOTE:
@@ -184,7 +176,7 @@ export class JsonSyntaxScanner {
     }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       this.#state = NUMBER;
-      this.#numberState = c === 0x2d ? N_MINUS : c === 0x30 ? N_ZERO : N_INT;
+      this.#number.begin(c);
       return p + 1;
     }
     throw this.#unexpected(p, 'a value');
@@ -248,76 +240,25 @@ export class JsonSyntaxScanner {
     return p + word.length;
   }
 
-  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? one byte class at a time, resumable anywhere.
-  #number(p: number, limit: number): number {
-    const b = this.#bytes;
-    let s = this.#numberState;
-    while (p < limit) {
-      const c = b[p]!;
-      const digit = c >= 0x30 && c <= 0x39;
-      if (s === N_INT || s === N_FRACTION || s === N_EXPONENT) {
-        if (digit) {
-          p++;
-          continue;
-        }
-        if (s === N_EXPONENT) break;
-        if (c === 0x2e && s === N_INT) s = N_POINT;
-        else if (c === 0x65 || c === 0x45) s = N_E;
-        else break;
-      } else if (s === N_ZERO) {
-        if (c === 0x2e) s = N_POINT;
-        else if (c === 0x65 || c === 0x45) s = N_E;
-        else break;
-      } else if (s === N_MINUS) {
-        if (!digit) throw this.#unexpected(p, 'a digit after "-"');
-        s = c === 0x30 ? N_ZERO : N_INT;
-      } else if (s === N_POINT) {
-        if (!digit) throw this.#unexpected(p, "a digit after '.'");
-        s = N_FRACTION;
-      } else if (s === N_E) {
-        if (c === 0x2b || c === 0x2d) s = N_E_SIGN;
-        else if (digit) s = N_EXPONENT;
-        else throw this.#unexpected(p, 'an exponent');
-      } else {
-        // N_E_SIGN
-        if (!digit) throw this.#unexpected(p, 'a digit in the exponent');
-        s = N_EXPONENT;
-      }
-      p++;
-    }
-    this.#numberState = s;
+  /** Reads a number's bytes (json-number-syntax.ts); it ends here unless the step's limit cut it. */
+  #numberBytes(p: number, limit: number): number {
+    p = this.#number.advance(this.#bytes, p, limit, this.#unexpectedAt);
     if (p === limit && limit < this.#end) return p; // more digits may follow in the next step
-    if (s === N_ZERO || s === N_INT || s === N_FRACTION || s === N_EXPONENT) this.#valueEnded(p);
+    if (this.#number.complete) this.#valueEnded(p);
     else if (p < this.#end) throw this.#unexpected(p, 'the rest of a number');
     else throw malformed(`Unexpected end of JSON input (byte ${this.#end})`);
     return p;
   }
 
-  #push(isObject: boolean): void {
-    const level = ++this.#depth;
-    const index = level >>> 3;
-    if (index >= this.#objects.length) {
-      const grown = new Uint8Array(this.#objects.length * 2);
-      grown.set(this.#objects);
-      this.#objects = grown;
-    }
-    if (isObject) this.#objects[index]! |= 1 << (level & 7);
-    else this.#objects[index]! &= ~(1 << (level & 7));
-  }
-
-  #isObject(level: number): boolean {
-    return (this.#objects[level >>> 3]! & (1 << (level & 7))) !== 0;
-  }
-
   #close(p: number, isObject: boolean): number {
-    if (this.#depth === 0 || this.#isObject(this.#depth) !== isObject) throw this.#unexpected(p, 'a value');
-    this.#depth--;
+    if (this.#containers.depth === 0 || this.#containers.inObject !== isObject) throw this.#unexpected(p, 'a value');
+    this.#containers.pop();
     this.#valueEnded(p + 1);
     return p + 1;
   }
 
   #valueEnded(end: number): void {
-    const depth = this.#depth;
+    const depth = this.#containers.depth;
     if (depth <= this.#hookDepth) this.#hooks.valueEnd(depth, end);
     this.#state = depth === 0 ? DONE : AFTER_VALUE;
   }
@@ -327,34 +268,6 @@ export class JsonSyntaxScanner {
     const token = c >= 0x21 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
     return malformed(`Unexpected token ${token} at byte ${p}; expected ${expected}`);
   }
-}
-
-/**
- * The end of the well-formed number starting at p (a '-' or a digit), when
- * it ends before `limit`; -1 when it is malformed or may go on past `limit`.
- */
-function numberEnd(b: Uint8Array, p: number, limit: number): number {
-  if (b[p] === 0x2d) p++;
-  if (p >= limit) return -1;
-  let c = b[p]!;
-  if (c === 0x30) p++;
-  else if (c >= 0x31 && c <= 0x39) while (++p < limit && b[p]! >= 0x30 && b[p]! <= 0x39);
-  else return -1;
-  if (p >= limit) return -1;
-  c = b[p]!;
-  if (c === 0x2e) {
-    const digits = ++p;
-    while (p < limit && b[p]! >= 0x30 && b[p]! <= 0x39) p++;
-    if (p === digits || p >= limit) return -1;
-    c = b[p]!;
-  }
-  if (c === 0x65 || c === 0x45) {
-    if (++p < limit && (b[p] === 0x2b || b[p] === 0x2d)) p++;
-    const digits = p;
-    while (p < limit && b[p]! >= 0x30 && b[p]! <= 0x39) p++;
-    if (p === digits || p >= limit) return -1;
-  }
-  return p;
 }
 
 function malformed(detail: string): InfergateError {
