@@ -15,7 +15,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelConfig } from '../config/load.ts';
-import type { ModelConfig } from '../config/schema.ts';
+import type { ModelConfig } from '../config/model-schema.ts';
 
 export const MODEL_FILE = 'model.onnx';
 

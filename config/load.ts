@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { configSchema, modelConfigSchema, type GatewayConfig, type ModelConfig } from './schema.ts';
+import { modelConfigSchema, type ModelConfig } from './model-schema.ts';
+import { configSchema, type GatewayConfig } from './schema.ts';
 
 export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('./default.yaml', import.meta.url));
 

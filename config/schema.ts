@@ -1,12 +1,13 @@
-// The gateway's configuration schema. Every field has a default, so an empty
+// The gateway's configuration schema (a model's own config.yaml is
+// model-schema.ts; the batching fields both share are batching-schema.ts). Every field has a default, so an empty
 // file (or none) is a valid config: local workers, the demo models, the
 // in-process cache. Unknown fields are errors (a typo must not be silently
 // ignored). Units are in the names.
 
 import { z } from 'zod';
+import { batchingSchema } from './batching-schema.ts';
+import { nonNegativeInt, positiveInt } from './fields.ts';
 
-const positiveInt = () => z.number().int().positive();
-const nonNegativeInt = () => z.number().int().nonnegative();
 
 export const sessionOptionsSchema = z
   .object({
@@ -18,50 +19,6 @@ export const sessionOptionsSchema = z
     executionMode: z.enum(['sequential', 'parallel']).default('sequential'),
   })
   .strict();
-
-// Dynamic batching controls (Triton's names where they exist). The gateway
-// config holds the defaults; a model's config.yaml may override any of them.
-const batchingFields = {
-  /** Batch concurrent requests for this model (models that cannot be batched run unbatched anyway). */
-  enabled: z.boolean(),
-  /** Rows per batch at most; a request with more rows runs alone. */
-  maxBatchSize: positiveInt(),
-  /** How long a batch may wait for more rows once a replica could take it (fractions allowed; 0 = never wait). */
-  maxQueueDelayMs: z.number().nonnegative(),
-  /** Row counts worth dispatching at once (ascending). */
-  preferredBatchSizes: z.array(positiveInt()),
-  /** Requests queued per model version at most; beyond: 503 with Retry-After. */
-  maxQueueSize: positiveInt(),
-  /** Queue-delay target: a request expected to wait longer than this for its batch is refused at once (503 + Retry-After), as is one that would miss its deadline; 0 = the deadline only. */
-  maxQueueWaitMs: z.number().nonnegative(),
-  /** Per model: deadline of a request that asks for none (default server.requestTimeoutMs); a client may ask for a shorter one. */
-  defaultTimeoutMs: positiveInt(),
-  /** Priority levels 1 (highest) … priorityLevels. */
-  priorityLevels: positiveInt().max(16),
-  /** Priority of a request that names none. */
-  defaultPriority: positiveInt(),
-  /** Batches one replica may hold at once (1: the next batch forms while the current one runs). */
-  maxInFlightBatchesPerReplica: positiveInt(),
-} as const;
-
-const checkPriority = (b: { defaultPriority?: number | undefined; priorityLevels?: number | undefined }) =>
-  b.defaultPriority === undefined || b.priorityLevels === undefined || b.defaultPriority <= b.priorityLevels;
-const priorityProblem = { message: 'defaultPriority must be ≤ priorityLevels', path: ['defaultPriority'] };
-
-export const batchingSchema = z
-  .object({
-    enabled: batchingFields.enabled.default(true),
-    maxBatchSize: batchingFields.maxBatchSize.default(64),
-    maxQueueDelayMs: batchingFields.maxQueueDelayMs.default(0),
-    preferredBatchSizes: batchingFields.preferredBatchSizes.default([]),
-    maxQueueSize: batchingFields.maxQueueSize.default(2048),
-    maxQueueWaitMs: batchingFields.maxQueueWaitMs.default(0),
-    priorityLevels: batchingFields.priorityLevels.default(2),
-    defaultPriority: batchingFields.defaultPriority.default(2),
-    maxInFlightBatchesPerReplica: batchingFields.maxInFlightBatchesPerReplica.default(1),
-  })
-  .strict()
-  .refine(checkPriority, priorityProblem);
 
 export const configSchema = z
   .object({
@@ -254,63 +211,7 @@ export const configSchema = z
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type SessionOptionsConfig = z.infer<typeof sessionOptionsSchema>;
-export type BatchingConfig = z.infer<typeof batchingSchema>;
 export type HealthConfig = GatewayConfig['health'];
 export type BreakerSettings = GatewayConfig['breaker'];
 export type CacheConfig = GatewayConfig['cache'];
 export type LimitsConfig = GatewayConfig['limits'];
-
-/** How one warm-up input is filled: all zeros (empty strings for BYTES), seeded pseudo-random values, or one constant. */
-const warmupFill = z.union([z.enum(['zeros', 'random']), z.number()]);
-
-/**
- * One warm-up sample of a model version: either `inputs` (a shape and a fill per model input) or `request` (a KServe
- * v2 JSON infer request file, relative to models/<name>/), run `count` times before the version takes traffic.
- */
-const warmupSampleSchema = z
-  .object({
-    name: z.string().min(1).optional(),
-    count: positiveInt().max(1000).default(1),
-    inputs: z.record(z.string(), z.object({ shape: z.array(nonNegativeInt()), fill: warmupFill.default('zeros') }).strict()).optional(),
-    request: z.string().min(1).optional(),
-  })
-  .strict()
-  .refine((sample) => (sample.inputs === undefined) !== (sample.request === undefined), { message: 'give either inputs or request' });
-
-export type WarmupSample = z.infer<typeof warmupSampleSchema>;
-
-/** A model's own models/<name>/config.yaml. */
-export const modelConfigSchema = z
-  .object({
-    replicas: positiveInt().optional(),
-    /** Warm-up samples; a failure makes the version UNAVAILABLE. Without them a synthetic sample runs and only warns. */
-    warmup: z.array(warmupSampleSchema).min(1).optional(),
-    batching: z
-      .object({
-        enabled: batchingFields.enabled.optional(),
-        maxBatchSize: batchingFields.maxBatchSize.optional(),
-        maxQueueDelayMs: batchingFields.maxQueueDelayMs.optional(),
-        preferredBatchSizes: batchingFields.preferredBatchSizes.optional(),
-        maxQueueSize: batchingFields.maxQueueSize.optional(),
-        maxQueueWaitMs: batchingFields.maxQueueWaitMs.optional(),
-        defaultTimeoutMs: batchingFields.defaultTimeoutMs.optional(),
-        priorityLevels: batchingFields.priorityLevels.optional(),
-        defaultPriority: batchingFields.defaultPriority.optional(),
-        maxInFlightBatchesPerReplica: batchingFields.maxInFlightBatchesPerReplica.optional(),
-        /** Batch axis per tensor name, for models whose batch axis is not 0. */
-        batchAxes: z.record(z.string(), nonNegativeInt()).optional(),
-      })
-      .strict()
-      .optional(),
-    cache: z
-      .object({
-        enabled: z.boolean().optional(),
-        ttlSeconds: positiveInt().optional(),
-        maxEntryBytes: positiveInt().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-export type ModelConfig = z.infer<typeof modelConfigSchema>;

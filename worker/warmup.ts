@@ -21,7 +21,7 @@ import { decodeInferRequest } from '../common/kserve/decode-request.ts';
 import { jsonElementsToBytes } from '../common/kserve/json-tensor.ts';
 import { mulberry32 } from '../common/prng.ts';
 import type { ModelSignature, Tensor, TensorSpec } from '../common/wire.ts';
-import type { WarmupSample } from '../config/schema.ts';
+import type { WarmupSample } from '../config/model-schema.ts';
 
 export type WarmupRun = {
   /** For messages: `sample "name"` or `sample 2 of 3`. */

@@ -15,7 +15,7 @@
 
 import { InfergateError } from '../../common/errors.ts';
 import type { InferAnswer } from '../../common/wire.ts';
-import type { BatchingConfig } from '../../config/schema.ts';
+import type { BatchingConfig } from '../../config/batching-schema.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { BatchAxes } from './batch-axes.ts';

@@ -6,7 +6,7 @@
 
 import { clientText, InfergateError } from '../../common/errors.ts';
 import { describe } from '../../common/kserve/json-tensor.ts';
-import type { BatchingConfig } from '../../config/schema.ts';
+import type { BatchingConfig } from '../../config/batching-schema.ts';
 import type { RepositoryModel } from '../../common/model-repository.ts';
 import type { ResolvedModel } from '../models/registry.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';

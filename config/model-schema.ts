@@ -1,0 +1,62 @@
+// A model's own models/<name>/config.yaml: replicas, warm-up samples, and
+// overrides of the gateway's batching and cache settings. Every field is
+// optional; unknown fields are errors.
+
+import { z } from 'zod';
+import { batchingFields } from './batching-schema.ts';
+import { nonNegativeInt, positiveInt } from './fields.ts';
+
+/** How one warm-up input is filled: all zeros (empty strings for BYTES), seeded pseudo-random values, or one constant. */
+const warmupFill = z.union([z.enum(['zeros', 'random']), z.number()]);
+
+/**
+ * One warm-up sample of a model version: either `inputs` (a shape and a fill per model input) or `request` (a KServe
+ * v2 JSON infer request file, relative to models/<name>/), run `count` times before the version takes traffic.
+ */
+const warmupSampleSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    count: positiveInt().max(1000).default(1),
+    inputs: z.record(z.string(), z.object({ shape: z.array(nonNegativeInt()), fill: warmupFill.default('zeros') }).strict()).optional(),
+    request: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((sample) => (sample.inputs === undefined) !== (sample.request === undefined), { message: 'give either inputs or request' });
+
+export type WarmupSample = z.infer<typeof warmupSampleSchema>;
+
+/** A model's own models/<name>/config.yaml. */
+export const modelConfigSchema = z
+  .object({
+    replicas: positiveInt().optional(),
+    /** Warm-up samples; a failure makes the version UNAVAILABLE. Without them a synthetic sample runs and only warns. */
+    warmup: z.array(warmupSampleSchema).min(1).optional(),
+    batching: z
+      .object({
+        enabled: batchingFields.enabled.optional(),
+        maxBatchSize: batchingFields.maxBatchSize.optional(),
+        maxQueueDelayMs: batchingFields.maxQueueDelayMs.optional(),
+        preferredBatchSizes: batchingFields.preferredBatchSizes.optional(),
+        maxQueueSize: batchingFields.maxQueueSize.optional(),
+        maxQueueWaitMs: batchingFields.maxQueueWaitMs.optional(),
+        defaultTimeoutMs: batchingFields.defaultTimeoutMs.optional(),
+        priorityLevels: batchingFields.priorityLevels.optional(),
+        defaultPriority: batchingFields.defaultPriority.optional(),
+        maxInFlightBatchesPerReplica: batchingFields.maxInFlightBatchesPerReplica.optional(),
+        /** Batch axis per tensor name, for models whose batch axis is not 0. */
+        batchAxes: z.record(z.string(), nonNegativeInt()).optional(),
+      })
+      .strict()
+      .optional(),
+    cache: z
+      .object({
+        enabled: z.boolean().optional(),
+        ttlSeconds: positiveInt().optional(),
+        maxEntryBytes: positiveInt().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
