@@ -12,33 +12,24 @@
 // worker never exits for it (it would only restart into the same fault).
 // Without configured samples a synthetic warm-up runs (warmup.ts) and its
 // failure is only a warning: the session loaded, and a real request will say
-// what it needs (a model may need a minimum sequence length, say).
+// what it needs (a model may need a minimum sequence length, say). Loading
+// one version is load-version.ts; this file owns the versions and their runs.
 //
 // run() validates a request against the session's own signature before
 // anything reaches onnxruntime, so onnxruntime only sees well-formed tensors
 // and its failures are the model's (GW_ERR_MODEL_EXECUTION, a client error:
 // e.g. an index out of range), never a malformed frame.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { datatypeByKServe } from '../common/datatypes.ts';
 import { clientText, InfergateError } from '../common/errors.ts';
-import { MODEL_FILE, RepositoryError, scanModelRepository, type RepositoryModel, type RepositoryVersion } from '../common/model-repository.ts';
-import type { ModelSignature, Tensor, TensorSpec, UnavailableVersion, VersionWarning, WorkerModelsBody } from '../common/wire.ts';
+import { MODEL_FILE, RepositoryError, scanModelRepository } from '../common/model-repository.ts';
+import type { ModelSignature, Tensor, UnavailableVersion, VersionWarning, WorkerModelsBody } from '../common/wire.ts';
+import { feedsFor, fetchesFor, type CreateSession, type LoadedVersion } from './loaded-version.ts';
+import { loadVersion, toOrtSessionOptions } from './load-version.ts';
 import type { WorkerSessionOptions } from './options.ts';
-import { signatureFromMetadata } from './signature.ts';
-import { fromOrtTensor, toOrtTensor } from './tensor-convert.ts';
-import { configuredWarmup, syntheticWarmup, type WarmupRun } from './warmup.ts';
+import { fromOrtTensor } from './tensor-convert.ts';
 
 export type ModelStoreState = 'empty' | 'loading' | 'ready' | 'closed';
-
-/** The subset of an onnxruntime session the store uses (a test can fake it). */
-export type Session = Pick<ort.InferenceSession, 'inputMetadata' | 'outputMetadata' | 'release'> & {
-  run(feeds: ort.InferenceSession.FeedsType, fetches: readonly string[]): Promise<ort.InferenceSession.ReturnType>;
-};
-export type CreateSession = (path: string, options: ort.InferenceSession.SessionOptions) => Promise<Session>;
 
 export type ModelStoreOptions = {
   modelsDir: string;
@@ -53,13 +44,11 @@ export type ModelStoreOptions = {
 
 export type RunResult = { version: string; outputs: Tensor[] };
 
-type Loaded = { signature: ModelSignature; session: Session; inputs: Map<string, TensorSpec>; outputs: Map<string, TensorSpec> };
-
 export class ModelStore {
   readonly #options: ModelStoreOptions;
   readonly #createSession: CreateSession;
   /** name → version → loaded session; filled while loading, read-only once ready. */
-  readonly #models = new Map<string, Map<string, Loaded>>();
+  readonly #models = new Map<string, Map<string, LoadedVersion>>();
   /** "name/version" → why it is not served. */
   readonly #unavailable = new Map<string, UnavailableVersion>();
   readonly #warnings: VersionWarning[] = [];
@@ -151,63 +140,24 @@ export class ModelStore {
       for (const file of model.versions) {
         // close() may have been called while the previous session loaded.
         if (this.state === 'closed') return;
-        const outcome = await this.#loadVersion(model, file, sessionOptions);
-        if (typeof outcome === 'string') {
-          const unavailable = { name: model.name, version: file.version, reason: outcome };
+        const outcome = await loadVersion(model, file, this.#createSession, sessionOptions);
+        if ('reason' in outcome) {
+          const unavailable = { name: model.name, version: file.version, reason: outcome.reason };
           this.#unavailable.set(`${model.name}/${file.version}`, unavailable);
           this.#options.onProblem?.({ kind: 'unavailable', version: unavailable });
           continue;
         }
-        const versions = this.#models.get(model.name) ?? new Map<string, Loaded>();
-        versions.set(file.version, outcome);
+        if (outcome.warning !== undefined) {
+          const warning = { name: model.name, version: file.version, message: outcome.warning };
+          this.#warnings.push(warning);
+          this.#options.onProblem?.({ kind: 'warning', warning });
+        }
+        const versions = this.#models.get(model.name) ?? new Map<string, LoadedVersion>();
+        versions.set(file.version, outcome.loaded);
         this.#models.set(model.name, versions);
       }
     }
     if (this.#state === 'loading') this.#state = 'ready';
-  }
-
-  /** The loaded version, or the reason (one line, naming the file) why it cannot be served. */
-  async #loadVersion(model: RepositoryModel, file: RepositoryVersion, sessionOptions: ort.InferenceSession.SessionOptions): Promise<Loaded | string> {
-    if (model.configError !== undefined) return model.configError;
-    if (file.missing) return `${file.path} is missing`;
-    let fingerprint: string;
-    try {
-      fingerprint = await sha256OfFile(file.path);
-    } catch (err) {
-      return `${file.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-    }
-    let session: Session;
-    try {
-      session = await this.#createSession(file.path, sessionOptions);
-    } catch (err) {
-      return `${file.path}: onnxruntime cannot load it: ${oneLine(err)}`;
-    }
-    try {
-      const signature = signatureFromMetadata(model.name, file.version, session.inputMetadata, session.outputMetadata, fingerprint);
-      const loaded: Loaded = {
-        signature,
-        session,
-        inputs: new Map(signature.inputs.map((s) => [s.name, s])),
-        outputs: new Map(signature.outputs.map((s) => [s.name, s])),
-      };
-      const samples = model.config.warmup;
-      if (samples) {
-        for (const run of await configuredWarmup(samples, signature, dirname(dirname(file.path)))) await warmUp(loaded, run);
-      } else {
-        const synthetic = syntheticWarmup(signature);
-        try {
-          await warmUp(loaded, synthetic);
-        } catch (err) {
-          const warning = { name: model.name, version: file.version, message: `${file.path}: ${oneLine(err)}; served anyway (configure warmup in ${model.name}/config.yaml to warm it up with inputs it accepts)` };
-          this.#warnings.push(warning);
-          this.#options.onProblem?.({ kind: 'warning', warning });
-        }
-      }
-      return loaded;
-    } catch (err) {
-      await session.release().catch(() => {});
-      return `${file.path}: ${oneLine(err)}`;
-    }
   }
 
   async #close(): Promise<void> {
@@ -218,7 +168,7 @@ export class ModelStore {
     await Promise.allSettled(sessions.map((s) => s.release()));
   }
 
-  #lookup(model: string, version: string): Loaded {
+  #lookup(model: string, version: string): LoadedVersion {
     const unavailable = this.#unavailable.get(`${model}/${version}`);
     if (unavailable) throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model ${clientText(model)} version ${clientText(version)}: ${unavailable.reason}`);
     const versions = this.#models.get(model);
@@ -232,65 +182,6 @@ export class ModelStore {
   }
 }
 
-/** Request tensors → onnxruntime feeds, after checking them against the signature. */
-function feedsFor(loaded: Loaded, tensors: readonly Tensor[]): ort.InferenceSession.FeedsType {
-  const { signature } = loaded;
-  const feeds: Record<string, ort.Tensor> = {};
-  const where = `model ${signature.name} version ${signature.version}`;
-  for (const tensor of tensors) {
-    const spec = loaded.inputs.get(tensor.name);
-    if (!spec) throw new InfergateError('GW_ERR_UNKNOWN_INPUT', `${where} has no input ${JSON.stringify(tensor.name)}`);
-    if (Object.hasOwn(feeds, tensor.name)) throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `input ${JSON.stringify(tensor.name)} is given twice`);
-    if (tensor.datatype !== spec.datatype) {
-      const code = datatypeByKServe(tensor.datatype) ? 'GW_ERR_DATATYPE_MISMATCH' : 'GW_ERR_UNKNOWN_DATATYPE';
-      throw new InfergateError(code, `input ${JSON.stringify(tensor.name)} is ${JSON.stringify(tensor.datatype)}; ${where} takes ${spec.datatype}`);
-    }
-    if (!shapeFits(tensor.shape, spec.shape)) {
-      throw new InfergateError('GW_ERR_SHAPE_MISMATCH', `input ${JSON.stringify(tensor.name)} has shape ${JSON.stringify(tensor.shape)}; ${where} takes ${JSON.stringify(spec.shape)}`);
-    }
-    feeds[tensor.name] = toOrtTensor(tensor);
-  }
-  for (const spec of signature.inputs) {
-    if (!Object.hasOwn(feeds, spec.name)) throw new InfergateError('GW_ERR_MISSING_INPUT', `${where} needs input ${JSON.stringify(spec.name)}`);
-  }
-  return feeds;
-}
-
-function fetchesFor(loaded: Loaded, outputNames: readonly string[] | undefined): string[] {
-  if (!outputNames || outputNames.length === 0) return loaded.signature.outputs.map((s) => s.name);
-  const seen = new Set<string>();
-  for (const name of outputNames) {
-    if (!loaded.outputs.has(name)) {
-      const { name: model, version } = loaded.signature;
-      throw new InfergateError('GW_ERR_UNKNOWN_OUTPUT', `model ${model} version ${version} has no output ${JSON.stringify(name)}`);
-    }
-    if (seen.has(name)) throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `output ${JSON.stringify(name)} is asked for twice`);
-    seen.add(name);
-  }
-  return [...outputNames];
-}
-
-/** Same rank; every static dim equal (-1 accepts any size). Non-integer dims are left to the frame check. */
-function shapeFits(shape: unknown, spec: readonly number[]): boolean {
-  if (!Array.isArray(shape) || shape.length !== spec.length) return false;
-  for (let i = 0; i < spec.length; i++) {
-    const want = spec[i]!;
-    if (want !== -1 && shape[i] !== want) return false;
-  }
-  return true;
-}
-
-/** Runs a warm-up sample its count of times through the request path's checks; throws Error naming the sample. */
-async function warmUp(loaded: Loaded, run: WarmupRun): Promise<void> {
-  try {
-    const feeds = feedsFor(loaded, run.tensors);
-    const fetches = fetchesFor(loaded, run.outputs);
-    for (let i = 0; i < run.count; i++) await loaded.session.run(feeds, fetches);
-  } catch (err) {
-    throw new Error(`warm-up ${run.label} failed: ${oneLine(err)}`, { cause: err });
-  }
-}
-
 /** Bytes an output takes on the wire: the raw data, or for strings a u32 length and the UTF-8 bytes of each. */
 function ortTensorBytes(tensor: ort.Tensor): number {
   if (tensor.type !== 'string') return (tensor.data as ArrayBufferView).byteLength;
@@ -299,32 +190,3 @@ function ortTensorBytes(tensor: ort.Tensor): number {
   return bytes;
 }
 
-/** SHA-256 of a file's bytes, read as a stream (a model may be gigabytes). */
-function sha256OfFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .once('error', reject)
-      .once('end', () => resolve(hash.digest('hex')));
-  });
-}
-
-/** An error's message on one line: onnxruntime's carry newlines and source locations. */
-function oneLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/\s*\n\s*/g, ' ').trim();
-}
-
-function toOrtSessionOptions(options: WorkerSessionOptions): ort.InferenceSession.SessionOptions {
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: options.graphOptimizationLevel,
-    executionMode: options.executionMode,
-    // Fatal only: every error of a run reaches us as an exception and is answered (or reported once as a
-    // version's reason); onnxruntime's own copy on stderr would print a line per bad client request.
-    logSeverityLevel: 4,
-  };
-  if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
-  if (options.interOpThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpThreads;
-  return sessionOptions;
-}
