@@ -30,13 +30,12 @@ export class RequestBudget {
 
   /** A reservation for a body of `bodyBytes` (grown later for a body of unknown length); throws GW_ERR_OVERLOADED. */
   reserve(bodyBytes: number): Reservation {
-    const reservation = new Reservation(this);
+    const reservation = new Reservation((bytes) => this.#take(bytes), (bytes) => (this.#inUseBytes -= bytes));
     reservation.grow(bodyBytes);
     return reservation;
   }
 
-  /** @internal Reservation's side of the count. */
-  take(bytes: number): void {
+  #take(bytes: number): void {
     if (this.#inUseBytes + bytes > this.#maxBytes && bytes > 0) {
       const error = new InfergateError(
         'GW_ERR_OVERLOADED',
@@ -47,33 +46,30 @@ export class RequestBudget {
     }
     this.#inUseBytes += bytes;
   }
-
-  /** @internal */
-  give(bytes: number): void {
-    this.#inUseBytes -= bytes;
-  }
 }
 
 /** One request's share of the budget. `release` is idempotent. */
 export class Reservation {
-  readonly #budget: RequestBudget;
+  readonly #take: (bytes: number) => void;
+  readonly #give: (bytes: number) => void;
   #bodyBytes = 0;
   #released = false;
 
-  constructor(budget: RequestBudget) {
-    this.#budget = budget;
+  constructor(take: (bytes: number) => void, give: (bytes: number) => void) {
+    this.#take = take;
+    this.#give = give;
   }
 
   /** Covers a body of at least `bodyBytes` (a streamed body grows as it arrives); throws GW_ERR_OVERLOADED. */
   grow(bodyBytes: number): void {
     if (this.#released || bodyBytes <= this.#bodyBytes) return;
-    this.#budget.take((bodyBytes - this.#bodyBytes) * EXPANSION);
+    this.#take((bodyBytes - this.#bodyBytes) * EXPANSION);
     this.#bodyBytes = bodyBytes;
   }
 
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#budget.give(this.#bodyBytes * EXPANSION);
+    this.#give(this.#bodyBytes * EXPANSION);
   }
 }

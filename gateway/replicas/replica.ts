@@ -39,8 +39,8 @@ export class Replica extends EventEmitter {
   readonly health: ReplicaHealth;
   /** What the worker reported (GET /models) when it last became ready: loaded, unavailable, warnings. */
   #report: WorkerModelsBody | null = null;
-  /** "model/version" of the versions this replica runs: loaded, and not excluded. */
-  readonly #runs = new Set<string>();
+  /** Model → the versions this replica runs: loaded, and not excluded (no string built per routing decision). */
+  readonly #runs = new Map<string, Set<string>>();
   /** Requests sent and not yet answered. */
   outstanding = 0;
   completed = 0;
@@ -89,7 +89,7 @@ export class Replica extends EventEmitter {
 
   /** Whether the replica runs this version of `model`; undefined: any version it is placed to serve. */
   runs(model: string, version: string | undefined): boolean {
-    return version === undefined ? this.serves(model) : this.#runs.has(`${model}/${version}`);
+    return version === undefined ? this.serves(model) : this.#runs.get(model)?.has(version) === true;
   }
 
   get report(): WorkerModelsBody | null {
@@ -100,7 +100,12 @@ export class Replica extends EventEmitter {
   setReport(report: WorkerModelsBody, excluded: readonly ModelSignature[] = []): void {
     this.#report = report;
     this.#runs.clear();
-    for (const s of report.models) if (!excluded.includes(s)) this.#runs.add(`${s.name}/${s.version}`);
+    for (const s of report.models) {
+      if (excluded.includes(s)) continue;
+      const versions = this.#runs.get(s.name) ?? new Set<string>();
+      versions.add(s.version);
+      this.#runs.set(s.name, versions);
+    }
   }
 
   snapshot(): ReplicaSnapshot {

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { Pool } from 'undici';
 import type { Handlers } from '../../../gateway/http/handlers.ts';
+import { EXPANSION, RequestBudget } from '../../../gateway/http/request-budget.ts';
 import { HttpFront } from '../../../gateway/http/server.ts';
 
 /** A handler whose answers wait until the test releases them, one by one. */
@@ -17,9 +18,9 @@ function blockingHandlers() {
   return { handlers, waiting };
 }
 
-async function started(maxInFlightRequests: number) {
+async function started(maxInFlightRequests: number, budget?: RequestBudget) {
   const { handlers, waiting } = blockingHandlers();
-  const front = new HttpFront({ handlers, maxInFlightRequests, log: () => {} });
+  const front = new HttpFront({ handlers, maxInFlightRequests, log: () => {}, ...(budget ? { budget } : {}) });
   await new Promise<void>((resolve) => front.server.listen(0, '127.0.0.1', resolve));
   const client = new Pool(`http://127.0.0.1:${(front.server.address() as AddressInfo).port}`, { connections: 4 });
   t.teardown(async () => {
@@ -64,4 +65,20 @@ t.test('drain: accepted requests finish (with connection: close), later ones are
   await drained;
   t.ok(late === 503 || typeof late === 'string', `a request after the drain began is refused (${late})`);
   t.same([front.stats().accepted, front.stats().answered], [1, 1]);
+});
+
+t.test('a body that would overdraw the request budget is refused before it is read, and the budget comes back', async (t) => {
+  const budget = new RequestBudget(100_000 * EXPANSION);
+  const { front, waiting, client } = await started(10, budget);
+  const first = client.request({ path: '/v2/models/m/infer', method: 'POST', body: 'x'.repeat(60_000) });
+  await untilTrue(() => waiting.length === 1);
+  t.equal(budget.inUseBytes, 60_000 * EXPANSION, 'the accepted request holds its share');
+  const refused = await client.request({ path: '/v2/models/m/infer', method: 'POST', body: 'x'.repeat(50_000) });
+  t.equal(refused.statusCode, 503);
+  t.equal(refused.headers['retry-after'], '1');
+  t.match(((await refused.body.json()) as { error: string }).error, /limits\.maxBufferedRequestBytes/);
+  waiting[0]!();
+  t.equal((await first).statusCode, 200);
+  t.equal(budget.inUseBytes, 0, 'released once answered');
+  t.equal(front.stats().shed, 1);
 });
