@@ -8,8 +8,8 @@
 //
 //   npm run bench -- memory --connections 16 --duration 120
 
-import { readFileSync } from 'node:fs';
 import { throughputBars } from '../lib/charts.ts';
+import { processMemoryBytes } from '../lib/proc.ts';
 import type { BarChartSpec, LoadSpec, RunMemory, RunRecord } from '../lib/results.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -33,16 +33,16 @@ const scenario: Scenario = {
       if (!gateway) return h.fail('memory: no gateway process to sample');
       for (const connections of o.connections) {
         const load: LoadSpec = { mode: 'closed', connections, pipelining: o.pipelining, durationS: o.durationS, amount: o.amount };
-        const rssStartBytes = residentBytes(gateway.pid);
+        const rssStartBytes = processMemoryBytes(gateway.pid, 'VmRSS');
         let rssPeakBytes = rssStartBytes;
-        const sampler = setInterval(() => (rssPeakBytes = Math.max(rssPeakBytes, residentBytes(gateway.pid))), SAMPLE_INTERVAL_MS);
+        const sampler = setInterval(() => (rssPeakBytes = Math.max(rssPeakBytes, processMemoryBytes(gateway.pid, 'VmRSS'))), SAMPLE_INTERVAL_MS);
         let record: RunRecord;
         try {
           record = await h.measure(target, load);
         } finally {
           clearInterval(sampler);
         }
-        const rssEndBytes = residentBytes(gateway.pid);
+        const rssEndBytes = processMemoryBytes(gateway.pid, 'VmRSS');
         const memory: RunMemory = { rssStartBytes, rssPeakBytes: Math.max(rssPeakBytes, rssEndBytes), rssEndBytes, ...(await cacheTier(target.system.origin)) };
         record.memory = memory;
         if (h.aborted) return;
@@ -90,12 +90,6 @@ function memoryBars(runs: readonly RunRecord[], category: (r: RunRecord) => stri
       series('cache tier, bound', (m) => m.cacheMaxBytes),
     ],
   };
-}
-
-/** VmRSS of a live process, in bytes. */
-function residentBytes(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb ?? 0) * 1024;
 }
 
 async function cacheTier(origin: string): Promise<Partial<RunMemory>> {

@@ -4,10 +4,11 @@
 // failed. The gateway runs in its own process group (benchmarks'
 // ProcessGroup), so the last resort is one SIGKILL to the whole group.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { processMemoryBytes } from '../../benchmarks/lib/proc.ts';
 import { ProcessGroup, type ChildProcessHandle } from '../../benchmarks/lib/processes.ts';
 import { demoRepository } from './gateway.ts';
 
@@ -104,9 +105,7 @@ export async function startGatewayProcess(t: TestContext, options: GatewayProces
 
 /** VmHWM of a live process, in bytes. */
 export function peakRssBytes(pid: number): number {
-  const kb = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (kb === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
-  return Number(kb) * 1024;
+  return processMemoryBytes(pid, 'VmHWM');
 }
 
 export function isAlive(pid: number): boolean {

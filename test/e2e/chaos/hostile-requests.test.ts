@@ -22,11 +22,11 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { processCpuSeconds } from '../../../benchmarks/lib/proc.ts';
 import { startGatewayProcess, uninstrumentedEnv } from '../../helpers/gateway-process.ts';
 import type { ProbeOptions, ProbeResult } from '../../helpers/probe-latency.ts';
 import type { SendOnceOptions, SendOnceResult } from '../../helpers/send-once.ts';
@@ -52,20 +52,7 @@ const gateway = await startGatewayProcess(t, {
 });
 const { origin } = gateway;
 
-type Answer = { status: number; body: string; ms: number };
-
-function send(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<Answer> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(`${origin}${path}`, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+type Answer = SendOnceResult;
 
 /** One hostile request from its own process: sending 60 MB must not cost the probes' process anything. */
 async function sendApart(options: SendOnceOptions): Promise<Answer> {
@@ -100,12 +87,6 @@ function probes(): { stop: () => Promise<ProbeResult> } {
   };
 }
 
-/** CPU seconds a process used so far: utime and stime, fields 14 and 15 of /proc/<pid>/stat (after the ") " ending its name). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 const quantile = (values: number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -113,7 +94,7 @@ const quantile = (values: number[], q: number): number => {
 const summary = (values: number[]): string => `p50 ${quantile(values, 0.5).toFixed(1)} ms, p99 ${quantile(values, 0.99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms (${values.length})`;
 
 // Warm the gateway, its workers and these probes, then measure the normal latency.
-for (let i = 0; i < 20; i++) await send('POST', '/v2/models/classifier/infer', probeBody);
+for (let i = 0; i < 20; i++) await (await fetch(`${origin}/v2/models/classifier/infer`, { method: 'POST', body: probeBody, headers: { 'content-type': 'application/json' } })).arrayBuffer();
 const normalProbes = probes();
 await new Promise((resolve) => setTimeout(resolve, 3_000));
 const normal = await normalProbes.stop();
@@ -157,9 +138,9 @@ for (const c of hostile) {
     const running = probes();
     // The probes' own process warms up (sockets, code) before the hostile request, and keeps probing after it.
     await new Promise((resolve) => setTimeout(resolve, PROBE_WARMUP_MS));
-    const cpuBefore = cpuSeconds(gateway.handle.pid);
+    const cpuBefore = processCpuSeconds(gateway.handle.pid);
     const answer = await c.run();
-    const cpu = cpuSeconds(gateway.handle.pid) - cpuBefore;
+    const cpu = processCpuSeconds(gateway.handle.pid) - cpuBefore;
     await new Promise((resolve) => setTimeout(resolve, PROBE_WARMUP_MS));
     const during = await running.stop();
     t.comment(`${c.name}: ${answer.status} after ${answer.ms.toFixed(0)} ms (gateway CPU ${cpu.toFixed(2)} s); probes meanwhile: health ${summary(during.health)}; classifier ${summary(during.infer)}`);
@@ -180,6 +161,6 @@ t.test('memory stayed within the request budget, and no worker ran a refused req
   const grew = gateway.peakRssBytes() - rssBefore;
   t.comment(`gateway peak RSS grew by ${(grew / 2 ** 20).toFixed(1)} MiB (the huge body is ${(huge.byteLength / 2 ** 20).toFixed(1)} MiB)`);
   t.ok(grew <= REQUEST_BUDGET_BYTES, `peak RSS grew ${(grew / 2 ** 20).toFixed(1)} MiB ≤ limits.maxBufferedRequestBytes (${REQUEST_BUDGET_BYTES / 2 ** 20} MiB)`);
-  const batching = JSON.parse((await send('GET', '/admin/batching')).body) as Record<string, { requests?: number }>;
+  const batching = (await (await fetch(`${origin}/admin/batching`)).json()) as Record<string, { requests?: number }>;
   t.equal(batching['pooler/1']?.requests ?? 0, 0, 'the amplifying request never reached a batch, nor a worker');
 });

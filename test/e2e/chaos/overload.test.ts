@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { processCpuSeconds } from '../../../benchmarks/lib/proc.ts';
 import type { LatencySummary } from '../../../benchmarks/lib/results.ts';
 import { startGatewayProcess, uninstrumentedEnv } from '../../helpers/gateway-process.ts';
 import type { CapacityPhase, OverloadClientOptions, OverloadPhase } from '../../helpers/overload-client.ts';
@@ -109,14 +110,9 @@ const openLoop = (ratePerS: number, durationS: number): Promise<OverloadPhase> =
 
 /** CPU seconds used so far by the load generator processes (once they finished), the gateway and its workers. */
 function cpuSeconds(): { client: number; gateway: number; workers: number } {
-  const used = (pid: number): number => {
-    // utime and stime, fields 14 and 15 of /proc/<pid>/stat, counted after the ")" that ends the command name.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  };
   const pid = gateway.handle.pid;
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  return { client: clientCpuS, gateway: used(pid), workers: children.reduce((sum, child) => sum + used(child), 0) };
+  return { client: clientCpuS, gateway: processCpuSeconds(pid), workers: children.reduce((sum, child) => sum + processCpuSeconds(child), 0) };
 }
 
 /** CPU seconds of the load generator processes that have finished. */
