@@ -4,7 +4,7 @@
 // Also checks the priority and deadline a request asks for (by header or
 // parameter: the front reads them; this only judges the values).
 
-import { clientText, InfergateError } from '../../common/errors.ts';
+import { InfergateError } from '../../common/errors.ts';
 import { describe } from '../../common/kserve/json-tensor.ts';
 import type { BatchingConfig } from '../../config/batching-schema.ts';
 import type { RepositoryModel } from '../../common/model-repository.ts';
@@ -108,7 +108,7 @@ export function askedPriority(raw: unknown, plan: ModelPlan): number | undefined
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if ((typeof raw !== 'string' && typeof raw !== 'number') || raw === '' || !Number.isInteger(value) || value < 1 || value > plan.priorityLevels) {
-    throw new InfergateError('GW_ERR_INVALID_REQUEST', `priority must be an integer from 1 (highest) to ${plan.priorityLevels}, got ${describeRaw(raw)}`);
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `priority must be an integer from 1 (highest) to ${plan.priorityLevels}, got ${describe(raw)}`);
   }
   return value;
 }
@@ -118,13 +118,9 @@ export function askedTimeoutMs(raw: unknown, plan: ModelPlan): number | undefine
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if ((typeof raw !== 'string' && typeof raw !== 'number') || raw === '' || !Number.isFinite(value) || value <= 0) {
-    throw new InfergateError('GW_ERR_INVALID_REQUEST', `timeout must be a positive number of milliseconds, got ${describeRaw(raw)}`);
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `timeout must be a positive number of milliseconds, got ${describe(raw)}`);
   }
   return Math.min(value, plan.timeoutMs);
-}
-
-function describeRaw(raw: unknown): string {
-  return typeof raw === 'string' ? clientText(raw) : describe(raw);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
