@@ -33,6 +33,7 @@ import { JsonStringWriter } from './json-string-bytes.ts';
 import type { DataSpan } from './request-envelope.ts';
 import { runInSteps } from './sliced-steps.ts';
 import { describeSpan, stringPrefix } from './span-text.ts';
+import { QUOTE, COMMA, OPEN_BRACKET, BACKSLASH, CLOSE_BRACKET, OPEN_BRACE } from './json-bytes.ts';
 
 /** A chunk gathers the leaves starting within this many bytes of its first (64 KiB of floats parse in ≈ 1 ms). */
 export const DATA_CHUNK_BYTES = 64 * 1024;
@@ -53,18 +54,11 @@ export async function readDataSpan(
   convert: boolean,
   slicer: TimeSlicer,
 ): Promise<DataSpanResult> {
-  if (json[span.start] !== OPEN) throw dataNotAnArray(input.name, describeSpan(json, span));
+  if (json[span.start] !== OPEN_BRACKET) throw dataNotAnArray(input.name, describeSpan(json, span));
   const reader = new DataSpanReader(json, span, input, convert);
   await runInSteps((maxBytes) => reader.step(maxBytes), slicer);
   return reader.result();
 }
-
-const OPEN = 0x5b;
-const CLOSE = 0x5d;
-const COMMA = 0x2c;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const BRACE = 0x7b;
 
 // What the scanner is inside of.
 const BETWEEN = 0; // between leaves: brackets, commas, whitespace
@@ -120,7 +114,7 @@ class DataSpanReader {
       if (state === SCALAR) {
         while (p < limit) {
           const c = json[p]!;
-          if (c === COMMA || c === CLOSE || c <= 0x20) break;
+          if (c === COMMA || c === CLOSE_BRACKET || c <= 0x20) break;
           p++;
         }
         if (p < limit) this.#leafEnded(p);
@@ -132,8 +126,8 @@ class DataSpanReader {
       } else {
         const c = json[p]!;
         if (c === COMMA || c <= 0x20) p++;
-        else if (c === OPEN || c === CLOSE) {
-          if (c === OPEN) this.#nesting.open();
+        else if (c === OPEN_BRACKET || c === CLOSE_BRACKET) {
+          if (c === OPEN_BRACKET) this.#nesting.open();
           else this.#nesting.close();
           if (this.#chunkLeaves > 0) this.#bracket(p);
           p++;
@@ -141,7 +135,7 @@ class DataSpanReader {
           this.#nesting.leaves(1);
           this.#leafBegan(p);
           if (c === QUOTE) this.#in = STRING;
-          else if (c === BRACE) {
+          else if (c === OPEN_BRACE) {
             this.#in = OBJECT;
             this.#objectDepth = 1;
           } else {
@@ -149,7 +143,7 @@ class DataSpanReader {
             p++;
             while (p < limit) {
               const d = json[p]!;
-              if (d === COMMA || d === CLOSE || d <= 0x20) break;
+              if (d === COMMA || d === CLOSE_BRACKET || d <= 0x20) break;
               p++;
             }
             if (p < limit) this.#leafEnded(p);
@@ -181,8 +175,8 @@ class DataSpanReader {
         if (c === QUOTE) this.#objectInString = false;
         else if (c === BACKSLASH) p++;
       } else if (c === QUOTE) this.#objectInString = true;
-      else if (c === BRACE || c === OPEN) this.#objectDepth++;
-      else if ((c === 0x7d || c === CLOSE) && --this.#objectDepth === 0) {
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.#objectDepth++;
+      else if ((c === 0x7d || c === CLOSE_BRACKET) && --this.#objectDepth === 0) {
         this.#leafEnded(p);
         break;
       }
@@ -266,8 +260,8 @@ class DataSpanReader {
       this.#long = new JsonStringWriter(json, start + 1, end - 1, sink.buffer, sink.offset);
       return;
     }
-    if (json[start] === QUOTE || json[start] === BRACE) {
-      this.#put([json[start] === BRACE ? {} : stringPrefix(json, start, end)], index);
+    if (json[start] === QUOTE || json[start] === OPEN_BRACE) {
+      this.#put([json[start] === OPEN_BRACE ? {} : stringPrefix(json, start, end)], index);
       return;
     }
     this.#invalid = new InfergateError('GW_ERR_INVALID_DATA', `input "${this.#name}" element ${index} is a number written with ${end - start} characters, more than the ${LONG_LEAF_BYTES} read for one element`);

@@ -10,7 +10,8 @@
 //   \uD8xx\uDCxx    → a surrogate pair: UTF-8 of the astral code point (4 bytes)
 //   lone surrogate  → Buffer.write stores U+FFFD (EF BF BD)
 
-const BACKSLASH = 0x5c;
+import { BACKSLASH } from './json-bytes.ts';
+
 const SIMPLE_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09 };
 
 export class JsonStringWriter {

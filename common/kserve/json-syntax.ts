@@ -22,6 +22,7 @@
 import { InfergateError } from '../errors.ts';
 import { ContainerStack } from './container-stack.ts';
 import { NumberSyntax, numberEnd } from './json-number-syntax.ts';
+import { QUOTE, BACKSLASH } from './json-bytes.ts';
 
 export type JsonSyntaxHooks = {
   /** A value begins at `pos`, `depth` containers deep (0: the root value); `byte` is its first byte. */
@@ -42,9 +43,6 @@ const AFTER_VALUE = 5; // ',' or the container's close
 const STRING = 6;
 const NUMBER = 7;
 const DONE = 8; // the root value is complete: whitespace only
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 export class JsonSyntaxScanner {
   readonly #bytes: Uint8Array;

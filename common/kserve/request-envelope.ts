@@ -21,6 +21,7 @@ import type { TimeSlicer } from '../time-slice.ts';
 import { JsonSyntaxScanner, type JsonSyntaxHooks } from './json-syntax.ts';
 import { runInSteps } from './sliced-steps.ts';
 import { parseSpan, type Span } from './span-text.ts';
+import { OPEN_BRACKET, OPEN_BRACE } from './json-bytes.ts';
 
 /** Where an input's `data` lies in the JSON text: [start, end) byte offsets. */
 export class DataSpan {
@@ -37,8 +38,6 @@ type Element = Span & { byte: number; fields: Map<string, Span> };
 
 const ROOT_KEYS = new Set(['id', 'parameters', 'inputs', 'outputs']);
 const INPUT_KEYS = new Set(['name', 'datatype', 'shape', 'parameters', 'data']);
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
 
 /** The request as JSON.parse would give it, `data` values as DataSpans; throws GW_ERR_MALFORMED_JSON. */
 export async function readRequestEnvelope(json: Uint8Array, modelInputs: number, slicer: TimeSlicer): Promise<unknown> {

@@ -3,14 +3,12 @@
 
 import { InfergateError } from '../errors.ts';
 import { describe } from './describe.ts';
+import { QUOTE, OPEN_BRACE } from './json-bytes.ts';
 
 export type Span = { start: number; end: number };
 
 /** Longest value parsed from its span (every value but `data`: ids, shapes, parameters, outputs). */
 export const FIELD_MAX_BYTES = 64 * 1024;
-
-const BRACE = 0x7b;
-const QUOTE = 0x22;
 
 /** JSON.parse of a span; GW_ERR_INVALID_REQUEST naming `where` for one over FIELD_MAX_BYTES. */
 export function parseSpan(json: Uint8Array, span: Span, where: string): unknown {
@@ -26,7 +24,7 @@ export function utf8Text(json: Uint8Array, start: number, end: number): string {
 
 /** describe() of the value in a span, without parsing a long one. */
 export function describeSpan(json: Uint8Array, span: Span): string {
-  if (json[span.start] === BRACE) return 'an object';
+  if (json[span.start] === OPEN_BRACE) return 'an object';
   if (span.end - span.start <= FIELD_MAX_BYTES) return describe(JSON.parse(utf8Text(json, span.start, span.end)));
   if (json[span.start] === QUOTE) return describe(stringPrefix(json, span.start, span.end));
   return `a number written with ${span.end - span.start} characters`;
