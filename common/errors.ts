@@ -1,56 +1,78 @@
 // The one error catalog of infergate, shared by the gateway and the workers.
 //
-// Every error a client or a peer process can see has a stable code, an HTTP
-// status and a one-line summary here, and a section in docs/errors.md (a test
-// keeps the two in step). Code identifies an error; message text is for people
-// and may change. Errors cross the process boundary as {code, message}.
+// Every error a client or a peer process can see has a stable code, a
+// protocol-neutral kind and a one-line summary here, and a section in
+// docs/errors.md (a test keeps the two in step). Each front maps kinds to its
+// own protocol's statuses (HTTP: common/http-status.ts). Code identifies an
+// error; message text is for people and may change. Errors cross the process
+// boundary as {code, message}.
+
+/**
+ * What went wrong, in words every protocol can map: gRPC's canonical codes
+ * where one fits, and the few distinctions HTTP makes beyond them (a body
+ * too large, a client too slow to send one, a format it cannot read).
+ */
+export type ErrorKind =
+  | 'invalid_argument'
+  | 'failed_precondition'
+  | 'not_found'
+  | 'unimplemented'
+  | 'unsupported_format'
+  | 'unauthenticated'
+  | 'permission_denied'
+  | 'too_large'
+  | 'slow_client'
+  | 'overloaded'
+  | 'unavailable'
+  | 'deadline_exceeded'
+  | 'internal';
 
 export const ERROR_CATALOG = {
   // Routing and transport (client side).
-  GW_ERR_ROUTE_NOT_FOUND: { status: 404, summary: 'no endpoint at this path' },
-  GW_ERR_METHOD_NOT_ALLOWED: { status: 405, summary: 'the endpoint does not accept this HTTP method' },
-  GW_ERR_UNAUTHORIZED: { status: 401, summary: 'admin routes need the bearer token configured as server.adminToken' },
-  GW_ERR_FORBIDDEN: { status: 403, summary: 'admin routes refuse this client' },
-  GW_ERR_BODY_TOO_LARGE: { status: 413, summary: 'request body is larger than the configured limit' },
-  GW_ERR_BODY_TIMEOUT: { status: 408, summary: "the request body did not arrive within the request's deadline" },
-  GW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'request body has a content type the endpoint cannot read' },
+  GW_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', summary: 'no endpoint at this path' },
+  GW_ERR_METHOD_NOT_ALLOWED: { kind: 'unimplemented', summary: 'the endpoint does not accept this HTTP method' },
+  GW_ERR_UNAUTHORIZED: { kind: 'unauthenticated', summary: 'admin routes need the bearer token configured as server.adminToken' },
+  GW_ERR_FORBIDDEN: { kind: 'permission_denied', summary: 'admin routes refuse this client' },
+  GW_ERR_BODY_TOO_LARGE: { kind: 'too_large', summary: 'request body is larger than the configured limit' },
+  GW_ERR_BODY_TIMEOUT: { kind: 'slow_client', summary: "the request body did not arrive within the request's deadline" },
+  GW_ERR_UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported_format', summary: 'request body has a content type the endpoint cannot read' },
 
   // Model lookup.
-  GW_ERR_MODEL_NOT_FOUND: { status: 404, summary: 'no model with this name' },
-  GW_ERR_VERSION_NOT_FOUND: { status: 404, summary: 'the model has no version with this name' },
-  GW_ERR_MODEL_UNAVAILABLE: { status: 400, summary: 'the model version could not be loaded or failed its configured warm-up' },
+  GW_ERR_MODEL_NOT_FOUND: { kind: 'not_found', summary: 'no model with this name' },
+  GW_ERR_VERSION_NOT_FOUND: { kind: 'not_found', summary: 'the model has no version with this name' },
+  GW_ERR_MODEL_UNAVAILABLE: { kind: 'failed_precondition', summary: 'the model version could not be loaded or failed its configured warm-up' },
 
   // Request validation: all answered before anything reaches a worker.
-  GW_ERR_MALFORMED_JSON: { status: 400, summary: 'request body is not valid JSON' },
-  GW_ERR_INVALID_REQUEST: { status: 400, summary: 'request does not follow the inference request schema' },
-  GW_ERR_UNKNOWN_INPUT: { status: 400, summary: 'request names an input the model does not have' },
-  GW_ERR_MISSING_INPUT: { status: 400, summary: 'request lacks an input the model requires' },
-  GW_ERR_DUPLICATE_TENSOR: { status: 400, summary: 'request names the same input or output twice' },
-  GW_ERR_UNKNOWN_DATATYPE: { status: 400, summary: 'datatype is not one of the KServe v2 tensor datatypes' },
-  GW_ERR_DATATYPE_MISMATCH: { status: 400, summary: "input datatype differs from the model's datatype for it" },
-  GW_ERR_SHAPE_MISMATCH: { status: 400, summary: "input shape contradicts the model's signature (rank or a static dim)" },
-  GW_ERR_ELEMENT_COUNT: { status: 400, summary: 'the data elements (their number, or the nesting of their arrays) do not match the shape' },
-  GW_ERR_INVALID_DATA: { status: 400, summary: 'a data element cannot be represented in the tensor datatype' },
-  GW_ERR_UNKNOWN_OUTPUT: { status: 400, summary: 'request asks for an output the model does not have' },
-  GW_ERR_BINARY_HEADER_LENGTH: { status: 400, summary: 'Inference-Header-Content-Length is not a byte count within the body' },
-  GW_ERR_BINARY_DATA: { status: 400, summary: "binary tensor data does not match its input's size, datatype or shape" },
-  GW_ERR_REQUEST_TOO_LARGE: { status: 413, summary: 'the request exceeds a configured limit (rows, elements or the size of a dimension)' },
-  GW_ERR_RESPONSE_TOO_LARGE: { status: 413, summary: 'the answer would exceed limits.maxResponseBytes' },
+  GW_ERR_MALFORMED_JSON: { kind: 'invalid_argument', summary: 'request body is not valid JSON' },
+  GW_ERR_INVALID_REQUEST: { kind: 'invalid_argument', summary: 'request does not follow the inference request schema' },
+  GW_ERR_UNKNOWN_INPUT: { kind: 'invalid_argument', summary: 'request names an input the model does not have' },
+  GW_ERR_MISSING_INPUT: { kind: 'invalid_argument', summary: 'request lacks an input the model requires' },
+  GW_ERR_DUPLICATE_TENSOR: { kind: 'invalid_argument', summary: 'request names the same input or output twice' },
+  GW_ERR_UNKNOWN_DATATYPE: { kind: 'invalid_argument', summary: 'datatype is not one of the KServe v2 tensor datatypes' },
+  GW_ERR_DATATYPE_MISMATCH: { kind: 'invalid_argument', summary: "input datatype differs from the model's datatype for it" },
+  GW_ERR_SHAPE_MISMATCH: { kind: 'invalid_argument', summary: "input shape contradicts the model's signature (rank or a static dim)" },
+  GW_ERR_ELEMENT_COUNT: { kind: 'invalid_argument', summary: 'the data elements (their number, or the nesting of their arrays) do not match the shape' },
+  GW_ERR_INVALID_DATA: { kind: 'invalid_argument', summary: 'a data element cannot be represented in the tensor datatype' },
+  GW_ERR_UNKNOWN_OUTPUT: { kind: 'invalid_argument', summary: 'request asks for an output the model does not have' },
+  GW_ERR_BINARY_HEADER_LENGTH: { kind: 'invalid_argument', summary: 'Inference-Header-Content-Length is not a byte count within the body' },
+  GW_ERR_BINARY_DATA: { kind: 'invalid_argument', summary: "binary tensor data does not match its input's size, datatype or shape" },
+  GW_ERR_REQUEST_TOO_LARGE: { kind: 'too_large', summary: 'the request exceeds a configured limit (rows, elements or the size of a dimension)' },
+  GW_ERR_RESPONSE_TOO_LARGE: { kind: 'too_large', summary: 'the answer would exceed limits.maxResponseBytes' },
 
   // Execution.
-  GW_ERR_MODEL_EXECUTION: { status: 400, summary: 'onnxruntime rejected the request while running the model' },
-  GW_ERR_QUEUE_FULL: { status: 503, summary: "the model's request queue is full; retry after the Retry-After delay" },
-  GW_ERR_OVERLOADED: { status: 503, summary: 'the gateway is shedding load; retry after the Retry-After delay' },
-  GW_ERR_MODEL_NOT_READY: { status: 503, summary: 'no ready replica serves this model' },
-  GW_ERR_UPSTREAM_UNAVAILABLE: { status: 503, summary: 'every attempt to reach a replica failed' },
-  GW_ERR_DEADLINE_EXCEEDED: { status: 504, summary: "the request's deadline passed before it was answered" },
-  GW_ERR_SHUTTING_DOWN: { status: 503, summary: 'the process is draining and takes no new work' },
-  GW_ERR_CACHE_UNAVAILABLE: { status: 503, summary: 'the shared cache tier (Redis) could not be reached for this operation' },
-  GW_ERR_INTERNAL: { status: 500, summary: 'an unexpected internal error (a bug: please report it)' },
-  GW_ERR_INJECTED_FAULT: { status: 500, summary: 'the worker failed this request on purpose (started with --inject-fault, for chaos tests)' },
+  GW_ERR_MODEL_EXECUTION: { kind: 'invalid_argument', summary: 'onnxruntime rejected the request while running the model' },
+  GW_ERR_QUEUE_FULL: { kind: 'overloaded', summary: "the model's request queue is full; retry after the Retry-After delay" },
+  GW_ERR_OVERLOADED: { kind: 'overloaded', summary: 'the gateway is shedding load; retry after the Retry-After delay' },
+  GW_ERR_MODEL_NOT_READY: { kind: 'unavailable', summary: 'no ready replica serves this model' },
+  GW_ERR_UPSTREAM_UNAVAILABLE: { kind: 'unavailable', summary: 'every attempt to reach a replica failed' },
+  GW_ERR_DEADLINE_EXCEEDED: { kind: 'deadline_exceeded', summary: "the request's deadline passed before it was answered" },
+  GW_ERR_SHUTTING_DOWN: { kind: 'unavailable', summary: 'the process is draining and takes no new work' },
+  GW_ERR_CACHE_UNAVAILABLE: { kind: 'unavailable', summary: 'the shared cache tier (Redis) could not be reached for this operation' },
+  GW_ERR_INTERNAL: { kind: 'internal', summary: 'an unexpected internal error (a bug: please report it)' },
+  GW_ERR_INJECTED_FAULT: { kind: 'internal', summary: 'the worker failed this request on purpose (started with --inject-fault, for chaos tests)' },
 
   // Gateway ↔ worker wire contract.
-  GW_ERR_BAD_FRAME: { status: 400, summary: 'binary tensor frame is malformed' },
+  GW_ERR_BAD_FRAME: { kind: 'invalid_argument', summary: 'binary tensor frame is malformed' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
@@ -64,7 +86,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** An error with a catalogued code; its message is the summary plus what went wrong here. */
 export class InfergateError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
+  readonly kind: ErrorKind;
   /** For overload answers: when the client may try again (sent as Retry-After). */
   retryAfterSeconds: number | undefined;
 
@@ -73,7 +95,7 @@ export class InfergateError extends Error {
     super(detail ? `${summary}: ${detail}` : summary, options);
     this.name = 'InfergateError';
     this.code = code;
-    this.status = ERROR_CATALOG[code].status;
+    this.kind = ERROR_CATALOG[code].kind;
   }
 
   /** Rebuilds an error received from a peer process as {code, message}, keeping its message. */

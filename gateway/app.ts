@@ -18,6 +18,8 @@ import { RedisTier } from './cache/redis-tier.ts';
 import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
 import { adminAccess } from './http/admin-access.ts';
 import { Handlers } from './http/handlers.ts';
+import { KServeInferRoute } from './http/kserve-infer.ts';
+import { InferService } from './infer/infer-service.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ReplicaHealth } from './health/replica-health.ts';
@@ -57,6 +59,8 @@ export class Gateway {
   /** The shared tier, when Redis is configured. */
   readonly redisTier: RedisTier | null;
   readonly batching: ModelBatching;
+  /** The protocol-neutral infer path every front calls. */
+  readonly infer: InferService;
   readonly http: HttpFront;
   readonly #ownedSocketDir: string | null;
   #closing: Promise<void> | null = null;
@@ -159,22 +163,32 @@ export class Gateway {
       replicas: this.replicas,
       now,
     });
-    this.http = new HttpFront({
-      handlers: new Handlers({
-        registry: this.registry,
-        replicas: this.replicas,
-        dispatcher: this.dispatcher,
-        retryBudget: this.retryBudget,
-        cache: this.cache,
+    this.infer = new InferService({
+      registry: this.registry,
+      batching: this.batching,
+      cache: this.cache,
+      dispatcher: this.dispatcher,
+      maxResponseBytes: config.limits.maxResponseBytes,
+    });
+    const handlers = new Handlers({
+      registry: this.registry,
+      replicas: this.replicas,
+      retryBudget: this.retryBudget,
+      cache: this.cache,
+      batching: this.batching,
+      infer: new KServeInferRoute({
+        service: this.infer,
         rawBodies: new RawBodyIndex(RAW_BODY_INDEX_LIMITS),
-        batching: this.batching,
         maxBodyBytes: config.server.maxBodyBytes,
         limits: config.limits,
-        strictReadiness: config.server.strictReadiness,
-        adminAccess: adminAccess(config.server.adminToken),
         now,
-        version: PACKAGE_VERSION,
       }),
+      strictReadiness: config.server.strictReadiness,
+      adminAccess: adminAccess(config.server.adminToken),
+      version: PACKAGE_VERSION,
+    });
+    this.http = new HttpFront({
+      handle: handlers.handle,
       maxInFlightRequests: config.server.maxInFlightRequests,
       budget: new RequestBudget(config.limits.maxBufferedRequestBytes),
       log,

@@ -13,6 +13,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { asInfergateError, InfergateError } from '../common/errors.ts';
+import { httpStatusOf } from '../common/http-status.ts';
 import { encodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../common/mux.ts';
 import { DEFAULT_MAX_BODY_BYTES, type ListenAddress } from './options.ts';
 import { listenOn } from './listen.ts';
@@ -107,7 +108,7 @@ export class MuxServer {
   #handle(writer: MuxWriter, message: MuxMessage, receivedAtMs: number): void {
     if (this.#closing) {
       const error = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
-      writer.write(message.id, MUX_KIND.responseError, encodeMuxError(error.status, error.toWire()));
+      writer.write(message.id, MUX_KIND.responseError, encodeMuxError(httpStatusOf(error), error.toWire()));
       return;
     }
     this.#inFlight++;
@@ -116,7 +117,7 @@ export class MuxServer {
       (err: unknown) => {
         const error = asInfergateError(err);
         if (error.code === 'GW_ERR_INTERNAL') this.#log(`worker mux: infer: ${(err as Error)?.stack ?? error.message}`);
-        writer.write(message.id, MUX_KIND.responseError, encodeMuxError(error.status, error.toWire()));
+        writer.write(message.id, MUX_KIND.responseError, encodeMuxError(httpStatusOf(error), error.toWire()));
       },
     ).finally(() => {
       if (--this.#inFlight === 0 && this.#closing) this.#endAll();

@@ -16,6 +16,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { asInfergateError, errorBody, InfergateError } from '../common/errors.ts';
+import { httpStatusOf } from '../common/http-status.ts';
 import {
   decodeFrame,
   encodeFrame,
@@ -151,7 +152,7 @@ export class WorkerServer {
       if (error.code === 'GW_ERR_INTERNAL') this.#log(`worker: ${req.method} ${path}: ${(err as Error)?.stack ?? error.message}`);
       if (this.#closing && !res.headersSent) res.setHeader('connection', 'close');
       // The public KServe route answers errors the way the gateway does.
-      if (kserve) sendJson(res, error.status, errorBody(error));
+      if (kserve) sendJson(res, httpStatusOf(error), errorBody(error));
       else sendError(res, error);
     };
     try {
@@ -287,5 +288,5 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, error: InfergateError): void {
-  sendJson(res, error.status, error.toWire());
+  sendJson(res, httpStatusOf(error), error.toWire());
 }

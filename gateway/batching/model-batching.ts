@@ -1,11 +1,8 @@
 // Per-model batching plans: the gateway's batching defaults merged with each
 // model's config.yaml, the model's batch axes (read from its signature once a
 // replica reported it), and one Batcher per model version, made on first use.
-// Also checks the priority and deadline a request asks for (by header or
-// parameter: the front reads them; this only judges the values).
 
 import { InfergateError } from '../../common/errors.ts';
-import { describe } from '../../common/kserve/json-tensor.ts';
 import type { BatchingConfig } from '../../config/batching-schema.ts';
 import type { RepositoryModel } from '../../common/model-repository.ts';
 import type { ResolvedModel } from '../models/registry.ts';
@@ -101,26 +98,6 @@ export class ModelBatching {
   destroy(err: InfergateError): void {
     for (const plan of this.#plans.values()) plan.batcher?.destroy(err);
   }
-}
-
-/** The priority a request asks for (a header's text or a parameter's value); 1 is highest. Undefined when it asks for none. */
-export function askedPriority(raw: unknown, plan: ModelPlan): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if ((typeof raw !== 'string' && typeof raw !== 'number') || raw === '' || !Number.isInteger(value) || value < 1 || value > plan.priorityLevels) {
-    throw new InfergateError('GW_ERR_INVALID_REQUEST', `priority must be an integer from 1 (highest) to ${plan.priorityLevels}, got ${describe(raw)}`);
-  }
-  return value;
-}
-
-/** The time budget a request asks for, capped at the model's default (a client may shorten its deadline, never lengthen it). Undefined when it asks for none. */
-export function askedTimeoutMs(raw: unknown, plan: ModelPlan): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if ((typeof raw !== 'string' && typeof raw !== 'number') || raw === '' || !Number.isFinite(value) || value <= 0) {
-    throw new InfergateError('GW_ERR_INVALID_REQUEST', `timeout must be a positive number of milliseconds, got ${describe(raw)}`);
-  }
-  return Math.min(value, plan.timeoutMs);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

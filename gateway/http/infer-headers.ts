@@ -13,7 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import { clientText, InfergateError } from '../../common/errors.ts';
 import { HEADER_LENGTH_HEADER } from '../../common/kserve/binary-data.ts';
-import { askedPriority, askedTimeoutMs, type ModelPlan } from '../batching/model-batching.ts';
+import { askedPriority, askedTimeoutMs, type ControlLimits } from '../infer/request-controls.ts';
 
 export const PRIORITY_HEADER = 'x-infergate-priority';
 export const TIMEOUT_HEADER = 'x-infergate-timeout-ms';
@@ -30,7 +30,7 @@ export type InferHeaders = {
 };
 
 /** Reads and checks every header the infer route uses; throws the catalogued 4xx. */
-export function readInferHeaders(req: IncomingMessage, plan: ModelPlan): InferHeaders {
+export function readInferHeaders(req: IncomingMessage, plan: ControlLimits): InferHeaders {
   const binaryHeaderLength = headerText(req, HEADER_LENGTH_HEADER);
   if (binaryHeaderLength !== undefined && !/^\s*\d{1,15}\s*$/.test(binaryHeaderLength)) {
     throw new InfergateError('GW_ERR_BINARY_HEADER_LENGTH', `Inference-Header-Content-Length is ${clientText(binaryHeaderLength)}, not a byte count`);

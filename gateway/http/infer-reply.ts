@@ -9,7 +9,7 @@ import { encodeBinaryInferResponse, encodeInferResponse, renderBinaryInferRespon
 import { TimeSlicer } from '../../common/time-slice.ts';
 import type { InferAnswer, Tensor } from '../../common/wire.ts';
 import type { CacheOutcome } from '../cache/result-cache.ts';
-import type { Reply } from './server.ts';
+import type { Reply } from './reply.ts';
 
 /** Response header saying how the cache took part: hit, miss, joined, bypass or off. */
 export const CACHE_HEADER = 'x-infergate-cache';

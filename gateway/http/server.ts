@@ -5,23 +5,15 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { asInfergateError, errorBody, InfergateError } from '../../common/errors.ts';
-import type { Handlers } from './handlers.ts';
+import { httpStatusOf } from '../../common/http-status.ts';
+import type { HandleRoute, Reply } from './reply.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
 import { matchRoute } from './routes.ts';
 
-/**
- * An answer: a body sent at once (bytes, or an object sent as JSON), the parts of a body of known length written
- * one after the other (large binary tensors, never concatenated), or a stream of pieces of unknown total length
- * (large JSON rendered in slices; sent chunked). Parts and pieces are written with back-pressure.
- */
-export type Reply = { status: number; headers?: Record<string, string> } & (
-  | { body: Buffer | string | object }
-  | { parts: readonly Uint8Array[] }
-  | { stream: AsyncIterable<Uint8Array> }
-);
 
 export type HttpFrontOptions = {
-  handlers: Handlers;
+  /** Answers one routed request (handlers.ts). */
+  handle: HandleRoute;
   /** Requests handled at once at most; beyond, 503 GW_ERR_OVERLOADED before the body is read. */
   maxInFlightRequests: number;
   /** Bytes of request bodies (and what they decode to) held at once; default: unbounded. */
@@ -37,7 +29,7 @@ const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
 
 export class HttpFront {
   readonly server: Server;
-  readonly #handlers: Handlers;
+  readonly #answer: HandleRoute;
   readonly #log: (message: string) => void;
   readonly #maxInFlight: number;
   readonly #budget: RequestBudget;
@@ -49,7 +41,7 @@ export class HttpFront {
   #draining = false;
 
   constructor(options: HttpFrontOptions) {
-    this.#handlers = options.handlers;
+    this.#answer = options.handle;
     this.#log = options.log;
     this.#maxInFlight = options.maxInFlightRequests;
     this.#budget = options.budget ?? new RequestBudget(Number.MAX_SAFE_INTEGER);
@@ -109,7 +101,7 @@ export class HttpFront {
       const error = asInfergateError(err);
       res.setHeader('retry-after', String(error.retryAfterSeconds ?? 1));
       res.setHeader('connection', 'close');
-      send(res, { status: error.status, body: errorBody(error) });
+      send(res, { status: httpStatusOf(error), body: errorBody(error) });
       return;
     }
     this.#accepted++;
@@ -118,7 +110,7 @@ export class HttpFront {
       const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
       let reply: Reply;
       try {
-        reply = await this.#handlers.handle(route, req, reservation);
+        reply = await this.#answer(route, req, reservation);
       } finally {
         // The body and its decoded tensors are no longer needed once the answer exists.
         reservation.release();
@@ -136,12 +128,12 @@ export class HttpFront {
         // stays usable; a large or oversized one ends the connection instead.
         // A timed-out (slow) or oversized body is never read on: the connection ends instead.
         const declaredBytes = Number(req.headers['content-length'] ?? Infinity);
-        if (error.status !== 413 && error.status !== 408 && error.code !== 'GW_ERR_OVERLOADED' && declaredBytes <= DISCARD_BODY_MAX_BYTES) req.resume();
+        if (error.kind !== 'too_large' && error.kind !== 'slow_client' && error.code !== 'GW_ERR_OVERLOADED' && declaredBytes <= DISCARD_BODY_MAX_BYTES) req.resume();
         else res.setHeader('connection', 'close');
       }
       if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
-      if (error.status === 401) res.setHeader('www-authenticate', 'Bearer realm="infergate admin"');
-      send(res, { status: error.status, body: errorBody(error) });
+      if (error.kind === 'unauthenticated') res.setHeader('www-authenticate', 'Bearer realm="infergate admin"');
+      send(res, { status: httpStatusOf(error), body: errorBody(error) });
     } finally {
       this.#answered++;
       this.#inFlight--;

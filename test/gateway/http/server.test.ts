@@ -5,22 +5,20 @@
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { Pool } from 'undici';
-import type { Handlers } from '../../../gateway/http/handlers.ts';
+import type { HandleRoute, Reply } from '../../../gateway/http/reply.ts';
 import { EXPANSION, RequestBudget } from '../../../gateway/http/request-budget.ts';
 import { HttpFront } from '../../../gateway/http/server.ts';
 
 /** A handler whose answers wait until the test releases them, one by one. */
 function blockingHandlers() {
   const waiting: Array<() => void> = [];
-  const handlers = {
-    handle: () => new Promise((resolve) => waiting.push(() => resolve({ status: 200, body: { ok: true } }))),
-  } as unknown as Handlers;
-  return { handlers, waiting };
+  const handle: HandleRoute = () => new Promise<Reply>((resolve) => waiting.push(() => resolve({ status: 200, body: { ok: true } })));
+  return { handle, waiting };
 }
 
 async function started(maxInFlightRequests: number, budget?: RequestBudget) {
-  const { handlers, waiting } = blockingHandlers();
-  const front = new HttpFront({ handlers, maxInFlightRequests, log: () => {}, ...(budget ? { budget } : {}) });
+  const { handle, waiting } = blockingHandlers();
+  const front = new HttpFront({ handle, maxInFlightRequests, log: () => {}, ...(budget ? { budget } : {}) });
   await new Promise<void>((resolve) => front.server.listen(0, '127.0.0.1', resolve));
   const client = new Pool(`http://127.0.0.1:${(front.server.address() as AddressInfo).port}`, { connections: 4 });
   t.teardown(async () => {

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { askedPriority, askedTimeoutMs, type ModelPlan } from '../../../gateway/batching/model-batching.ts';
+import { askedPriority, askedTimeoutMs, type ControlLimits } from '../../../gateway/infer/request-controls.ts';
 
-const plan: ModelPlan = { batcher: undefined, axes: undefined, batchAxes: undefined, unbatchedReason: 'test', timeoutMs: 1000, priorityLevels: 3, defaultPriority: 2 };
+const plan: ControlLimits = { timeoutMs: 1000, priorityLevels: 3 };
 
 t.test('a request asks for a priority from 1 (highest) to the model\'s levels', async (t) => {
   t.equal(askedPriority(undefined, plan), undefined, 'none asked');

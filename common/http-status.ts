@@ -1,0 +1,32 @@
+// The HTTP front's map from an error's protocol-neutral kind to its status.
+// The gateway's KServe v2 REST front and the worker's HTTP routes (and the
+// worker's mux error frames, which carry an HTTP status) answer by it; a gRPC
+// front brings its own map.
+
+import type { ErrorKind, InfergateError } from './errors.ts';
+
+const HTTP_STATUS: Record<ErrorKind, number> = {
+  invalid_argument: 400,
+  // The protocol's own choice for a model version that cannot serve (KServe readiness also answers 400).
+  failed_precondition: 400,
+  unauthenticated: 401,
+  permission_denied: 403,
+  not_found: 404,
+  unimplemented: 405,
+  slow_client: 408,
+  too_large: 413,
+  unsupported_format: 415,
+  internal: 500,
+  overloaded: 503,
+  unavailable: 503,
+  deadline_exceeded: 504,
+};
+
+export function httpStatusOf(error: Pick<InfergateError, 'kind'>): number {
+  return HTTP_STATUS[error.kind];
+}
+
+/** The status an error kind answers with (for tables of codes and docs). */
+export function httpStatusOfKind(kind: ErrorKind): number {
+  return HTTP_STATUS[kind];
+}

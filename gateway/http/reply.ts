@@ -1,0 +1,19 @@
+// What an HTTP handler answers; the front (server.ts) writes it.
+
+import type { IncomingMessage } from 'node:http';
+import type { Reservation } from './request-budget.ts';
+import type { Route } from './routes.ts';
+
+/** Answers one routed request, or throws a catalogued error; a promise for routes that wait. */
+export type HandleRoute = (route: Route, req: IncomingMessage, reservation: Reservation) => Reply | Promise<Reply>;
+
+/**
+ * An answer: a body sent at once (bytes, or an object sent as JSON), the parts of a body of known length written
+ * one after the other (large binary tensors, never concatenated), or a stream of pieces of unknown total length
+ * (large JSON rendered in slices; sent chunked). Parts and pieces are written with back-pressure.
+ */
+export type Reply = { status: number; headers?: Record<string, string> } & (
+  | { body: Buffer | string | object }
+  | { parts: readonly Uint8Array[] }
+  | { stream: AsyncIterable<Uint8Array> }
+);

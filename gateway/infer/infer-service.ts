@@ -1,0 +1,127 @@
+// The one infer path, with no protocol in it. A front (KServe v2 REST today;
+// gRPC and TF Serving REST next) resolves a target, decodes its protocol into
+// tensors and calls `infer`; it gets back the answer and how it was served,
+// and renders that in its protocol. Everything between is here, once:
+//
+//   target ─▶ (early shedding) ─▶ cache key ─▶ cache / single-flight
+//                                                   │ miss
+//                                                   ▼
+//                                   batcher (batchable model) or dispatcher
+//
+// Errors are catalogued InfergateErrors; each front maps their kinds to its
+// statuses.
+
+import { answerFromFrame, encodeFrameBytes, requestHeader, type FrameBytes, type InferAnswer, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
+import { TimeSlicer } from '../../common/time-slice.ts';
+import type { ModelBatching, ModelPlan } from '../batching/model-batching.ts';
+import { groupKey, requestRows } from '../batching/tensor-batch.ts';
+import { cacheKeySliced, type CacheKeyParts } from '../cache/cache-key.ts';
+import type { CacheOutcome, ResultCache } from '../cache/result-cache.ts';
+import type { ModelRegistry, ResolvedModel } from '../models/registry.ts';
+import type { Dispatcher } from '../upstream/dispatcher.ts';
+
+/** A model version resolved for one request, with how requests to it run. */
+export type InferTarget = {
+  model: ResolvedModel;
+  plan: ModelPlan;
+  /** Whether the result cache takes part for this model. */
+  cached: boolean;
+};
+
+/** One inference, as any front hands it over. */
+export type InferCall = {
+  target: InferTarget;
+  /** Decoded and checked against the target's signature by the front. */
+  tensors: Tensor[];
+  /** Outputs asked for, in the order wanted; undefined: every output. */
+  outputs: string[] | undefined;
+  deadlineMs: number;
+  /** 1 is highest (request-controls.ts). */
+  priority: number;
+  /** Skip the cache lookup (the fresh answer is still stored). */
+  bypassCache: boolean;
+  /** The client's request id, if it sent one; echoed by the front. */
+  requestId: string | undefined;
+};
+
+export type InferResult = {
+  answer: InferAnswer;
+  cache: CacheOutcome;
+  /** Whether the answer came from a batch run through the batcher. */
+  batched: boolean;
+  /** The cache key the answer is stored under (undefined when the cache is off for the model). */
+  cacheKey: string | undefined;
+};
+
+export type InferServiceDeps = {
+  registry: ModelRegistry;
+  batching: ModelBatching;
+  cache: ResultCache<InferAnswer>;
+  dispatcher: Dispatcher;
+  /** limits.maxResponseBytes: the worker refuses a larger answer before sending it. */
+  maxResponseBytes: number;
+};
+
+/** Inputs of at least this many bytes are hashed for the cache key in time slices (SHA-256 is linear in the bytes). */
+const SLICED_KEY_MIN_BYTES = 1024 * 1024;
+
+export class InferService {
+  readonly #deps: InferServiceDeps;
+
+  constructor(deps: InferServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** The model version a request names (undefined: the highest that can serve); throws the catalogued 404 or 400. */
+  target(model: string, version: string | undefined): InferTarget {
+    const resolved = this.#deps.registry.resolve(model, version);
+    return { model: resolved, plan: this.#deps.batching.plan(resolved), cached: this.#deps.cache.enabledFor(resolved.name) };
+  }
+
+  /**
+   * Sheds a request before its body is read when the queue already says no: under overload, refusing must cost
+   * far less than serving. (With the cache on, the request may be a hit that needs no queue: `infer` decides.)
+   */
+  admitEarly(target: InferTarget, priority: number, deadlineMs: number): void {
+    if (target.plan.batcher && !target.cached) target.plan.batcher.admit(priority, deadlineMs);
+  }
+
+  /** A stored answer under `key`, without computing anything: undefined when there is none. */
+  stored(key: string): InferAnswer | undefined | Promise<InferAnswer | undefined> {
+    return this.#deps.cache.peek(key);
+  }
+
+  async infer(call: InferCall): Promise<InferResult> {
+    const { target, tensors, outputs } = call;
+    const { model, plan } = target;
+    // The key is a SHA-256 over the model file's digest and the inputs: computed only when the cache runs (the batcher reuses it).
+    const keyed = target.cached ? this.#keyFor({ model: model.name, version: model.version, fingerprint: model.signature.fingerprint, outputs, tensors }) : undefined;
+    const cacheKey = keyed instanceof Promise ? await keyed : keyed;
+    const rows = plan.axes && requestRows(tensors, plan.axes);
+    const batched = plan.batcher !== undefined && rows !== undefined;
+
+    const compute = (): Promise<InferAnswer> => {
+      if (batched) {
+        return plan.batcher!.submit({ tensors, outputs, rows: rows!, groupKey: groupKey(tensors, plan.axes!, outputs), dedupeKey: cacheKey, priority: call.priority, deadlineMs: call.deadlineMs });
+      }
+      return this.#dispatch(model, tensors, outputs, call.deadlineMs);
+    };
+    const { value: answer, outcome } = await this.#deps.cache.getOrCompute(model.name, cacheKey ?? '', call.bypassCache, compute);
+    return { answer, cache: outcome, batched: batched && (outcome === 'miss' || outcome === 'bypass' || outcome === 'off'), cacheKey };
+  }
+
+  async #dispatch(model: ResolvedModel, tensors: Tensor[], outputs: string[] | undefined, deadlineMs: number): Promise<InferAnswer> {
+    const maxOutputBytes = this.#deps.maxResponseBytes;
+    const encode = (budgetMs: number): FrameBytes =>
+      encodeFrameBytes<InferRequestHeader>(requestHeader(model.name, model.version, { outputs, budgetMs, maxOutputBytes }), tensors);
+    return answerFromFrame(await this.#deps.dispatcher.dispatch(model.name, model.version, encode, deadlineMs));
+  }
+
+  /** The cache key; over large inputs hashed in time slices. */
+  #keyFor(parts: CacheKeyParts): string | Promise<string> {
+    let bytes = 0;
+    for (const t of parts.tensors) bytes += t.data.byteLength;
+    if (bytes < SLICED_KEY_MIN_BYTES) return this.#deps.cache.keyFor(parts);
+    return cacheKeySliced(parts, new TimeSlicer()).then((digest) => this.#deps.cache.keyOf(parts.model, parts.version, digest));
+  }
+}
