@@ -28,7 +28,7 @@ export type WarmupSample = z.infer<typeof warmupSampleSchema>;
 /** A model's own models/<name>/config.yaml. */
 export const modelConfigSchema = z
   .object({
-    replicas: positiveInt().optional(),
+    replicas: nonNegativeInt().optional(),
     /** Warm-up samples; a failure makes the version UNAVAILABLE. Without them a synthetic sample runs and only warns. */
     warmup: z.array(warmupSampleSchema).min(1).optional(),
     batching: z

@@ -49,8 +49,8 @@ export const configSchema = z
       .object({
         /** Model repository: <repository>/<name>/<version>/model.onnx. */
         repository: z.string().min(1).default('models'),
-        /** Replicas (worker processes hosting the model) when the model's own config.yaml names none. */
-        defaultReplicas: positiveInt().default(2),
+        /** Local replicas (worker processes hosting the model) when the model's own config.yaml names none; 0: only staticReplicas serve it. */
+        defaultReplicas: nonNegativeInt().default(2),
         /** Only these models are served; empty means every model in the repository. */
         include: z.array(z.string().min(1)).default([]),
       })
@@ -68,6 +68,11 @@ export const configSchema = z
         drainTimeoutMs: positiveInt().default(10_000),
         /** Concurrent HTTP connections (so outstanding requests) the gateway opens to one worker. */
         maxConnectionsPerWorker: positiveInt().default(256),
+        /**
+         * How infer requests reach local workers: `mux`, one multiplexed connection per worker carrying binary frames
+         * (docs/architecture.md), or `http`, one POST /infer per request (for comparison; same frames).
+         */
+        transport: z.enum(['mux', 'http']).default('mux'),
         /** Where local workers' unix sockets live; empty means a fresh temp dir. */
         socketDir: z.string().default(''),
         /** Chaos testing only: start these workers (by id, e.g. "worker-1") with a fault (worker --inject-fault). */
@@ -75,6 +80,29 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Workers the gateway does not run: each at a fixed address (`host:port`, `[ipv6]:port` or `unix:/path`),
+     * serving the models listed (`name`, or `name:1,2` for some versions only). They are probed until ready and
+     * health-checked like local workers; a model may be served by both.
+     */
+    staticReplicas: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[\w.-]{1,64}$/, 'expected letters, digits, ".", "_" or "-"').optional(),
+            address: z.string().regex(/^(unix:\/.+|\[[0-9a-fA-F:.]+\]:\d{1,5}|[^\s:/[\]]+:\d{1,5})$/, 'expected "host:port", "[ipv6]:port" or "unix:/path"'),
+            models: z.array(z.string().min(1)).min(1),
+          })
+          .strict(),
+      )
+      .default([])
+      .superRefine((entries, ctx) => {
+        const ids = entries.map((e, i) => e.id ?? `static-${i}`);
+        ids.forEach((id, i) => {
+          if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate replica id "${id}"` });
+          if (/^worker-\d+$/.test(id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `"${id}" is the name of a local worker; choose another id` });
+        });
+      }),
     upstream: z
       .object({
         /** Tries per request (or batch) across replicas when a replica fails (crash, reset, 5xx, attempt timeout): 2 = one retry, on another replica. */
@@ -215,3 +243,4 @@ export type HealthConfig = GatewayConfig['health'];
 export type BreakerSettings = GatewayConfig['breaker'];
 export type CacheConfig = GatewayConfig['cache'];
 export type LimitsConfig = GatewayConfig['limits'];
+export type StaticReplicaConfig = GatewayConfig['staticReplicas'][number];

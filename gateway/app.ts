@@ -7,8 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfergateError } from '../common/errors.ts';
-import { answerFromFrame, frameOfAnswer, type InferAnswer } from '../common/wire.ts';
+import { answerFromFrame, frameOfAnswer, type InferAnswer, type WorkerModelsBody } from '../common/wire.ts';
 import type { CacheConfig, GatewayConfig } from '../config/schema.ts';
+import type { ReplicaClientFactory } from './replicas/replica-client.ts';
 import { ModelBatching } from './batching/model-batching.ts';
 import { MemoryLru } from './cache/memory-lru.ts';
 import { splitMemoryBudget } from './cache/memory-costs.ts';
@@ -29,10 +30,15 @@ import { RequestBudget } from './http/request-budget.ts';
 import { ReplicaSet } from './replicas/replica-set.ts';
 import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
 import { RetryBudget } from './resilience/retry-budget.ts';
+import type { Replica } from './replicas/replica.ts';
+import type { ReplicaSource } from './replicas/replica-source.ts';
+import { parseServedModel } from './replicas/served-model.ts';
+import { parseReplicaAddress, StaticList } from './sources/static-list.ts';
 import { placeModels } from './supervisor/placement.ts';
 import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
 import { isReplicaFault } from './upstream/failure.ts';
+import { workerClientFactory } from './upstream/worker-client.ts';
 
 /** Distinct request bodies remembered for decode-free cache hits, and the bytes of their stored copies at most. */
 const RAW_BODY_INDEX_LIMITS = { maxEntries: 16_384, maxBytes: 32 * 1024 * 1024 };
@@ -44,16 +50,24 @@ export type GatewayDeps = {
   now?: () => number;
   random?: () => number;
   spawnWorker?: SpawnWorker;
+  /** Builds each replica's client; default: a WorkerClient (mux or HTTP to a worker). */
+  connect?: ReplicaClientFactory;
 };
+
+/** Between two readiness checks of a static replica that is not up (a remote host may be down for long). */
+const STATIC_PROBE_INTERVAL_MS = 1_000;
+const STATIC_PROBE_TIMEOUT_MS = 5_000;
 
 export class Gateway {
   readonly config: GatewayConfig;
   readonly registry: ModelRegistry;
   readonly replicas: ReplicaSet;
   readonly supervisor: Supervisor;
+  /** Every source of replicas: the supervisor of local workers, then the static list. */
+  readonly sources: readonly ReplicaSource[];
   readonly dispatcher: Dispatcher;
   readonly retryBudget: RetryBudget;
-  readonly healthChecker: HealthChecker;
+  readonly healthChecker: HealthChecker<Replica>;
   readonly #breakerClock: BreakerClock;
   readonly cache: ResultCache<InferAnswer>;
   /** The shared tier, when Redis is configured. */
@@ -78,6 +92,8 @@ export class Gateway {
       maxWaitingPerModel: config.upstream.maxWaitingForReplica,
       panicThresholdPercent: config.health.panicThresholdPercent,
       maxEjectionPercent: config.health.maxEjectionPercent,
+      slowStart: { windowMs: config.health.slowStartWindowMs, minWeightPercent: config.health.slowStartMinWeightPercent },
+      now,
       log,
     });
     // One timer rotates the rolling windows of every replica's breaker.
@@ -87,33 +103,58 @@ export class Gateway {
       breaker.on('state', (to: string, from: string) => log(`${replicaId}: circuit breaker ${from} → ${to}`));
       return new ReplicaHealth({ breaker, config: config.health, now });
     };
-    // Every replica state change can change a version's state (READY, LOADING, UNAVAILABLE).
-    this.replicas.on('state', () => this.registry.observe(this.replicas.replicas));
+    // Every replica state change, arrival or departure can change a version's state (READY, LOADING, UNAVAILABLE).
+    const observe = (): void => this.registry.observe(this.replicas.replicas);
+    this.replicas.on('state', observe);
+    this.replicas.on('removed', (replica) => {
+      observe();
+      // A replica that left takes no new calls: its breaker's timers stop.
+      replica.health.breaker.shutdown();
+    });
+    const connect = deps.connect ?? workerClientFactory({ maxConnections: config.workers.maxConnectionsPerWorker });
+    // A version loaded from another file than the one this gateway already serves under that name is not routed to.
+    const acceptReport = (replica: Replica, report: WorkerModelsBody): void => replica.setReport(report, this.registry.learn(replica.id, report));
 
     this.#ownedSocketDir = config.workers.socketDir ? null : mkdtempSync(join(tmpdir(), 'infergate-'));
     this.supervisor = new Supervisor({
       replicas: this.replicas,
       // A model whose config.yaml is invalid is UNAVAILABLE without a worker loading it.
       placements: placeModels(models.filter((m) => m.configError === undefined).map((m) => ({ name: m.name, replicas: m.config.replicas ?? config.models.defaultReplicas }))),
+      connect,
+      transport: config.workers.transport,
       repository: config.models.repository,
       socketDir: config.workers.socketDir || this.#ownedSocketDir!,
       sessionOptions: config.workers.sessionOptions,
       startupTimeoutMs: config.workers.startupTimeoutMs,
       drainTimeoutMs: config.workers.drainTimeoutMs,
-      maxConnectionsPerWorker: config.workers.maxConnectionsPerWorker,
       backoff: {
         initialMs: config.workers.restartBackoffInitialMs,
         maxMs: config.workers.restartBackoffMaxMs,
         stableMs: config.workers.restartBackoffMaxMs,
       },
       healthFor,
-      // A version loaded from another file than the one this gateway already serves under that name is not routed to.
-      acceptReport: (replica, report) => replica.setReport(report, this.registry.learn(replica.id, report)),
+      acceptReport,
       injectFaults: config.workers.injectFaults,
       now,
       log,
       ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
     });
+    const staticList = new StaticList({
+      entries: config.staticReplicas.map((entry, i) => ({
+        id: entry.id ?? `static-${i}`,
+        address: parseReplicaAddress(entry.address),
+        serving: entry.models.map(parseServedModel),
+      })),
+      replicas: this.replicas,
+      connect,
+      healthFor,
+      probeIntervalMs: STATIC_PROBE_INTERVAL_MS,
+      probeTimeoutMs: STATIC_PROBE_TIMEOUT_MS,
+      acceptReport,
+      now,
+      log,
+    });
+    this.sources = [this.supervisor, staticList];
     this.retryBudget = new RetryBudget(
       { percent: config.upstream.retryBudgetPercent, minRetriesPerSecond: config.upstream.minRetriesPerSecond, windowMs: config.upstream.retryBudgetWindowMs },
       now,
@@ -130,7 +171,7 @@ export class Gateway {
       config: config.health,
       random,
       log,
-      restart: (replica, reason) => this.supervisor.restart(replica, reason),
+      restart: (replica, reason) => this.sources.some((source) => source.restart(replica, reason)),
     });
     const policies = new Map<string, CachePolicy>(
       models.map((m) => [
@@ -160,7 +201,7 @@ export class Gateway {
       maxResponseBytes: config.limits.maxResponseBytes,
       models,
       dispatcher: this.dispatcher,
-      replicas: this.replicas,
+      capacity: this.replicas,
       now,
     });
     this.infer = new InferService({
@@ -209,7 +250,7 @@ export class Gateway {
         resolve();
       });
     });
-    this.supervisor.start();
+    for (const source of this.sources) source.start();
     this.healthChecker.start();
     return server.address() as AddressInfo;
   }
@@ -239,7 +280,7 @@ export class Gateway {
       this.batching.destroy(stopped);
       this.replicas.rejectWaiters(stopped);
       this.healthChecker.close();
-      await this.supervisor.close();
+      await Promise.all(this.sources.map((source) => source.close()));
       for (const replica of this.replicas.replicas) replica.health.breaker.shutdown();
       this.#breakerClock.stop();
       await this.redisTier?.close();

@@ -16,7 +16,6 @@
 import { InfergateError } from '../../common/errors.ts';
 import type { InferAnswer } from '../../common/wire.ts';
 import type { BatchingConfig } from '../../config/batching-schema.ts';
-import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { BatchAxes } from './batch-axes.ts';
 import { decideBatch, expectedWaitMs, expiredItems, type QueuedItem } from './batch-policy.ts';
@@ -28,6 +27,14 @@ export type { BatchRequest } from './batch-runner.ts';
 
 type Pending = QueuedItem & BatchMember;
 
+/** What the batcher asks of the fleet: the replicas a batch may go to now, and word when one turns ready. */
+export type BatchCapacity = {
+  /** The routable replicas of a model version (busy or not), each with the requests it holds. */
+  routable(model: string, version: string): readonly { readonly outstanding: number }[];
+  /** Calls `listener` whenever capacity may have grown; returns the unsubscribe. */
+  onCapacityChange(listener: () => void): () => void;
+};
+
 export type BatcherOptions = {
   model: string;
   version: string;
@@ -36,13 +43,13 @@ export type BatcherOptions = {
   maxResponseBytes: number;
   axes: BatchAxes;
   dispatcher: Dispatcher;
-  replicas: ReplicaSet;
+  capacity: BatchCapacity;
   now: () => number;
 };
 
 export class Batcher {
   readonly stats = new BatchStats();
-  readonly #o: BatcherOptions;
+  readonly #settings: BatcherOptions;
   readonly #queue: Pending[] = [];
   #nextId = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -53,17 +60,15 @@ export class Batcher {
   readonly #drainRate = new DrainRate(DRAIN_RATE_WINDOW_MS);
   /** Start of the backlog time not yet attributed to a dispatched batch. */
   #busyFromMs = 0;
-  readonly #onReplicaState = (_r: unknown, _from: string, to: string) => {
-    if (to === 'ready') this.#schedule();
-  };
+  readonly #unsubscribe: () => void;
 
   readonly #runner: BatchRunnerOptions;
 
   constructor(options: BatcherOptions) {
-    this.#o = options;
+    this.#settings = options;
     const { model, version, axes, dispatcher, now, maxResponseBytes } = options;
     this.#runner = { model, version, axes, dispatcher, maxResponseBytes, now, stats: this.stats, onRunMs: (ms) => (this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * ms) };
-    options.replicas.on('state', this.#onReplicaState);
+    this.#unsubscribe = options.capacity.onCapacityChange(() => this.#schedule());
   }
 
   get queueDepth(): number {
@@ -78,19 +83,19 @@ export class Batcher {
    * queue-delay target. Both carry Retry-After.
    */
   admit(priority: number, deadlineMs: number): void {
-    const { config } = this.#o;
+    const { config } = this.#settings;
     if (this.#queue.length >= config.maxQueueSize && !this.#queue.some((item) => item.priority > priority)) {
       this.stats.reject('queueFull');
-      throw queueFull(this.#o.model, config.maxQueueSize);
+      throw queueFull(this.#settings.model, config.maxQueueSize);
     }
-    const now = this.#o.now();
+    const now = this.#settings.now();
     const waitMs = expectedWaitMs(this.#rowsAhead(priority), config.maxBatchSize, this.#replicaSlots(), this.#expectedRunMs, this.#drainRate.rowsPerMs());
     if (waitMs !== null && (now + waitMs + this.#expectedRunMs > deadlineMs || (config.maxQueueWaitMs > 0 && waitMs > config.maxQueueWaitMs))) {
       // It would expire in the queue, or wait past the queue-delay target: say so now, while the client can still go elsewhere.
       this.stats.reject('expectedWait');
       const error = new InfergateError(
         'GW_ERR_OVERLOADED',
-        `model "${this.#o.model}": about ${Math.round(waitMs)} ms of queued work is ahead (deadline in ${Math.max(0, Math.round(deadlineMs - now))} ms, queue-delay target ${config.maxQueueWaitMs || 'none'})`,
+        `model "${this.#settings.model}": about ${Math.round(waitMs)} ms of queued work is ahead (deadline in ${Math.max(0, Math.round(deadlineMs - now))} ms, queue-delay target ${config.maxQueueWaitMs || 'none'})`,
       );
       error.retryAfterSeconds = 1;
       throw error;
@@ -99,17 +104,17 @@ export class Batcher {
 
   /** Queues a request; resolves with its own answer. Rejects with a catalogued error (admission as in `admit`). */
   submit(request: BatchRequest): Promise<InferAnswer> {
-    const { config } = this.#o;
+    const { config } = this.#settings;
     if (this.#queue.length >= config.maxQueueSize && !this.#evictForPriority(request.priority)) {
       this.stats.reject('queueFull');
-      return Promise.reject(queueFull(this.#o.model, config.maxQueueSize));
+      return Promise.reject(queueFull(this.#settings.model, config.maxQueueSize));
     }
     try {
       this.admit(request.priority, request.deadlineMs);
     } catch (err) {
       return Promise.reject(err);
     }
-    const now = this.#o.now();
+    const now = this.#settings.now();
     if (this.#queue.length === 0) this.#busyFromMs = now;
     return new Promise((resolve, reject) => {
       this.#queue.push({
@@ -142,7 +147,7 @@ export class Batcher {
   destroy(err: InfergateError): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    this.#o.replicas.off('state', this.#onReplicaState);
+    this.#unsubscribe();
     for (const item of this.#queue.splice(0)) item.reject(err);
   }
 
@@ -156,7 +161,7 @@ export class Batcher {
     if (!victim) return false;
     this.#queue.splice(this.#queue.indexOf(victim), 1);
     this.stats.reject('queueFull');
-    victim.reject(queueFull(this.#o.model, this.#o.config.maxQueueSize));
+    victim.reject(queueFull(this.#settings.model, this.#settings.config.maxQueueSize));
     return true;
   }
 
@@ -174,9 +179,9 @@ export class Batcher {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     for (;;) {
-      const now = this.#o.now();
+      const now = this.#settings.now();
       this.#expire(now);
-      const decision = decideBatch(this.#queue, now, this.#freeSlots(), this.#o.config, this.#expectedRunMs);
+      const decision = decideBatch(this.#queue, now, this.#freeSlots(), this.#settings.config, this.#expectedRunMs);
       if (decision.kind === 'wait') {
         if (decision.wakeInMs !== null) {
           this.#timer = setTimeout(() => this.#pump(), Math.max(0, decision.wakeInMs));
@@ -207,7 +212,7 @@ export class Batcher {
       if (!expired.has(item.id)) continue;
       this.#queue.splice(i, 1);
       this.stats.reject('deadline');
-      item.reject(new InfergateError('GW_ERR_DEADLINE_EXCEEDED', `queued ${Math.round(now - item.enqueuedAtMs)} ms for a batch of model "${this.#o.model}"`));
+      item.reject(new InfergateError('GW_ERR_DEADLINE_EXCEEDED', `queued ${Math.round(now - item.enqueuedAtMs)} ms for a batch of model "${this.#settings.model}"`));
     }
   }
 
@@ -220,14 +225,14 @@ export class Batcher {
 
   /** Batch slots of the model's routable replicas, busy or not. */
   #replicaSlots(): number {
-    return this.#o.replicas.candidates(this.#o.model, this.#o.version).length * this.#o.config.maxInFlightBatchesPerReplica;
+    return this.#settings.capacity.routable(this.#settings.model, this.#settings.version).length * this.#settings.config.maxInFlightBatchesPerReplica;
   }
 
   /** Batch slots free now: per ready replica of the model, its allowance minus what it holds. */
   #freeSlots(): number {
     let free = 0;
-    for (const replica of this.#o.replicas.candidates(this.#o.model, this.#o.version)) {
-      free += Math.max(0, this.#o.config.maxInFlightBatchesPerReplica - replica.outstanding);
+    for (const replica of this.#settings.capacity.routable(this.#settings.model, this.#settings.version)) {
+      free += Math.max(0, this.#settings.config.maxInFlightBatchesPerReplica - replica.outstanding);
     }
     return free;
   }

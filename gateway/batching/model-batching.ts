@@ -6,10 +6,9 @@ import { InfergateError } from '../../common/errors.ts';
 import type { BatchingConfig } from '../../config/batching-schema.ts';
 import type { RepositoryModel } from '../../common/model-repository.ts';
 import type { ResolvedModel } from '../models/registry.ts';
-import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import { batchAxesFor, type BatchAxes } from './batch-axes.ts';
-import { Batcher } from './batcher.ts';
+import { Batcher, type BatchCapacity } from './batcher.ts';
 
 type ModelSettings = { config: BatchingConfig; timeoutMs: number; batchAxes: Record<string, number> | undefined };
 
@@ -33,17 +32,17 @@ export type ModelBatchingOptions = {
   maxResponseBytes: number;
   models: readonly RepositoryModel[];
   dispatcher: Dispatcher;
-  replicas: ReplicaSet;
+  capacity: BatchCapacity;
   now: () => number;
 };
 
 export class ModelBatching {
-  readonly #o: ModelBatchingOptions;
+  readonly #deps: ModelBatchingOptions;
   readonly #settings = new Map<string, ModelSettings>();
   readonly #plans = new Map<string, ModelPlan>();
 
   constructor(options: ModelBatchingOptions) {
-    this.#o = options;
+    this.#deps = options;
     for (const model of options.models) {
       const own = model.config.batching ?? {};
       const { batchAxes, defaultTimeoutMs, ...overrides } = own;
@@ -74,11 +73,11 @@ export class ModelBatching {
         model: model.name,
         version: model.version,
         config,
-        maxResponseBytes: this.#o.maxResponseBytes,
+        maxResponseBytes: this.#deps.maxResponseBytes,
         axes: axes.axes,
-        dispatcher: this.#o.dispatcher,
-        replicas: this.#o.replicas,
-        now: this.#o.now,
+        dispatcher: this.#deps.dispatcher,
+        capacity: this.#deps.capacity,
+        now: this.#deps.now,
       });
       plan = { ...base, batcher, axes: axes.axes, unbatchedReason: undefined };
     }

@@ -61,13 +61,13 @@ export type RedisTierStats = {
 
 export class RedisTier implements CacheTier {
   readonly name = 'redis';
-  readonly #o: RedisTierOptions;
+  readonly #deps: RedisTierOptions;
   readonly #now: () => number;
   readonly #stats: RedisTierStats = { gets: 0, hits: 0, misses: 0, sets: 0, errors: 0, timeouts: 0, skipped: 0, bytesRead: 0, bytesWritten: 0, purged: 0 };
   #lastError = '';
 
   constructor(options: RedisTierOptions) {
-    this.#o = options;
+    this.#deps = options;
     this.#now = options.wallNow ?? Date.now;
     const log = options.log ?? (() => {});
     // ioredis reports connection trouble as 'error' events (and prints them when nobody listens).
@@ -87,12 +87,12 @@ export class RedisTier implements CacheTier {
   }
 
   get(key: string): Promise<TierEntry | undefined> | undefined {
-    if (!this.#o.breaker.admits()) {
+    if (!this.#deps.breaker.admits()) {
       this.#stats.skipped++;
       return undefined;
     }
     this.#stats.gets++;
-    return this.#call(() => this.#o.client.getBuffer(key)).then(
+    return this.#call(() => this.#deps.client.getBuffer(key)).then(
       (value) => {
         const entry = value ? this.#decode(value) : undefined;
         if (!entry) {
@@ -108,7 +108,7 @@ export class RedisTier implements CacheTier {
   }
 
   set(key: string, bytes: Uint8Array, ttlMs: number): void {
-    if (!this.#o.breaker.admits()) {
+    if (!this.#deps.breaker.admits()) {
       this.#stats.skipped++;
       return;
     }
@@ -117,7 +117,7 @@ export class RedisTier implements CacheTier {
     value.writeUInt8(FORMAT, 0);
     writeU64(value, this.#now() + ms, 1);
     value.set(bytes, HEADER_BYTES);
-    this.#call(() => this.#o.client.set(key, value, 'PX', ms)).then(
+    this.#call(() => this.#deps.client.set(key, value, 'PX', ms)).then(
       () => {
         this.#stats.sets++;
         this.#stats.bytesWritten += value.byteLength;
@@ -133,11 +133,11 @@ export class RedisTier implements CacheTier {
    * neither fail half-way on a busy gateway nor open the requests' breaker).
    */
   async deletePrefix(prefix: string): Promise<number> {
-    const client = this.#o.adminClient?.() ?? this.#o.client;
+    const client = this.#deps.adminClient?.() ?? this.#deps.client;
     client.on('error', () => {});
     try {
       // A Cluster client knows its primaries only once it is ready.
-      if (client instanceof Cluster && client.status !== 'ready') await ready(client, this.#o.adminTimeoutMs ?? 2000);
+      if (client instanceof Cluster && client.status !== 'ready') await ready(client, this.#deps.adminTimeoutMs ?? 2000);
       let removed = 0;
       const primaries: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
       const pattern = `${escapeGlob(prefix)}*`;
@@ -150,26 +150,26 @@ export class RedisTier implements CacheTier {
         } while (cursor !== '0');
       }
       this.#stats.purged += removed;
-      await client.publish(this.#o.channel, prefix);
+      await client.publish(this.#deps.channel, prefix);
       return removed;
     } finally {
-      if (client !== this.#o.client) client.disconnect();
+      if (client !== this.#deps.client) client.disconnect();
     }
   }
 
   stats(): RedisTierStats & { status: string; breaker: ReturnType<Breaker['snapshot']>; lastError: string } {
-    return { ...this.#stats, status: this.#o.client.status, breaker: this.#o.breaker.snapshot(), lastError: this.#lastError };
+    return { ...this.#stats, status: this.#deps.client.status, breaker: this.#deps.breaker.snapshot(), lastError: this.#lastError };
   }
 
   /** Quits both connections (pending commands finish first). */
   async close(): Promise<void> {
-    this.#o.breaker.shutdown();
-    this.#o.clock?.stop();
-    await Promise.all([this.#o.client, this.#o.subscriber].map((c) => c?.quit().catch(() => c.disconnect())));
+    this.#deps.breaker.shutdown();
+    this.#deps.clock?.stop();
+    await Promise.all([this.#deps.client, this.#deps.subscriber].map((c) => c?.quit().catch(() => c.disconnect())));
   }
 
   #call<T>(command: () => Promise<T>): Promise<T> {
-    return this.#o.breaker.run(command).catch((err: unknown) => {
+    return this.#deps.breaker.run(command).catch((err: unknown) => {
       if ((err as { code?: string })?.code === 'EOPENBREAKER') this.#stats.skipped++;
       else {
         this.#stats.errors++;

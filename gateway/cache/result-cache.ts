@@ -66,7 +66,7 @@ type Answer<V> = { value: V; outcome: CacheOutcome };
 const IDENTITY: CacheCodec<Uint8Array> = { toBytes: (v) => v, fromBytes: (b) => b };
 
 export class ResultCache<V = Uint8Array> {
-  readonly #o: ResultCacheOptions<V>;
+  readonly #settings: ResultCacheOptions<V>;
   readonly #codec: CacheCodec<V>;
   /**
    * One flight per key being looked up in an asynchronous tier or computed.
@@ -80,7 +80,7 @@ export class ResultCache<V = Uint8Array> {
   readonly #memo: HotMemo<V> | undefined;
 
   constructor(options: ResultCacheOptions<V>) {
-    this.#o = options;
+    this.#settings = options;
     this.#codec = options.codec ?? (IDENTITY as unknown as CacheCodec<V>);
     const hitsByTier = Object.fromEntries(options.tiers.map((tier) => [tier.name, 0]));
     this.#stats = { hits: 0, hitsByTier, misses: 0, joins: 0, bypasses: 0, stores: 0, tooLarge: 0, undecodable: 0 };
@@ -89,7 +89,7 @@ export class ResultCache<V = Uint8Array> {
 
   /** Whether answers of this model are cached at all (no key is needed when not and nothing else uses it). */
   enabledFor(model: string): boolean {
-    return this.#o.policyFor(model).enabled;
+    return this.#settings.policyFor(model).enabled;
   }
 
   /**
@@ -107,7 +107,7 @@ export class ResultCache<V = Uint8Array> {
   }
 
   async getOrCompute(model: string, key: string, bypass: boolean, compute: () => Promise<V>): Promise<Answer<V>> {
-    const policy = this.#o.policyFor(model);
+    const policy = this.#settings.policyFor(model);
     if (!policy.enabled) return { value: await compute(), outcome: 'off' };
     if (bypass) {
       this.#stats.bypasses++;
@@ -145,10 +145,10 @@ export class ResultCache<V = Uint8Array> {
 
   /** Removes a model's entries (every version, or one) from every tier, this gateway's and the shared one. */
   async purge(model: string, version?: string): Promise<PurgeResult> {
-    const prefix = version === undefined ? `${this.#o.keyPrefix}:${encodeURIComponent(model)}:` : this.#prefixOf(model, version);
+    const prefix = version === undefined ? `${this.#settings.keyPrefix}:${encodeURIComponent(model)}:` : this.#prefixOf(model, version);
     const result: PurgeResult = { prefix, removed: {}, errors: {} };
     this.#memo?.deletePrefix(prefix);
-    for (const tier of this.#o.tiers) {
+    for (const tier of this.#settings.tiers) {
       try {
         result.removed[tier.name] = await tier.deletePrefix(prefix);
       } catch (err) {
@@ -159,7 +159,7 @@ export class ResultCache<V = Uint8Array> {
   }
 
   stats(): ResultCacheStats & { inFlight: number; hotMemo: HotMemoStats | null; tiers: Record<string, object> } {
-    const tiers = Object.fromEntries(this.#o.tiers.map((tier) => [tier.name, tier.stats()]));
+    const tiers = Object.fromEntries(this.#settings.tiers.map((tier) => [tier.name, tier.stats()]));
     const hotMemo = this.#memo?.stats() ?? null;
     return { ...this.#stats, hitsByTier: { ...this.#stats.hitsByTier }, inFlight: this.#inFlight.size, hotMemo, tiers };
   }
@@ -170,7 +170,7 @@ export class ResultCache<V = Uint8Array> {
    * the walk from the first asynchronous tier on, or undefined.
    */
   #lookup(key: string): Answer<V> | Promise<Answer<V> | undefined> | undefined {
-    const { tiers } = this.#o;
+    const { tiers } = this.#settings;
     for (let i = 0; i < tiers.length; i++) {
       const found = tiers[i]!.get(key);
       if (found instanceof Promise) return this.#lookupFrom(key, i, found);
@@ -181,7 +181,7 @@ export class ResultCache<V = Uint8Array> {
   }
 
   async #lookupFrom(key: string, from: number, pending: Promise<TierEntry | undefined>): Promise<Answer<V> | undefined> {
-    const { tiers } = this.#o;
+    const { tiers } = this.#settings;
     for (let i = from; i < tiers.length; i++) {
       const found = await (i === from ? pending : tiers[i]!.get(key));
       const value = found && this.#decode(key, found);
@@ -200,11 +200,11 @@ export class ResultCache<V = Uint8Array> {
   }
 
   #hit(key: string, tierIndex: number, entry: TierEntry, value: V): Answer<V> {
-    const tier = this.#o.tiers[tierIndex]!;
+    const tier = this.#settings.tiers[tierIndex]!;
     this.#stats.hits++;
     this.#stats.hitsByTier[tier.name]!++;
     // Refill the faster tiers for the time the entry has left, never longer.
-    for (let i = 0; i < tierIndex; i++) this.#o.tiers[i]!.set(key, entry.bytes, entry.ttlMs);
+    for (let i = 0; i < tierIndex; i++) this.#settings.tiers[i]!.set(key, entry.bytes, entry.ttlMs);
     return { value, outcome: 'hit' };
   }
 
@@ -213,7 +213,7 @@ export class ResultCache<V = Uint8Array> {
     const bytes = this.#codec.toBytes(value);
     if (bytes.byteLength > policy.maxEntryBytes) this.#stats.tooLarge++;
     else {
-      for (const tier of this.#o.tiers) tier.set(key, bytes, policy.ttlSeconds * 1000);
+      for (const tier of this.#settings.tiers) tier.set(key, bytes, policy.ttlSeconds * 1000);
       this.#stats.stores++;
     }
     return value;
@@ -243,6 +243,6 @@ export class ResultCache<V = Uint8Array> {
   }
 
   #prefixOf(model: string, version: string): string {
-    return `${this.#o.keyPrefix}:${encodeURIComponent(model)}:${encodeURIComponent(version)}:`;
+    return `${this.#settings.keyPrefix}:${encodeURIComponent(model)}:${encodeURIComponent(version)}:`;
   }
 }

@@ -3,38 +3,57 @@
 // many replicas never align). Results go through the pure check policy
 // (replica-health.ts → health-policy.ts); a replica that failed
 // restartAfterFailedChecks checks in a row — a hung process: alive, not
-// answering — is handed to `restart` (the supervisor kills and respawns it).
+// answering — is handed to `restart` (its source restarts it: the supervisor kills and
+// respawns a local worker).
 //
 // A busy worker answers between inferences (onnxruntime-node runs on the
 // worker's JS thread), so checkTimeoutMs must exceed the longest batch.
 
 import type { HealthConfig } from '../../config/schema.ts';
-import type { Replica } from '../replicas/replica.ts';
-import type { ReplicaSet } from '../replicas/replica-set.ts';
 import { nextCheckDelayMs } from './health-policy.ts';
+import type { ReplicaHealth } from './replica-health.ts';
 
-export type HealthCheckerOptions = {
-  replicas: ReplicaSet;
+/** What the checker reads of a replica: starting, draining and stopped replicas belong to their source. */
+export type CheckedReplica = {
+  readonly id: string;
+  readonly state: string;
+  readonly generation: number;
+  readonly health: ReplicaHealth;
+  readonly client: { isReady(timeoutMs: number): Promise<boolean> };
+};
+
+/** The fleet as the checker follows it: its members now, and word of each that joins or leaves. */
+export type Membership<R> = {
+  readonly replicas: readonly R[];
+  on(event: 'added' | 'removed', listener: (replica: R) => void): unknown;
+};
+
+export type HealthCheckerDeps<R extends CheckedReplica> = {
+  replicas: Membership<R>;
   config: HealthConfig;
   random: () => number;
   log: (message: string) => void;
-  /** Restart a replica presumed hung; the supervisor's job. */
-  restart: (replica: Replica, reason: string) => void;
+  /** Restart a replica presumed hung: its source's job. */
+  restart: (replica: R, reason: string) => void;
 };
 
-export class HealthChecker {
-  readonly #o: HealthCheckerOptions;
-  readonly #timers = new Map<Replica, NodeJS.Timeout>();
+export class HealthChecker<R extends CheckedReplica> {
+  readonly #deps: HealthCheckerDeps<R>;
+  readonly #timers = new Map<R, NodeJS.Timeout>();
   #closed = false;
 
-  constructor(options: HealthCheckerOptions) {
-    this.#o = options;
+  constructor(deps: HealthCheckerDeps<R>) {
+    this.#deps = deps;
   }
 
-  /** Starts checking every replica in the set now and every one added later. */
+  /** Starts checking every replica in the set now and every one added later; stops checking one that leaves. */
   start(): void {
-    for (const replica of this.#o.replicas.replicas) this.#schedule(replica);
-    this.#o.replicas.on('added', (replica: Replica) => this.#schedule(replica));
+    for (const replica of this.#deps.replicas.replicas) this.#schedule(replica);
+    this.#deps.replicas.on('added', (replica) => this.#schedule(replica));
+    this.#deps.replicas.on('removed', (replica) => {
+      clearTimeout(this.#timers.get(replica));
+      this.#timers.delete(replica);
+    });
   }
 
   close(): void {
@@ -43,19 +62,18 @@ export class HealthChecker {
     this.#timers.clear();
   }
 
-  #schedule(replica: Replica): void {
-    if (this.#closed) return;
-    const { checkIntervalMs, checkJitterPercent } = this.#o.config;
-    const timer = setTimeout(() => void this.#check(replica), nextCheckDelayMs(checkIntervalMs, checkJitterPercent, this.#o.random));
+  #schedule(replica: R): void {
+    if (this.#closed || !this.#deps.replicas.replicas.includes(replica)) return;
+    const { checkIntervalMs, checkJitterPercent } = this.#deps.config;
+    const timer = setTimeout(() => void this.#check(replica), nextCheckDelayMs(checkIntervalMs, checkJitterPercent, this.#deps.random));
     timer.unref();
     this.#timers.set(replica, timer);
   }
 
-  async #check(replica: Replica): Promise<void> {
-    // Starting, draining and stopped replicas belong to the supervisor.
+  async #check(replica: R): Promise<void> {
     if (replica.state === 'ready') {
       const generation = replica.generation;
-      const passed = await replica.client.isReady(this.#o.config.checkTimeoutMs);
+      const passed = await replica.client.isReady(this.#deps.config.checkTimeoutMs);
       if (this.#closed) return;
       // The answer is about a process that is gone when the replica restarted meanwhile.
       if (replica.generation === generation && replica.state === 'ready') this.#record(replica, passed);
@@ -63,15 +81,15 @@ export class HealthChecker {
     this.#schedule(replica);
   }
 
-  #record(replica: Replica, passed: boolean): void {
+  #record(replica: R, passed: boolean): void {
     const wasHealthy = replica.health.passesChecks;
     const { healthy, failedInARow } = replica.health.onCheck(passed);
     if (wasHealthy !== healthy) {
-      this.#o.log(`${replica.id}: ${healthy ? 'health checks pass again; back in rotation' : `${failedInARow} health checks failed in a row; out of rotation`}`);
+      this.#deps.log(`${replica.id}: ${healthy ? 'health checks pass again; back in rotation' : `${failedInARow} health checks failed in a row; out of rotation`}`);
     }
-    const { restartAfterFailedChecks } = this.#o.config;
+    const { restartAfterFailedChecks } = this.#deps.config;
     if (restartAfterFailedChecks > 0 && failedInARow >= restartAfterFailedChecks) {
-      this.#o.restart(replica, `${failedInARow} health checks failed in a row`);
+      this.#deps.restart(replica, `${failedInARow} health checks failed in a row`);
     }
   }
 }

@@ -6,10 +6,8 @@
 //   passive         consecutiveFailuresToEject replica failures in a row ──▶ ejected for
 //                   min(maxEjectionMs, baseEjectionMs × ejections so far), unless that
 //                   would eject more than maxEjectionPercent of the model's replicas
-//   routing         usable = healthy ∧ not ejected ∧ breaker admits; when fewer than
-//                   panicThresholdPercent of the ready replicas are usable, spread
-//                   over all ready ones (panic) rather than fail everything
-//   slow start      a replica ready for t < window gets weight min + (1 − min)·t/window
+//   usable          healthy ∧ not ejected ∧ breaker admits (what the balancer's
+//                   panic mode, balancer/panic-mode.ts, reads)
 
 export type CheckThresholds = { healthyThreshold: number; unhealthyThreshold: number };
 
@@ -46,24 +44,4 @@ export function mayEject(ejected: number, total: number, maxEjectionPercent: num
   if (maxEjectionPercent <= 0) return false;
   const allowed = Math.max(1, Math.floor((total * maxEjectionPercent) / 100));
   return ejected < allowed;
-}
-
-/** The replicas to balance over among the ready ones, and whether that is panic mode. */
-export function routableReplicas<T>(
-  ready: readonly T[],
-  isUsable: (replica: T) => boolean,
-  panicThresholdPercent: number,
-): { replicas: readonly T[]; panic: boolean } {
-  if (ready.length === 0) return { replicas: ready, panic: false };
-  const usable = ready.filter(isUsable);
-  if (usable.length === ready.length) return { replicas: ready, panic: false };
-  if (usable.length === 0 || (usable.length * 100) / ready.length < panicThresholdPercent) return { replicas: ready, panic: true };
-  return { replicas: usable, panic: false };
-}
-
-/** Traffic weight of a replica ready for `readyForMs` (1 = a full share). */
-export function slowStartWeight(readyForMs: number, windowMs: number, minWeightPercent: number): number {
-  if (windowMs <= 0 || readyForMs >= windowMs) return 1;
-  const min = minWeightPercent / 100;
-  return min + (1 - min) * (Math.max(0, readyForMs) / windowMs);
 }

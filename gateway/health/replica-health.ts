@@ -1,13 +1,12 @@
 // What the gateway believes about one replica's health, apart from its
-// lifecycle state (replica-state.ts): its circuit breaker, the active-check
-// run, passive outlier ejection and the slow-start ramp. It holds state and
-// applies the pure policies of health-policy.ts; timers live in
-// health-checker.ts and cross-replica decisions (how many may be ejected) in
-// the replica set.
+// lifecycle state (replicas/replica-state.ts): its circuit breaker, the
+// active-check run and passive outlier ejection. It holds state and applies
+// the pure policies of health-policy.ts; timers live in health-checker.ts and
+// the cross-replica decision (how many may be ejected) in outlier-ejection.ts.
 
 import type { Breaker, BreakerSnapshot } from '../resilience/circuit-breaker.ts';
 import type { HealthConfig } from '../../config/schema.ts';
-import { afterCheck, ejectionMs, FRESH_CHECK_STATE, slowStartWeight, type CheckState } from './health-policy.ts';
+import { afterCheck, ejectionMs, FRESH_CHECK_STATE, type CheckState } from './health-policy.ts';
 
 export type ReplicaHealthSnapshot = {
   usable: boolean;
@@ -19,8 +18,6 @@ export type ReplicaHealthSnapshot = {
   ejectionsRefused: number;
   /** Remaining ejection time; 0 when not ejected. */
   ejectedForMs: number;
-  /** Slow-start traffic weight (1 = a full share). */
-  weight: number;
 };
 
 export class ReplicaHealth {
@@ -32,7 +29,6 @@ export class ReplicaHealth {
   #ejections = 0;
   #ejectionsRefused = 0;
   #ejectedUntilMs = 0;
-  #readySinceMs = -Infinity;
 
   constructor(options: { breaker: Breaker; config: HealthConfig; now: () => number }) {
     this.breaker = options.breaker;
@@ -58,16 +54,8 @@ export class ReplicaHealth {
     return this.#check.healthy;
   }
 
-  weight(): number {
-    return slowStartWeight(this.#now() - this.#readySinceMs, this.#config.slowStartWindowMs, this.#config.slowStartMinWeightPercent);
-  }
-
-  /**
-   * A fresh process passed its startup check: forget what the old one did.
-   * `slowStart`: ramp its traffic share up (it joins replicas already serving).
-   */
-  onReady(slowStart: boolean): void {
-    this.#readySinceMs = slowStart ? this.#now() : -Infinity;
+  /** A fresh process passed its startup check: forget what the old one did. */
+  onReady(): void {
     this.#check = FRESH_CHECK_STATE;
     this.#consecutiveFailures = 0;
     this.#ejectedUntilMs = 0;
@@ -114,7 +102,6 @@ export class ReplicaHealth {
       ejections: this.#ejections,
       ejectionsRefused: this.#ejectionsRefused,
       ejectedForMs: Math.max(0, Math.round(this.#ejectedUntilMs - this.#now())),
-      weight: Number(this.weight().toFixed(3)),
     };
   }
 }

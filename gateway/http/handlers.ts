@@ -88,7 +88,7 @@ export class Handlers {
         return [m.name, { ready, routable: routable.map((r) => r.id), panic, versions: registry.status(m.name) }];
       }),
     );
-    return { replicas: replicas.replicas.map((r) => r.snapshot()), models, retryBudget: retryBudget.snapshot() };
+    return { replicas: replicas.snapshots(), models, retryBudget: retryBudget.snapshot() };
   }
 
   async #purge(modelName: string, version: string | undefined): Promise<Reply> {

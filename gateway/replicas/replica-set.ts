@@ -1,24 +1,31 @@
-// Owns the replicas and answers "which replica should take this request":
-// ready replicas that serve the model and are usable (active checks pass, not
-// ejected, breaker admits) are candidates — all ready ones in panic mode, when
-// too few are usable — and weighted least-connections picks among them
-// (slow-start weight). Every outcome comes back through `release`, which feeds
-// passive outlier ejection (never ejecting more than maxEjectionPercent of a
-// model's replicas). Requests that arrive while a model has no ready replica
-// wait here (bounded, each until its deadline) and are woken when one is.
+// The fleet: replicas join (`add`) and leave (`remove`) at run time, from
+// whatever source made them (the supervisor of local workers, a static list
+// of addresses), and the set answers "which replica should take this
+// request". Ready replicas that run the model version are candidates; the
+// balancer's rules choose among them (balancer/: panic mode over the usable
+// ones, slow-start weights, weighted least-connections). Every outcome comes
+// back through `release`, which feeds passive outlier ejection
+// (health/outlier-ejection.ts). Requests that arrive while a model has no
+// ready replica wait here (bounded, each until its deadline) and are woken
+// when one is.
 
 import { EventEmitter } from 'node:events';
 import { InfergateError } from '../../common/errors.ts';
 import { pickLeastConnections } from '../balancer/least-connections.ts';
-import { mayEject, routableReplicas } from '../health/health-policy.ts';
-import type { UpstreamFailure } from '../upstream/failure.ts';
-import type { Replica } from './replica.ts';
+import { routableReplicas } from '../balancer/panic-mode.ts';
+import { slowStartWeight, type SlowStartSettings } from '../balancer/slow-start.ts';
+import { recordReplicaFault } from '../health/outlier-ejection.ts';
+import type { Replica, ReplicaSnapshot } from './replica.ts';
+import type { ReplicaState } from './replica-state.ts';
 
 /** Replicas a request already failed on, with the generation it failed on. */
 export type Tried = Map<Replica, number>;
 
 /** A picked replica; `panic`: picked in panic mode, so its breaker may be open and is bypassed. */
 export type Acquired = { replica: Replica; panic: boolean };
+
+/** How an attempt on a replica ended: null for success, else whether the failure was the replica's fault. */
+export type AttemptOutcome = { readonly replicaFault: boolean } | null;
 
 type Waiter = {
   model: string;
@@ -29,36 +36,60 @@ type Waiter = {
   timer: NodeJS.Timeout;
 };
 
-export type ReplicaSetOptions = {
+export type ReplicaSetSettings = {
   random: () => number;
+  now: () => number;
   maxWaitingPerModel: number;
   panicThresholdPercent: number;
   maxEjectionPercent: number;
+  slowStart: SlowStartSettings;
   log: (message: string) => void;
 };
 
-/** Emits 'added' (replica), 'state' (replica, from, to) and 'ejected' (replica, durationMs). */
-export class ReplicaSet extends EventEmitter {
+export type ReplicaSetEvents = {
+  added: [replica: Replica];
+  removed: [replica: Replica];
+  state: [replica: Replica, from: ReplicaState, to: ReplicaState];
+  ejected: [replica: Replica, durationMs: number];
+};
+
+export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   readonly #replicas: Replica[] = [];
   readonly #waiters = new Set<Waiter>();
-  readonly #o: ReplicaSetOptions;
-  readonly #weightOf = (r: Replica) => r.health.weight();
+  readonly #settings: ReplicaSetSettings;
+  /** Replicas that joined a fleet already serving: they ramp up (slow start) even on their first start. */
+  readonly #lateJoiners = new WeakSet<Replica>();
+  readonly #onState = (r: Replica, from: ReplicaState, to: ReplicaState): void => {
+    if (to === 'ready') this.#onReady(r);
+    this.emit('state', r, from, to);
+    if (to === 'ready') this.#wakeWaiters();
+  };
+  readonly #weightOf = (r: Replica): number => this.weightOf(r);
 
-  constructor(options: ReplicaSetOptions) {
+  constructor(settings: ReplicaSetSettings) {
     super();
-    this.#o = options;
+    this.#settings = settings;
   }
 
   add(replica: Replica): void {
+    if (this.#replicas.includes(replica)) return;
+    if (this.#replicas.some((o) => o.state === 'ready')) this.#lateJoiners.add(replica);
     this.#replicas.push(replica);
+    replica.on('state', this.#onState);
     this.emit('added', replica);
-    replica.on('state', (r: Replica, from: string, to: string) => {
-      // Slow start for a restarted replica rejoining replicas that kept serving; replicas
-      // that start together with the gateway share traffic evenly from the start.
-      if (to === 'ready') r.health.onReady(r.generation > 0 && this.#replicas.some((o) => o !== r && o.state === 'ready' && o.models.some((m) => r.serves(m))));
-      this.emit('state', r, from, to);
-      if (to === 'ready') this.#wakeWaiters();
-    });
+    if (replica.state === 'ready') this.#onState(replica, 'starting', 'ready');
+  }
+
+  /**
+   * Takes a replica out of the set: it is offered to no new request. Requests already sent to it finish (or fail
+   * and are retried elsewhere); its source stops it.
+   */
+  remove(replica: Replica): void {
+    const index = this.#replicas.indexOf(replica);
+    if (index === -1) return;
+    this.#replicas.splice(index, 1);
+    replica.off('state', this.#onState);
+    this.emit('removed', replica);
   }
 
   get replicas(): readonly Replica[] {
@@ -71,12 +102,26 @@ export class ReplicaSet extends EventEmitter {
    */
   route(model: string, version: string | undefined): { replicas: readonly Replica[]; panic: boolean } {
     const ready = this.#replicas.filter((r) => r.state === 'ready' && r.runs(model, version));
-    return routableReplicas(ready, isUsable, this.#o.panicThresholdPercent);
+    return routableReplicas(ready, isUsable, this.#settings.panicThresholdPercent);
   }
 
   /** Routable replicas of `model` `version` that this request has not already failed on. */
   candidates(model: string, version: string | undefined, tried?: Tried): Replica[] {
     return this.route(model, version).replicas.filter((r) => tried?.get(r) !== r.generation);
+  }
+
+  /** The batcher's view of capacity: the routable replicas of a model version (batching/batcher.ts BatchCapacity). */
+  routable(model: string, version: string): readonly Replica[] {
+    return this.route(model, version).replicas;
+  }
+
+  /** Calls `listener` whenever a replica turns ready (capacity may have grown); returns the unsubscribe. */
+  onCapacityChange(listener: () => void): () => void {
+    const onState = (_r: Replica, _from: ReplicaState, to: ReplicaState): void => {
+      if (to === 'ready') listener();
+    };
+    this.on('state', onState);
+    return () => this.off('state', onState);
   }
 
   /** Whether a replica of `model` that is not ready now may become ready (starting, or stopped and to be restarted). */
@@ -88,7 +133,7 @@ export class ReplicaSet extends EventEmitter {
   pick(model: string, version: string | undefined, tried?: Tried): Acquired | undefined {
     const { replicas, panic } = this.route(model, version);
     const fresh = tried ? replicas.filter((r) => tried.get(r) !== r.generation) : replicas;
-    const replica = pickLeastConnections(fresh, this.#o.random, this.#weightOf);
+    const replica = pickLeastConnections(fresh, this.#settings.random, this.#weightOf);
     return replica && { replica, panic };
   }
 
@@ -103,7 +148,7 @@ export class ReplicaSet extends EventEmitter {
     if (now) return Promise.resolve(take(now));
     let waiting = 0;
     for (const w of this.#waiters) if (w.model === model) waiting++;
-    if (waiting >= this.#o.maxWaitingPerModel || waitMs <= 0) {
+    if (waiting >= this.#settings.maxWaitingPerModel || waitMs <= 0) {
       return Promise.reject(new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${model}" has no ready replica`));
     }
     return new Promise((resolve, reject) => {
@@ -123,32 +168,29 @@ export class ReplicaSet extends EventEmitter {
     });
   }
 
-  /** Returns a replica taken by `acquire`, with the attempt's failure (null: it succeeded). */
-  release(replica: Replica, failure: UpstreamFailure | null): void {
+  /** Returns a replica taken by `acquire`, with the attempt's outcome. */
+  release(replica: Replica, outcome: AttemptOutcome): void {
     replica.outstanding--;
-    if (!failure) {
+    if (!outcome) {
       replica.completed++;
       replica.health.onSuccess();
       return;
     }
     replica.failed++;
-    if (failure.replicaFault && replica.health.onFailure()) this.#maybeEject(replica);
+    if (!outcome.replicaFault) return;
+    const durationMs = recordReplicaFault(replica, this.#replicas, this.#settings.maxEjectionPercent, this.#settings.log);
+    if (durationMs !== undefined) this.emit('ejected', replica, durationMs);
   }
 
-  /** Passive outlier ejection, unless the replica's models already have their share of ejected replicas. */
-  #maybeEject(replica: Replica): void {
-    for (const model of replica.models) {
-      const ofModel = this.#replicas.filter((r) => r.serves(model));
-      const ejected = ofModel.filter((r) => r.health.ejected).length;
-      if (!mayEject(ejected, ofModel.length, this.#o.maxEjectionPercent)) {
-        this.#o.log(`${replica.id}: would eject after ${replica.health.consecutiveFailures} failures in a row, but ${ejected} of ${ofModel.length} replicas of "${model}" are ejected already`);
-        replica.health.ejectionRefused();
-        return;
-      }
-    }
-    const durationMs = replica.health.eject();
-    this.#o.log(`${replica.id}: ejected for ${durationMs} ms after consecutive failures`);
-    this.emit('ejected', replica, durationMs);
+  /** A replica's slow-start traffic weight now (1 = a full share). */
+  weightOf(replica: Replica): number {
+    const { windowMs, minWeightPercent } = this.#settings.slowStart;
+    return slowStartWeight(this.#settings.now() - replica.rampStartedMs, windowMs, minWeightPercent);
+  }
+
+  /** Every member's state, counters, health and weight (the admin view). */
+  snapshots(): ReplicaSnapshot[] {
+    return this.#replicas.map((r) => r.snapshot(this.weightOf(r)));
   }
 
   /** Fails every waiting request (shutdown). */
@@ -158,6 +200,17 @@ export class ReplicaSet extends EventEmitter {
       w.reject(err);
     }
     this.#waiters.clear();
+  }
+
+  /**
+   * A fresh process passed its readiness check: its health starts over, and it ramps up when it joins replicas
+   * that kept serving (restarted, or added to a running fleet). Replicas that start together with the gateway
+   * share traffic evenly from the start.
+   */
+  #onReady(r: Replica): void {
+    r.health.onReady();
+    const joinsServingPeers = (r.generation > 0 || this.#lateJoiners.has(r)) && this.#replicas.some((o) => o !== r && o.state === 'ready' && o.models.some((m) => r.serves(m)));
+    r.rampStartedMs = joinsServingPeers ? this.#settings.now() : -Infinity;
   }
 
   #wakeWaiters(): void {

@@ -1,20 +1,23 @@
-// The gateway's view of one worker process (local or remote): its lifecycle
-// state, the requests outstanding on it, the models it serves and the client
-// that reaches it. The balancer reads `outstanding`; the supervisor drives
-// `state` through the one transition function.
+// The gateway's view of one replica (a local worker process, or a worker on
+// another host): its lifecycle state, the requests outstanding on it, the
+// model versions it serves and the client that reaches it. The balancer reads
+// `outstanding`; its source (supervisor, static list) drives `state` through
+// the one transition function.
 
 import { EventEmitter } from 'node:events';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth, ReplicaHealthSnapshot } from '../health/replica-health.ts';
-import { describeAddress, WorkerClient, type WorkerAddress } from '../upstream/worker-client.ts';
+import { describeAddress, type ReplicaAddress, type ReplicaClient, type ReplicaClientFactory } from './replica-client.ts';
 import { nextReplicaState, type ReplicaEvent, type ReplicaState } from './replica-state.ts';
+import { formatServedModel, type ServedModel } from './served-model.ts';
 
 export type ReplicaOptions = {
   id: string;
-  address: WorkerAddress;
-  /** Model names this replica is asked to serve. */
-  models: readonly string[];
-  maxConnections: number;
+  address: ReplicaAddress;
+  /** The models, and of each the versions (undefined: every version), this replica is placed to serve. */
+  serving: readonly ServedModel[];
+  /** Builds the client of each process of this replica (again after a restart). */
+  connect: ReplicaClientFactory;
   health: ReplicaHealth;
 };
 
@@ -28,18 +31,22 @@ export type ReplicaSnapshot = {
   failed: number;
   restarts: number;
   pid: number | null;
-  health: ReplicaHealthSnapshot;
+  health: ReplicaHealthSnapshot & { weight: number };
 };
 
+export type ReplicaEvents = { state: [replica: Replica, from: ReplicaState, to: ReplicaState] };
+
 /** Emits 'state' (replica, from, to) on every transition. */
-export class Replica extends EventEmitter {
+export class Replica extends EventEmitter<ReplicaEvents> {
   readonly id: string;
-  readonly address: WorkerAddress;
+  readonly address: ReplicaAddress;
+  /** Names of the models it is placed to serve. */
   readonly models: readonly string[];
+  readonly serving: readonly ServedModel[];
   readonly health: ReplicaHealth;
   /** What the worker reported (GET /models) when it last became ready: loaded, unavailable, warnings. */
   #report: WorkerModelsBody | null = null;
-  /** Model → the versions this replica runs: loaded, and not excluded (no string built per routing decision). */
+  /** Model → the versions this replica runs: placed, loaded, and not excluded (no string built per routing decision). */
   readonly #runs = new Map<string, Set<string>>();
   /** Requests sent and not yet answered. */
   outstanding = 0;
@@ -48,22 +55,29 @@ export class Replica extends EventEmitter {
   /** Bumped on every restart, so "already tried this replica" expires when it comes back. */
   generation = 0;
   pid: number | null = null;
-  client: WorkerClient;
+  /** When its slow-start ramp began (balancer/slow-start.ts); -Infinity: a full share from the start. */
+  rampStartedMs = -Infinity;
+  #client: ReplicaClient;
+  readonly #connect: ReplicaClientFactory;
   #state: ReplicaState = 'starting';
-  #maxConnections: number;
 
   constructor(options: ReplicaOptions) {
     super();
     this.id = options.id;
     this.address = options.address;
-    this.models = options.models;
+    this.serving = options.serving;
+    this.models = options.serving.map((s) => s.name);
     this.health = options.health;
-    this.#maxConnections = options.maxConnections;
-    this.client = this.#newClient();
+    this.#connect = options.connect;
+    this.#client = this.#connect(this);
   }
 
   get state(): ReplicaState {
     return this.#state;
+  }
+
+  get client(): ReplicaClient {
+    return this.#client;
   }
 
   /** Applies a lifecycle event; returns false (and changes nothing) when it does not apply. */
@@ -73,9 +87,9 @@ export class Replica extends EventEmitter {
     if (to === undefined) return false;
     if (event === 'restart') {
       this.generation++;
-      // Connections to the old process are dead; start from a fresh pool.
-      void this.client.destroy();
-      this.client = this.#newClient();
+      // Connections to the old process are dead; start from a fresh client.
+      void this.#client.destroy();
+      this.#client = this.#connect(this);
     }
     this.#state = to;
     if (from !== to) this.emit('state', this, from, to);
@@ -96,34 +110,39 @@ export class Replica extends EventEmitter {
     return this.#report;
   }
 
-  /** Records what the worker loaded, less the versions it must not serve (loaded from another file than the gateway's). */
+  /**
+   * Records what the worker loaded, less what it must not serve: versions it is not placed to serve, and versions
+   * loaded from another file than the gateway's (`excluded`).
+   */
   setReport(report: WorkerModelsBody, excluded: readonly ModelSignature[] = []): void {
     this.#report = report;
     this.#runs.clear();
     for (const s of report.models) {
-      if (excluded.includes(s)) continue;
+      if (excluded.includes(s) || !this.#placedToRun(s.name, s.version)) continue;
       const versions = this.#runs.get(s.name) ?? new Set<string>();
       versions.add(s.version);
       this.#runs.set(s.name, versions);
     }
   }
 
-  snapshot(): ReplicaSnapshot {
+  /** Its state and counters; `weight` is its slow-start traffic weight now (the replica set knows the ramp). */
+  snapshot(weight: number): ReplicaSnapshot {
     return {
       id: this.id,
       state: this.#state,
       address: describeAddress(this.address),
-      models: [...this.models],
+      models: this.serving.map(formatServedModel),
       outstanding: this.outstanding,
       completed: this.completed,
       failed: this.failed,
       restarts: this.generation,
       pid: this.pid,
-      health: this.health.snapshot(),
+      health: { ...this.health.snapshot(), weight: Number(weight.toFixed(3)) },
     };
   }
 
-  #newClient(): WorkerClient {
-    return new WorkerClient({ id: this.id, address: this.address, maxConnections: this.#maxConnections });
+  #placedToRun(model: string, version: string): boolean {
+    const served = this.serving.find((s) => s.name === model);
+    return served !== undefined && (served.versions === undefined || served.versions.includes(version));
   }
 }

@@ -1,8 +1,10 @@
-// Runs the local worker processes: spawns one per placement, marks its
-// replica ready once the worker answers its readiness check (models loaded
-// and warmed up), restarts a crashed worker with capped exponential backoff,
-// and on close drains every worker (SIGTERM, then SIGKILL after the drain
-// timeout). It owns the processes and timers; the backoff is a pure policy.
+// The source of local replicas: runs one worker process per placement, adds
+// its replica to the set and brings it to ready through the shared readiness
+// probe (models loaded and warmed up), restarts a crashed worker with capped
+// exponential backoff, applies a new placement to the running fleet (start,
+// stop, replace only what changed), and on close drains every worker
+// (SIGTERM, then SIGKILL after the drain timeout). It owns the processes and
+// timers; backoff and placement are pure policies.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -12,9 +14,13 @@ import type { SessionOptionsConfig } from '../../config/schema.ts';
 import { muxSocketPathFor } from '../../common/mux.ts';
 import { EXIT_WITH_PARENT_ENV, type WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth } from '../health/replica-health.ts';
+import { probeUntilReady } from '../replicas/readiness-probe.ts';
+import type { ReplicaClientFactory } from '../replicas/replica-client.ts';
+import type { ReplicaSource } from '../replicas/replica-source.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
-import type { WorkerPlacement } from './placement.ts';
+import { parseServedModel } from '../replicas/served-model.ts';
+import { placementChanges, type WorkerPlacement } from './placement.ts';
 import { crashesAfterExit, restartDelayMs, type BackoffPolicy } from './restart-backoff.ts';
 
 export const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
@@ -22,26 +28,22 @@ export const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.ts', import.
 const READY_POLL_INTERVAL_MS = 50;
 const CONTROL_TIMEOUT_MS = 5_000;
 
-/**
- * Whether infer requests to local workers use the multiplexed channel
- * (common/mux.ts; unbatched, 64 connections: ~46 vs ~127 µs of gateway CPU per
- * request, measured on this 2-core box) rather
- * than one HTTP request each. Both paths stay built and tested;
- * INFERGATE_WORKER_MUX=off switches to HTTP (for A/B measurements).
- */
-export const USE_WORKER_MUX = process.env['INFERGATE_WORKER_MUX'] !== 'off';
+/** How the gateway sends infer requests to local workers: the multiplexed channel (common/mux.ts) or one HTTP request each. */
+export type WorkerTransport = 'mux' | 'http';
 
 export type SpawnWorker = (args: string[]) => ChildProcess;
 
 export type SupervisorOptions = {
   replicas: ReplicaSet;
   placements: readonly WorkerPlacement[];
+  /** Builds each worker process's client (upstream/worker-client.ts). */
+  connect: ReplicaClientFactory;
+  transport: WorkerTransport;
   repository: string;
   socketDir: string;
   sessionOptions: SessionOptionsConfig;
   startupTimeoutMs: number;
   drainTimeoutMs: number;
-  maxConnectionsPerWorker: number;
   backoff: BackoffPolicy;
   /** Chaos testing: worker id → the fault it is started with (worker --inject-fault). */
   injectFaults?: Readonly<Record<string, string>>;
@@ -51,13 +53,12 @@ export type SupervisorOptions = {
   acceptReport?: (replica: Replica, report: WorkerModelsBody) => void;
   now: () => number;
   log: (message: string) => void;
-  /** Send infer requests over each worker's mux channel; default USE_WORKER_MUX. */
-  workerMux?: boolean;
   /** Starts a worker process; the default runs worker/main.ts on this Node binary. */
   spawnWorker?: SpawnWorker;
 };
 
 type Managed = {
+  placement: WorkerPlacement;
   replica: Replica;
   child: ChildProcess | null;
   exited: Promise<void>;
@@ -66,10 +67,15 @@ type Managed = {
   restartTimer: NodeJS.Timeout | null;
 };
 
-/** Emits 'exit' (replica, code, signal) and 'restart' (replica, delayMs). */
-export class Supervisor extends EventEmitter {
+export type SupervisorEvents = {
+  exit: [replica: Replica, code: number | null, signal: NodeJS.Signals | null];
+  restart: [replica: Replica, delayMs: number];
+};
+
+export class Supervisor extends EventEmitter<SupervisorEvents> implements ReplicaSource {
   readonly #options: SupervisorOptions;
   readonly #managed: Managed[] = [];
+  #started = false;
   readonly #spawnWorker: SpawnWorker;
   #closing: Promise<void> | null = null;
 
@@ -88,32 +94,53 @@ export class Supervisor extends EventEmitter {
 
   /** Spawns every worker; replicas turn ready one by one as their workers report ready. */
   start(): void {
-    for (const placement of this.#options.placements) {
-      const replica = new Replica({
-        id: placement.id,
-        address: this.#address(placement.id),
-        models: placement.models,
-        maxConnections: this.#options.maxConnectionsPerWorker,
-        health: this.#options.healthFor(placement.id),
-      });
-      this.#options.replicas.add(replica);
-      const managed: Managed = {
-        replica,
-        child: null,
-        exited: Promise.resolve(),
-        consecutiveCrashes: 0,
-        readySinceMs: null,
-        restartTimer: null,
-      };
-      this.#managed.push(managed);
-      this.#spawn(managed);
-    }
+    this.#started = true;
+    for (const placement of this.#options.placements) this.#launch(placement);
+  }
+
+  /** The placement running now. */
+  get placements(): WorkerPlacement[] {
+    return this.#managed.map((m) => m.placement);
+  }
+
+  /**
+   * Moves the running fleet to a new placement: new workers start, workers no longer placed drain and leave the
+   * set, and a worker whose models changed is drained and started again with the new ones. Resolves once every
+   * stopped worker has exited (the new ones may still be starting).
+   */
+  async apply(placements: readonly WorkerPlacement[]): Promise<void> {
+    if (this.#closing) return;
+    const changes = placementChanges(this.placements, placements);
+    const leaving = this.#managed.filter((m) => changes.stop.includes(m.placement.id) || changes.replace.some((p) => p.id === m.placement.id));
+    for (const placement of changes.start) this.#launch(placement);
+    await Promise.all(
+      leaving.map(async (managed) => {
+        this.#options.replicas.remove(managed.replica);
+        await this.#stop(managed);
+        this.#managed.splice(this.#managed.indexOf(managed), 1);
+      }),
+    );
+    for (const placement of changes.replace) if (!this.#closing) this.#launch(placement);
+  }
+
+  #launch(placement: WorkerPlacement): void {
+    const replica = new Replica({
+      id: placement.id,
+      address: this.#address(placement.id),
+      serving: placement.models.map(parseServedModel),
+      connect: this.#options.connect,
+      health: this.#options.healthFor(placement.id),
+    });
+    const managed: Managed = { placement, replica, child: null, exited: Promise.resolve(), consecutiveCrashes: 0, readySinceMs: null, restartTimer: null };
+    this.#managed.push(managed);
+    this.#options.replicas.add(replica);
+    if (this.#started) this.#spawn(managed);
   }
 
   #address(id: string): { socketPath: string; muxSocketPath?: string } {
     const socketPath = join(this.#options.socketDir, `${id}.sock`);
     // The worker listens on <socket>.mux whenever it listens on a unix socket (worker/main.ts).
-    return (this.#options.workerMux ?? USE_WORKER_MUX) ? { socketPath, muxSocketPath: muxSocketPathFor(socketPath) } : { socketPath };
+    return this.#options.transport === 'mux' ? { socketPath, muxSocketPath: muxSocketPathFor(socketPath) } : { socketPath };
   }
 
   /**
@@ -121,12 +148,14 @@ export class Supervisor extends EventEmitter {
    * restarted like a crashed one. SIGKILL, not SIGTERM: a hung process would
    * not drain.
    */
-  restart(replica: Replica, reason: string): void {
+  restart(replica: Replica, reason: string): boolean {
     const managed = this.#managed.find((m) => m.replica === replica);
-    const child = managed?.child;
-    if (!child || this.#closing || child.exitCode !== null || child.signalCode !== null) return;
+    if (!managed) return false;
+    const child = managed.child;
+    if (!child || this.#closing || child.exitCode !== null || child.signalCode !== null) return true;
     this.#options.log(`${replica.id}: ${reason}; killing pid ${child.pid} to restart it`);
     child.kill('SIGKILL');
+    return true;
   }
 
   /** Drains and stops every worker. Idempotent. */
@@ -169,30 +198,20 @@ export class Supervisor extends EventEmitter {
 
   async #awaitReady(managed: Managed, child: ChildProcess): Promise<void> {
     const { replica } = managed;
-    const deadline = this.#options.now() + this.#options.startupTimeoutMs;
-    while (managed.child === child && child.exitCode === null && child.signalCode === null) {
-      if (this.#options.now() > deadline) {
-        this.#options.log(`${replica.id}: not ready after ${this.#options.startupTimeoutMs} ms; killing it`);
-        child.kill('SIGKILL');
-        return;
-      }
-      if (await replica.client.isReady(CONTROL_TIMEOUT_MS)) {
-        let report: WorkerModelsBody;
-        try {
-          report = await replica.client.models(CONTROL_TIMEOUT_MS);
-        } catch (err) {
-          this.#options.log(`${replica.id}: ready but /models failed: ${(err as Error).message}`);
-          await delay(READY_POLL_INTERVAL_MS);
-          continue;
-        }
-        if (managed.child !== child || this.#closing) return;
-        if (this.#options.acceptReport) this.#options.acceptReport(replica, report);
-        else replica.setReport(report);
-        managed.readySinceMs = this.#options.now();
-        replica.transition('ready');
-        return;
-      }
-      await delay(READY_POLL_INTERVAL_MS);
+    const o = this.#options;
+    const outcome = await probeUntilReady(replica, {
+      intervalMs: READY_POLL_INTERVAL_MS,
+      callTimeoutMs: CONTROL_TIMEOUT_MS,
+      deadlineMs: o.now() + o.startupTimeoutMs,
+      now: o.now,
+      stillWanted: () => managed.child === child && child.exitCode === null && child.signalCode === null && !this.#closing,
+      ...(o.acceptReport ? { acceptReport: o.acceptReport } : {}),
+      log: o.log,
+    });
+    if (outcome === 'ready') managed.readySinceMs = o.now();
+    if (outcome === 'timed-out') {
+      o.log(`${replica.id}: not ready after ${o.startupTimeoutMs} ms; killing it`);
+      child.kill('SIGKILL');
     }
   }
 
@@ -232,8 +251,4 @@ export class Supervisor extends EventEmitter {
     replica.transition('exit');
     await replica.client.destroy();
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

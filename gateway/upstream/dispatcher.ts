@@ -25,13 +25,15 @@ export type DispatcherOptions = {
   now: () => number;
 };
 
-/** Emits 'failure' (replica, UpstreamFailure) for every failed attempt. */
-export class Dispatcher extends EventEmitter {
-  readonly #o: DispatcherOptions;
+/** 'failure': every failed attempt, with the replica it failed on (for metrics and logs). */
+export type DispatcherEvents = { failure: [replica: Replica, failure: UpstreamFailure] };
 
-  constructor(options: DispatcherOptions) {
+export class Dispatcher extends EventEmitter<DispatcherEvents> {
+  readonly #deps: DispatcherOptions;
+
+  constructor(deps: DispatcherOptions) {
     super();
-    this.#o = options;
+    this.#deps = deps;
   }
 
   /**
@@ -42,11 +44,11 @@ export class Dispatcher extends EventEmitter {
    * gets it drops the work once the client's deadline has passed.
    */
   async dispatch(model: string, version: string | undefined, encode: (budgetMs: number) => FrameBytes, deadlineMs: number): Promise<Uint8Array> {
-    const { replicas, retryBudget, now } = this.#o;
+    const { replicas, retryBudget, now } = this.#deps;
     const tried: Tried = new Map();
     let lastFailure: UpstreamFailure | undefined;
     retryBudget.recordRequest();
-    for (let attempt = 1; attempt <= this.#o.maxAttempts; attempt++) {
+    for (let attempt = 1; attempt <= this.#deps.maxAttempts; attempt++) {
       const remainingMs = deadlineMs - now();
       if (remainingMs <= 0) break;
 
@@ -68,7 +70,7 @@ export class Dispatcher extends EventEmitter {
       const { replica } = acquired;
       try {
         const budgetMs = deadlineMs - now();
-        const answer = await this.#attempt(acquired, encode(budgetMs), Math.min(this.#o.attemptTimeoutMs, budgetMs));
+        const answer = await this.#attempt(acquired, encode(budgetMs), Math.min(this.#deps.attemptTimeoutMs, budgetMs));
         replicas.release(replica, null);
         return answer;
       } catch (err) {
@@ -83,7 +85,7 @@ export class Dispatcher extends EventEmitter {
     if (now() >= deadlineMs) {
       throw new InfergateError('GW_ERR_DEADLINE_EXCEEDED', lastFailure ? `last attempt: ${lastFailure.error.message}` : undefined);
     }
-    throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `${this.#o.maxAttempts} attempts failed; last: ${lastFailure?.error.message}`);
+    throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `${this.#deps.maxAttempts} attempts failed; last: ${lastFailure?.error.message}`);
   }
 
   #attempt({ replica, panic }: Acquired, frame: FrameBytes, timeoutMs: number): Promise<Uint8Array> {

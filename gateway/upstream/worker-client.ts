@@ -7,30 +7,30 @@ import { Pool } from 'undici';
 import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type FrameBytes, type WorkerModelsBody, type WorkerStatsBody } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown } from './failure.ts';
 import { MuxClient } from './mux-client.ts';
-
-/** muxSocketPath: the worker's multiplexed infer channel (upstream/mux-client.ts); infer goes there instead of POST /infer. */
-export type WorkerAddress = { socketPath: string; muxSocketPath?: string } | { host: string; port: number };
+import type { ReplicaAddress, ReplicaClient, ReplicaClientFactory } from '../replicas/replica-client.ts';
 
 export type WorkerClientOptions = {
   id: string;
-  address: WorkerAddress;
+  /** With muxSocketPath, infer goes over the worker's multiplexed channel (mux-client.ts) instead of POST /infer. */
+  address: ReplicaAddress;
   maxConnections: number;
 };
 
-export function describeAddress(address: WorkerAddress): string {
-  return 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host}:${address.port}`;
+/** The factory of worker clients the replica set's members are built with. */
+export function workerClientFactory(settings: { maxConnections: number }): ReplicaClientFactory {
+  return ({ id, address }) => new WorkerClient({ id, address, maxConnections: settings.maxConnections });
 }
 
-export class WorkerClient {
+export class WorkerClient implements ReplicaClient {
   readonly id: string;
-  readonly address: WorkerAddress;
+  readonly address: ReplicaAddress;
   #pool: Pool;
   #mux: MuxClient | null;
 
   constructor(options: WorkerClientOptions) {
     this.id = options.id;
     this.address = options.address;
-    const origin = 'socketPath' in options.address ? 'http://localhost' : `http://${options.address.host}:${options.address.port}`;
+    const origin = 'socketPath' in options.address ? 'http://localhost' : `http://${hostInUrl(options.address.host)}:${options.address.port}`;
     this.#pool = new Pool(origin, {
       connections: options.maxConnections,
       socketPath: 'socketPath' in options.address ? options.address.socketPath : undefined,
@@ -118,4 +118,9 @@ function parseJson(bytes: Uint8Array): unknown {
   } catch {
     return { code: 'GW_ERR_INTERNAL', message: 'worker answered a body that is not JSON' };
   }
+}
+
+/** An IPv6 address is bracketed in a URL. */
+function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

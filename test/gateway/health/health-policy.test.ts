@@ -5,8 +5,6 @@ import {
   FRESH_CHECK_STATE,
   mayEject,
   nextCheckDelayMs,
-  routableReplicas,
-  slowStartWeight,
   type CheckState,
 } from '../../../gateway/health/health-policy.ts';
 
@@ -69,38 +67,4 @@ t.test('never more than the configured share of replicas is ejected (at least on
     [4, 5, 100, true],
   ];
   for (const [ejected, total, percent, expected] of rows) t.equal(mayEject(ejected, total, percent), expected, `${ejected}/${total} at ${percent}%`);
-});
-
-t.test('routing: usable replicas, or every ready one in panic mode', async (t) => {
-  type R = { id: string; usable: boolean };
-  const fleet = (...usable: boolean[]): R[] => usable.map((u, i) => ({ id: `r${i}`, usable: u }));
-  const rows: Array<{ fleet: R[]; panicPercent: number; ids: string[]; panic: boolean }> = [
-    { fleet: fleet(), panicPercent: 50, ids: [], panic: false },
-    { fleet: fleet(true, true, true), panicPercent: 50, ids: ['r0', 'r1', 'r2'], panic: false },
-    { fleet: fleet(true, false, true), panicPercent: 50, ids: ['r0', 'r2'], panic: false },
-    { fleet: fleet(true, false, false), panicPercent: 50, ids: ['r0', 'r1', 'r2'], panic: true }, // 33% < 50%
-    { fleet: fleet(true, false, false), panicPercent: 30, ids: ['r0'], panic: false },
-    { fleet: fleet(false, false), panicPercent: 0, ids: ['r0', 'r1'], panic: true }, // none usable: spread, never fail all
-    { fleet: fleet(false), panicPercent: 50, ids: ['r0'], panic: true },
-    { fleet: fleet(true, false), panicPercent: 50, ids: ['r0'], panic: false }, // exactly at the threshold
-  ];
-  for (const row of rows) {
-    const { replicas, panic } = routableReplicas(row.fleet, (r) => r.usable, row.panicPercent);
-    t.same({ ids: replicas.map((r) => r.id), panic }, { ids: row.ids, panic: row.panic }, JSON.stringify(row.fleet.map((r) => r.usable)));
-  }
-});
-
-t.test('slow start ramps a new replica\'s weight linearly from the minimum to a full share', async (t) => {
-  const rows: Array<[number, number, number, number]> = [
-    // readyForMs, windowMs, minWeightPercent, weight
-    [0, 10_000, 10, 0.1],
-    [5_000, 10_000, 10, 0.55],
-    [10_000, 10_000, 10, 1],
-    [60_000, 10_000, 10, 1],
-    [0, 0, 10, 1], // slow start off
-    [-5, 10_000, 20, 0.2], // clock skew never goes below the minimum
-  ];
-  for (const [readyFor, window, min, expected] of rows) {
-    t.ok(Math.abs(slowStartWeight(readyFor, window, min) - expected) < 1e-9, `${readyFor} of ${window} ms from ${min}%`);
-  }
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { placeModels } from '../../../gateway/supervisor/placement.ts';
+import { placeModels, placementChanges } from '../../../gateway/supervisor/placement.ts';
 import { crashesAfterExit, restartDelayMs } from '../../../gateway/supervisor/restart-backoff.ts';
 
 t.test('placement gives each model exactly its replica count', async (t) => {
@@ -31,4 +31,25 @@ t.test('a worker that was stable before crashing starts the count again', async 
     [7, 60_000, 1],
   ];
   for (const [previous, readyFor, expected] of table) t.equal(crashesAfterExit(previous, readyFor, policy), expected, `${previous} crashes, ready for ${readyFor}`);
+});
+
+t.test('a new placement changes only the workers it must', async (t) => {
+  const before = placeModels([{ name: 'classifier', replicas: 2 }, { name: 'ranker', replicas: 1 }]);
+  t.same(placementChanges(before, before), { start: [], stop: [], replace: [] }, 'the same placement changes nothing');
+  t.same(placementChanges(before, placeModels([{ name: 'classifier', replicas: 3 }, { name: 'ranker', replicas: 1 }])), {
+    start: [{ id: 'worker-2', models: ['classifier'] }],
+    stop: [],
+    replace: [],
+  }, 'scaling a model up starts workers');
+  t.same(placementChanges(before, placeModels([{ name: 'classifier', replicas: 1 }, { name: 'ranker', replicas: 1 }])), {
+    start: [],
+    stop: ['worker-1'],
+    replace: [],
+  }, 'scaling down stops the last workers');
+  t.same(placementChanges(before, placeModels([{ name: 'classifier', replicas: 2 }, { name: 'ranker', replicas: 2 }])), {
+    start: [],
+    stop: [],
+    replace: [{ id: 'worker-1', models: ['classifier', 'ranker'] }],
+  }, 'a worker that must load another model is replaced');
+  t.same(placementChanges([{ id: 'worker-0', models: ['a', 'b'] }], [{ id: 'worker-0', models: ['b', 'a'] }]).replace, [], 'model order does not matter');
 });

@@ -12,7 +12,8 @@ import { Breaker, BreakerClock } from '../../../gateway/resilience/circuit-break
 import { RetryBudget } from '../../../gateway/resilience/retry-budget.ts';
 import { Dispatcher } from '../../../gateway/upstream/dispatcher.ts';
 import { isReplicaFault, UpstreamFailure } from '../../../gateway/upstream/failure.ts';
-import type { WorkerClient } from '../../../gateway/upstream/worker-client.ts';
+import type { ReplicaClient } from '../../../gateway/replicas/replica-client.ts';
+import { everyVersionOf } from '../../../gateway/replicas/served-model.ts';
 
 /** How a fake replica answers: 'ok', a 5xx, a 4xx (client error), or never (until the attempt times out). */
 type Behaviour = 'ok' | '5xx' | '4xx' | 'hang';
@@ -29,14 +30,21 @@ function fleet(t: Test, o: FleetOptions) {
   const config = configSchema.parse({ health: o.health ?? {}, breaker: o.breaker ?? {} });
   const clock = new BreakerClock(1_000);
   const logs: string[] = [];
-  const set = new ReplicaSet({ random: () => 0.5, maxWaitingPerModel: 10, panicThresholdPercent: config.health.panicThresholdPercent, maxEjectionPercent: config.health.maxEjectionPercent, log: (m) => logs.push(m) });
+  const set = new ReplicaSet({
+    random: () => 0.5,
+    now: () => performance.now(),
+    maxWaitingPerModel: 10,
+    panicThresholdPercent: config.health.panicThresholdPercent,
+    maxEjectionPercent: config.health.maxEjectionPercent,
+    slowStart: { windowMs: config.health.slowStartWindowMs, minWeightPercent: config.health.slowStartMinWeightPercent },
+    log: (m) => logs.push(m),
+  });
   const calls: string[] = [];
   const replicas = o.behaviours.map((behaviour, i) => {
     const id = `r${i}`;
     const health = new ReplicaHealth({ breaker: new Breaker(id, config.breaker, clock, isReplicaFault), config: config.health, now: () => performance.now() });
-    const replica = new Replica({ id, address: { socketPath: `/nonexistent/${id}.sock` }, models: ['m'], maxConnections: 1, health });
     const state = { behaviour };
-    replica.client = {
+    const client = {
       infer: (_frame: Uint8Array, timeoutMs: number) => {
         calls.push(id);
         switch (state.behaviour) {
@@ -51,7 +59,8 @@ function fleet(t: Test, o: FleetOptions) {
         }
       },
       destroy: async () => {},
-    } as unknown as WorkerClient;
+    } as unknown as ReplicaClient;
+    const replica = new Replica({ id, address: { socketPath: `/nonexistent/${id}.sock` }, serving: everyVersionOf(['m']), connect: () => client, health });
     set.add(replica);
     replica.transition('ready');
     return Object.assign(replica, { fake: state });

@@ -1,0 +1,35 @@
+// How the gateway reaches one replica, whatever kind it is. The replica set,
+// the dispatcher, the readiness probe and the health checker see only this;
+// a factory (upstream/worker-client.ts for workers) builds one per replica
+// process, as undici's pools build their upstream clients, so tests pass
+// fakes through the same door.
+
+import type { FrameBytes, WorkerModelsBody, WorkerStatsBody } from '../../common/wire.ts';
+
+/**
+ * Where a replica listens: a unix socket (with the multiplexed infer channel beside it when `muxSocketPath` is
+ * set), or a TCP host and port.
+ */
+export type ReplicaAddress = { socketPath: string; muxSocketPath?: string } | { host: string; port: number };
+
+export type ReplicaClient = {
+  /** Sends one binary infer frame; resolves with the response frame. Rejects with an UpstreamFailure. */
+  infer(frame: FrameBytes, timeoutMs: number): Promise<Uint8Array>;
+  /** Whether the replica answers its readiness check; never rejects. */
+  isReady(timeoutMs: number): Promise<boolean>;
+  /** What the replica loaded, what it could not, and warnings. */
+  models(timeoutMs: number): Promise<WorkerModelsBody>;
+  /** What it ran, per model version. */
+  stats(timeoutMs: number): Promise<WorkerStatsBody>;
+  /** Closes idle connections once in-flight requests finish. */
+  close(): Promise<void>;
+  /** Aborts every connection now (the process is known to be gone). */
+  destroy(): Promise<void>;
+};
+
+/** Builds the client of one replica process (called again for each restart). */
+export type ReplicaClientFactory = (replica: { id: string; address: ReplicaAddress }) => ReplicaClient;
+
+export function describeAddress(address: ReplicaAddress): string {
+  return 'socketPath' in address ? `unix:${address.socketPath}` : `${address.host}:${address.port}`;
+}

@@ -1,0 +1,92 @@
+// A source of replicas at fixed addresses: workers that something else runs
+// (`infergate worker --listen host:port` on another host, or a unix socket
+// of a worker started apart). Each entry becomes a replica that is probed
+// until ready like a local one; it is never spawned or killed. A replica
+// presumed hung is put back to `starting` and probed again, so that it
+// rejoins once its worker answers (and re-reports what it loaded).
+
+import type { WorkerModelsBody } from '../../common/wire.ts';
+import type { ReplicaHealth } from '../health/replica-health.ts';
+import { probeUntilReady } from '../replicas/readiness-probe.ts';
+import type { ReplicaAddress, ReplicaClientFactory } from '../replicas/replica-client.ts';
+import type { ReplicaSource } from '../replicas/replica-source.ts';
+import { Replica } from '../replicas/replica.ts';
+import type { ReplicaSet } from '../replicas/replica-set.ts';
+import type { ServedModel } from '../replicas/served-model.ts';
+
+export type StaticReplica = { id: string; address: ReplicaAddress; serving: readonly ServedModel[] };
+
+export type StaticListDeps = {
+  entries: readonly StaticReplica[];
+  replicas: ReplicaSet;
+  connect: ReplicaClientFactory;
+  healthFor: (replicaId: string) => ReplicaHealth;
+  /** Between two unanswered readiness checks of a replica that is not up. */
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  acceptReport?: (replica: Replica, report: WorkerModelsBody) => void;
+  now: () => number;
+  log: (message: string) => void;
+};
+
+export class StaticList implements ReplicaSource {
+  readonly #deps: StaticListDeps;
+  readonly #own: Replica[] = [];
+  #closing: Promise<void> | null = null;
+
+  constructor(deps: StaticListDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    for (const entry of this.#deps.entries) {
+      const replica = new Replica({ ...entry, connect: this.#deps.connect, health: this.#deps.healthFor(entry.id) });
+      this.#own.push(replica);
+      this.#deps.replicas.add(replica);
+      void this.#probe(replica);
+    }
+  }
+
+  restart(replica: Replica, reason: string): boolean {
+    if (!this.#own.includes(replica)) return false;
+    if (this.#closing || replica.state !== 'ready') return true;
+    this.#deps.log(`${replica.id}: ${reason}; out of rotation until it answers its readiness check again`);
+    replica.transition('exit');
+    replica.transition('restart');
+    void this.#probe(replica);
+    return true;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= Promise.all(
+      this.#own.map(async (replica) => {
+        replica.transition('drain');
+        replica.transition('exit');
+        this.#deps.replicas.remove(replica);
+        await replica.client.close();
+      }),
+    ).then(() => undefined);
+    return this.#closing;
+  }
+
+  async #probe(replica: Replica): Promise<void> {
+    const generation = replica.generation;
+    await probeUntilReady(replica, {
+      intervalMs: this.#deps.probeIntervalMs,
+      callTimeoutMs: this.#deps.probeTimeoutMs,
+      deadlineMs: undefined,
+      now: this.#deps.now,
+      stillWanted: () => !this.#closing && replica.generation === generation && replica.state === 'starting',
+      ...(this.#deps.acceptReport ? { acceptReport: this.#deps.acceptReport } : {}),
+      log: this.#deps.log,
+    });
+  }
+}
+
+/** `host:port`, `[ipv6]:port` or `unix:/path` (checked by the config schema) as an address. */
+export function parseReplicaAddress(text: string): ReplicaAddress {
+  if (text.startsWith('unix:')) return { socketPath: text.slice('unix:'.length) };
+  const colon = text.lastIndexOf(':');
+  const host = text.slice(0, colon);
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(text.slice(colon + 1)) };
+}
