@@ -20,7 +20,7 @@ export async function demoRepository(t: Teardown): Promise<string> {
   return dir;
 }
 
-export type Overrides = { [K in keyof GatewayConfig]?: Partial<GatewayConfig[K]> };
+export type Overrides = { [K in keyof GatewayConfig]?: GatewayConfig[K] extends readonly unknown[] ? GatewayConfig[K] : Partial<GatewayConfig[K]> };
 
 export type StartedGateway = { gateway: Gateway; url: string; repository: string };
 
@@ -28,7 +28,7 @@ export type StartedGateway = { gateway: Gateway; url: string; repository: string
 export async function startGateway(t: Teardown, overrides: Overrides = {}, repository?: string, log: (message: string) => void = () => {}): Promise<StartedGateway> {
   const repo = repository ?? (await demoRepository(t));
   const raw: Record<string, object> = { server: { port: 0 }, models: { repository: repo } };
-  for (const [section, values] of Object.entries(overrides)) raw[section] = { ...raw[section], ...values };
+  for (const [section, values] of Object.entries(overrides)) raw[section] = Array.isArray(values) ? values : { ...raw[section], ...values };
   const config = configSchema.parse(raw);
   const gateway = new Gateway(config, { log });
   t.teardown(() => gateway.close());
