@@ -24,8 +24,8 @@
 // A body is stored only when it comes a second time: the first time only its
 // fingerprint is noted (a doorkeeper, as in TinyLFU). Traffic that never
 // repeats — every request a miss — would otherwise copy every body into the
-// index only to evict it again, a 10 KB allocation per miss (10 µs on the
-// heavy model) and a churn of off-heap memory that makes V8 collect more.
+// index only to evict it again, an allocation of a whole body per miss and a
+// churn of off-heap memory that makes V8 collect more.
 //
 // Bounded by entries and by bytes, least recently used out first; per
 // gateway process. The bytes are what an entry keeps alive — its body copy,

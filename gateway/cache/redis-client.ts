@@ -42,10 +42,9 @@ export function adminTimeoutMs(config: CacheConfig): number {
  */
 export function createRedisClient(config: CacheConfig, role: RedisClientRole = 'commands'): RedisClient {
   const byRole: Record<RedisClientRole, RedisOptions> = {
-    // Auto-pipelining sends every command issued in one event-loop turn in one write: a profile at 16
-    // connections, heavy model, 0% hits, showed one write syscall per GET and per SET costing ~115 µs of
-    // gateway CPU per request on this 2-core machine. (ioredis's commandTimeout does not cover
-    // auto-pipelined commands; the breaker's call timeout, also redisTimeoutMs, bounds every call.)
+    // Auto-pipelining sends every command issued in one event-loop turn in one write, instead of one write
+    // syscall per GET and per SET (docs/performance.md, "Redis writes"). (ioredis's commandTimeout does not
+    // cover auto-pipelined commands; the breaker's call timeout, also redisTimeoutMs, bounds every call.)
     commands: { enableOfflineQueue: false, commandTimeout: config.redisTimeoutMs, maxRetriesPerRequest: 0, enableAutoPipelining: true },
     // ioredis's own re-subscribe after a reconnect leaves its promise unhandled (a rejection there would end the
     // process); the tier subscribes on every 'ready' itself, with a handler.

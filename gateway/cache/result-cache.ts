@@ -94,8 +94,8 @@ export class ResultCache<V = Uint8Array> {
 
   /**
    * The full key of a request: <prefix>:<model>:<version>:<sha256> (model and version URI-encoded, so ':' cannot blur
-   * them). Joined, not concatenated: a join makes one flat string (104 bytes for the usual 87 characters) where
-   * `${a}${b}` keeps a rope of every piece alive with the key (360 bytes measured), and the tiers keep keys.
+   * them). Joined, not concatenated: a join makes one flat string where `${a}${b}` keeps a rope of every piece
+   * alive with the key, several times larger (memory-costs.ts), and the tiers keep keys.
    */
   keyFor(parts: CacheKeyParts): string {
     return this.keyOf(parts.model, parts.version, cacheKey(parts));
