@@ -5,12 +5,13 @@ import { httpStatusOf, httpStatusOfKind } from '../../common/http-status.ts';
 
 const docs = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 
-t.test('every error code is documented in docs/errors.md with its status', async (t) => {
+t.test('every error code is documented in docs/errors.md with its kind and status', async (t) => {
   for (const code of ERROR_CODES) {
     const row = docs.split('\n').find((line) => line.includes(`\`${code}\``));
     t.ok(row, `${code} is documented`);
-    const status = httpStatusOfKind(ERROR_CATALOG[code].kind);
-    t.match(row ?? '', new RegExp(`\\|\\s*${status}\\s*\\|`), `${code} row states HTTP ${status}`);
+    const { kind } = ERROR_CATALOG[code];
+    const status = httpStatusOfKind(kind);
+    t.match(row ?? '', new RegExp(`\\|\\s*${kind}\\s*\\|\\s*${status}\\s*\\|`), `${code} row states kind ${kind} and HTTP ${status}`);
   }
 });
 
