@@ -61,7 +61,7 @@ export class BreakerTimeoutError extends Error {
 
 /** One timer that rotates the rolling-window buckets of every breaker it is given to. */
 export class BreakerClock {
-  readonly emitter = new EventEmitter();
+  readonly emitter = new EventEmitter<{ rotate: [] }>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(bucketMs: number) {
@@ -77,8 +77,10 @@ export class BreakerClock {
 
 type Action = () => Promise<unknown>;
 
-/** Emits 'state' (to: BreakerState, from: BreakerState) on every transition. */
-export class Breaker extends EventEmitter {
+export type BreakerEvents = { state: [to: BreakerState, from: BreakerState] };
+
+/** Emits 'state' on every transition. */
+export class Breaker extends EventEmitter<BreakerEvents> {
   readonly name: string;
   readonly #create: () => CircuitBreaker<[Action], unknown>;
   #breaker: CircuitBreaker<[Action], unknown>;

@@ -4,10 +4,10 @@
 // the static list, serves like a local one; and local workers reached by one
 // HTTP request per inference (workers.transport: http) answer the same.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Replica } from '../../gateway/replicas/replica.ts';
 import { placeModels } from '../../gateway/supervisor/placement.ts';
 import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
@@ -62,30 +62,47 @@ t.test('a placement applied under load: a worker joins and serves, then leaves d
   t.same(admin.body.replicas.map((r: { id: string }) => r.id), ['worker-0'], 'the admin view follows the set');
 });
 
-t.test('a worker at a fixed address (static list) serves like a local one', async (t) => {
-  const worker = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'infergate.ts'), 'worker', '--listen', '127.0.0.1:0', '--models', repository, '--model', 'classifier'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A standalone worker process on a TCP port (0: any free one); resolves once it listens. */
+async function standaloneWorker(t: Test, port: number): Promise<{ port: number; process: ChildProcess }> {
+  const args = [join(import.meta.dirname, '..', '..', 'bin', 'infergate.ts'), 'worker', '--listen', `127.0.0.1:${port}`, '--models', repository, '--model', 'classifier'];
+  const worker = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => {
-    if (worker.exitCode === null) worker.kill('SIGKILL');
+    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
   });
   let output = '';
   worker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await until(() => /listening on (?:http:\/\/)?127\.0\.0\.1:\d+/.test(output));
-  const port = /listening on (?:http:\/\/)?127\.0\.0\.1:(\d+)/.exec(output)![1];
+  const listening = /listening on (?:http:\/\/)?127\.0\.0\.1:(\d+)/;
+  await until(() => listening.test(output));
+  return { port: Number(listening.exec(output)![1]), process: worker };
+}
 
+t.test('a worker at a fixed address (static list) serves like a local one, and rejoins after a restart', async (t) => {
+  const first = await standaloneWorker(t, 0);
   const { gateway, url } = await startGateway(
     t,
-    { models: { defaultReplicas: 0, include: ['classifier'] }, staticReplicas: [{ id: 'remote', address: `127.0.0.1:${port}`, models: ['classifier'] }] },
+    {
+      models: { defaultReplicas: 0, include: ['classifier'] },
+      staticReplicas: [{ id: 'remote', address: `127.0.0.1:${first.port}`, models: ['classifier'] }],
+      health: { checkIntervalMs: 50, checkTimeoutMs: 500, restartAfterFailedChecks: 2 },
+    },
     repository,
   );
+  const remote = gateway.replicas.replicas[0]!;
   t.same(gateway.replicas.replicas.map((r: Replica) => [r.id, r.state]), [['remote', 'ready']], 'the static replica alone, ready');
   const answers = await Promise.all(Array.from({ length: 20 }, () => postJson(`${url}/v2/models/classifier/infer`, request(3))));
   t.same(answers.map((a) => a.status), Array(20).fill(200));
   t.equal(answers[0]!.body.model_version, '2', 'the highest version the worker loaded');
   const admin = await getJson(`${url}/admin/replicas`);
-  t.equal(admin.body.replicas[0].address, `127.0.0.1:${port}`);
+  t.equal(admin.body.replicas[0].address, `127.0.0.1:${first.port}`);
 
-  worker.kill('SIGTERM');
-  await once(worker, 'exit');
+  // Its process dies; another is started at the same address: failed checks put the replica back to probing, and it rejoins.
+  first.process.kill('SIGKILL');
+  await once(first.process, 'exit');
+  await until(() => remote.generation > 0);
+  await standaloneWorker(t, first.port);
+  await until(() => remote.state === 'ready');
+  const after = await postJson(`${url}/v2/models/classifier/infer`, request(1));
+  t.equal(after.status, 200, 'served by the worker that took its place');
 });
 
 t.test('local workers over HTTP (workers.transport: http) answer the same', async (t) => {
