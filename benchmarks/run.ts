@@ -9,15 +9,17 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { baselineNote, baselineProblem } from './lib/baseline.ts';
 import { Harness } from './lib/harness.ts';
 import { machineFacts } from './lib/machine.ts';
-import { defaultOptions, OptionsError, parseCommandLine, usage, type BenchOptions } from './lib/options.ts';
+import { defaultOptions, OptionsError, parseCommandLine, type BenchOptions } from './lib/options.ts';
 import { ProcessGroup } from './lib/processes.ts';
 import { ProgressLine } from './lib/progress.ts';
 import { resultsFolderName, writeReport } from './lib/report-files.ts';
 import { renderMarkdown } from './lib/report-markdown.ts';
 import type { ScenarioReport } from './lib/results.ts';
 import { loadAllScenarios, loadScenario } from './lib/scenario.ts';
+import { usage } from './lib/usage.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -49,6 +51,14 @@ export async function runBench(argv: readonly string[], env: NodeJS.ProcessEnv =
     process.stderr.write(`bench: model "${options.model}" not found in ${options.modelsDir} (write the demo models with \`npm run models\`, or pass --models DIR)\n`);
     return 2;
   }
+  if (options.baseline !== undefined) {
+    options.baseline = resolve(options.baseline);
+    const problem = baselineProblem(options.baseline);
+    if (problem) {
+      process.stderr.write(`bench: ${problem}\n`);
+      return 2;
+    }
+  }
 
   const processes = new ProcessGroup();
   const abort = new AbortController();
@@ -69,6 +79,7 @@ export async function runBench(argv: readonly string[], env: NodeJS.ProcessEnv =
   const startedAt = new Date().toISOString();
   const machine = machineFacts(ROOT);
   const harness = new Harness({ options, root: ROOT, processes, progress, signal: abort.signal, env });
+  if (options.baseline !== undefined) harness.note(baselineNote(options.baseline));
   try {
     await scenario.run(harness);
   } catch (err) {

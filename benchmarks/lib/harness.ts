@@ -116,7 +116,7 @@ export class Harness {
     const model = settings.model ?? o.model;
     const label = settings.label ?? name;
     const tmpDir = mkdtempSync(join(tmpdir(), 'infergate-bench-'));
-    this.#deps.progress.note(`${name}: starting${name === 'gateway' || name === 'nginx' ? ` with ${replicas} workers` : ''}…`);
+    this.#deps.progress.note(`${name}: starting${name === 'gateway' || name === 'baseline' || name === 'nginx' ? ` with ${replicas} workers` : ''}…`);
     // Bodies are unique by default, so a cache could only cost; scenarios that measure it turn it on.
     const gatewayConfig = { cache: { enabled: false }, models: { include: [model] }, ...settings.gatewayConfig };
     if (name === 'gateway') this.gatewayConfig = gatewayConfig;
@@ -131,6 +131,7 @@ export class Harness {
         tmpDir,
         gatewayConfig,
         readyTimeoutMs: o.readyTimeoutMs,
+        ...(o.baseline !== undefined && { baselineRoot: o.baseline }),
       });
       const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;
       if (system.signature) this.#lastInputs = system.signature.inputs;

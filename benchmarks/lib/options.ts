@@ -1,6 +1,6 @@
 // The benchmark's command line: flags → BenchOptions. Precedence is
 // flag > environment (BENCH_RESULTS_DIR) > the scenario's defaults > the
-// defaults below.
+// defaults below. The help text is usage.ts.
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,8 +19,10 @@ export type BenchOptions = {
   durationS: number;
   amount: number | undefined;
   warmupS: number;
-  /** Scenarios that repeat their measurements interleaved (cache): how many rounds; reports give medians. */
+  /** Scenarios that repeat their measurements interleaved (cache; overhead and batching against a baseline): how many rounds; reports give medians. */
   rounds: number;
+  /** Another checkout of this repository whose gateway runs as the system `baseline` (an A/B of the gateway). */
+  baseline: string | undefined;
   rows: number;
   inputs: InputsMode;
   /** Open loop at this rate instead of closed loop (scenarios that support both). */
@@ -62,6 +64,7 @@ export function defaultOptions(root: string, env: NodeJS.ProcessEnv): BenchOptio
     amount: undefined,
     warmupS: 2,
     rounds: 1,
+    baseline: undefined,
     rows: 1,
     inputs: 'unique',
     ratePerS: undefined,
@@ -96,6 +99,7 @@ const FLAGS = {
   amount: { type: 'string' },
   warmup: { type: 'string' },
   rounds: { type: 'string' },
+  baseline: { type: 'string' },
   rows: { type: 'string' },
   inputs: { type: 'string' },
   rate: { type: 'string' },
@@ -145,6 +149,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   set('amount', int(v.amount, 'amount', 1));
   set('warmupS', num(v.warmup, 'warmup', 0));
   set('rounds', int(v.rounds, 'rounds', 1));
+  set('baseline', v.baseline);
+  applyBaseline(flags);
   set('rows', int(v.rows, 'rows', 1));
   if (v.inputs !== undefined) {
     try {
@@ -174,6 +180,24 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   return { help: v.help === true, scenario: parsed.positionals[0], flags };
 }
 
+/** Rounds when a baseline is given and --rounds is not: a median of 5 paired rounds shrugs off one disturbed round. */
+const BASELINE_ROUNDS = 5;
+
+/**
+ * --baseline adds the system `baseline` (without --systems: gateway and
+ * baseline, the A/B) and interleaved rounds (--rounds, default 5); the
+ * system `baseline` without a checkout to start it from is refused.
+ */
+function applyBaseline(flags: Partial<BenchOptions>): void {
+  if (flags.baseline === undefined) {
+    if (flags.systems?.includes('baseline')) throw new OptionsError('the system baseline needs --baseline <dir> (another checkout of this repository)');
+    return;
+  }
+  if (flags.baseline.trim() === '') throw new OptionsError('--baseline needs a directory');
+  flags.systems = flags.systems === undefined ? ['gateway', 'baseline'] : [...new Set([...flags.systems, 'baseline' as const])];
+  flags.rounds ??= BASELINE_ROUNDS;
+}
+
 function list(text: string, flag: string): string[] {
   const items = text.split(',').map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new OptionsError(`--${flag} needs at least one value`);
@@ -196,66 +220,4 @@ function int(text: string | undefined, flag: string, min: number): number | unde
 function systemName(text: string): SystemName {
   if (!(SYSTEM_NAMES as readonly string[]).includes(text)) throw new OptionsError(`unknown system "${text}" (known: ${SYSTEM_NAMES.join(', ')})`);
   return text as SystemName;
-}
-
-export function usage(scenarios: readonly { name: string; summary: string }[]): string {
-  const pad = Math.max(...scenarios.map((s) => s.name.length), 8) + 2;
-  return `usage: npm run bench -- <scenario> [options]
-       node benchmarks/run.ts <scenario> [options]
-
-Starts every system under test as its own processes, loads it, stops it, and
-writes benchmarks/results/<date>-<scenario>/ (results.json, report.md, *.svg).
-Exits 1 when a run failed: it could not start, or errors + non-2xx exceeded
---max-error-rate of its requests. Progress goes to stderr, the table to stdout.
-
-scenarios:
-${scenarios.map((s) => `  ${s.name.padEnd(pad)}${s.summary}`).join('\n')}
-
-systems (--systems, comma-separated; defaults depend on the scenario):
-  direct       one worker, binary frames to its POST /infer (no gateway)
-  direct-json  one worker, KServe v2 JSON to its public infer route
-  gateway      infergate with --replicas local workers (cache off)
-  nginx        NGINX least_conn over --replicas workers (skipped when not installed)
-  hello        trivial HTTP server: the load generator's own ceiling
-
-load:
-  -c, --connections <list>   closed-loop connections             (16,64)
-  -p, --pipelining <n>       requests in flight per connection    (1)
-  -d, --duration <s>         seconds per run                      (10)
-      --amount <n>           requests per run instead of a duration
-      --warmup <s>           closed-loop warm-up per system start (2)
-      --rounds <n>           cache: every run n times, interleaved; medians reported (5)
-      --rate <r>             open loop at r req/s instead of closed loop
-      --arrivals <a>         open-loop arrivals: constant | poisson (constant)
-      --open-connections <n> keep-alive connections for open loop (64)
-      --timeout-ms <n>       per-request timeout                  (10000)
-
-bodies:
-      --model <name>         model to call                        (classifier)
-      --models <dir>         model repository (npm run models)    (models/)
-      --rows <n>             rows per request                     (1)
-      --inputs <mode>        unique | pool:N (N distinct inputs)  (unique)
-
-systems and capacity:
-      --replicas <n>         workers behind gateway and nginx     (2)
-      --replica-counts <l>   replicas scenario                    (1,2,4)
-      --slo-ms <ms>          capacity: p99 latency SLO            (50)
-      --max-error-rate <f>   capacity criterion and failure allowance (0.001 = 0.1%)
-      --start-rate <r>       capacity search: first probe         (200)
-      --max-rate <r>         capacity search: highest probe       (100000)
-      --max-probes <n>       capacity search: probe budget        (16)
-      --precision <f>        capacity search: stop when (hi-lo)/lo ≤ f (0.05)
-      --no-confirm-failures  capacity search: trust a single failed probe
-                             (default: re-probe a failed rate once; it fails if it fails again)
-      --probe-duration <s>   capacity search: seconds per probe   (5)
-
-output:
-      --results <dir>        results root ($BENCH_RESULTS_DIR, else benchmarks/results)
-      --name <name>          folder name                          (<date>-<scenario>)
-      --seed <n>             PRNG seed for bodies and arrivals    (1)
-  -q, --quiet                no progress on stderr
-  -h, --help                 this text
-
-environment: BENCH_RESULTS_DIR (results root), NGINX_BIN (nginx binary).
-`;
 }

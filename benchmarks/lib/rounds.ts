@@ -1,8 +1,8 @@
-// Summaries of runs that a scenario repeats in interleaved rounds (A B C,
-// A B C, …): on a machine whose speed drifts by up to 2× within minutes, one
-// run per system compares moments as much as systems. The median of the
-// rounds is the system's number, and a ratio between two systems is taken
-// within each round (both measured moments apart) before its median.
+// Runs that a scenario repeats in interleaved rounds (A B C, A B C, …): on a
+// machine whose speed drifts by up to 2× within minutes, one run per system
+// compares moments as much as systems. The median of the rounds is the
+// system's number, and a ratio between two systems is taken within each
+// round (both measured moments apart) before its median.
 
 import type { RunRecord } from './results.ts';
 
@@ -28,10 +28,48 @@ export function medianRun(runs: readonly RunRecord[]): RunRecord | undefined {
 
 /** numerator / denominator throughput within each round both completed. */
 export function pairedRatios(numerator: readonly RunRecord[], denominator: readonly RunRecord[]): number[] {
+  return pairedRatiosOf(numerator, denominator, (r) => r.summary.responsesPerS);
+}
+
+/** numerator / denominator of `value` within each round both completed and both have it (undefined: not measured). */
+export function pairedRatiosOf(numerator: readonly RunRecord[], denominator: readonly RunRecord[], value: (r: RunRecord) => number | undefined): number[] {
   const ratios: number[] = [];
   for (const top of numerator) {
     const bottom = denominator.find((r) => r.round === top.round);
-    if (bottom && bottom.summary.responsesPerS > 0) ratios.push(top.summary.responsesPerS / bottom.summary.responsesPerS);
+    const a = value(top);
+    const b = bottom && value(bottom);
+    if (a !== undefined && b !== undefined && b > 0) ratios.push(a / b);
   }
   return ratios;
+}
+
+/**
+ * The order of an interleaved measurement: every round runs each system at
+ * each load, the systems alternating at every load; the systems' order
+ * rotates by one each round (A B, then B A) so no system always runs first.
+ */
+export function roundPlan(rounds: number, loads: number, systems: number): { round: number; load: number; system: number }[] {
+  const plan: { round: number; load: number; system: number }[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (let load = 0; load < loads; load++) {
+      for (let i = 0; i < systems; i++) plan.push({ round, load, system: (i + round - 1) % systems });
+    }
+  }
+  return plan;
+}
+
+/**
+ * One run per system, model and load for charts and one-per-system
+ * summaries: the median round's run (medianRun) where runs were repeated in
+ * rounds, else the runs as recorded (the same array).
+ */
+export function representativeRuns(runs: readonly RunRecord[]): readonly RunRecord[] {
+  if (!runs.some((r) => r.round !== undefined)) return runs;
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    if (r.failure) continue;
+    const key = JSON.stringify([r.system, r.model, r.replicas, r.load]);
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((group) => medianRun(group)!);
 }

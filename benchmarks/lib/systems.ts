@@ -6,6 +6,7 @@
 //   gateway      infergate with N local workers (KServe v2 JSON)
 //   nginx        NGINX least_conn over N standalone workers (KServe v2 JSON)
 //   hello        a trivial HTTP server: the load generator's own ceiling
+//   baseline     the gateway from another checkout (--baseline), started as gateway is
 //
 // Standalone workers get the session options the gateway gives its own
 // workers (one intra-op and one inter-op thread), so the comparison is fair.
@@ -13,13 +14,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { latestVersion } from '../../common/model-repository.ts';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
+import { workerArgv } from '../../worker/options.ts';
 import type { BodyFormat } from './bodies.ts';
 import type { ProcessRoot } from './cpu.ts';
 import { findNginx, nginxConfig } from './nginx.ts';
 import { freePort, waitForPort, type ChildProcessHandle, type ProcessGroup } from './processes.ts';
 
-export const SYSTEM_NAMES = ['direct', 'direct-json', 'gateway', 'nginx', 'hello'] as const;
+export const SYSTEM_NAMES = ['direct', 'direct-json', 'gateway', 'nginx', 'hello', 'baseline'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 export type SystemContext = {
@@ -35,6 +38,8 @@ export type SystemContext = {
   /** Written as the gateway's --config file (e.g. cache off). */
   gatewayConfig: Record<string, unknown>;
   readyTimeoutMs: number;
+  /** The --baseline checkout, whose bin/infergate.ts the system baseline runs. */
+  baselineRoot?: string;
 };
 
 export type StartedSystem = {
@@ -145,6 +150,15 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       return { name: 'hello', origin: match![1]!, inferPath: kservePath(ctx.model), format: 'json', replicas: 1, signature: null, roots: [{ role: 'hello', pid: handle.pid }], stop: () => handle.stop() };
     },
   },
+  baseline: {
+    summary: 'the gateway from the --baseline checkout, started exactly as gateway is',
+    unavailable: () => null,
+    start: async (ctx) => {
+      if (ctx.baselineRoot === undefined) throw new Error('the system baseline needs --baseline <dir>');
+      // gateway's own start with the other checkout as the root: the same flags, models dir, config overlay and replicas.
+      return { ...(await SYSTEMS.gateway.start({ ...ctx, root: ctx.baselineRoot })), name: 'baseline' };
+    },
+  },
 };
 
 type StartedWorker = { handle: ChildProcessHandle; origin: string; port: number };
@@ -152,11 +166,12 @@ type StartedWorker = { handle: ChildProcessHandle; origin: string; port: number 
 async function startWorker(ctx: SystemContext, name: string): Promise<StartedWorker> {
   const args = [
     join(ctx.root, 'bin', 'infergate.ts'), 'worker',
-    '--listen', '127.0.0.1:0',
-    '--models', ctx.modelsDir,
-    '--model', ctx.model,
-    '--intra-op-threads', '1',
-    '--inter-op-threads', '1',
+    ...workerArgv({
+      listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      modelsDir: ctx.modelsDir,
+      models: [{ name: ctx.model }],
+      session: { intraOpThreads: 1, interOpThreads: 1 },
+    }),
   ];
   const { handle, match } = await ctx.processes.start(name, process.execPath, args, { ready: /listening on (?:http:\/\/)?([\d.]+):(\d+)/, readyTimeoutMs: ctx.readyTimeoutMs });
   const port = Number(match![2]);
@@ -166,15 +181,15 @@ async function startWorker(ctx: SystemContext, name: string): Promise<StartedWor
 /** The highest version of `model` from a worker's GET /models. */
 async function workerSignature(origin: string, model: string): Promise<ModelSignature> {
   const body = (await getJson(`${origin}/models`)) as WorkerModelsBody;
-  const versions = body.models.filter((m) => m.name === model).sort((a, b) => Number(b.version) - Number(a.version));
-  if (!versions[0]) throw new Error(`the worker at ${origin} does not serve model ${model}`);
-  return versions[0];
+  const latest = latestVersion(body.models.filter((m) => m.name === model));
+  if (!latest) throw new Error(`the worker at ${origin} does not serve model ${model}`);
+  return latest;
 }
 
 /** The model's signature from KServe v2 metadata (GET /v2/models/{m}). */
 async function kserveSignature(origin: string, model: string): Promise<ModelSignature> {
   const body = (await getJson(`${origin}/v2/models/${encodeURIComponent(model)}`)) as Omit<ModelSignature, 'version' | 'fingerprint'> & { versions?: string[] };
-  const version = [...(body.versions ?? ['1'])].sort((a, b) => Number(b) - Number(a))[0]!;
+  const version = latestVersion(body.versions ?? ['1'])!;
   // KServe metadata does not name the model file; the benchmark only needs the tensors.
   return { name: body.name, version, inputs: body.inputs, outputs: body.outputs, fingerprint: '' };
 }

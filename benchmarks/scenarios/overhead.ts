@@ -2,10 +2,17 @@
 // NGINX doing the same balancing job and to the load generator's ceiling.
 // The gateway's batching and result cache are off, so every request is one
 // inference on one worker, as behind NGINX; bodies are unique by default.
+// With --baseline, gateway and baseline (an earlier checkout's gateway) run
+// at once in interleaved rounds (lib/interleaved.ts), compared by
+// lib/baseline-report.ts.
 
+import { comparesWithBaseline } from '../lib/baseline.ts';
+import { compareWithBaseline, comparisonHighlight, comparisonSection } from '../lib/baseline-report.ts';
 import { latencyVsThroughput, throughputBars } from '../lib/charts.ts';
+import { measureInterleaved } from '../lib/interleaved.ts';
 import type { LoadSpec, RunRecord } from '../lib/results.ts';
 import { formatRate } from '../lib/report-markdown.ts';
+import { representativeRuns } from '../lib/rounds.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 const scenario: Scenario = {
@@ -21,13 +28,20 @@ const scenario: Scenario = {
 
   async run(h) {
     const o = h.options;
+    const settings = { gatewayConfig: { cache: { enabled: false }, batching: { enabled: false } } };
+    const loads = o.connections.map((connections): LoadSpec =>
+      o.ratePerS === undefined
+        ? { mode: 'closed', connections, pipelining: o.pipelining, durationS: o.durationS, amount: o.amount }
+        : { mode: 'open', ratePerS: o.ratePerS, arrivals: o.arrivals, connections, durationS: o.durationS },
+    );
+    if (comparesWithBaseline(o.systems)) {
+      // Every system at once, in interleaved rounds: a drift of the machine's speed weighs on gateway and baseline alike.
+      await measureInterleaved(h, o.systems.map((name) => [name, settings] as const), loads, o.rounds);
+      return;
+    }
     for (const name of o.systems) {
-      await h.withSystem(name, { gatewayConfig: { cache: { enabled: false }, batching: { enabled: false } } }, async (target) => {
-        for (const connections of o.connections) {
-          const load: LoadSpec =
-            o.ratePerS === undefined
-              ? { mode: 'closed', connections, pipelining: o.pipelining, durationS: o.durationS, amount: o.amount }
-              : { mode: 'open', ratePerS: o.ratePerS, arrivals: o.arrivals, connections, durationS: o.durationS };
+      await h.withSystem(name, settings, async (target) => {
+        for (const load of loads) {
           await h.measure(target, load);
           if (h.aborted) return;
         }
@@ -36,10 +50,12 @@ const scenario: Scenario = {
   },
 
   present(report) {
+    // One run per system and load: the median round's where runs were repeated in rounds.
+    const runs = representativeRuns(report.runs);
     const category = (r: RunRecord): string => `${r.load.connections} connections`;
-    const find = (system: string, c: string): RunRecord | undefined => report.runs.find((r) => r.system === system && !r.failure && category(r) === c);
+    const find = (system: string, c: string): RunRecord | undefined => runs.find((r) => r.system === system && !r.failure && category(r) === c);
     const highlights: string[] = [];
-    for (const c of [...new Set(report.runs.map(category))]) {
+    for (const c of [...new Set(runs.map(category))]) {
       const gateway = find('gateway', c);
       const parts: string[] = [];
       for (const base of ['direct', 'nginx']) {
@@ -56,13 +72,16 @@ const scenario: Scenario = {
       if (hello) parts.push(`hello ceiling ${formatRate(hello.summary.responsesPerS)} req/s`);
       if (parts.length > 0) highlights.push(`**${c}**: ${parts.join('; ')}`);
     }
+    const againstBaseline = compareWithBaseline(report.runs, 'gateway', 'baseline');
+    highlights.push(...againstBaseline.map((c) => comparisonHighlight(c)));
     const subtitle = `${report.config.model}, ${report.config.rows} row(s)/request, ${report.config.replicas} workers behind gateway and nginx`;
     return {
       highlights,
       charts: [
-        throughputBars(report.runs, { file: 'throughput.svg', title: 'Throughput by system', subtitle, xLabel: 'load', category }),
-        latencyVsThroughput(report.runs, 'latency-vs-throughput.svg', subtitle),
+        throughputBars(runs, { file: 'throughput.svg', title: 'Throughput by system', subtitle, xLabel: 'load', category }),
+        latencyVsThroughput(runs, 'latency-vs-throughput.svg', subtitle),
       ],
+      ...(againstBaseline.length > 0 && { sections: [comparisonSection(againstBaseline)] }),
     };
   },
 };

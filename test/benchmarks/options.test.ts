@@ -2,7 +2,8 @@
 // refused with the flag named.
 
 import t from 'tap';
-import { defaultOptions, OptionsError, parseCommandLine, usage } from '../../benchmarks/lib/options.ts';
+import { defaultOptions, OptionsError, parseCommandLine } from '../../benchmarks/lib/options.ts';
+import { usage } from '../../benchmarks/lib/usage.ts';
 
 t.test('flags parse into typed options', async (t) => {
   const { scenario, flags, help } = parseCommandLine([
@@ -31,6 +32,21 @@ t.test('bad flags are refused, naming the flag', async (t) => {
   ];
   for (const [argv, message] of table) t.throws(() => parseCommandLine(argv), message instanceof RegExp ? { name: 'OptionsError', message } : message, argv.join(' '));
   t.type(new OptionsError('x'), Error);
+});
+
+t.test('--baseline adds the system baseline and interleaved rounds; baseline alone is refused', async (t) => {
+  const table: [string[], Partial<{ systems: string[]; rounds: number; baseline: string }>][] = [
+    [['overhead', '--baseline', '/tmp/base'], { baseline: '/tmp/base', systems: ['gateway', 'baseline'], rounds: 5 }],
+    [['overhead', '--baseline', '/tmp/base', '--rounds', '3'], { baseline: '/tmp/base', systems: ['gateway', 'baseline'], rounds: 3 }],
+    [['overhead', '--baseline', '/tmp/base', '--systems', 'gateway,hello'], { baseline: '/tmp/base', systems: ['gateway', 'hello', 'baseline'], rounds: 5 }],
+    [['overhead', '--baseline', '/tmp/base', '--systems', 'baseline,gateway'], { baseline: '/tmp/base', systems: ['baseline', 'gateway'], rounds: 5 }],
+    [['overhead', '--rounds', '3'], { rounds: 3 }],
+  ];
+  for (const [argv, flags] of table) t.same(parseCommandLine(argv).flags, flags, argv.join(' '));
+  t.throws(() => parseCommandLine(['overhead', '--systems', 'gateway,baseline']), { name: 'OptionsError', message: /baseline needs --baseline <dir>/ });
+  t.throws(() => parseCommandLine(['overhead', '--baseline', '']), { name: 'OptionsError', message: /--baseline needs a directory/ });
+  t.equal(defaultOptions('/repo', {}).baseline, undefined, 'no baseline by default');
+  t.match(usage([]), /--baseline <dir>[\s\S]*git clone/, 'the help gives a recipe for the checkout');
 });
 
 t.test('defaults: results dir from the environment, usage lists scenarios', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { median, medianRun, pairedRatios, roundsOf } from '../../benchmarks/lib/rounds.ts';
+import { median, medianRun, pairedRatios, pairedRatiosOf, representativeRuns, roundPlan, roundsOf } from '../../benchmarks/lib/rounds.ts';
 import type { RunRecord } from '../../benchmarks/lib/results.ts';
 
 const run = (system: string, connections: number, round: number, responsesPerS: number, failure?: string): RunRecord =>
@@ -27,4 +27,29 @@ t.test('ratios are paired by round; a round missing on either side is left out',
   const misses = [run('miss', 16, 1, 20), run('miss', 16, 2, 10), run('miss', 16, 4, 10)];
   t.same(pairedRatios(hits, misses), [5, 6]);
   t.same(pairedRatios(hits, [run('miss', 16, 1, 0)]), [], 'a zero denominator gives no ratio');
+});
+
+t.test('paired ratios of any value leave out rounds where either side lacks it', async (t) => {
+  const cpu = (r: RunRecord): number | undefined => (r.summary.responsesPerS === 0 ? undefined : r.summary.responsesPerS * 2);
+  const a = [run('a', 16, 1, 30), run('a', 16, 2, 0), run('a', 16, 3, 40)];
+  const b = [run('b', 16, 1, 10), run('b', 16, 2, 10), run('b', 16, 3, 0)];
+  t.same(pairedRatiosOf(a, b, cpu), [3], 'round 2 lacks a numerator, round 3 a denominator');
+});
+
+t.test('the round plan runs every system at every load each round, rotating which goes first', async (t) => {
+  const order = (rounds: number, loads: number, systems: number): string[] => roundPlan(rounds, loads, systems).map((s) => `${s.round}:${s.load}:${'ABC'[s.system]}`);
+  const table: [number, number, number, string[]][] = [
+    [1, 1, 2, ['1:0:A', '1:0:B']],
+    [2, 2, 2, ['1:0:A', '1:0:B', '1:1:A', '1:1:B', '2:0:B', '2:0:A', '2:1:B', '2:1:A']],
+    [3, 1, 3, ['1:0:A', '1:0:B', '1:0:C', '2:0:B', '2:0:C', '2:0:A', '3:0:C', '3:0:A', '3:0:B']],
+    [0, 2, 2, []],
+  ];
+  for (const [rounds, loads, systems, expected] of table) t.same(order(rounds, loads, systems), expected, `${rounds} rounds × ${loads} loads × ${systems} systems`);
+});
+
+t.test('representative runs: the median round per system and load, or the runs as recorded without rounds', async (t) => {
+  const plain = [run('a', 16, 1, 10), run('b', 16, 1, 20)].map(({ round: _, ...r }) => r as RunRecord);
+  t.equal(representativeRuns(plain), plain, 'the same array when no run has a round');
+  const rounds = [run('a', 16, 1, 30), run('b', 16, 1, 5), run('a', 16, 2, 10), run('b', 16, 2, 7), run('a', 16, 3, 20), run('b', 16, 3, 6, 'no request completed'), run('a', 64, 1, 50)];
+  t.same(representativeRuns(rounds).map((r) => `${r.system} ${r.load.connections} round ${r.round}`), ['a 16 round 3', 'b 16 round 1', 'a 64 round 1']);
 });
