@@ -14,7 +14,7 @@ import type { Reply } from './reply.ts';
 /** Response header saying how the cache took part: hit, miss, joined, bypass or off. */
 export const CACHE_HEADER = 'x-infergate-cache';
 
-/** Answers with at least this many tensor bytes are rendered in slices (≈ 1 ms of JSON rendering). */
+/** Answers with at least this many tensor bytes are rendered in slices, so that no one answer holds the event loop for long. */
 export const SLICED_ANSWER_MIN_BYTES = 64 * 1024;
 
 /**
