@@ -6,7 +6,7 @@ const USAGE = `usage: infergate <command> [options]
 commands:
   gateway [--config file] [--host h] [--port p] [--models dir] [--replicas n] [--redis-url url]
           run the gateway with its local worker processes
-  worker  --listen <unix:/path.sock | host:port> --models <dir> [--model name]...
+  worker  --listen <unix:/path.sock | host:port> --models <dir> [--model name[:versions]]...
           run one standalone worker
   models  [--out dir] [--if-missing]
           write the demo model repository

@@ -10,7 +10,13 @@
 // config.yaml as `configError`, and the caller makes those versions
 // UNAVAILABLE instead of failing everything else. Only a repository that
 // cannot be read at all, or a model named explicitly that is not there, is
-// an error of the whole scan.
+// an error of the whole scan. A selection may name versions (a worker told
+// `--model name:1,3`): only those are listed, and one the model does not have
+// is listed with `noDirectory` (its caller makes it UNAVAILABLE too).
+//
+// Versions are ordered by one rule, compareVersions, and "the latest" (what a
+// request naming no version gets) is latestVersion: use these, not a sort of
+// your own.
 
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,11 +31,16 @@ export type RepositoryVersion = {
   path: string;
   /** The version directory has no model.onnx (or it is not a file). */
   missing: boolean;
+  /** A selection named this version but the model has no such directory (`missing` is true as well). */
+  noDirectory?: true;
 };
+
+/** Which versions of one model to take; absent `versions` means every version in the repository. */
+export type ModelSelection = { name: string; versions?: readonly string[] };
 
 export type RepositoryModel = {
   name: string;
-  /** Ascending numeric order; the last one is the highest. */
+  /** Ascending by compareVersions; the last one is the highest. */
   versions: RepositoryVersion[];
   /** The parsed config.yaml; {} when absent or invalid. */
   config: ModelConfig;
@@ -38,18 +49,51 @@ export type RepositoryModel = {
 };
 
 /** Canonical positive integers only: "01" would be a second name for version 1. */
-const VERSION_DIR = /^[1-9]\d*$/;
+const VERSION_NAME = /^[1-9]\d*$/;
+
+/** Whether `text` can name a version (a version directory's name). */
+export function isVersionName(text: string): boolean {
+  return VERSION_NAME.test(text);
+}
 
 export class RepositoryError extends Error {
   override name = 'RepositoryError';
 }
 
 /**
- * Scans the repository. `include` names the models to take (empty: every
- * model found); a name there that is not a model directory is a
- * RepositoryError, as is an unreadable repository.
+ * Orders version names numerically. Versions are canonical positive integers,
+ * so a longer name is a larger number and equal lengths compare digit by
+ * digit: exact at any length, where Number() would round past 2^53.
  */
-export function scanModelRepository(repository: string, include: readonly string[]): RepositoryModel[] {
+export function compareVersions(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * The highest version among `items` (version names, or anything with a
+ * `version`): the version a request that names none gets. Undefined when
+ * there is none.
+ */
+export function latestVersion<T extends string | { readonly version: string }>(items: Iterable<T>): T | undefined {
+  let latest: T | undefined;
+  for (const item of items) {
+    if (latest === undefined || compareVersions(versionOf(item), versionOf(latest)) > 0) latest = item;
+  }
+  return latest;
+}
+
+function versionOf(item: string | { readonly version: string }): string {
+  return typeof item === 'string' ? item : item.version;
+}
+
+/**
+ * Scans the repository. `include` selects the models to take (empty: every
+ * model found), a bare name meaning every version of it; a model named there
+ * that is not a model directory is a RepositoryError, as is an unreadable
+ * repository.
+ */
+export function scanModelRepository(repository: string, include: readonly (string | ModelSelection)[]): RepositoryModel[] {
+  const selected = new Map(include.map((s): [string, readonly string[] | undefined] => (typeof s === 'string' ? [s, undefined] : [s.name, s.versions])));
   let names: string[];
   try {
     names = readdirSync(repository, { withFileTypes: true })
@@ -61,11 +105,11 @@ export function scanModelRepository(repository: string, include: readonly string
   }
   const models: RepositoryModel[] = [];
   for (const name of names) {
-    if (include.length > 0 && !include.includes(name)) continue;
-    const model = readModel(repository, name);
+    if (selected.size > 0 && !selected.has(name)) continue;
+    const model = readModel(repository, name, selected.get(name));
     if (model) models.push(model);
   }
-  for (const wanted of include) {
+  for (const wanted of selected.keys()) {
     if (!models.some((m) => m.name === wanted)) {
       throw new RepositoryError(`model "${wanted}" is not in ${repository} (no ${join(repository, wanted)}/<version>/ directory)`);
     }
@@ -73,7 +117,8 @@ export function scanModelRepository(repository: string, include: readonly string
   return models;
 }
 
-function readModel(repository: string, name: string): RepositoryModel | undefined {
+/** A model's versions (those of `versions` alone when given); undefined when `name` is not a model directory. */
+function readModel(repository: string, name: string, versions: readonly string[] | undefined): RepositoryModel | undefined {
   const dir = join(repository, name);
   let entries: string[];
   try {
@@ -81,18 +126,17 @@ function readModel(repository: string, name: string): RepositoryModel | undefine
   } catch {
     return undefined; // a symbolic link to nowhere, or not a directory
   }
-  const versions = entries
-    .filter((entry) => VERSION_DIR.test(entry) && isDirectory(join(dir, entry)))
-    .sort((a, b) => Number(a) - Number(b))
-    .map((version): RepositoryVersion => {
-      const path = join(dir, version, MODEL_FILE);
-      return { version, path, missing: !isFile(path) };
-    });
-  if (versions.length === 0) return undefined;
+  const present = entries.filter((entry) => isVersionName(entry) && isDirectory(join(dir, entry)));
+  if (present.length === 0) return undefined;
+  const listed = [...new Set(versions ?? present)].sort(compareVersions).map((version): RepositoryVersion => {
+    const path = join(dir, version, MODEL_FILE);
+    if (!present.includes(version)) return { version, path, missing: true, noDirectory: true };
+    return { version, path, missing: !isFile(path) };
+  });
   try {
-    return { name, versions, config: loadModelConfig(join(dir, 'config.yaml')) };
+    return { name, versions: listed, config: loadModelConfig(join(dir, 'config.yaml')) };
   } catch (err) {
-    return { name, versions, config: {}, configError: (err as Error).message };
+    return { name, versions: listed, config: {}, configError: (err as Error).message };
   }
 }
 

@@ -2,8 +2,8 @@
 // worker carrying length-prefixed messages tagged by a request id, so many
 // inferences share one connection and answers may come back in any order.
 // It replaces one HTTP/1.1 request per inference (undici's per-request
-// machinery and one writev each), which DESIGN.md measured at a third of the
-// gateway's CPU per request.
+// machinery and one writev each), a large share of the gateway's CPU per
+// request (docs/performance.md, "Gateway → worker channel").
 //
 // Message layout (all integers little-endian):
 //
@@ -243,11 +243,10 @@ const CONCAT_LIMIT_BYTES = 64 * 1024;
  * Coalesces messages written in one turn of the event loop into one
  * socket.write. The flush runs on setImmediate (after the poll phase), not on a
  * microtask: answers and requests are produced by separate I/O callbacks of
- * the same poll phase, which a microtask flush would not join. Measured
- * (gateway CPU per request, 64 connections, classifier, batching off, medians
- * of 2 on this shared 2-core box): setImmediate+concat 44 µs, queueMicrotask+
- * concat 57 µs, setImmediate+cork/writev 41 µs (concat vs writev is within
- * noise for small messages; writev avoids copying big tensors, hence the limit).
+ * the same poll phase, which a microtask flush would not join: it cost the
+ * gateway more CPU per request (docs/performance.md, "Mux write
+ * coalescing"). Concatenating and a corked writev cost about the same for
+ * small messages; writev avoids copying big tensors, hence the limit.
  */
 export class MuxWriter {
   readonly #socket: Socket;

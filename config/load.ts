@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { modelConfigSchema, type ModelConfig } from './model-schema.ts';
 import { configSchema, type GatewayConfig } from './schema.ts';
@@ -95,17 +96,22 @@ export function loadModelConfig(file: string): ModelConfig {
   return result.data;
 }
 
+/**
+ * The flags given, by name with its dashes (a repeated flag: the last wins),
+ * in either form: "--flag value" or "--flag=value". Not strict parseArgs: a
+ * value may begin with a dash, as it always could ("--port -1" is then
+ * refused by the schema, naming the flag). Throws ConfigError.
+ */
 function parseFlags(argv: readonly string[]): Map<string, string> {
-  const known = new Set(['--config', ...OVERRIDES.map((o) => o.flag)]);
+  const names = ['--config', ...OVERRIDES.flatMap((o) => o.flag ?? [])];
+  const options = Object.fromEntries(names.map((name) => [name.slice(2), { type: 'string' as const }]));
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!known.has(name)) throw new ConfigError(`unknown option ${name}\n${CONFIG_USAGE}`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(`option ${name} needs a value`);
-    flags.set(name, value);
+  for (const token of tokens) {
+    const name = token.kind === 'option' ? token.rawName : token.kind === 'positional' ? token.value : '--';
+    if (token.kind !== 'option' || !Object.hasOwn(options, token.name)) throw new ConfigError(`unknown option ${name}\n${CONFIG_USAGE}`);
+    if (token.value === undefined) throw new ConfigError(`option ${name} needs a value`);
+    flags.set(name, token.value);
   }
   return flags;
 }

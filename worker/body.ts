@@ -8,9 +8,8 @@
 // once anyway; shifting that one copy by 0–7 bytes (known from the first four
 // bytes, the header length) makes the tensor views free. Tensors after a
 // tensor of odd byte length can still be misaligned and are then copied.
-// Measured (toOrtTensor, FP32, this 2-core box): 32 KiB aligned 0.17 µs vs
-// misaligned 6.6 µs; 128 KiB 0.08 µs vs 17.5 µs — the copy would cost about
-// as much as the rest of the worker's per-request CPU (~23 µs).
+// That copy would cost about as much as the rest of the worker's CPU per
+// request (docs/performance.md, "Aligned request frames").
 //
 //   alloc: [pad][H u32][header JSON][tensor 0 …]
 //                                    ^ (byteOffset + pad + 4 + H) % 8 === 0

@@ -9,7 +9,8 @@
 import { InfergateError } from '../common/errors.ts';
 import { decodeInferRequest } from '../common/kserve/decode-request.ts';
 import { encodeInferResponse } from '../common/kserve/encode-response.ts';
-import type { InferenceBackend } from './server.ts';
+import { latestVersion } from '../common/model-repository.ts';
+import type { InferenceBackend } from './inference-backend.ts';
 
 const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
 
@@ -28,9 +29,7 @@ export function matchKServeInfer(path: string): { model: string; version: string
 export async function runKServeInfer(store: InferenceBackend, model: string, version: string, body: Uint8Array): Promise<Buffer> {
   const versions = store.signatures().filter((s) => s.name === model);
   if (versions.length === 0) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', `"${model}"`);
-  const signature = version === ''
-    ? versions.reduce((a, b) => (Number(b.version) > Number(a.version) ? b : a))
-    : versions.find((s) => s.version === version);
+  const signature = version === '' ? latestVersion(versions) : versions.find((s) => s.version === version);
   if (!signature) throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model "${model}" has no version "${version}"`);
 
   const request = decodeInferRequest(body, signature);

@@ -29,6 +29,7 @@ export type VersionLoad = { loaded: LoadedVersion; warning?: string } | { reason
  */
 export async function loadVersion(model: RepositoryModel, file: RepositoryVersion, createSession: CreateSession, sessionOptions: ort.InferenceSession.SessionOptions): Promise<VersionLoad> {
   if (model.configError !== undefined) return { reason: model.configError };
+  if (file.noDirectory) return { reason: `version ${file.version} is not in the repository (no ${dirname(file.path)}/ directory)` };
   if (file.missing) return { reason: `${file.path} is missing` };
   let fingerprint: string;
   try {

@@ -7,13 +7,15 @@
 // Each version ends its load either loaded (session created, warm-up passed)
 // or unavailable with a reason naming its file and the cause: a missing or
 // corrupt file, an operator onnxruntime cannot run, a tensor type KServe has
-// no name for, an invalid config.yaml, or a configured warm-up sample that
-// failed. One version's fault never stops the others from loading, and the
-// worker never exits for it (it would only restart into the same fault).
-// Without configured samples a synthetic warm-up runs (warmup.ts) and its
-// failure is only a warning: the session loaded, and a real request will say
-// what it needs (a model may need a minimum sequence length, say). Loading
-// one version is load-version.ts; this file owns the versions and their runs.
+// no name for, an invalid config.yaml, a configured warm-up sample that
+// failed, or a version the worker was told to load (--model name:1,3) that
+// the repository does not have. One version's fault never stops the others
+// from loading, and the worker never exits for it (it would only restart into
+// the same fault). Without configured samples a synthetic warm-up runs
+// (warmup.ts) and its failure is only a warning: the session loaded, and a
+// real request will say what it needs (a model may need a minimum sequence
+// length, say). Loading one version is load-version.ts; this file owns the
+// versions and their runs.
 //
 // run() validates a request against the session's own signature before
 // anything reaches onnxruntime, so onnxruntime only sees well-formed tensors
@@ -22,7 +24,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { clientText, InfergateError } from '../common/errors.ts';
-import { MODEL_FILE, RepositoryError, scanModelRepository } from '../common/model-repository.ts';
+import { latestVersion, MODEL_FILE, RepositoryError, scanModelRepository, type ModelSelection } from '../common/model-repository.ts';
 import type { ModelSignature, Tensor, UnavailableVersion, VersionWarning, WorkerModelsBody } from '../common/wire.ts';
 import { feedsFor, fetchesFor, type CreateSession, type LoadedVersion } from './loaded-version.ts';
 import { loadVersion, toOrtSessionOptions } from './load-version.ts';
@@ -33,8 +35,8 @@ export type ModelStoreState = 'empty' | 'loading' | 'ready' | 'closed';
 
 export type ModelStoreOptions = {
   modelsDir: string;
-  /** Models to load; empty means every model in modelsDir. */
-  models: readonly string[];
+  /** Models to load, each with every version or only those named; empty means every model in modelsDir. */
+  models: readonly ModelSelection[];
   session: WorkerSessionOptions;
   /** Defaults to onnxruntime-node's InferenceSession.create. */
   createSession?: CreateSession;
@@ -45,8 +47,11 @@ export type ModelStoreOptions = {
 export type RunResult = { version: string; outputs: Tensor[] };
 
 export class ModelStore {
-  readonly #options: ModelStoreOptions;
+  readonly #modelsDir: string;
+  readonly #selection: readonly ModelSelection[];
+  readonly #sessionOptions: WorkerSessionOptions;
   readonly #createSession: CreateSession;
+  readonly #onProblem: NonNullable<ModelStoreOptions['onProblem']>;
   /** name → version → loaded session; filled while loading, read-only once ready. */
   readonly #models = new Map<string, Map<string, LoadedVersion>>();
   /** "name/version" → why it is not served. */
@@ -58,7 +63,10 @@ export class ModelStore {
   #closing: Promise<void> | null = null;
 
   constructor(options: ModelStoreOptions) {
-    this.#options = options;
+    this.#modelsDir = options.modelsDir;
+    this.#selection = options.models;
+    this.#sessionOptions = options.session;
+    this.#onProblem = options.onProblem ?? (() => {});
     this.#createSession = options.createSession ?? ((path, sessionOptions) => ort.InferenceSession.create(path, sessionOptions));
   }
 
@@ -131,9 +139,9 @@ export class ModelStore {
 
   async #load(): Promise<void> {
     this.#state = 'loading';
-    const models = scanModelRepository(this.#options.modelsDir, this.#options.models);
-    if (models.length === 0) throw new RepositoryError(`model repository ${this.#options.modelsDir} has no <name>/<version>/${MODEL_FILE}`);
-    const sessionOptions = toOrtSessionOptions(this.#options.session);
+    const models = scanModelRepository(this.#modelsDir, this.#selection);
+    if (models.length === 0) throw new RepositoryError(`model repository ${this.#modelsDir} has no <name>/<version>/${MODEL_FILE}`);
+    const sessionOptions = toOrtSessionOptions(this.#sessionOptions);
     // One at a time: onnxruntime-node builds a session synchronously on the
     // main thread, so loading in parallel would only interleave the work.
     for (const model of models) {
@@ -144,13 +152,13 @@ export class ModelStore {
         if ('reason' in outcome) {
           const unavailable = { name: model.name, version: file.version, reason: outcome.reason };
           this.#unavailable.set(`${model.name}/${file.version}`, unavailable);
-          this.#options.onProblem?.({ kind: 'unavailable', version: unavailable });
+          this.#onProblem({ kind: 'unavailable', version: unavailable });
           continue;
         }
         if (outcome.warning !== undefined) {
           const warning = { name: model.name, version: file.version, message: outcome.warning };
           this.#warnings.push(warning);
-          this.#options.onProblem?.({ kind: 'warning', warning });
+          this.#onProblem({ kind: 'warning', warning });
         }
         const versions = this.#models.get(model.name) ?? new Map<string, LoadedVersion>();
         versions.set(file.version, outcome.loaded);
@@ -173,8 +181,7 @@ export class ModelStore {
     if (unavailable) throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model ${clientText(model)} version ${clientText(version)}: ${unavailable.reason}`);
     const versions = this.#models.get(model);
     if (!versions) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', `this worker serves no model ${clientText(model)}`);
-    // Versions were inserted in ascending numeric order, so the last is the highest.
-    const loaded = version === '' ? [...versions.values()].at(-1) : versions.get(version);
+    const loaded = versions.get(version === '' ? (latestVersion(versions.keys()) ?? '') : version);
     if (!loaded) {
       throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model ${model} has versions ${[...versions.keys()].join(', ')}, not ${clientText(version)}`);
     }

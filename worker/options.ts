@@ -1,11 +1,27 @@
-// Command-line options of one worker process. parseWorkerOptions is pure
-// (argv in, typed options or a WorkerOptionsError naming the flag out) so the
-// whole flag table is unit-tested without spawning anything.
+// The command line of one worker process, defined once: the flag table below
+// is what parseWorkerOptions reads (node:util parseArgs, strict), what
+// workerArgv writes for whoever spawns a worker (the gateway's supervisor,
+// benchmarks, tests) and what the usage text lists. parseWorkerOptions is
+// pure (argv in, typed options or a WorkerOptionsError naming the flag out),
+// so the whole table is unit-tested without spawning anything.
 
-export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import type { ModelSelection } from '../common/model-repository.ts';
+import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen.ts';
+import { formatModelSelection, mergeModelSelections, parseModelSelection } from './model-selection.ts';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 export type ExecutionMode = 'sequential' | 'parallel';
+export type ModelLog = 'stderr' | 'none';
+export type InjectedFault = 'none' | 'infer-errors';
+
+const GRAPH_LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
+const EXECUTION_MODES: readonly ExecutionMode[] = ['sequential', 'parallel'];
+const MODEL_LOGS: readonly ModelLog[] = ['stderr', 'none'];
+const FAULTS: readonly InjectedFault[] = ['none', 'infer-errors'];
+
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 /** onnxruntime session options; an absent thread count keeps onnxruntime's default (one per physical core). */
 export type WorkerSessionOptions = {
@@ -19,8 +35,8 @@ export type WorkerOptions = {
   listen: ListenAddress;
   /** Model repository root: <modelsDir>/<name>/<version>/model.onnx. */
   modelsDir: string;
-  /** Models to load; empty means every model in modelsDir. */
-  models: string[];
+  /** Models to load, each with every version or only those named; empty means every model in modelsDir. */
+  models: ModelSelection[];
   session: WorkerSessionOptions;
   /** How long SIGTERM/SIGINT lets in-flight requests finish before the process exits anyway. */
   drainTimeoutMs: number;
@@ -40,31 +56,65 @@ export type WorkerOptions = {
   modelLog: ModelLog;
 };
 
-export type ModelLog = 'stderr' | 'none';
-const MODEL_LOGS: readonly ModelLog[] = ['stderr', 'none'];
+/** What a spawner sets (workerArgv): the address and the repository, and any other option it wants (absent: the worker's default). */
+export type WorkerSpawnOptions = {
+  listen: ListenAddress;
+  modelsDir: string;
+  models?: readonly ModelSelection[];
+  session?: Partial<WorkerSessionOptions>;
+  drainTimeoutMs?: number;
+  maxBodyBytes?: number;
+  /** Absent: <path>.mux next to a unix listen socket, none for TCP. */
+  muxListen?: ListenAddress;
+  injectFault?: InjectedFault;
+  modelLog?: ModelLog;
+};
 
-export type InjectedFault = 'none' | 'infer-errors';
-const FAULTS: readonly InjectedFault[] = ['none', 'infer-errors'];
+type FlagSpec = {
+  /** The value's placeholder in the usage text. */
+  value: string;
+  /** The usage text, a line each. */
+  help: readonly string[];
+  /** May be given more than once, each adding a value. */
+  repeatable?: boolean;
+  /** The flag's value (or values) for a spawn; undefined leaves the flag out. */
+  write: (options: WorkerSpawnOptions) => string | number | readonly string[] | undefined;
+};
 
-export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+const FLAGS = {
+  listen: { value: '<addr>', help: ['unix:/path/to.sock, host:port or [ipv6]:port (required)'], write: (o) => formatListenAddress(o.listen) },
+  models: { value: '<dir>', help: ['model repository: <dir>/<name>/<version>/model.onnx (required)'], write: (o) => o.modelsDir },
+  model: {
+    value: '<name>[:<v>,…]',
+    help: ['load only this model (repeatable; default: every model in <dir>),', 'and with :<v>,… only those versions of it (e.g. classifier:1,3)'],
+    repeatable: true,
+    write: (o) => o.models?.map(formatModelSelection),
+  },
+  'intra-op-threads': { value: '<n>', help: ["onnxruntime threads inside one operator (default: onnxruntime's)"], write: (o) => o.session?.intraOpThreads },
+  'inter-op-threads': { value: '<n>', help: ['onnxruntime threads across operators, parallel mode only'], write: (o) => o.session?.interOpThreads },
+  'graph-optimization-level': { value: '<level>', help: [`${GRAPH_LEVELS.join(' | ')} (default: all)`], write: (o) => o.session?.graphOptimizationLevel },
+  'execution-mode': { value: '<mode>', help: [`${EXECUTION_MODES.join(' | ')} (default: sequential)`], write: (o) => o.session?.executionMode },
+  'drain-timeout-ms': { value: '<n>', help: [`on SIGTERM, wait this long for in-flight requests (default: ${DEFAULT_DRAIN_TIMEOUT_MS})`], write: (o) => o.drainTimeoutMs },
+  'max-body-bytes': { value: '<n>', help: [`largest accepted request frame (default: ${DEFAULT_MAX_BODY_BYTES})`], write: (o) => o.maxBodyBytes },
+  'mux-listen': { value: '<addr>', help: ['multiplexed infer channel (default: <path>.mux for unix --listen, none for TCP)'], write: (o) => o.muxListen && formatListenAddress(o.muxListen) },
+  'inject-fault': { value: '<fault>', help: [`chaos testing: ${FAULTS.join(' | ')} (every inference answers 500) (default: none)`], write: (o) => o.injectFault },
+  'model-log': {
+    value: '<where>',
+    help: [`${MODEL_LOGS.join(' | ')}: where unavailable versions and warm-up warnings are printed`, '(GET /models reports them either way) (default: stderr)'],
+    write: (o) => o.modelLog,
+  },
+} satisfies Record<string, FlagSpec>;
+type FlagName = keyof typeof FLAGS;
+const FLAG_ENTRIES = Object.entries(FLAGS) as Array<[FlagName, FlagSpec]>;
 
+const PARSE_ARGS_OPTIONS: ParseArgsOptionsConfig = Object.fromEntries(
+  FLAG_ENTRIES.map(([name, spec]) => [name, { type: 'string', multiple: spec.repeatable ?? false }]),
+);
+
+const HELP_COLUMN = 39;
 export const WORKER_USAGE = `usage: infergate worker --listen <unix:/path/to.sock | host:port> --models <dir> [options]
 
-  --listen <addr>                      unix:/path/to.sock, host:port or [ipv6]:port (required)
-  --models <dir>                       model repository: <dir>/<name>/<version>/model.onnx (required)
-  --model <name>                       load only this model (repeatable; default: every model in <dir>)
-  --intra-op-threads <n>               onnxruntime threads inside one operator (default: onnxruntime's)
-  --inter-op-threads <n>               onnxruntime threads across operators, parallel mode only
-  --graph-optimization-level <level>   disabled | basic | extended | all (default: all)
-  --execution-mode <mode>              sequential | parallel (default: sequential)
-  --drain-timeout-ms <n>               on SIGTERM, wait this long for in-flight requests (default: ${DEFAULT_DRAIN_TIMEOUT_MS})
-  --max-body-bytes <n>                 largest accepted request frame (default: ${DEFAULT_MAX_BODY_BYTES})
-  --mux-listen <addr>                  multiplexed infer channel (default: <path>.mux for unix --listen, none for TCP)
-  --inject-fault <fault>               chaos testing: none | infer-errors (every inference answers 500) (default: none)
-  --model-log <where>                  stderr | none: where unavailable versions and warm-up warnings are printed
-                                       (GET /models reports them either way) (default: stderr)
-`;
+${FLAG_ENTRIES.flatMap(([name, spec]) => spec.help.map((line, i) => `${(i === 0 ? `  --${name} ${spec.value}` : '').padEnd(HELP_COLUMN)}${line}\n`)).join('')}`;
 
 /** A command-line mistake; `flag` names the offending flag ('' when none applies). */
 export class WorkerOptionsError extends Error {
@@ -77,127 +127,119 @@ export class WorkerOptionsError extends Error {
   }
 }
 
-const GRAPH_LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
-const EXECUTION_MODES: readonly ExecutionMode[] = ['sequential', 'parallel'];
-const FLAGS = [
-  '--listen',
-  '--models',
-  '--model',
-  '--intra-op-threads',
-  '--inter-op-threads',
-  '--graph-optimization-level',
-  '--execution-mode',
-  '--drain-timeout-ms',
-  '--max-body-bytes',
-  '--mux-listen',
-  '--inject-fault',
-  '--model-log',
-] as const;
-type Flag = (typeof FLAGS)[number];
-
-function isFlag(name: string): name is Flag {
-  return (FLAGS as readonly string[]).includes(name);
-}
-
 /** Parses worker arguments (without the node binary, script or subcommand). Throws WorkerOptionsError. */
 export function parseWorkerOptions(argv: readonly string[]): WorkerOptions {
-  const values = new Map<Flag, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    // Both "--flag value" and "--flag=value".
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!isFlag(name)) {
-      throw new WorkerOptionsError(arg.startsWith('-') ? name : '', arg.startsWith('-') ? 'unknown option' : `unexpected argument "${arg}"`);
-    }
-    let value: string | undefined;
-    if (name !== arg) value = arg.slice(eq + 1);
-    else value = argv[++i];
-    if (value === undefined || (name === arg && value.startsWith('--'))) {
-      throw new WorkerOptionsError(name, 'needs a value');
-    }
-    const list = values.get(name) ?? [];
-    if (list.length > 0 && name !== '--model') throw new WorkerOptionsError(name, 'given more than once');
-    list.push(value);
-    values.set(name, list);
-  }
-
-  const one = (flag: Flag): string | undefined => values.get(flag)?.[0];
-  const listen = one('--listen');
-  if (listen === undefined) throw new WorkerOptionsError('--listen', 'is required (unix:/path/to.sock or host:port)');
-  const modelsDir = one('--models');
-  if (modelsDir === undefined) throw new WorkerOptionsError('--models', 'is required (the model repository directory)');
-  if (modelsDir === '') throw new WorkerOptionsError('--models', 'must not be empty');
-
-  const models = values.get('--model') ?? [];
-  for (const model of models) {
-    // A model name is one directory below the repository root.
-    if (model === '' || model === '.' || model === '..' || /[/\\]/.test(model)) {
-      throw new WorkerOptionsError('--model', `"${model}" is not a model directory name`);
-    }
-  }
+  const given = readFlags(argv);
+  const text = (flag: FlagName): string | undefined => given.get(flag)?.[0];
+  const listenText = text('listen');
+  if (listenText === undefined) throw flagError('listen', 'is required (unix:/path/to.sock or host:port)');
+  const modelsDir = text('models');
+  if (modelsDir === undefined) throw flagError('models', 'is required (the model repository directory)');
+  if (modelsDir === '') throw flagError('models', 'must not be empty');
+  const models = mergeModelSelections((given.get('model') ?? []).map((model) => valueOf('model', model, parseModelSelection)));
 
   const session: WorkerSessionOptions = {
-    graphOptimizationLevel: oneOf('--graph-optimization-level', one('--graph-optimization-level'), GRAPH_LEVELS) ?? 'all',
-    executionMode: oneOf('--execution-mode', one('--execution-mode'), EXECUTION_MODES) ?? 'sequential',
+    graphOptimizationLevel: oneOf('graph-optimization-level', text('graph-optimization-level'), GRAPH_LEVELS) ?? 'all',
+    executionMode: oneOf('execution-mode', text('execution-mode'), EXECUTION_MODES) ?? 'sequential',
   };
-  const intra = positiveInteger('--intra-op-threads', one('--intra-op-threads'));
+  const intra = positiveInteger('intra-op-threads', text('intra-op-threads'));
   if (intra !== undefined) session.intraOpThreads = intra;
-  const inter = positiveInteger('--inter-op-threads', one('--inter-op-threads'));
+  const inter = positiveInteger('inter-op-threads', text('inter-op-threads'));
   if (inter !== undefined) session.interOpThreads = inter;
 
-  const listenAddress = parseListenAddress(listen);
-  const muxListenText = one('--mux-listen');
+  const listen = valueOf('listen', listenText, parseListenAddress);
+  const muxListenText = text('mux-listen');
   let muxListen: ListenAddress | null = null;
-  if (muxListenText !== undefined) muxListen = parseListenAddress(muxListenText, '--mux-listen');
-  else if (listenAddress.kind === 'unix') muxListen = { kind: 'unix', path: `${listenAddress.path}.mux` };
+  if (muxListenText !== undefined) muxListen = valueOf('mux-listen', muxListenText, parseListenAddress);
+  else if (listen.kind === 'unix') muxListen = { kind: 'unix', path: `${listen.path}.mux` };
 
   return {
-    listen: listenAddress,
+    listen,
     modelsDir,
-    models: [...new Set(models)],
+    models,
     session,
-    drainTimeoutMs: positiveInteger('--drain-timeout-ms', one('--drain-timeout-ms')) ?? DEFAULT_DRAIN_TIMEOUT_MS,
-    maxBodyBytes: positiveInteger('--max-body-bytes', one('--max-body-bytes')) ?? DEFAULT_MAX_BODY_BYTES,
+    drainTimeoutMs: positiveInteger('drain-timeout-ms', text('drain-timeout-ms')) ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    maxBodyBytes: positiveInteger('max-body-bytes', text('max-body-bytes')) ?? DEFAULT_MAX_BODY_BYTES,
     muxListen,
-    injectFault: oneOf('--inject-fault', one('--inject-fault'), FAULTS) ?? 'none',
-    modelLog: oneOf('--model-log', one('--model-log'), MODEL_LOGS) ?? 'stderr',
+    injectFault: oneOf('inject-fault', text('inject-fault'), FAULTS) ?? 'none',
+    modelLog: oneOf('model-log', text('model-log'), MODEL_LOGS) ?? 'stderr',
   };
 }
 
-/** `unix:/path`, `host:port` or `[v6addr]:port` (port 0 = any free port). */
-export function parseListenAddress(text: string, flag: '--listen' | '--mux-listen' = '--listen'): ListenAddress {
-  if (text.startsWith('unix:')) {
-    const path = text.slice('unix:'.length);
-    if (path === '') throw new WorkerOptionsError(flag, 'unix: needs a socket path');
-    return { kind: 'unix', path };
+/**
+ * The argv (after the script or subcommand) that parseWorkerOptions reads
+ * back as `options`. Throws RangeError for a model selection the command line
+ * cannot express (formatModelSelection).
+ */
+export function workerArgv(options: WorkerSpawnOptions): string[] {
+  return FLAG_ENTRIES.flatMap(([name, spec]) => {
+    const value = spec.write(options);
+    if (value === undefined) return [];
+    return (typeof value === 'object' ? value : [String(value)]).flatMap((v) => [`--${name}`, v]);
+  });
+}
+
+/** Each flag's values in order. parseArgs (strict) checks the syntax; a lenient re-read names the offending flag. */
+function readFlags(argv: readonly string[]): Map<FlagName, string[]> {
+  const { tokens } = strictParse(argv);
+  const given = new Map<FlagName, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.value === undefined) continue;
+    const name = token.name as FlagName; // strict parseArgs let only the table's flags through
+    const values = given.get(name) ?? [];
+    if (values.length > 0 && !(FLAGS[name] as FlagSpec).repeatable) throw new WorkerOptionsError(token.rawName, 'given more than once');
+    values.push(token.value);
+    given.set(name, values);
   }
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text);
-  if (!match) throw new WorkerOptionsError(flag, `"${text}" is neither unix:/path nor host:port`);
-  const port = Number(match[3]);
-  if (port > 65_535) throw new WorkerOptionsError(flag, `port ${port} is out of range`);
-  return { kind: 'tcp', host: (match[1] ?? match[2])!, port };
+  return given;
 }
 
-/** How an address is printed: the inverse of parseListenAddress. */
-export function formatListenAddress(address: ListenAddress): string {
-  if (address.kind === 'unix') return `unix:${address.path}`;
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+/** parseArgs, strict, over the flag table; its refusal becomes a WorkerOptionsError naming the argument. */
+function strictParse(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: PARSE_ARGS_OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  } catch (err) {
+    throw offendingArgument(argv) ?? new WorkerOptionsError('', (err as Error).message);
+  }
 }
 
-function positiveInteger(flag: Flag, text: string | undefined): number | undefined {
+/** The first argument strict parseArgs refuses, as the error naming it. */
+function offendingArgument(argv: readonly string[]): WorkerOptionsError | undefined {
+  const { tokens } = parseArgs({ args: [...argv], options: PARSE_ARGS_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'positional') return new WorkerOptionsError('', `unexpected argument "${token.value}"`);
+    if (token.kind !== 'option') continue;
+    if (!Object.hasOwn(FLAGS, token.name)) return new WorkerOptionsError(token.rawName, 'unknown option');
+    // Strict parseArgs takes no value from the next argument when it looks like an option ("--model --models").
+    const value = token.value;
+    if (value === undefined || (!token.inlineValue && value.length > 1 && value.startsWith('-'))) return new WorkerOptionsError(token.rawName, 'needs a value');
+  }
+  return undefined;
+}
+
+function flagError(flag: FlagName, message: string): WorkerOptionsError {
+  return new WorkerOptionsError(`--${flag}`, message);
+}
+
+/** Parses a flag's text; the parser's RangeError becomes a WorkerOptionsError naming the flag. */
+function valueOf<T>(flag: FlagName, text: string, parse: (text: string) => T): T {
+  try {
+    return parse(text);
+  } catch (err) {
+    if (err instanceof RangeError) throw flagError(flag, err.message);
+    throw err;
+  }
+}
+
+function positiveInteger(flag: FlagName, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
-    throw new WorkerOptionsError(flag, `"${text}" is not a positive integer`);
-  }
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw flagError(flag, `"${text}" is not a positive integer`);
   return value;
 }
 
-function oneOf<T extends string>(flag: Flag, text: string | undefined, allowed: readonly T[]): T | undefined {
+function oneOf<T extends string>(flag: FlagName, text: string | undefined, allowed: readonly T[]): T | undefined {
   if (text === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(text)) {
-    throw new WorkerOptionsError(flag, `"${text}" is not one of ${allowed.join(', ')}`);
-  }
+  if (!(allowed as readonly string[]).includes(text)) throw flagError(flag, `"${text}" is not one of ${allowed.join(', ')}`);
   return text as T;
 }

@@ -5,6 +5,7 @@
 //   GET  /health/ready   200 {ready:true,state:'ready'} | 503 loading/draining
 //   GET  /models         200 {models: ModelSignature[]} once the store is ready
 //   POST /infer          request frame → response frame (FRAME_CONTENT_TYPE)
+//   GET  /stats          what ran, per model version (worker/run-stats.ts)
 //   POST /v2/models/{m}[/versions/{v}]/infer   KServe v2 JSON (worker/kserve-infer.ts)
 //
 // Errors are JSON {code, message} with the catalogued status.
@@ -25,18 +26,15 @@ import {
   type InferRequestHeader,
   type InferResponseHeader,
   type WorkerModelsBody,
-  type WorkerModelStats,
   type WorkerReadyBody,
-  type WorkerStatsBody,
 } from '../common/wire.ts';
 import { readFrameBody } from './body.ts';
-import { listenOn } from './listen.ts';
+import type { InferenceBackend } from './inference-backend.ts';
 import { matchKServeInfer, runKServeInfer } from './kserve-infer.ts';
-import type { ModelStore } from './model-store.ts';
-import { DEFAULT_MAX_BODY_BYTES, type InjectedFault, type ListenAddress } from './options.ts';
-
-/** What the server needs of a model store. */
-export type InferenceBackend = Pick<ModelStore, 'state' | 'signatures' | 'report' | 'run'>;
+import { listenOn, type ListenAddress } from './listen.ts';
+import { DEFAULT_MAX_BODY_BYTES, type InjectedFault } from './options.ts';
+import { checkRequestHeader } from './request-header.ts';
+import { RunStats } from './run-stats.ts';
 
 export type WorkerServerOptions = {
   store: InferenceBackend;
@@ -60,8 +58,8 @@ export class WorkerServer {
   readonly #log: (message: string) => void;
   readonly #routes: ReadonlyMap<string, Route>;
   #inFlight = 0;
-  /** Per "<model>/<version>": what ran here, so tests and operators can see batches arrive. */
-  readonly #stats = new Map<string, WorkerModelStats>();
+  /** What ran here (GET /stats). */
+  readonly #stats = new RunStats();
   readonly #injectFault: InjectedFault;
   #closing: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
@@ -77,7 +75,7 @@ export class WorkerServer {
       [WORKER_ROUTES.ready, { methods: ['GET', 'HEAD'], handle: (_req, res) => this.#ready(res) }],
       [WORKER_ROUTES.models, { methods: ['GET'], handle: (_req, res) => this.#models(res) }],
       [WORKER_ROUTES.infer, { methods: ['POST'], handle: (req, res) => this.#infer(req, res) }],
-      [WORKER_ROUTES.stats, { methods: ['GET'], handle: (_req, res) => sendJson(res, 200, { models: Object.fromEntries(this.#stats) } satisfies WorkerStatsBody) }],
+      [WORKER_ROUTES.stats, { methods: ['GET'], handle: (_req, res) => sendJson(res, 200, this.#stats.snapshot()) }],
     ]);
     this.server = createServer((req, res) => this.#request(req, res));
   }
@@ -169,7 +167,7 @@ export class WorkerServer {
       state: this.#store.state,
       signatures: () => this.#store.signatures(),
       report: () => this.#store.report(),
-      run: (m, v, tensors, outputs) => this.#counted(m, v, tensors[0]?.shape[0] ?? 1, () => this.#store.run(m, v, tensors, outputs, this.#maxResponseBytes)),
+      run: (m, v, tensors, outputs) => this.#stats.count(m, v, tensors[0]?.shape[0] ?? 1, () => this.#store.run(m, v, tensors, outputs, this.#maxResponseBytes)),
     };
     this.#reply(res, 'application/json', await runKServeInfer(counted, model, version, body));
   }
@@ -201,29 +199,6 @@ export class WorkerServer {
     res.end(body);
   }
 
-  /** Runs and records one inference in the per-model statistics. */
-  async #counted<T extends { version: string }>(model: string, version: string, rows: number, run: () => Promise<T>): Promise<T> {
-    let result: T | undefined;
-    try {
-      result = await run();
-      return result;
-    } finally {
-      const stats = this.#statsOf(model, result?.version ?? version);
-      stats.runs++;
-      if (result) {
-        stats.rows += rows;
-        stats.runsByRows[rows] = (stats.runsByRows[rows] ?? 0) + 1;
-      } else stats.failures++;
-    }
-  }
-
-  #statsOf(model: string, version: string): WorkerModelStats {
-    const key = `${model}/${version}`;
-    let stats = this.#stats.get(key);
-    if (!stats) this.#stats.set(key, (stats = { runs: 0, rows: 0, runsByRows: {}, failures: 0, expired: 0 }));
-    return stats;
-  }
-
   #ready(res: ServerResponse): void {
     const state = this.state;
     const body: WorkerReadyBody = { ready: state === 'ready', state };
@@ -253,30 +228,13 @@ export class WorkerServer {
     // Runs are synchronous on this thread, so "now" is when this request's turn came.
     const waitedMs = performance.now() - receivedAtMs;
     if (header.timeoutMs !== undefined && waitedMs > header.timeoutMs) {
-      this.#statsOf(header.model, header.version).expired++;
+      this.#stats.expired(header.model, header.version);
       throw new InfergateError('GW_ERR_DEADLINE_EXCEEDED', `dropped unrun by the worker: waited ${Math.round(waitedMs)} ms of a ${header.timeoutMs} ms budget`);
     }
-    const result = await this.#counted(header.model, header.version, tensors[0]?.shape[0] ?? 1, () =>
+    const result = await this.#stats.count(header.model, header.version, tensors[0]?.shape[0] ?? 1, () =>
       this.#store.run(header.model, header.version, tensors, header.outputs, Math.min(header.maxOutputBytes ?? Infinity, this.#maxResponseBytes)),
     );
     return encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs);
-  }
-}
-
-/** decodeFrame checks the frame's layout; this checks the header's fields the store relies on. */
-function checkRequestHeader(header: InferRequestHeader): void {
-  const bad = (detail: string): InfergateError => new InfergateError('GW_ERR_BAD_FRAME', `request header ${detail}`);
-  if (typeof header.model !== 'string') throw bad('has no model name');
-  if (typeof header.version !== 'string') throw bad('has no version string');
-  if (header.timeoutMs !== undefined && !(typeof header.timeoutMs === 'number' && header.timeoutMs >= 0)) throw bad('timeoutMs is not a non-negative number');
-  if (header.maxOutputBytes !== undefined && !(typeof header.maxOutputBytes === 'number' && header.maxOutputBytes >= 0)) throw bad('maxOutputBytes is not a non-negative number');
-  if (header.outputs !== undefined && (!Array.isArray(header.outputs) || !header.outputs.every((o) => typeof o === 'string'))) {
-    throw bad('outputs is not a list of names');
-  }
-  for (const t of header.tensors) {
-    if (typeof t.name !== 'string' || typeof t.datatype !== 'string' || !Array.isArray(t.shape)) {
-      throw bad(`tensor ${JSON.stringify(t.name)} lacks a name, datatype or shape`);
-    }
   }
 }
 

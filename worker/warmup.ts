@@ -12,7 +12,8 @@
 // onnxruntime allocates and plans on a session's first run; warming up moves
 // that cost (and any failure of the model to run at all) before the first
 // real request. Values go through the same conversion as a client's JSON
-// (json-tensor.ts), so a fill the datatype cannot hold is refused the same way.
+// (common/kserve/json-tensor.ts), so a fill the datatype cannot hold is
+// refused the same way.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -92,7 +93,7 @@ function checkShape(spec: TensorSpec, shape: readonly number[]): void {
   if (!fits) throw new Error(`input "${spec.name}" has shape [${shape.join(',')}] but the model takes [${spec.shape.join(',')}]`);
 }
 
-/** Values in the form a client would send them as JSON, so that json-tensor.ts checks them. */
+/** Values in the form a client would send them as JSON, so that common/kserve/json-tensor.ts checks them. */
 function fillValues(datatype: KServeDatatype, count: number, fill: 'zeros' | 'random' | number, random: () => number): unknown[] {
   const values = new Array<unknown>(count);
   for (let i = 0; i < count; i++) values[i] = fillValue(datatype, fill, random);

@@ -12,7 +12,7 @@
 // nothing is converted), so exactly one ',' separates consecutive leaves.
 // Strings are tracked (BYTES, INT64 digits, "NaN" may hold '[' ',' '"' '\'),
 // and an object leaf is skipped whole. A chunk holds the leaves that start
-// within DATA_CHUNK_BYTES of its first (≈ 1 ms of JSON.parse); a leaf longer
+// within DATA_CHUNK_BYTES of its first (a short JSON.parse); a leaf longer
 // than LONG_LEAF_BYTES is never parsed: a long BYTES string is unescaped
 // straight into the tensor in steps (json-string-bytes.ts), any other long
 // leaf is an invalid element. So scratch memory stays under 128 KiB whatever
@@ -35,7 +35,7 @@ import { runInSteps } from './sliced-steps.ts';
 import { describeSpan, stringPrefix } from './span-text.ts';
 import { QUOTE, COMMA, OPEN_BRACKET, BACKSLASH, CLOSE_BRACKET, OPEN_BRACE } from './json-bytes.ts';
 
-/** A chunk gathers the leaves starting within this many bytes of its first (64 KiB of floats parse in ≈ 1 ms). */
+/** A chunk gathers the leaves starting within this many bytes of its first: one JSON.parse of it fits in a step (docs/performance.md). */
 export const DATA_CHUNK_BYTES = 64 * 1024;
 /** Leaves longer than this are never JSON.parse'd (see above). */
 export const LONG_LEAF_BYTES = 64 * 1024;

@@ -122,10 +122,10 @@ function* responsePieces(response: InferResponse, binary: ReadonlySet<string> | 
   yield put(']}');
 }
 
-// Fast path (measured in benchmarks/micro/json-tensor.ts): writing each
-// piece into one buffer sized up front avoids Buffer.from(a + b + c), which
-// first flattens the multi-megabyte rope (≈3× slower for [256,512]); ASCII
-// pieces are sized by .length and copied as latin1 (no UTF-8 scan).
+// Fast path (benchmarks/micro/json-tensor.ts; docs/performance.md): writing
+// each piece into one buffer sized up front avoids Buffer.from(a + b + c),
+// which first flattens the multi-megabyte rope; ASCII pieces are sized by
+// .length and copied as latin1 (no UTF-8 scan).
 function concatText(text: readonly string[], ascii: readonly boolean[]): Buffer {
   let total = 0;
   for (let i = 0; i < text.length; i++) total += ascii[i] ? text[i]!.length : Buffer.byteLength(text[i]!, 'utf8');

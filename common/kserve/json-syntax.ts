@@ -11,9 +11,9 @@
 // keys and value spans for the first `hookDepth` levels only (the request
 // envelope); deeper levels (tensor data) run the bare loops, and a run of
 // numbers there ("1.5,2,-3e4,…") takes a fast path that checks one number
-// after another without a turn of the state machine per token (≈ 4× faster
-// on 57 MB of floats: 480 → 100 ms, measured with a local script over a
-// 234k×64 body).
+// after another without a turn of the state machine per token (several times
+// faster on a large body of floats: docs/performance.md, "Syntax check of
+// number runs").
 //
 // Byte validity of UTF-8 inside strings is checked apart (request-envelope.ts,
 // with buffer.isUtf8); here any byte ≥ 0x80 is accepted inside a string and

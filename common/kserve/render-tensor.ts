@@ -18,7 +18,7 @@ import { InfergateError } from '../errors.ts';
 import type { Tensor } from '../wire.ts';
 import { describe } from './describe.ts';
 
-/** Elements per piece of a numeric tensor: ≈ 0.5 ms of number formatting. */
+/** Elements per piece of a numeric tensor: well under a time slice of number formatting (docs/performance.md). */
 export const PIECE_ELEMENTS = 4096;
 /** String bytes per piece of a BYTES tensor. */
 export const PIECE_BYTES = 64 * 1024;
@@ -101,9 +101,9 @@ function rangeJson(view: View, datatype: string, from: number, to: number): stri
     for (let i = from; i < to; i++) flags[i - from] = view[i] !== 0;
     return JSON.stringify(flags);
   }
-  // Fast path (measured in benchmarks/micro/json-tensor.ts): V8's JSON.stringify
-  // formats a packed double array in C++ with no string per element; filling
-  // `new Array(n)` in a loop skips Array.from's iterator protocol (≈20% faster).
+  // Fast path (benchmarks/micro/json-tensor.ts; docs/performance.md): V8's
+  // JSON.stringify formats a packed double array in C++ with no string per
+  // element; filling `new Array(n)` in a loop skips Array.from's iterator protocol.
   // It writes null for NaN/±Infinity only, so a float text without "null" is
   // final, and one with it is patched null by null, in order.
   const numbers = view as NumberView;

@@ -1,10 +1,11 @@
 // Drives resumable work (a scanner's step(maxBytes)) in time slices. The step
 // size adapts, doubling while a step is quick and halving while it is slow,
 // so that one step takes about STEP_TARGET_MS whatever the bytes cost: cold
-// code still in the interpreter reads 10× slower than optimized code, a string
-// costs less per byte than nested numbers, and a loaded machine is slower
-// than an idle one. A fixed size right for one of these is ten times too long
-// for another; TimeSlicer then yields between steps once its slice is used.
+// code still in the interpreter reads far slower than optimized code
+// (docs/performance.md), a string costs less per byte than nested numbers,
+// and a loaded machine is slower than an idle one. A fixed size right for one
+// of these is far too long for another; TimeSlicer then yields between steps
+// once its slice is used.
 
 import type { TimeSlicer } from '../time-slice.ts';
 

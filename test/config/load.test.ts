@@ -51,7 +51,7 @@ t.test('invalid configs fail fast with a message naming the field', async (t) =>
     { yaml: 'server:\n  port: "eighty"\n', message: /server\.port: .*expected number/ },
     { yaml: 'server:\n  port: 70000\n', message: /server\.port: .*65535/ },
     { yaml: 'server:\n  prot: 80\n', message: /server: .*prot/ },
-    { yaml: 'models:\n  defaultReplicas: 0\n', message: /models\.defaultReplicas: / },
+    { yaml: 'models:\n  defaultReplicas: -1\n', message: /models\.defaultReplicas: / },
     { yaml: 'workers:\n  sessionOptions:\n    graphOptimizationLevel: max\n', message: /workers\.sessionOptions\.graphOptimizationLevel: .*"all"/ },
     { yaml: 'caches: {}\n', message: /\(root\): .*caches/ },
     { yaml: '- a\n- b\n', message: /\(root\): expected a mapping/ },
@@ -69,6 +69,9 @@ t.test('invalid configs fail fast with a message naming the field', async (t) =>
     { yaml: 'server:\n  strictReadiness: maybe\n', message: /server\.strictReadiness: .*expected boolean/ },
     { argv: ['--prot', '1'], message: /unknown option --prot/ },
     { argv: ['--port'], message: /--port needs a value/ },
+    { argv: ['--port', '-1'], message: /server\.port \(from --port\): / },
+    { argv: ['stray'], message: /unknown option stray/ },
+    { argv: ['-p', '1'], message: /unknown option -p/ },
     { argv: ['--config', '/nonexistent/gateway.yaml'], message: /cannot read config file/ },
   ];
   for (const row of table) {

@@ -1,12 +1,13 @@
 import t from 'tap';
+import { formatListenAddress, parseListenAddress } from '../../worker/listen.ts';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_MAX_BODY_BYTES,
-  formatListenAddress,
-  parseListenAddress,
   parseWorkerOptions,
+  workerArgv,
   WorkerOptionsError,
   type WorkerOptions,
+  type WorkerSpawnOptions,
 } from '../../worker/options.ts';
 
 const BASE = ['--listen', 'unix:/tmp/w.sock', '--models', './models'];
@@ -34,7 +35,11 @@ t.test('valid command lines → typed options', async (t) => {
     ],
     ['unix listen, mux elsewhere', [...BASE, '--mux-listen', 'unix:/tmp/m.sock'], { muxListen: { kind: 'unix', path: '/tmp/m.sock' } }],
     ['ipv6 listen, --flag=value form', ['--listen=[::1]:0', '--models=./models'], { listen: { kind: 'tcp', host: '::1', port: 0 }, muxListen: null }],
-    ['repeated --model, duplicates dropped', [...BASE, '--model', 'a', '--model', 'b', '--model', 'a'], { models: ['a', 'b'] }],
+    ['repeated --model, duplicates dropped', [...BASE, '--model', 'a', '--model', 'b', '--model', 'a'], { models: [{ name: 'a' }, { name: 'b' }] }],
+    ['--model with versions', [...BASE, '--model', 'a:2,10', '--model', 'b'], { models: [{ name: 'a', versions: ['2', '10'] }, { name: 'b' }] }],
+    ['versions of one model add up, duplicates dropped', [...BASE, '--model', 'a:1', '--model=a:3,1'], { models: [{ name: 'a', versions: ['1', '3'] }] }],
+    ['a bare name takes every version, before or after a list', [...BASE, '--model', 'a:1', '--model', 'a', '--model', 'b', '--model', 'b:2'], { models: [{ name: 'a' }, { name: 'b' }] }],
+    ['only canonical versions make a list; other colons are the name', [...BASE, '--model', 'a:01', '--model', 'b:1,', '--model', 'c:x'], { models: [{ name: 'a:01' }, { name: 'b:1,' }, { name: 'c:x' }] }],
     [
       'session options',
       [...BASE, '--intra-op-threads', '2', '--inter-op-threads', '3', '--graph-optimization-level', 'basic', '--execution-mode', 'parallel'],
@@ -59,6 +64,8 @@ t.test('mistakes → WorkerOptionsError naming the flag', async (t) => {
     [[...BASE, '--model'], '--model', /needs a value/],
     [[...BASE, '--model', '--models'], '--model', /needs a value/],
     [[...BASE, '--model', '../etc'], '--model', /not a model directory/],
+    [[...BASE, '--model', ':1,2'], '--model', /not a model directory/],
+    [[...BASE, '--model', '..:3'], '--model', /not a model directory/],
     [[...BASE, '--intra-op-threads', '0'], '--intra-op-threads', /positive integer/],
     [[...BASE, '--inter-op-threads', '1.5'], '--inter-op-threads', /positive integer/],
     [[...BASE, '--drain-timeout-ms', 'soon'], '--drain-timeout-ms', /positive integer/],
@@ -85,5 +92,59 @@ t.test('mistakes → WorkerOptionsError naming the flag', async (t) => {
 t.test('listen addresses print as they parse', async (t) => {
   for (const text of ['unix:/run/w.sock', '127.0.0.1:9100', '[::1]:9100', 'worker-0.svc:80']) {
     t.equal(formatListenAddress(parseListenAddress(text)), text);
+  }
+});
+
+t.test('workerArgv writes what parseWorkerOptions reads back', async (t) => {
+  const spawns: Array<[string, WorkerSpawnOptions]> = [
+    ['only what is required', { listen: { kind: 'unix', path: '/tmp/w.sock' }, modelsDir: './models' }],
+    [
+      "the gateway supervisor's flags",
+      {
+        listen: { kind: 'unix', path: '/run/infergate/replica-0.sock' },
+        modelsDir: '/srv/models',
+        models: [{ name: 'classifier' }, { name: 'ranker', versions: ['1', '12'] }],
+        session: { intraOpThreads: 1, interOpThreads: 2, graphOptimizationLevel: 'extended', executionMode: 'parallel' },
+        drainTimeoutMs: 2500,
+        modelLog: 'none',
+        injectFault: 'infer-errors',
+      },
+    ],
+    [
+      'every other option',
+      { listen: { kind: 'tcp', host: '::1', port: 9100 }, modelsDir: 'm', maxBodyBytes: 1024, muxListen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, injectFault: 'none', modelLog: 'stderr' },
+    ],
+    ['a model name with a colon', { listen: { kind: 'tcp', host: 'worker-0.svc', port: 80 }, modelsDir: 'm', models: [{ name: 'ns:model' }, { name: 'x:1', versions: ['2'] }] }],
+  ];
+  for (const [name, spawn] of spawns) {
+    const parsed = parseWorkerOptions(workerArgv(spawn));
+    const muxListen = spawn.muxListen ?? (spawn.listen.kind === 'unix' ? { kind: 'unix', path: `${spawn.listen.path}.mux` } : null);
+    t.same(
+      parsed,
+      {
+        listen: spawn.listen,
+        modelsDir: spawn.modelsDir,
+        models: spawn.models ?? [],
+        session: { graphOptimizationLevel: 'all', executionMode: 'sequential', ...spawn.session },
+        drainTimeoutMs: spawn.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+        maxBodyBytes: spawn.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        muxListen,
+        injectFault: spawn.injectFault ?? 'none',
+        modelLog: spawn.modelLog ?? 'stderr',
+      },
+      name,
+    );
+  }
+  t.same(
+    workerArgv({ listen: { kind: 'unix', path: '/s' }, modelsDir: '/m', models: [{ name: 'a' }, { name: 'b' }], session: { intraOpThreads: 1 }, modelLog: 'none' }),
+    ['--listen', 'unix:/s', '--models', '/m', '--model', 'a', '--model', 'b', '--intra-op-threads', '1', '--model-log', 'none'],
+    'one --flag value pair per value, absent options left out',
+  );
+});
+
+t.test('workerArgv refuses model selections the command line would misread', async (t) => {
+  const listen = { kind: 'unix', path: '/s' } as const;
+  for (const models of [[{ name: 'a:1' }], [{ name: 'a', versions: [] }], [{ name: 'a', versions: ['01'] }], [{ name: 'a', versions: ['1,2'] }]]) {
+    t.throws(() => workerArgv({ listen, modelsDir: '/m', models }), RangeError, JSON.stringify(models));
   }
 });

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Client } from 'undici';
+import type { InfergateError } from '../../common/errors.ts';
+import { httpStatusOf } from '../../common/http-status.ts';
 import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader } from '../../common/wire.ts';
 import { removeStaleUnixSocket } from '../../worker/listen.ts';
 import { ECHO_SIGNATURE, FakeStore, type PendingRun } from './fake-store.ts';
@@ -202,9 +204,9 @@ t.test('a request whose budget ran out before its turn is dropped unrun and coun
   autoRelease(store);
   const late = await server.runFrame(echoFrame([1], { timeoutMs: 20 }), performance.now() - 50).then(
     () => null,
-    (err: { code?: string; status?: number }) => err,
+    (err: InfergateError) => err,
   );
-  t.same([late?.code, late?.status], ['GW_ERR_DEADLINE_EXCEEDED', 504]);
+  t.same([late?.code, late && httpStatusOf(late)], ['GW_ERR_DEADLINE_EXCEEDED', 504]);
   t.equal(store.seen.length, 0, 'the model never ran it');
 
   const inTime = decodeFrame<InferResponseHeader>(await server.runFrame(echoFrame([2], { timeoutMs: 10_000 }), performance.now()));
