@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfergateError } from '../common/errors.ts';
+import { parseModelSelection } from '../common/model-selection.ts';
 import { answerFromFrame, frameOfAnswer, type InferAnswer, type WorkerModelsBody } from '../common/wire.ts';
 import type { CacheConfig, GatewayConfig } from '../config/schema.ts';
 import type { ReplicaClientFactory } from './replicas/replica-client.ts';
@@ -32,8 +33,7 @@ import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
 import { RetryBudget } from './resilience/retry-budget.ts';
 import type { Replica } from './replicas/replica.ts';
 import type { ReplicaSource } from './replicas/replica-source.ts';
-import { parseServedModel } from './replicas/served-model.ts';
-import { parseReplicaAddress, StaticList } from './sources/static-list.ts';
+import { replicaAddressOf, StaticList } from './sources/static-list.ts';
 import { placeModels } from './supervisor/placement.ts';
 import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
@@ -142,8 +142,8 @@ export class Gateway {
     const staticList = new StaticList({
       entries: config.staticReplicas.map((entry, i) => ({
         id: entry.id ?? `static-${i}`,
-        address: parseReplicaAddress(entry.address),
-        serving: entry.models.map(parseServedModel),
+        address: replicaAddressOf(entry.address),
+        serving: entry.models.map(parseModelSelection),
       })),
       replicas: this.replicas,
       connect,

@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import type { RepositoryModel, RepositoryVersion } from '../common/model-repository.ts';
 import { feedsFor, fetchesFor, loadedVersion, type CreateSession, type LoadedVersion, type Session } from './loaded-version.ts';
-import type { WorkerSessionOptions } from './options.ts';
+import type { WorkerSessionOptions } from '../common/worker-options.ts';
 import { signatureFromMetadata } from './signature.ts';
 import { configuredWarmup, syntheticWarmup, type WarmupRun } from './warmup.ts';
 

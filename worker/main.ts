@@ -17,9 +17,9 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { EXIT_WITH_PARENT_ENV } from '../common/wire.ts';
-import { formatListenAddress, type ListenAddress } from './listen.ts';
+import { formatListenAddress, type ListenAddress } from '../common/listen-address.ts';
 import { ModelStore } from './model-store.ts';
-import { parseWorkerOptions, WORKER_USAGE, WorkerOptionsError, type WorkerOptions } from './options.ts';
+import { parseWorkerOptions, WORKER_USAGE, WorkerOptionsError, type WorkerOptions } from '../common/worker-options.ts';
 import { MuxServer } from './mux-server.ts';
 import { WorkerServer } from './server.ts';
 

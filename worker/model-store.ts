@@ -28,7 +28,7 @@ import { latestVersion, MODEL_FILE, RepositoryError, scanModelRepository, type M
 import type { ModelSignature, Tensor, UnavailableVersion, VersionWarning, WorkerModelsBody } from '../common/wire.ts';
 import { feedsFor, fetchesFor, type CreateSession, type LoadedVersion } from './loaded-version.ts';
 import { loadVersion, toOrtSessionOptions } from './load-version.ts';
-import type { WorkerSessionOptions } from './options.ts';
+import type { WorkerSessionOptions } from '../common/worker-options.ts';
 import { fromOrtTensor } from './tensor-convert.ts';
 
 export type ModelStoreState = 'empty' | 'loading' | 'ready' | 'closed';

@@ -15,8 +15,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { asInfergateError, InfergateError } from '../common/errors.ts';
 import { httpStatusOf } from '../common/http-status.ts';
 import { encodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../common/mux.ts';
-import { listenOn, type ListenAddress } from './listen.ts';
-import { DEFAULT_MAX_BODY_BYTES } from './options.ts';
+import type { ListenAddress } from '../common/listen-address.ts';
+import { listenOn } from './listen.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../common/worker-options.ts';
 
 export type MuxServerOptions = {
   /** Request frame (and when it arrived, for its deadline) → response frame; throws InfergateError (WorkerServer.runFrame). */

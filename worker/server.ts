@@ -31,8 +31,9 @@ import {
 import { readFrameBody } from './body.ts';
 import type { InferenceBackend } from './inference-backend.ts';
 import { matchKServeInfer, runKServeInfer } from './kserve-infer.ts';
-import { listenOn, type ListenAddress } from './listen.ts';
-import { DEFAULT_MAX_BODY_BYTES, type InjectedFault } from './options.ts';
+import type { ListenAddress } from '../common/listen-address.ts';
+import { listenOn } from './listen.ts';
+import { DEFAULT_MAX_BODY_BYTES, type InjectedFault } from '../common/worker-options.ts';
 import { checkRequestHeader } from './request-header.ts';
 import { RunStats } from './run-stats.ts';
 

@@ -16,7 +16,7 @@
 // is logged once, however many replicas report it and however often.
 
 import { clientText, InfergateError } from '../../common/errors.ts';
-import type { RepositoryModel } from '../../common/model-repository.ts';
+import { latestVersion, type RepositoryModel } from '../../common/model-repository.ts';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 
 export type ResolvedModel = { name: string; version: string; signature: ModelSignature };
@@ -87,8 +87,8 @@ export class ModelRegistry {
         const signature = status.state === 'UNAVAILABLE' ? undefined : this.#signatures.get(`${model.name}/${file.version}`);
         versions.set(file.version, { ...status, resolved: signature && { name: model.name, version: file.version, signature } });
       }
-      // The highest version that may serve: versions ascend, so the last that is not unavailable.
-      const defaultVersion = [...versions.values()].filter((v) => v.state !== 'UNAVAILABLE').at(-1);
+      // The highest version that may serve.
+      const defaultVersion = latestVersion([...versions.values()].filter((v) => v.state !== 'UNAVAILABLE'));
       this.#records.set(model.name, { model, versions, defaultVersion });
     }
   }

@@ -9,13 +9,13 @@ import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth, ReplicaHealthSnapshot } from '../health/replica-health.ts';
 import { describeAddress, type ReplicaAddress, type ReplicaClient, type ReplicaClientFactory } from './replica-client.ts';
 import { nextReplicaState, type ReplicaEvent, type ReplicaState } from './replica-state.ts';
-import { formatServedModel, type ServedModel } from './served-model.ts';
+import { formatModelSelection, type ModelSelection } from '../../common/model-selection.ts';
 
 export type ReplicaOptions = {
   id: string;
   address: ReplicaAddress;
-  /** The models, and of each the versions (undefined: every version), this replica is placed to serve. */
-  serving: readonly ServedModel[];
+  /** The models, and of each the versions (none named: every version), this replica is placed to serve. */
+  serving: readonly ModelSelection[];
   /** Builds the client of each process of this replica (again after a restart). */
   connect: ReplicaClientFactory;
   health: ReplicaHealth;
@@ -42,7 +42,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   readonly address: ReplicaAddress;
   /** Names of the models it is placed to serve. */
   readonly models: readonly string[];
-  readonly serving: readonly ServedModel[];
+  readonly serving: readonly ModelSelection[];
   readonly health: ReplicaHealth;
   /** What the worker reported (GET /models) when it last became ready: loaded, unavailable, warnings. */
   #report: WorkerModelsBody | null = null;
@@ -131,7 +131,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       id: this.id,
       state: this.#state,
       address: describeAddress(this.address),
-      models: this.serving.map(formatServedModel),
+      models: this.serving.map(formatModelSelection),
       outstanding: this.outstanding,
       completed: this.completed,
       failed: this.failed,

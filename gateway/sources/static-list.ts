@@ -5,6 +5,7 @@
 // presumed hung is put back to `starting` and probed again, so that it
 // rejoins once its worker answers (and re-reports what it loaded).
 
+import { parseListenAddress } from '../../common/listen-address.ts';
 import type { WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth } from '../health/replica-health.ts';
 import { probeUntilReady } from '../replicas/readiness-probe.ts';
@@ -12,9 +13,9 @@ import type { ReplicaAddress, ReplicaClientFactory } from '../replicas/replica-c
 import type { ReplicaSource } from '../replicas/replica-source.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
-import type { ServedModel } from '../replicas/served-model.ts';
+import type { ModelSelection } from '../../common/model-selection.ts';
 
-export type StaticReplica = { id: string; address: ReplicaAddress; serving: readonly ServedModel[] };
+export type StaticReplica = { id: string; address: ReplicaAddress; serving: readonly ModelSelection[] };
 
 export type StaticListDeps = {
   entries: readonly StaticReplica[];
@@ -83,10 +84,8 @@ export class StaticList implements ReplicaSource {
   }
 }
 
-/** `host:port`, `[ipv6]:port` or `unix:/path` (checked by the config schema) as an address. */
-export function parseReplicaAddress(text: string): ReplicaAddress {
-  if (text.startsWith('unix:')) return { socketPath: text.slice('unix:'.length) };
-  const colon = text.lastIndexOf(':');
-  const host = text.slice(0, colon);
-  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(text.slice(colon + 1)) };
+/** `host:port`, `[ipv6]:port` or `unix:/path` (checked by the config schema) as a replica's address. */
+export function replicaAddressOf(text: string): ReplicaAddress {
+  const address = parseListenAddress(text);
+  return address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
 }

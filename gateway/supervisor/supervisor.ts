@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SessionOptionsConfig } from '../../config/schema.ts';
 import { muxSocketPathFor } from '../../common/mux.ts';
+import { workerArgv, type InjectedFault } from '../../common/worker-options.ts';
 import { EXIT_WITH_PARENT_ENV, type WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth } from '../health/replica-health.ts';
 import { probeUntilReady } from '../replicas/readiness-probe.ts';
@@ -19,7 +20,7 @@ import type { ReplicaClientFactory } from '../replicas/replica-client.ts';
 import type { ReplicaSource } from '../replicas/replica-source.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
-import { parseServedModel } from '../replicas/served-model.ts';
+import { parseModelSelection } from '../../common/model-selection.ts';
 import { placementChanges, type WorkerPlacement } from './placement.ts';
 import { crashesAfterExit, restartDelayMs, type BackoffPolicy } from './restart-backoff.ts';
 
@@ -46,7 +47,7 @@ export type SupervisorOptions = {
   drainTimeoutMs: number;
   backoff: BackoffPolicy;
   /** Chaos testing: worker id → the fault it is started with (worker --inject-fault). */
-  injectFaults?: Readonly<Record<string, string>>;
+  injectFaults?: Readonly<Record<string, InjectedFault>>;
   /** The health record (breaker, checks, ejection) of a new replica. */
   healthFor: (replicaId: string) => ReplicaHealth;
   /** Takes a worker's GET /models report before its replica turns ready; default: replica.setReport(report). */
@@ -127,7 +128,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
     const replica = new Replica({
       id: placement.id,
       address: this.#address(placement.id),
-      serving: placement.models.map(parseServedModel),
+      serving: placement.models.map(parseModelSelection),
       connect: this.#options.connect,
       health: this.#options.healthFor(placement.id),
     });
@@ -168,19 +169,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
     const { replica } = managed;
     const o = this.#options;
     const socketPath = 'socketPath' in replica.address ? replica.address.socketPath : '';
-    const args = [
-      '--listen', `unix:${socketPath}`,
-      '--models', o.repository,
-      ...replica.models.flatMap((m) => ['--model', m]),
-      '--intra-op-threads', String(o.sessionOptions.intraOpThreads),
-      '--inter-op-threads', String(o.sessionOptions.interOpThreads),
-      '--graph-optimization-level', o.sessionOptions.graphOptimizationLevel,
-      '--execution-mode', o.sessionOptions.executionMode,
-      '--drain-timeout-ms', String(o.drainTimeoutMs),
+    const fault = o.injectFaults?.[replica.id];
+    const args = workerArgv({
+      listen: { kind: 'unix', path: socketPath },
+      modelsDir: o.repository,
+      models: replica.serving,
+      session: o.sessionOptions,
+      drainTimeoutMs: o.drainTimeoutMs,
       // The gateway logs each model problem once for all replicas (ModelRegistry).
-      '--model-log', 'none',
-      ...(o.injectFaults?.[replica.id] ? ['--inject-fault', o.injectFaults[replica.id]!] : []),
-    ];
+      modelLog: 'none',
+      ...(fault ? { injectFault: fault } : {}),
+    });
     const child = this.#spawnWorker(args);
     managed.child = child;
     managed.readySinceMs = null;

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { workerArgv } from '../../common/worker-options.ts';
 import type { Replica } from '../../gateway/replicas/replica.ts';
 import { placeModels } from '../../gateway/supervisor/placement.ts';
 import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
@@ -64,7 +65,8 @@ t.test('a placement applied under load: a worker joins and serves, then leaves d
 
 /** A standalone worker process on a TCP port (0: any free one); resolves once it listens. */
 async function standaloneWorker(t: Test, port: number): Promise<{ port: number; process: ChildProcess }> {
-  const args = [join(import.meta.dirname, '..', '..', 'bin', 'infergate.ts'), 'worker', '--listen', `127.0.0.1:${port}`, '--models', repository, '--model', 'classifier'];
+  const argv = workerArgv({ listen: { kind: 'tcp', host: '127.0.0.1', port }, modelsDir: repository, models: [{ name: 'classifier' }] });
+  const args = [join(import.meta.dirname, '..', '..', 'bin', 'infergate.ts'), 'worker', ...argv];
   const worker = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => {
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
@@ -103,6 +105,28 @@ t.test('a worker at a fixed address (static list) serves like a local one, and r
   await until(() => remote.state === 'ready');
   const after = await postJson(`${url}/v2/models/classifier/infer`, request(1));
   t.equal(after.status, 200, 'served by the worker that took its place');
+});
+
+t.test('a worker placed to serve one version of a model gets only that version\'s traffic (a canary on a subset)', async (t) => {
+  // No slow start: the worker that joins takes its full share at once.
+  const overrides = { models: { defaultReplicas: 1, include: ['classifier'] }, batching: { enabled: false }, cache: { enabled: false }, health: { slowStartWindowMs: 0 } };
+  const { gateway, url } = await startGateway(t, overrides, repository);
+  await gateway.supervisor.apply([
+    { id: 'worker-0', models: ['classifier'] },
+    { id: 'worker-1', models: ['classifier:1'] },
+  ]);
+  const [all, canary] = gateway.replicas.replicas as [Replica, Replica];
+  await until(() => canary.state === 'ready');
+  t.same(canary.report!.models.map((m) => m.version), ['1'], 'the worker loaded version 1 only');
+  const post = (version: string) => postJson(`${url}/v2/models/classifier/versions/${version}/infer`, request(1));
+  const v2 = await Promise.all(Array.from({ length: 30 }, () => post('2')));
+  t.same(v2.map((a) => a.status), Array(30).fill(200));
+  t.equal(canary.completed, 0, 'version 2 never went to the worker that does not serve it');
+  const v1 = await Promise.all(Array.from({ length: 60 }, () => post('1')));
+  t.same(v1.map((a) => a.status), Array(60).fill(200));
+  t.ok(canary.completed > 10 && all.completed > 40, `version 1 spread over both (${all.completed - 30} and ${canary.completed})`);
+  const admin = await getJson(`${url}/admin/replicas`);
+  t.same(admin.body.replicas.map((r: { models: string[] }) => r.models), [['classifier'], ['classifier:1']]);
 });
 
 t.test('local workers over HTTP (workers.transport: http) answer the same', async (t) => {

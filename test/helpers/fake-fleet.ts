@@ -10,7 +10,6 @@ import { ReplicaHealth } from '../../gateway/health/replica-health.ts';
 import type { ReplicaClient } from '../../gateway/replicas/replica-client.ts';
 import { Replica } from '../../gateway/replicas/replica.ts';
 import { ReplicaSet } from '../../gateway/replicas/replica-set.ts';
-import { everyVersionOf } from '../../gateway/replicas/served-model.ts';
 import { Breaker, BreakerClock } from '../../gateway/resilience/circuit-breaker.ts';
 import { isReplicaFault } from '../../gateway/upstream/failure.ts';
 
@@ -77,7 +76,7 @@ export function fakeFleet(options: FakeFleetOptions = {}): FakeFleet {
   const make = (id: string): Replica => {
     const breaker = new Breaker(id, config.breaker, clock, isReplicaFault);
     breakers.push(breaker);
-    return new Replica({ id, address: { socketPath: `/nonexistent/${id}.sock` }, serving: everyVersionOf(['m']), connect, health: new ReplicaHealth({ breaker, config: config.health, now }) });
+    return new Replica({ id, address: { socketPath: `/nonexistent/${id}.sock` }, serving: [{ name: 'm' }], connect, health: new ReplicaHealth({ breaker, config: config.health, now }) });
   };
   const join = (id: string): Replica => {
     const replica = make(id);

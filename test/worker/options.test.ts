@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatListenAddress, parseListenAddress } from '../../worker/listen.ts';
+import { formatListenAddress, parseListenAddress } from '../../common/listen-address.ts';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_MAX_BODY_BYTES,
@@ -8,7 +8,7 @@ import {
   WorkerOptionsError,
   type WorkerOptions,
   type WorkerSpawnOptions,
-} from '../../worker/options.ts';
+} from '../../common/worker-options.ts';
 
 const BASE = ['--listen', 'unix:/tmp/w.sock', '--models', './models'];
 

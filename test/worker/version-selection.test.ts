@@ -14,7 +14,7 @@ import t, { type Test } from 'tap';
 import { Client } from 'undici';
 import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader, type Tensor, type WorkerModelsBody } from '../../common/wire.ts';
 import { encodeModel, node, valueInfo } from '../../scripts/demo-models/onnx-builder.ts';
-import { workerArgv, type WorkerSpawnOptions } from '../../worker/options.ts';
+import { workerArgv, type WorkerSpawnOptions } from '../../common/worker-options.ts';
 import { writeModel } from '../helpers/test-models.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));

@@ -13,7 +13,6 @@ import { RetryBudget } from '../../../gateway/resilience/retry-budget.ts';
 import { Dispatcher } from '../../../gateway/upstream/dispatcher.ts';
 import { isReplicaFault, UpstreamFailure } from '../../../gateway/upstream/failure.ts';
 import type { ReplicaClient } from '../../../gateway/replicas/replica-client.ts';
-import { everyVersionOf } from '../../../gateway/replicas/served-model.ts';
 
 /** How a fake replica answers: 'ok', a 5xx, a 4xx (client error), or never (until the attempt times out). */
 type Behaviour = 'ok' | '5xx' | '4xx' | 'hang';
@@ -60,7 +59,7 @@ function fleet(t: Test, o: FleetOptions) {
       },
       destroy: async () => {},
     } as unknown as ReplicaClient;
-    const replica = new Replica({ id, address: { socketPath: `/nonexistent/${id}.sock` }, serving: everyVersionOf(['m']), connect: () => client, health });
+    const replica = new Replica({ id, address: { socketPath: `/nonexistent/${id}.sock` }, serving: [{ name: 'm' }], connect: () => client, health });
     set.add(replica);
     replica.transition('ready');
     return Object.assign(replica, { fake: state });

@@ -6,8 +6,8 @@
 // so the whole table is unit-tested without spawning anything.
 
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import type { ModelSelection } from '../common/model-repository.ts';
-import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen.ts';
+import type { ModelSelection } from './model-repository.ts';
+import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.ts';
 import { formatModelSelection, mergeModelSelections, parseModelSelection } from './model-selection.ts';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';

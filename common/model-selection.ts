@@ -7,7 +7,9 @@
 // Only canonical positive integers make a version list (`:[1-9]\d*(,…)*` at
 // the end), so any other colon stays part of the name.
 
-import { isVersionName, type ModelSelection } from '../common/model-repository.ts';
+import { isVersionName, type ModelSelection } from './model-repository.ts';
+
+export type { ModelSelection } from './model-repository.ts';
 
 const VERSION_LIST = /:([1-9]\d*(?:,[1-9]\d*)*)$/;
 
