@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { latestVersion } from '../../common/model-repository.ts';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
-import { workerArgv } from '../../worker/options.ts';
+import { workerArgv } from '../../common/worker-options.ts';
 import type { BodyFormat } from './bodies.ts';
 import type { ProcessRoot } from './cpu.ts';
 import { findNginx, nginxConfig } from './nginx.ts';

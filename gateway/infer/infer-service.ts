@@ -67,6 +67,8 @@ const SLICED_KEY_MIN_BYTES = 1024 * 1024;
 
 export class InferService {
   readonly #deps: InferServiceDeps;
+  /** One target per resolved version (the registry hands out the same object until a version's state changes). */
+  readonly #targets = new WeakMap<ResolvedModel, InferTarget>();
 
   constructor(deps: InferServiceDeps) {
     this.#deps = deps;
@@ -75,7 +77,11 @@ export class InferService {
   /** The model version a request names (undefined: the highest that can serve); throws the catalogued 404 or 400. */
   target(model: string, version: string | undefined): InferTarget {
     const resolved = this.#deps.registry.resolve(model, version);
-    return { model: resolved, plan: this.#deps.batching.plan(resolved), cached: this.#deps.cache.enabledFor(resolved.name) };
+    const known = this.#targets.get(resolved);
+    if (known) return known;
+    const target = { model: resolved, plan: this.#deps.batching.plan(resolved), cached: this.#deps.cache.enabledFor(resolved.name) };
+    this.#targets.set(resolved, target);
+    return target;
   }
 
   /**
