@@ -66,6 +66,8 @@ type Managed = {
   consecutiveCrashes: number;
   readySinceMs: number | null;
   restartTimer: NodeJS.Timeout | null;
+  /** Being stopped for good (close, or a placement without it): its exit is not a crash to restart. */
+  retiring: boolean;
 };
 
 export type SupervisorEvents = {
@@ -77,6 +79,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
   readonly #options: SupervisorOptions;
   readonly #managed: Managed[] = [];
   #started = false;
+  #applying: Promise<void> = Promise.resolve();
   readonly #spawnWorker: SpawnWorker;
   #closing: Promise<void> | null = null;
 
@@ -109,7 +112,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
    * set, and a worker whose models changed is drained and started again with the new ones. Resolves once every
    * stopped worker has exited (the new ones may still be starting).
    */
-  async apply(placements: readonly WorkerPlacement[]): Promise<void> {
+  apply(placements: readonly WorkerPlacement[]): Promise<void> {
+    // One change at a time: each starts from the placement the one before left.
+    this.#applying = this.#applying.then(() => this.#apply(placements));
+    return this.#applying;
+  }
+
+  async #apply(placements: readonly WorkerPlacement[]): Promise<void> {
     if (this.#closing) return;
     const changes = placementChanges(this.placements, placements);
     const leaving = this.#managed.filter((m) => changes.stop.includes(m.placement.id) || changes.replace.some((p) => p.id === m.placement.id));
@@ -132,7 +141,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
       connect: this.#options.connect,
       health: this.#options.healthFor(placement.id),
     });
-    const managed: Managed = { placement, replica, child: null, exited: Promise.resolve(), consecutiveCrashes: 0, readySinceMs: null, restartTimer: null };
+    const managed: Managed = { placement, replica, child: null, exited: Promise.resolve(), consecutiveCrashes: 0, readySinceMs: null, restartTimer: null, retiring: false };
     this.#managed.push(managed);
     this.#options.replicas.add(replica);
     if (this.#started) this.#spawn(managed);
@@ -203,7 +212,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
       callTimeoutMs: CONTROL_TIMEOUT_MS,
       deadlineMs: o.now() + o.startupTimeoutMs,
       now: o.now,
-      stillWanted: () => managed.child === child && child.exitCode === null && child.signalCode === null && !this.#closing,
+      stillWanted: () => managed.child === child && child.exitCode === null && child.signalCode === null && !this.#closing && !managed.retiring,
       ...(o.acceptReport ? { acceptReport: o.acceptReport } : {}),
       log: o.log,
     });
@@ -221,7 +230,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
     replica.pid = null;
     replica.transition('exit');
     this.emit('exit', replica, code, signal);
-    if (this.#closing) return;
+    if (this.#closing || managed.retiring) return;
 
     const readyForMs = managed.readySinceMs === null ? null : this.#options.now() - managed.readySinceMs;
     managed.consecutiveCrashes = crashesAfterExit(managed.consecutiveCrashes, readyForMs, this.#options.backoff);
@@ -230,13 +239,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
     this.emit('restart', replica, delayMs);
     managed.restartTimer = setTimeout(() => {
       managed.restartTimer = null;
-      if (this.#closing) return;
+      if (this.#closing || managed.retiring) return;
       replica.transition('restart');
       this.#spawn(managed);
     }, delayMs);
   }
 
   async #stop(managed: Managed): Promise<void> {
+    managed.retiring = true;
     if (managed.restartTimer) clearTimeout(managed.restartTimer);
     managed.restartTimer = null;
     const { replica, child } = managed;

@@ -54,7 +54,10 @@ t.test('a placement applied under load: a worker joins and serves, then leaves d
   t.same(gateway.replicas.replicas.map((r) => r.id), ['worker-0'], 'the set holds the one placed worker');
   t.equal(joined.state, 'stopped', 'the worker that left was drained and stopped');
   t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'its process exited');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Past the first restart backoff (workers.restartBackoffInitialMs): a worker that left is not restarted as if it had crashed.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.equal(joined.pid, null, 'and stays gone');
+  t.equal(joined.generation, 0, 'never restarted');
 
   const statuses = await traffic.stop();
   t.same(statuses.filter((s) => s !== 200), [], `${statuses.length} requests while the fleet changed, all answered 200`);
