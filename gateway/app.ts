@@ -8,16 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfergateError } from '../common/errors.ts';
 import { parseModelSelection } from '../common/model-selection.ts';
-import { answerFromFrame, frameOfAnswer, type InferAnswer, type WorkerModelsBody } from '../common/wire.ts';
-import type { CacheConfig, GatewayConfig } from '../config/schema.ts';
+import type { InferAnswer, WorkerModelsBody } from '../common/wire.ts';
+import type { GatewayConfig } from '../config/schema.ts';
 import type { ReplicaClientFactory } from './replicas/replica-client.ts';
 import { ModelBatching } from './batching/model-batching.ts';
-import { MemoryLru } from './cache/memory-lru.ts';
-import { splitMemoryBudget } from './cache/memory-costs.ts';
-import { adminTimeoutMs, createRedisClient, redisConfigured } from './cache/redis-client.ts';
 import { RawBodyIndex } from './cache/raw-body-index.ts';
-import { RedisTier } from './cache/redis-tier.ts';
-import { ResultCache, type CachePolicy } from './cache/result-cache.ts';
+import type { RedisTier } from './cache/redis-tier.ts';
+import type { ResultCache } from './cache/result-cache.ts';
+import { buildResultCache } from './result-cache-wiring.ts';
 import { adminAccess } from './http/admin-access.ts';
 import { Handlers } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
@@ -173,28 +171,7 @@ export class Gateway {
       log,
       restart: (replica, reason) => this.sources.some((source) => source.restart(replica, reason)),
     });
-    const policies = new Map<string, CachePolicy>(
-      models.map((m) => [
-        m.name,
-        {
-          enabled: m.config.cache?.enabled ?? config.cache.enabled,
-          ttlSeconds: m.config.cache?.ttlSeconds ?? config.cache.ttlSeconds,
-          maxEntryBytes: m.config.cache?.maxEntryBytes ?? config.cache.maxEntryBytes,
-        },
-      ]),
-    );
-    // cache.memoryMaxBytes bounds the in-process tier and the hot memo of decoded answers together.
-    const memoryBudget = splitMemoryBudget(config.cache.memoryMaxBytes);
-    const memory = new MemoryLru({ maxBytes: memoryBudget.tierMaxBytes, now });
-    this.redisTier = redisConfigured(config.cache) ? createRedisTier(config.cache, memory, log) : null;
-    this.cache = new ResultCache<InferAnswer>({
-      // Answers are stored as response frames (binary), decoded again on a hit.
-      codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },
-      tiers: this.redisTier ? [memory, this.redisTier] : [memory],
-      keyPrefix: config.cache.keyPrefix,
-      policyFor: (model) => policies.get(model)!,
-      hotMemo: memoryBudget.hotMemo,
-    });
+    ({ cache: this.cache, redisTier: this.redisTier } = buildResultCache(config, models, now, log));
     this.batching = new ModelBatching({
       defaults: config.batching,
       requestTimeoutMs: config.server.requestTimeoutMs,
@@ -288,36 +265,4 @@ export class Gateway {
     })();
     return this.#closing;
   }
-}
-
-/**
- * The Redis tier: its client (connecting in the background), a breaker that
- * stops calling a Redis that fails, and a subscriber that drops purged
- * prefixes from this gateway's in-process tier.
- */
-function createRedisTier(config: CacheConfig, memory: MemoryLru, log: (message: string) => void): RedisTier {
-  const b = config.redisBreaker;
-  const breakerConfig = {
-    errorThresholdPercentage: b.errorThresholdPercentage,
-    volumeThreshold: b.volumeThreshold,
-    resetTimeoutMs: b.resetTimeoutMs,
-    rollingWindowMs: b.rollingWindowMs,
-    rollingBuckets: b.rollingBuckets,
-    callTimeoutMs: config.redisTimeoutMs,
-  };
-  // Every failure of a Redis call is Redis's: there is no client input to tell apart.
-  const clock = new BreakerClock(b.rollingWindowMs / b.rollingBuckets);
-  const breaker = new Breaker('redis', breakerConfig, clock, () => true);
-  breaker.on('state', (to: string, from: string) => log(`redis cache tier breaker ${from} → ${to}`));
-  return new RedisTier({
-    client: createRedisClient(config, 'commands'),
-    subscriber: createRedisClient(config, 'subscriber'),
-    adminClient: () => createRedisClient(config, 'admin'),
-    adminTimeoutMs: adminTimeoutMs(config),
-    breaker,
-    clock,
-    channel: `${config.keyPrefix}:purge`,
-    onPurge: (prefix) => memory.deletePrefix(prefix),
-    log,
-  });
 }
