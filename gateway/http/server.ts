@@ -10,7 +10,6 @@ import type { HandleRoute, Reply } from './reply.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
 import { matchRoute } from './routes.ts';
 
-
 export type HttpFrontOptions = {
   /** Answers one routed request (handlers.ts). */
   handle: HandleRoute;
