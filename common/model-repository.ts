@@ -10,9 +10,12 @@
 // config.yaml as `configError`, and the caller makes those versions
 // UNAVAILABLE instead of failing everything else. Only a repository that
 // cannot be read at all, or a model named explicitly that is not there, is
-// an error of the whole scan. A selection may name versions (a worker told
-// `--model name:1,3`): only those are listed, and one the model does not have
-// is listed with `noDirectory` (its caller makes it UNAVAILABLE too).
+// an error of the whole scan. Only served versions are listed: those the
+// model's versionPolicy selects (version-policy.ts; default: the latest), or
+// those a selection names (a worker told `--model name:1,3`); one the model
+// does not have is listed with `noDirectory` (its caller makes it
+// UNAVAILABLE too). Labels must name served versions, or config.yaml is
+// refused.
 //
 // Versions are ordered by one rule, compareVersions, and "the latest" (what a
 // request naming no version gets) is latestVersion: use these, not a sort of
@@ -22,6 +25,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelConfig } from '../config/load.ts';
 import type { ModelConfig } from '../config/model-schema.ts';
+import { labelProblem, servedVersions } from './version-policy.ts';
 
 export const MODEL_FILE = 'model.onnx';
 
@@ -117,7 +121,10 @@ export function scanModelRepository(repository: string, include: readonly (strin
   return models;
 }
 
-/** A model's versions (those of `versions` alone when given); undefined when `name` is not a model directory. */
+/**
+ * A model's served versions: those of `versions` alone when given (the caller applied the policy already), else
+ * those its versionPolicy selects. Undefined when `name` is not a model directory.
+ */
 function readModel(repository: string, name: string, versions: readonly string[] | undefined): RepositoryModel | undefined {
   const dir = join(repository, name);
   let entries: string[];
@@ -126,18 +133,25 @@ function readModel(repository: string, name: string, versions: readonly string[]
   } catch {
     return undefined; // a symbolic link to nowhere, or not a directory
   }
-  const present = entries.filter((entry) => isVersionName(entry) && isDirectory(join(dir, entry)));
+  const present = entries.filter((entry) => isVersionName(entry) && isDirectory(join(dir, entry))).sort(compareVersions);
   if (present.length === 0) return undefined;
-  const listed = [...new Set(versions ?? present)].sort(compareVersions).map((version): RepositoryVersion => {
-    const path = join(dir, version, MODEL_FILE);
-    if (!present.includes(version)) return { version, path, missing: true, noDirectory: true };
-    return { version, path, missing: !isFile(path) };
-  });
+  const list = (wanted: readonly string[]): RepositoryVersion[] =>
+    [...new Set(wanted)].sort(compareVersions).map((version): RepositoryVersion => {
+      const path = join(dir, version, MODEL_FILE);
+      if (!present.includes(version)) return { version, path, missing: true, noDirectory: true };
+      return { version, path, missing: !isFile(path) };
+    });
+  const configPath = join(dir, 'config.yaml');
+  let config: ModelConfig;
   try {
-    return { name, versions: listed, config: loadModelConfig(join(dir, 'config.yaml')) };
+    config = loadModelConfig(configPath);
   } catch (err) {
-    return { name, versions: listed, config: {}, configError: (err as Error).message };
+    return { name, versions: list(versions ?? present), config: {}, configError: (err as Error).message };
   }
+  const served = servedVersions(present, config.versionPolicy);
+  const labels = labelProblem(config.labels, served, config.versionPolicy);
+  if (labels !== undefined) return { name, versions: list(versions ?? served), config: {}, configError: `invalid model config ${configPath}: ${labels}` };
+  return { name, versions: list(versions ?? served), config };
 }
 
 function isDirectory(path: string): boolean {

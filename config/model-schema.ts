@@ -1,4 +1,5 @@
-// A model's own models/<name>/config.yaml: replicas, warm-up samples, and
+// A model's own models/<name>/config.yaml: replicas, the versions served and
+// their labels, warm-up samples, and
 // overrides of the gateway's batching and cache settings. Every field is
 // optional; unknown fields are errors.
 
@@ -29,6 +30,19 @@ export type WarmupSample = z.infer<typeof warmupSampleSchema>;
 export const modelConfigSchema = z
   .object({
     replicas: nonNegativeInt().optional(),
+    /** Which version directories are served: `{latest: N}` (default: latest 1), `all`, or `{specific: [..]}`. */
+    versionPolicy: z
+      .union([z.literal('all'), z.object({ latest: positiveInt() }).strict(), z.object({ specific: z.array(positiveInt()).min(1) }).strict()])
+      .optional(),
+    /** Names for served versions, accepted wherever a version is (`/v2/models/m/versions/stable/infer`). */
+    labels: z
+      .record(z.string(), positiveInt())
+      .superRefine((labels, ctx) => {
+        for (const label of Object.keys(labels)) {
+          if (!/^(?!\d+$)[A-Za-z0-9_.-]{1,64}$/.test(label)) ctx.addIssue({ code: 'custom', path: [label], message: 'a label is letters, digits, "_", "." or "-", and not a number' });
+        }
+      })
+      .optional(),
     /** Warm-up samples; a failure makes the version UNAVAILABLE. Without them a synthetic sample runs and only warns. */
     warmup: z.array(warmupSampleSchema).min(1).optional(),
     batching: z

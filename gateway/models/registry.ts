@@ -105,7 +105,7 @@ export class ModelRegistry {
     return [...this.#record(name).versions.values()].map(({ version, state, reason }) => (reason === undefined ? { version, state } : { version, state, reason }));
   }
 
-  /** The version a request means: the named one (any state), or the highest that is not unavailable. Throws the catalogued 404s and 400. */
+  /** The version a request means: the named one or the one a label names (any state), or the highest that is not unavailable. Throws the catalogued 404s and 400. */
   resolveVersion(name: string, version: string | undefined): VersionStatus {
     const record = this.#record(name);
     if (version === undefined || version === '') {
@@ -113,9 +113,13 @@ export class ModelRegistry {
       const reasons = [...record.versions.values()].map((v) => `version ${v.version}: ${v.reason}`).join('; ');
       throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" has no version that can serve: ${reasons}`);
     }
-    const found = record.versions.get(version);
+    // A label (config.yaml `labels`) stands for the version it names; answers and cache keys carry the number.
+    const labels = record.model.config.labels;
+    const number = labels && Object.hasOwn(labels, version) ? String(labels[version]) : version;
+    const found = record.versions.get(number);
     if (!found) {
-      throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model "${name}" has versions ${[...record.versions.keys()].join(', ')}, not ${clientText(version)}`);
+      const labelled = labels && Object.keys(labels).length > 0 ? ` or labels ${Object.keys(labels).join(', ')}` : '';
+      throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model "${name}" serves versions ${[...record.versions.keys()].join(', ')}${labelled}, not ${clientText(version)}`);
     }
     return found;
   }

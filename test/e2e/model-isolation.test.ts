@@ -28,8 +28,9 @@ writeModel(repository, 'warm-no-file', '1', third, 'warmup:\n  - request: warmup
 writeModel(repository, 'bad-op', '1', unsupportedOperatorModel());
 const truncatedFile = writeModel(repository, 'truncated', '1', third.subarray(0, third.byteLength >> 1));
 writeModel(repository, 'bad-config', '1', third, 'batching:\n  maxBatchSize: lots\n');
-// Version 2 of needs-three is a directory without model.onnx: unavailable; version 1 keeps serving.
+// Version 2 of needs-three is a directory without model.onnx: unavailable; version 1 keeps serving (both are served by policy).
 mkdirSync(join(repository, 'needs-three', '2'));
+writeFileSync(join(repository, 'needs-three', 'config.yaml'), 'versionPolicy: all\n');
 
 const logs: string[] = [];
 const models = ['classifier', 'needs-three', 'warm-fails', 'warm-passes', 'warm-file', 'warm-no-file', 'bad-op', 'truncated', 'bad-config'];

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
-import { DEMO_MODELS, writeDemoModels } from '../../scripts/demo-models/index.ts';
+import { DEMO_CONFIGS, DEMO_MODELS, writeDemoModels } from '../../scripts/demo-models/index.ts';
 import { decodeModel, OPSET_VERSION } from '../../scripts/demo-models/onnx-builder.ts';
 import { mulberry32 } from '../../scripts/demo-models/prng.ts';
 import { CLASSIFIER_WIDTHS, HEAVY_WIDTHS, mlpWeights, poolerWeights, rankerWeights, RANKER_IDS_PER_ROW } from '../../scripts/demo-models/specs.ts';
@@ -31,12 +31,18 @@ const DIGESTS: Record<string, string> = {
 };
 
 t.test('the generator reproduces every model byte for byte', async (t) => {
+  const models = filesA.filter((f) => f.endsWith('.onnx'));
   t.same(
-    filesA.map((f) => relative(join(dir, 'a'), f)),
+    models.map((f) => relative(join(dir, 'a'), f)),
     DEMO_MODELS.map((m) => join(m.name, m.version, 'model.onnx')),
     'one file per model version, <name>/<version>/model.onnx',
   );
-  for (const [i, file] of filesA.entries()) {
+  t.same(
+    filesA.filter((f) => !f.endsWith('.onnx')).map((f) => [relative(join(dir, 'a'), f), readFileSync(f, 'utf8')]),
+    Object.entries(DEMO_CONFIGS).map(([name, text]) => [join(name, 'config.yaml'), text]),
+    'and a config.yaml for the models that have one',
+  );
+  for (const [i, file] of models.entries()) {
     const key = relative(join(dir, 'a'), file).split('/').slice(0, 2).join('/');
     t.equal(sha256(file), sha256(filesB[i]!), `${key}: two writes are identical`);
     t.equal(sha256(file), DIGESTS[key], `${key}: matches the golden digest`);
