@@ -12,7 +12,7 @@ import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGat
 
 const repository = await demoRepository(t);
 // classifier: wait up to 2 ms for rows so concurrent arrivals share a batch.
-writeFileSync(join(repository, 'classifier', 'config.yaml'), 'batching:\n  maxQueueDelayMs: 2\n');
+writeFileSync(join(repository, 'classifier', 'config.yaml'), 'versionPolicy: all\nbatching:\n  maxQueueDelayMs: 2\n');
 writeFileSync(join(repository, 'pooler', 'config.yaml'), 'batching:\n  maxQueueDelayMs: 5\n');
 writeFileSync(join(repository, 'ranker', 'config.yaml'), 'batching:\n  maxQueueDelayMs: 20\n');
 // heavy: one replica and a short queue, so that one big request holds the only batch slot.
