@@ -23,7 +23,17 @@ export const WORKER_ROUTES = {
   models: '/models',
   infer: '/infer',
   stats: '/stats',
+  /** POST, body WorkerModelLoadBody or none: (re)load one model from the repository; 200 WorkerModelsBody once done. */
+  modelLoad: '/models/{name}/load',
+  /** POST, no body: retire every version of one model; 200 WorkerModelsBody once its runs in flight ended. */
+  modelUnload: '/models/{name}/unload',
 } as const;
+
+/**
+ * Body of POST /models/{name}/load: the versions the worker is to serve of the model, replacing those it serves
+ * now. Absent (or no body): the versions the model's versionPolicy serves.
+ */
+export type WorkerModelLoadBody = { versions?: string[] };
 
 export const FRAME_CONTENT_TYPE = 'application/vnd.infergate.tensors';
 

@@ -25,15 +25,22 @@ export type VersionLoad = { loaded: LoadedVersion; warning?: string } | { reason
 /**
  * Loads one version: fingerprint, session, signature, warm-up. Resolves with the loaded version (and the
  * warning of a synthetic warm-up that failed), or with the reason (one line, naming the file) why it cannot
- * be served. Never rejects: a model's fault is the model's.
+ * be served. Never rejects: a model's fault is the model's. `knownFingerprint`: the file's SHA-256 when the
+ * caller has just computed it (a reload compares it first), so a large file is not read twice.
  */
-export async function loadVersion(model: RepositoryModel, file: RepositoryVersion, createSession: CreateSession, sessionOptions: ort.InferenceSession.SessionOptions): Promise<VersionLoad> {
+export async function loadVersion(
+  model: RepositoryModel,
+  file: RepositoryVersion,
+  createSession: CreateSession,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+  knownFingerprint?: string,
+): Promise<VersionLoad> {
   if (model.configError !== undefined) return { reason: model.configError };
   if (file.noDirectory) return { reason: `version ${file.version} is not in the repository (no ${dirname(file.path)}/ directory)` };
   if (file.missing) return { reason: `${file.path} is missing` };
   let fingerprint: string;
   try {
-    fingerprint = await sha256OfFile(file.path);
+    fingerprint = knownFingerprint ?? (await fingerprintOf(file.path));
   } catch (err) {
     return { reason: `${file.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
@@ -75,8 +82,8 @@ async function warmUp(loaded: LoadedVersion, run: WarmupRun): Promise<void> {
   }
 }
 
-/** SHA-256 of a file's bytes, read as a stream (a model may be gigabytes). */
-function sha256OfFile(path: string): Promise<string> {
+/** A model file's fingerprint: the SHA-256 (hex) of its bytes, read as a stream (a model may be gigabytes). */
+export function fingerprintOf(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path)

@@ -49,7 +49,7 @@ export async function runWorker(argv: string[]): Promise<void> {
       else log(`infergate worker: model ${problem.warning.name} version ${problem.warning.version}: warning: ${problem.warning.message}`);
     },
   });
-  const server = new WorkerServer({ store, maxBodyBytes: options.maxBodyBytes, log, injectFault: options.injectFault });
+  const server = new WorkerServer({ store, control: store, maxBodyBytes: options.maxBodyBytes, log, injectFault: options.injectFault });
   // The multiplexed infer channel next to HTTP (worker/mux-server.ts); same infer path.
   const mux = options.muxListen ? new MuxServer({ runFrame: (body, receivedAtMs) => server.runFrame(body, receivedAtMs), maxBodyBytes: options.maxBodyBytes, log }) : null;
 
@@ -112,7 +112,7 @@ export async function runWorker(argv: string[]): Promise<void> {
     }
   }
   try {
-    await store.load();
+    await store.start();
   } catch (err) {
     if (stopping) return;
     return fail('cannot load models', err);

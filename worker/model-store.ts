@@ -1,8 +1,8 @@
 // The onnxruntime sessions of one worker, one per model version, and the one
 // way to run them.
 //
-//   empty ──load()──▶ loading ──every version tried──▶ ready
-//     └──────────────────────────close()───────────────▶ closed
+//   empty ──start()──▶ loading ──every version tried──▶ ready ⇄ load(m) / unload(m)
+//     └──────────────────────────close()───────────────────▶ closed
 //
 // Each version ends its load either loaded (session created, warm-up passed)
 // or unavailable with a reason naming its file and the cause: a missing or
@@ -17,6 +17,16 @@
 // length, say). Loading one version is load-version.ts; this file owns the
 // versions and their runs.
 //
+// While ready, load(selection) brings one model to what the repository has
+// now (steps: load-plan.ts) and unload(name) retires all of it, both without
+// stopping the traffic: a version is served only once warmed up, a replaced
+// file's new session is swapped in only once warmed up, and a retired
+// version takes no new run but finishes those started before its session is
+// released (version-runs.ts). start, load and unload run one at a time per
+// worker: creating a session holds the event loop anyway (onnxruntime-node
+// builds it synchronously), so running them side by side would gain nothing
+// and would make a model's state depend on which call finished last.
+//
 // run() validates a request against the session's own signature before
 // anything reaches onnxruntime, so onnxruntime only sees well-formed tensors
 // and its failures are the model's (GW_ERR_MODEL_EXECUTION, a client error:
@@ -24,24 +34,27 @@
 
 import * as ort from 'onnxruntime-node';
 import { clientText, InfergateError } from '../common/errors.ts';
-import { latestVersion, MODEL_FILE, RepositoryError, scanModelRepository, type ModelSelection } from '../common/model-repository.ts';
-import type { ModelSignature, Tensor, UnavailableVersion, VersionWarning, WorkerModelsBody } from '../common/wire.ts';
-import { feedsFor, fetchesFor, type CreateSession, type LoadedVersion } from './loaded-version.ts';
+import { isVersionName, MODEL_FILE, RepositoryError, scanModelRepository, type ModelSelection, type RepositoryModel } from '../common/model-repository.ts';
+import type { ModelSignature, Tensor, WorkerModelsBody } from '../common/wire.ts';
+import { applyModel, retireVersion, type ApplyModelContext, type ModelProblem } from './apply-model.ts';
+import { feedsFor, fetchesFor, type CreateSession } from './loaded-version.ts';
 import { loadVersion, toOrtSessionOptions } from './load-version.ts';
 import type { WorkerSessionOptions } from '../common/worker-options.ts';
 import { fromOrtTensor } from './tensor-convert.ts';
+import { VersionRuns } from './version-runs.ts';
+import { VersionTable } from './version-table.ts';
 
 export type ModelStoreState = 'empty' | 'loading' | 'ready' | 'closed';
 
 export type ModelStoreOptions = {
   modelsDir: string;
-  /** Models to load, each with every version or only those named; empty means every model in modelsDir. */
+  /** Models to load at start, each with every version or only those named; empty means every model in modelsDir. */
   models: readonly ModelSelection[];
   session: WorkerSessionOptions;
   /** Defaults to onnxruntime-node's InferenceSession.create. */
   createSession?: CreateSession;
-  /** Told once per version that turned out unavailable, or that loaded with a warning. */
-  onProblem?: (problem: { kind: 'unavailable'; version: UnavailableVersion } | { kind: 'warning'; warning: VersionWarning }) => void;
+  /** Told once per version that turned out unavailable, or that loaded (or failed to reload) with a warning. */
+  onProblem?: (problem: ModelProblem) => void;
 };
 
 export type RunResult = { version: string; outputs: Tensor[] };
@@ -49,25 +62,27 @@ export type RunResult = { version: string; outputs: Tensor[] };
 export class ModelStore {
   readonly #modelsDir: string;
   readonly #selection: readonly ModelSelection[];
-  readonly #sessionOptions: WorkerSessionOptions;
-  readonly #createSession: CreateSession;
-  readonly #onProblem: NonNullable<ModelStoreOptions['onProblem']>;
-  /** name → version → loaded session; filled while loading, read-only once ready. */
-  readonly #models = new Map<string, Map<string, LoadedVersion>>();
-  /** "name/version" → why it is not served. */
-  readonly #unavailable = new Map<string, UnavailableVersion>();
-  readonly #warnings: VersionWarning[] = [];
-  readonly #running = new Set<Promise<unknown>>();
+  readonly #table = new VersionTable();
+  readonly #runs = new VersionRuns();
+  readonly #applyContext: ApplyModelContext;
   #state: ModelStoreState = 'empty';
-  #loading: Promise<void> | null = null;
+  /** The tail of the queue start, load and unload take turns in. */
+  #control: Promise<unknown> = Promise.resolve();
+  #starting: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: ModelStoreOptions) {
     this.#modelsDir = options.modelsDir;
     this.#selection = options.models;
-    this.#sessionOptions = options.session;
-    this.#onProblem = options.onProblem ?? (() => {});
-    this.#createSession = options.createSession ?? ((path, sessionOptions) => ort.InferenceSession.create(path, sessionOptions));
+    const sessionOptions = toOrtSessionOptions(options.session);
+    const createSession: CreateSession = options.createSession ?? ((path, o) => ort.InferenceSession.create(path, o));
+    this.#applyContext = {
+      table: this.#table,
+      runs: this.#runs,
+      loadVersion: (model, file, fingerprint) => loadVersion(model, file, createSession, sessionOptions, fingerprint),
+      onProblem: options.onProblem ?? (() => {}),
+      closed: () => this.#state === 'closed',
+    };
   }
 
   get state(): ModelStoreState {
@@ -78,19 +93,51 @@ export class ModelStore {
    * Creates and warms up every version's session; resolves once each one is loaded or unavailable. Rejects only
    * when the repository itself cannot be read or a model named in `models` is not in it. Idempotent.
    */
-  load(): Promise<void> {
-    this.#loading ??= this.#load();
-    return this.#loading;
+  start(): Promise<void> {
+    if (this.#state === 'empty') this.#state = 'loading';
+    this.#starting ??= this.#turn(() => this.#start());
+    return this.#starting;
+  }
+
+  /**
+   * Brings one model to what the repository holds now: the versions `selection` names (absent: those its
+   * versionPolicy serves) are loaded, reloaded when their model.onnx changed, or left alone when it did not;
+   * versions it no longer names are retired. Resolves with the new report once done (replaced sessions released).
+   * Throws InfergateError: GW_ERR_INVALID_REQUEST (a bad name or version), GW_ERR_MODEL_NOT_FOUND (no such model
+   * directory), GW_ERR_MODEL_NOT_READY (not started), GW_ERR_SHUTTING_DOWN.
+   */
+  async load(selection: ModelSelection): Promise<WorkerModelsBody> {
+    checkSelection(selection);
+    return this.#controlled(() => {
+      let models: RepositoryModel[];
+      try {
+        models = scanModelRepository(this.#modelsDir, [selection]);
+      } catch (err) {
+        if (err instanceof RepositoryError) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', err.message, { cause: err });
+        throw err;
+      }
+      return applyModel(models[0]!, this.#applyContext);
+    });
+  }
+
+  /**
+   * Retires every version of a model: no new run starts on it; resolves with the new report once the runs in
+   * flight on it ended and its sessions were released. Unloading a model the worker does not hold is not an error
+   * (a caller may repeat an unload whose answer it lost). Throws InfergateError as load() does.
+   */
+  async unload(name: string): Promise<WorkerModelsBody> {
+    checkSelection({ name });
+    return this.#controlled(() => Promise.all(this.#table.knownVersions(name).map((version) => retireVersion(this.#table, this.#runs, name, version))));
   }
 
   /** Signatures of every loaded version, by model name then version. */
   signatures(): ModelSignature[] {
-    return [...this.#models.values()].flatMap((versions) => [...versions.values()].map((v) => v.signature));
+    return this.#table.signatures();
   }
 
   /** What GET /models reports: loaded versions, unavailable ones with their reasons, warnings. */
   report(): WorkerModelsBody {
-    return { models: this.signatures(), unavailable: [...this.#unavailable.values()], warnings: [...this.#warnings] };
+    return this.#table.report();
   }
 
   /**
@@ -106,19 +153,16 @@ export class ModelStore {
         ? new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is closing its sessions')
         : new InfergateError('GW_ERR_MODEL_NOT_READY', 'the worker is still loading its models');
     }
-    const loaded = this.#lookup(model, version);
+    const loaded = this.#table.lookup(model, version);
     const feeds = feedsFor(loaded, tensors);
     const fetches = fetchesFor(loaded, outputNames);
-
-    const running = loaded.session.run(feeds, fetches);
-    this.#running.add(running);
+    // Tracked in the turn of the lookup: a version retired later waits for this run (version-runs.ts).
+    const running = this.#runs.track(loaded, loaded.session.run(feeds, fetches));
     let results: ort.InferenceSession.ReturnType;
     try {
       results = await running;
     } catch (err) {
       throw new InfergateError('GW_ERR_MODEL_EXECUTION', err instanceof Error ? err.message : String(err), { cause: err });
-    } finally {
-      this.#running.delete(running);
     }
     // Checked before the outputs are converted or framed: an amplifying input must not cost a second copy.
     const outputBytes = fetches.reduce((sum, name) => sum + ortTensorBytes(results[name] as ort.Tensor), 0);
@@ -131,61 +175,53 @@ export class ModelStore {
     };
   }
 
-  /** Waits for runs in progress, then releases every session. Idempotent. */
+  /** Waits for loads and runs in progress, then releases every session. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
-  async #load(): Promise<void> {
-    this.#state = 'loading';
+  /** Queues `op` after every earlier start, load and unload. */
+  #turn<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.#control.then(op);
+    this.#control = result.catch(() => {});
+    return result;
+  }
+
+  /** A load or unload: refused unless started and not closing; answers the report once `op` is done. */
+  #controlled(op: () => Promise<unknown>): Promise<WorkerModelsBody> {
+    if (this.#state === 'closed') return Promise.reject(new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is closing its sessions'));
+    if (this.#state === 'empty') return Promise.reject(new InfergateError('GW_ERR_MODEL_NOT_READY', 'the worker has not started loading its models'));
+    return this.#turn(async () => {
+      if (this.#state === 'closed') throw new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is closing its sessions');
+      await op();
+      return this.#table.report();
+    });
+  }
+
+  async #start(): Promise<void> {
     const models = scanModelRepository(this.#modelsDir, this.#selection);
     if (models.length === 0) throw new RepositoryError(`model repository ${this.#modelsDir} has no <name>/<version>/${MODEL_FILE}`);
-    const sessionOptions = toOrtSessionOptions(this.#sessionOptions);
-    // One at a time: onnxruntime-node builds a session synchronously on the
-    // main thread, so loading in parallel would only interleave the work.
-    for (const model of models) {
-      for (const file of model.versions) {
-        // close() may have been called while the previous session loaded.
-        if (this.state === 'closed') return;
-        const outcome = await loadVersion(model, file, this.#createSession, sessionOptions);
-        if ('reason' in outcome) {
-          const unavailable = { name: model.name, version: file.version, reason: outcome.reason };
-          this.#unavailable.set(`${model.name}/${file.version}`, unavailable);
-          this.#onProblem({ kind: 'unavailable', version: unavailable });
-          continue;
-        }
-        if (outcome.warning !== undefined) {
-          const warning = { name: model.name, version: file.version, message: outcome.warning };
-          this.#warnings.push(warning);
-          this.#onProblem({ kind: 'warning', warning });
-        }
-        const versions = this.#models.get(model.name) ?? new Map<string, LoadedVersion>();
-        versions.set(file.version, outcome.loaded);
-        this.#models.set(model.name, versions);
-      }
-    }
+    for (const model of models) await applyModel(model, this.#applyContext);
     if (this.#state === 'loading') this.#state = 'ready';
   }
 
   async #close(): Promise<void> {
     this.#state = 'closed';
-    await this.#loading?.catch(() => {});
-    await Promise.allSettled(this.#running);
-    const sessions = [...this.#models.values()].flatMap((versions) => [...versions.values()].map((v) => v.session));
-    await Promise.allSettled(sessions.map((s) => s.release()));
+    await this.#control;
+    await this.#runs.settled();
+    await Promise.allSettled(this.#table.all().map((v) => v.session.release()));
   }
+}
 
-  #lookup(model: string, version: string): LoadedVersion {
-    const unavailable = this.#unavailable.get(`${model}/${version}`);
-    if (unavailable) throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model ${clientText(model)} version ${clientText(version)}: ${unavailable.reason}`);
-    const versions = this.#models.get(model);
-    if (!versions) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', `this worker serves no model ${clientText(model)}`);
-    const loaded = versions.get(version === '' ? (latestVersion(versions.keys()) ?? '') : version);
-    if (!loaded) {
-      throw new InfergateError('GW_ERR_VERSION_NOT_FOUND', `model ${model} has versions ${[...versions.keys()].join(', ')}, not ${clientText(version)}`);
-    }
-    return loaded;
+/** A model name is one directory below the repository root; versions are canonical positive integers. */
+function checkSelection({ name, versions }: ModelSelection): void {
+  // Dot-names are skipped by the scan (and "." / ".." would leave the repository).
+  if (name === '' || name.startsWith('.') || /[/\\]/.test(name)) {
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `${clientText(name)} is not a model directory name`);
+  }
+  if (versions !== undefined && (versions.length === 0 || !versions.every((v) => typeof v === 'string' && isVersionName(v)))) {
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', 'versions must be a non-empty list of positive integers written as strings, e.g. ["1", "3"]');
   }
 }
 

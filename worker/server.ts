@@ -7,6 +7,7 @@
 //   POST /infer          request frame → response frame (FRAME_CONTENT_TYPE)
 //   GET  /stats          what ran, per model version (worker/run-stats.ts)
 //   POST /v2/models/{m}[/versions/{v}]/infer   KServe v2 JSON (worker/kserve-infer.ts)
+//   POST /models/{m}/load | /models/{m}/unload  live model changes (worker/model-control.ts)
 //
 // Errors are JSON {code, message} with the catalogued status.
 //
@@ -31,6 +32,7 @@ import {
 import { readFrameBody } from './body.ts';
 import type { InferenceBackend } from './inference-backend.ts';
 import { matchKServeInfer, runKServeInfer } from './kserve-infer.ts';
+import { hasBody, matchModelControl, MODEL_CONTROL_MAX_BODY_BYTES, runModelControl, type ModelControl, type ModelControlCall } from './model-control.ts';
 import type { ListenAddress } from '../common/listen-address.ts';
 import { listenOn } from './listen.ts';
 import { DEFAULT_MAX_BODY_BYTES, type InjectedFault } from '../common/worker-options.ts';
@@ -39,6 +41,8 @@ import { RunStats } from './run-stats.ts';
 
 export type WorkerServerOptions = {
   store: InferenceBackend;
+  /** Serves POST /models/{m}/load and /unload when given (the store itself, in a worker process). */
+  control?: ModelControl;
   /** Largest accepted /infer body; default 256 MiB. */
   maxBodyBytes?: number;
   /** Most output bytes of one answer (a request frame may ask for less); default 256 MiB. */
@@ -54,6 +58,7 @@ type Route = { methods: readonly string[]; handle: (req: IncomingMessage, res: S
 export class WorkerServer {
   readonly server: Server;
   readonly #store: InferenceBackend;
+  readonly #control: ModelControl | undefined;
   readonly #maxBodyBytes: number;
   readonly #maxResponseBytes: number;
   readonly #log: (message: string) => void;
@@ -67,6 +72,7 @@ export class WorkerServer {
 
   constructor(options: WorkerServerOptions) {
     this.#store = options.store;
+    this.#control = options.control;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#log = options.log ?? (() => {});
@@ -138,9 +144,12 @@ export class WorkerServer {
 
     const path = (req.url ?? '/').split('?', 1)[0]!;
     const kserve = matchKServeInfer(path);
+    const control = this.#control && matchModelControl(path);
     const route = kserve
       ? { methods: ['POST'], handle: (r: IncomingMessage, s: ServerResponse) => this.#kserveInfer(r, s, kserve.model, kserve.version) }
-      : this.#routes.get(path);
+      : control
+        ? { methods: ['POST'], handle: (r: IncomingMessage, s: ServerResponse) => this.#modelControl(r, s, control) }
+        : this.#routes.get(path);
     if (!route) return sendError(res, new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${req.method} ${path}`));
     if (!route.methods.includes(req.method ?? '')) {
       res.setHeader('allow', route.methods.join(', '));
@@ -173,8 +182,14 @@ export class WorkerServer {
     this.#reply(res, 'application/json', await runKServeInfer(counted, model, version, body));
   }
 
+  async #modelControl(req: IncomingMessage, res: ServerResponse, call: ModelControlCall): Promise<void> {
+    const body = hasBody(req) ? await this.#acceptBody(req, res, 'application/json', MODEL_CONTROL_MAX_BODY_BYTES) : new Uint8Array(0);
+    if (this.#closing) throw new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
+    sendJson(res, 200, await runModelControl(this.#control!, call, body));
+  }
+
   /** Reads a request body, unless the worker is draining or the content type is wrong. */
-  async #acceptBody(req: IncomingMessage, res: ServerResponse, contentType: string): Promise<Uint8Array> {
+  async #acceptBody(req: IncomingMessage, res: ServerResponse, contentType: string, maxBytes = this.#maxBodyBytes): Promise<Uint8Array> {
     if (this.#closing) {
       req.resume();
       throw new InfergateError('GW_ERR_SHUTTING_DOWN', 'the worker is draining');
@@ -185,7 +200,7 @@ export class WorkerServer {
       throw new InfergateError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `${req.method} ${req.url} takes ${contentType}, not ${sent ?? 'no content type'}`);
     }
     try {
-      return await readFrameBody(req, this.#maxBodyBytes);
+      return await readFrameBody(req, maxBytes);
     } catch (err) {
       // Do not read the rest of an oversized body: answer, then drop the connection.
       res.setHeader('connection', 'close');

@@ -261,6 +261,8 @@ t.test('a version that cannot load is unavailable; the worker serves the others 
   mkdirSync(join(mixed, 'classifier'), { recursive: true });
   cpSync(join(repository, 'classifier', '1'), join(mixed, 'classifier', '1'), { recursive: true });
   mkdirSync(join(mixed, 'classifier', '2'));
+  // Both versions served, so that 2 (no model.onnx) is tried and found missing.
+  writeFileSync(join(mixed, 'classifier', 'config.yaml'), 'versionPolicy: all\n');
   const socketPath = join(dir, `w${workerCount++}.sock`);
   const child = spawn(process.execPath, [WORKER_MAIN, '--listen', `unix:${socketPath}`, '--models', mixed, ...SESSION_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
