@@ -20,6 +20,7 @@ import { adminAccess } from './http/admin-access.ts';
 import { Handlers } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
 import { InferService } from './infer/infer-service.ts';
+import { RepositoryControl } from './repository/repository-control.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ReplicaHealth } from './health/replica-health.ts';
@@ -200,6 +201,17 @@ export class Gateway {
         maxBodyBytes: config.server.maxBodyBytes,
         limits: config.limits,
         now,
+      }),
+      repository: new RepositoryControl({
+        repository: config.models.repository,
+        registry: this.registry,
+        replicas: this.replicas,
+        localReplicas: () => this.supervisor.replicas,
+        defaultReplicas: config.models.defaultReplicas,
+        acceptReport,
+        drained: (model) => this.infer.drained(model),
+        callTimeoutMs: config.workers.startupTimeoutMs,
+        log,
       }),
       strictReadiness: config.server.strictReadiness,
       adminAccess: adminAccess(config.server.adminToken),

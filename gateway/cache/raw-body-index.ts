@@ -44,8 +44,11 @@ export type RawBodyEntry = {
   outputs?: string[] | undefined;
 };
 
-/** What decides how a body is parsed: a slot answers only a body sent in the same context. */
-export type BodyContext = { model: string; version: string; binaryHeaderLength: number | undefined };
+/**
+ * What decides how a body is parsed and which file answers it: a slot answers only a body sent in the same context
+ * (a reloaded model.onnx has another fingerprint, so its bodies never find the old file's answers).
+ */
+export type BodyContext = { model: string; version: string; fingerprint: string; binaryHeaderLength: number | undefined };
 
 export type RawBodyIndexLimits = {
   maxEntries: number;
@@ -133,7 +136,7 @@ export class RawBodyIndex {
 }
 
 function sameContext(a: BodyContext, b: BodyContext): boolean {
-  return a.model === b.model && a.version === b.version && a.binaryHeaderLength === b.binaryHeaderLength;
+  return a.model === b.model && a.version === b.version && a.fingerprint === b.fingerprint && a.binaryHeaderLength === b.binaryHeaderLength;
 }
 
 /** What an entry keeps alive, as counted (memory-costs.ts): the body copy, its strings by length, and the rest measured. */

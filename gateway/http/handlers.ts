@@ -14,6 +14,7 @@ import type { ModelBatching } from '../batching/model-batching.ts';
 import type { ResultCache } from '../cache/result-cache.ts';
 import type { AdminAccess } from './admin-access.ts';
 import { headerText } from './infer-headers.ts';
+import type { RepositoryControl } from '../repository/repository-control.ts';
 import type { KServeInferRoute } from './kserve-infer.ts';
 import type { Reply } from './reply.ts';
 import type { Reservation } from './request-budget.ts';
@@ -28,6 +29,8 @@ export type HandlersDeps = {
   cache: ResultCache<InferAnswer>;
   batching: ModelBatching;
   infer: KServeInferRoute;
+  /** Loads and unloads models while serving (the repository extension's routes). */
+  repository: RepositoryControl;
   /** GET /v2/health/ready: every version READY (true), or every version READY or UNAVAILABLE (false). */
   strictReadiness: boolean;
   /** Throws for a caller who may not use the admin routes (admin-access.ts). */
@@ -75,6 +78,12 @@ export class Handlers {
         return this.#purge(route.model, route.version);
       case 'batchingStats':
         return { status: 200, body: this.#deps.batching.snapshot() };
+      case 'repositoryIndex':
+        return { status: 200, body: this.#deps.repository.index() };
+      case 'repositoryLoad':
+        return this.#deps.repository.load(route.model).then(() => ({ status: 200, body: {} }));
+      case 'repositoryUnload':
+        return this.#deps.repository.unload(route.model).then(() => ({ status: 200, body: {} }));
     }
   };
 

@@ -56,7 +56,7 @@ export class KServeInferRoute {
 
     // A body seen before (byte for byte) whose answer is still stored is answered without decoding it.
     const indexed = target.cached && !headers.fresh && body.byteLength <= rawBodies.maxBodyBytes;
-    const bodyContext: BodyContext | undefined = indexed ? { model: target.model.name, version: target.model.version, binaryHeaderLength: headerLength } : undefined;
+    const bodyContext: BodyContext | undefined = indexed ? { model: target.model.name, version: target.model.version, fingerprint: target.model.signature.fingerprint, binaryHeaderLength: headerLength } : undefined;
     const fingerprint = indexed ? RawBodyIndex.fingerprint(body) : undefined;
     const seen = bodyContext && fingerprint !== undefined ? rawBodies.get(bodyContext, fingerprint, body) : undefined;
     const peeked = seen && service.stored(seen.key);

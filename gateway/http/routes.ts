@@ -10,6 +10,9 @@
 //   GET  /admin/cache                            result cache statistics
 //   GET  /admin/batching                         per model version: queue, batch sizes, rejects
 //   DELETE /admin/cache/models/{m}[/versions/{v}] purge a model's (or one version's) cached answers
+//   POST /v2/repository/index                    every model and version with its state (repository extension)
+//   POST /v2/repository/models/{m}/load          (re)load a model from the repository while serving
+//   POST /v2/repository/models/{m}/unload        unload a model once its running requests finish
 
 import { clientText, InfergateError } from '../../common/errors.ts';
 
@@ -23,13 +26,16 @@ export type Route =
   | { name: 'replicas' }
   | { name: 'cacheStats' }
   | { name: 'cachePurge'; model: string; version?: string }
-  | { name: 'batchingStats' };
+  | { name: 'batchingStats' }
+  | { name: 'repositoryIndex' }
+  | { name: 'repositoryLoad'; model: string }
+  | { name: 'repositoryUnload'; model: string };
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
-const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats']);
+const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload']);
 
-/** The admin plane (/admin/*): guarded by server.adminToken, or loopback-only without one. */
+/** The admin plane (/admin/* and the repository control routes): guarded by server.adminToken, or loopback-only without one. */
 export function isAdminRoute(route: Route): boolean {
   return ADMIN_ROUTES.has(route.name);
 }
@@ -65,6 +71,7 @@ function match(s: string[]): [Route, Method] | undefined {
   }
   if (s[0] !== 'v2') return undefined;
   if (s.length === 1) return [{ name: 'serverMetadata' }, 'GET'];
+  if (s[1] === 'repository') return matchRepository(s);
   if (s[1] === 'health' && s.length === 3) {
     if (s[2] === 'live') return [{ name: 'live' }, 'GET'];
     if (s[2] === 'ready') return [{ name: 'ready' }, 'GET'];
@@ -85,6 +92,16 @@ function match(s: string[]): [Route, Method] | undefined {
   if (rest.length === 0) return [{ name: 'modelMetadata', ...target }, 'GET'];
   if (rest.length === 1 && rest[0] === 'ready') return [{ name: 'modelReady', ...target }, 'GET'];
   if (rest.length === 1 && rest[0] === 'infer') return [{ name: 'infer', ...target }, 'POST'];
+  return undefined;
+}
+
+function matchRepository(s: string[]): [Route, Method] | undefined {
+  if (s.length === 3 && s[2] === 'index') return [{ name: 'repositoryIndex' }, 'POST'];
+  if (s.length !== 5 || s[2] !== 'models') return undefined;
+  const model = decode(s[3]!);
+  if (model === undefined) return undefined;
+  if (s[4] === 'load') return [{ name: 'repositoryLoad', model }, 'POST'];
+  if (s[4] === 'unload') return [{ name: 'repositoryUnload', model }, 'POST'];
   return undefined;
 }
 

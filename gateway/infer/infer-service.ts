@@ -69,6 +69,9 @@ export class InferService {
   readonly #deps: InferServiceDeps;
   /** One target per resolved version (the registry hands out the same object until a version's state changes). */
   readonly #targets = new WeakMap<ResolvedModel, InferTarget>();
+  /** Calls running per model, and who waits for a model's to end (an unload). */
+  readonly #running = new Map<string, number>();
+  readonly #drainWaiters = new Map<string, Array<() => void>>();
 
   constructor(deps: InferServiceDeps) {
     this.#deps = deps;
@@ -97,7 +100,34 @@ export class InferService {
     return this.#deps.cache.peek(key);
   }
 
+  /** Resolves once no call of `model` is running (those started before a model is unloaded finish first). */
+  drained(model: string): Promise<void> {
+    if (!this.#running.get(model)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.#drainWaiters.get(model) ?? [];
+      waiters.push(resolve);
+      this.#drainWaiters.set(model, waiters);
+    });
+  }
+
   async infer(call: InferCall): Promise<InferResult> {
+    const name = call.target.model.name;
+    this.#running.set(name, (this.#running.get(name) ?? 0) + 1);
+    try {
+      return await this.#infer(call);
+    } finally {
+      const left = this.#running.get(name)! - 1;
+      if (left > 0) this.#running.set(name, left);
+      else {
+        this.#running.delete(name);
+        const waiters = this.#drainWaiters.get(name);
+        this.#drainWaiters.delete(name);
+        for (const resolve of waiters ?? []) resolve();
+      }
+    }
+  }
+
+  async #infer(call: InferCall): Promise<InferResult> {
     const { target, tensors, outputs } = call;
     const { model, plan } = target;
     // The key is a SHA-256 over the model file's digest and the inputs: computed only when the cache runs (the batcher reuses it).

@@ -21,7 +21,7 @@ import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 
 export type ResolvedModel = { name: string; version: string; signature: ModelSignature };
 
-export type VersionState = 'LOADING' | 'READY' | 'UNAVAILABLE';
+export type VersionState = 'LOADING' | 'READY' | 'UNAVAILABLE' | 'UNLOADING';
 
 export type VersionStatus = { version: string; state: VersionState; reason?: string };
 
@@ -44,6 +44,8 @@ export class ModelRegistry {
   /** "name/version" → the signature first learned (its fingerprint is the file this gateway serves). */
   readonly #signatures = new Map<string, ModelSignature>();
   readonly #logged = new Set<string>();
+  /** Models being unloaded: they take no new request. */
+  readonly #unloading = new Set<string>();
   readonly #log: (message: string) => void;
 
   constructor(models: readonly RepositoryModel[], log: (message: string) => void = () => {}) {
@@ -77,18 +79,45 @@ export class ModelRegistry {
     return conflicting;
   }
 
+  /** Takes a model as the repository has it now (new, or rescanned for a load): its versions' states are recomputed at the next `observe`. */
+  upsert(model: RepositoryModel): void {
+    this.#models.set(model.name, model);
+    this.#unloading.delete(model.name);
+  }
+
+  /** Forgets the files learned for a model, so that the next reports (after a reload) are learned anew. */
+  forgetFiles(name: string): void {
+    for (const key of [...this.#signatures.keys()]) if (key.startsWith(`${name}/`)) this.#signatures.delete(key);
+  }
+
+  /** Marks every version of a model UNLOADING (no new request resolves to it) until `remove`. */
+  beginUnload(name: string): void {
+    this.model(name);
+    this.#unloading.add(name);
+  }
+
+  /** Forgets a model (unloaded): requests for it are answered 404 from now on. */
+  remove(name: string): void {
+    this.#models.delete(name);
+    this.#records.delete(name);
+    this.#unloading.delete(name);
+    this.forgetFiles(name);
+  }
+
   /** Recomputes every version's state from the replicas; call on every replica state change. */
   observe(replicas: readonly ReplicaView[]): void {
     for (const model of this.#models.values()) {
       const versions = new Map<string, VersionRecord>();
       for (const file of model.versions) {
-        const status = versionStatus(model, file.version, file.missing ? `${file.path} is missing` : undefined, replicas);
+        const status: VersionStatus = this.#unloading.has(model.name)
+          ? { version: file.version, state: 'UNLOADING' }
+          : versionStatus(model, file.version, file.missing ? `${file.path} is missing` : undefined, replicas);
         if (status.state === 'UNAVAILABLE') this.#logOnce(`${model.name}/${file.version}/${status.reason}`, `model ${model.name} version ${file.version} is unavailable: ${status.reason}`);
-        const signature = status.state === 'UNAVAILABLE' ? undefined : this.#signatures.get(`${model.name}/${file.version}`);
+        const signature = status.state === 'UNAVAILABLE' || status.state === 'UNLOADING' ? undefined : this.#signatures.get(`${model.name}/${file.version}`);
         versions.set(file.version, { ...status, resolved: signature && { name: model.name, version: file.version, signature } });
       }
       // The highest version that may serve.
-      const defaultVersion = latestVersion([...versions.values()].filter((v) => v.state !== 'UNAVAILABLE'));
+      const defaultVersion = latestVersion([...versions.values()].filter((v) => v.state !== 'UNAVAILABLE' && v.state !== 'UNLOADING'));
       this.#records.set(model.name, { model, versions, defaultVersion });
     }
   }
@@ -110,7 +139,7 @@ export class ModelRegistry {
     const record = this.#record(name);
     if (version === undefined || version === '') {
       if (record.defaultVersion) return record.defaultVersion;
-      const reasons = [...record.versions.values()].map((v) => `version ${v.version}: ${v.reason}`).join('; ');
+      const reasons = [...record.versions.values()].map((v) => `version ${v.version}: ${v.reason ?? v.state}`).join('; ');
       throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" has no version that can serve: ${reasons}`);
     }
     // A label (config.yaml `labels`) stands for the version it names; answers and cache keys carry the number.
@@ -128,6 +157,7 @@ export class ModelRegistry {
   resolve(name: string, version: string | undefined): ResolvedModel {
     const found = this.resolveVersion(name, version) as VersionRecord;
     if (found.state === 'UNAVAILABLE') throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" version ${found.version}: ${found.reason}`);
+    if (found.state === 'UNLOADING') throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" version ${found.version} is being unloaded`);
     if (!found.resolved) {
       throw new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${found.version} has not been loaded by any replica yet`);
     }

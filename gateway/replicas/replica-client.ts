@@ -21,6 +21,10 @@ export type ReplicaClient = {
   models(timeoutMs: number): Promise<WorkerModelsBody>;
   /** What it ran, per model version. */
   stats(timeoutMs: number): Promise<WorkerStatsBody>;
+  /** (Re)loads one model from the repository in the running replica (its versions warmed up); resolves with its new report. */
+  loadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody>;
+  /** Unloads one model once the requests running on it finish; resolves with its new report. */
+  unloadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody>;
   /** Closes idle connections once in-flight requests finish. */
   close(): Promise<void>;
   /** Aborts every connection now (the process is known to be gone). */

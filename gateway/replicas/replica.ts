@@ -40,9 +40,8 @@ export type ReplicaEvents = { state: [replica: Replica, from: ReplicaState, to: 
 export class Replica extends EventEmitter<ReplicaEvents> {
   readonly id: string;
   readonly address: ReplicaAddress;
-  /** Names of the models it is placed to serve. */
-  readonly models: readonly string[];
-  readonly serving: readonly ModelSelection[];
+  #serving: readonly ModelSelection[];
+  #models: readonly string[];
   readonly health: ReplicaHealth;
   /** What the worker reported (GET /models) when it last became ready: loaded, unavailable, warnings. */
   #report: WorkerModelsBody | null = null;
@@ -65,8 +64,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     super();
     this.id = options.id;
     this.address = options.address;
-    this.serving = options.serving;
-    this.models = options.serving.map((s) => s.name);
+    this.#serving = options.serving;
+    this.#models = options.serving.map((s) => s.name);
     this.health = options.health;
     this.#connect = options.connect;
     this.#client = this.#connect(this);
@@ -78,6 +77,24 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   get client(): ReplicaClient {
     return this.#client;
+  }
+
+  /** The models, and of each the versions (none named: every version), it is placed to serve. */
+  get serving(): readonly ModelSelection[] {
+    return this.#serving;
+  }
+
+  /** Names of the models it is placed to serve. */
+  get models(): readonly string[] {
+    return this.#models;
+  }
+
+  /** Places a model on this replica, or takes it off (a model loaded or unloaded while it runs); a restart keeps it. */
+  place(model: string, selection: ModelSelection | undefined): void {
+    const others = this.#serving.filter((s) => s.name !== model);
+    this.#serving = selection ? [...others, selection] : others;
+    this.#models = this.#serving.map((s) => s.name);
+    if (!selection) this.#runs.delete(model);
   }
 
   /** Applies a lifecycle event; returns false (and changes nothing) when it does not apply. */
@@ -98,7 +115,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Whether the replica is placed to serve `model` (it may not have loaded every version). */
   serves(model: string): boolean {
-    return this.models.includes(model);
+    return this.#models.includes(model);
   }
 
   /** Whether the replica runs this version of `model`; undefined: any version it is placed to serve. */
@@ -131,7 +148,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       id: this.id,
       state: this.#state,
       address: describeAddress(this.address),
-      models: this.serving.map(formatModelSelection),
+      models: this.#serving.map(formatModelSelection),
       outstanding: this.outstanding,
       completed: this.completed,
       failed: this.failed,
@@ -142,7 +159,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   #placedToRun(model: string, version: string): boolean {
-    const served = this.serving.find((s) => s.name === model);
+    const served = this.#serving.find((s) => s.name === model);
     return served !== undefined && (served.versions === undefined || served.versions.includes(version));
   }
 }

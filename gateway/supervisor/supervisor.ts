@@ -20,7 +20,7 @@ import type { ReplicaClientFactory } from '../replicas/replica-client.ts';
 import type { ReplicaSource } from '../replicas/replica-source.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
-import { parseModelSelection } from '../../common/model-selection.ts';
+import { formatModelSelection, parseModelSelection } from '../../common/model-selection.ts';
 import { placementChanges, type WorkerPlacement } from './placement.ts';
 import { crashesAfterExit, restartDelayMs, type BackoffPolicy } from './restart-backoff.ts';
 
@@ -104,7 +104,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
 
   /** The placement running now. */
   get placements(): WorkerPlacement[] {
-    return this.#managed.map((m) => m.placement);
+    // From each replica's models, which a model loaded or unloaded at run time changes (Replica.place).
+    return this.#managed.map((m) => ({ id: m.placement.id, models: m.replica.serving.map(formatModelSelection) }));
+  }
+
+  /** The local replicas, in placement order (worker-0 first). */
+  get replicas(): Replica[] {
+    return this.#managed.map((m) => m.replica);
   }
 
   /**

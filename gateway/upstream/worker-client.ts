@@ -90,9 +90,18 @@ export class WorkerClient implements ReplicaClient {
     return this.#getJson<WorkerStatsBody>(WORKER_ROUTES.stats, timeoutMs);
   }
 
-  async #getJson<T>(path: string, timeoutMs: number): Promise<T> {
+  loadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody> {
+    return this.#getJson<WorkerModelsBody>(WORKER_ROUTES.modelLoad.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST');
+  }
+
+  unloadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody> {
+    return this.#getJson<WorkerModelsBody>(WORKER_ROUTES.modelUnload.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST');
+  }
+
+  /** A control call answered with JSON: GET, or a POST without a body. */
+  async #getJson<T>(path: string, timeoutMs: number, method: 'GET' | 'POST' = 'GET'): Promise<T> {
     try {
-      const { statusCode, body } = await this.#pool.request({ path, method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      const { statusCode, body } = await this.#pool.request({ path, method, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       const parsed = parseJson(new Uint8Array(await body.arrayBuffer()));
       if (statusCode !== 200) throw classifyAnswer(statusCode, parsed);
       return parsed as T;

@@ -28,6 +28,7 @@ const FLOORS: Record<string, number> = {
   'gateway/supervisor': 6,
   'gateway/batching': 7,
   'gateway/cache': 7,
+  'gateway/repository': 7,
   'gateway/infer': 8,
   'gateway/http': 9,
   gateway: 10,

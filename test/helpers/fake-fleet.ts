@@ -70,6 +70,8 @@ export function fakeFleet(options: FakeFleetOptions = {}): FakeFleet {
     isReady: async () => true,
     models: async () => REPORT,
     stats: async () => ({ models: {} }),
+    loadModel: async () => REPORT,
+    unloadModel: async () => ({ models: [], unavailable: [], warnings: [] }),
     close: async () => {},
     destroy: async () => {},
   });

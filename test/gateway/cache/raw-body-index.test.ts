@@ -5,7 +5,7 @@ import { DOORKEEPER_SLOT_BYTES, RAW_BODY_ENTRY_OVERHEAD_BYTES, textListBytes } f
 const body = (text: string) => Buffer.from(text);
 const entry = (key: string) => ({ key, id: undefined, binaryOutputs: undefined });
 const roomy = { maxEntries: 100, maxBytes: 1024 * 1024 };
-const m1: BodyContext = { model: 'm', version: '1', binaryHeaderLength: undefined };
+const m1: BodyContext = { model: 'm', version: '1', fingerprint: 'fp-1', binaryHeaderLength: undefined };
 
 /** set() stores a body the second time it comes; most tests are about what happens once stored. */
 function store(index: RawBodyIndex, stored: Buffer, key: string, context = m1, fingerprint = RawBodyIndex.fingerprint(stored)): void {
@@ -42,7 +42,7 @@ t.test('a body is found only by itself, byte for byte, in the context it was sen
   store(index, stored, 'k');
   t.equal(find(index, body('{"inputs":[1]}')), 'k', 'an equal body in another buffer');
   t.equal(index.get(m1, RawBodyIndex.fingerprint(stored), body('{"inputs":[2]}')), undefined, 'another body under the same fingerprint (a collision) is not answered');
-  for (const other of [{ ...m1, model: 'n' }, { ...m1, version: '2' }, { ...m1, binaryHeaderLength: 14 }]) {
+  for (const other of [{ ...m1, model: 'n' }, { ...m1, version: '2' }, { ...m1, fingerprint: 'fp-reloaded' }, { ...m1, binaryHeaderLength: 14 }]) {
     t.equal(find(index, stored, other), undefined, `not for ${JSON.stringify(other)}`);
   }
   stored[12] = 0x32; // the caller reuses its buffer: the index kept a copy

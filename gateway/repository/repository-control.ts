@@ -1,0 +1,140 @@
+// Loads, reloads and unloads models while the gateway serves (the KServe v2
+// model repository extension's load and unload), inside the running
+// workers: no process restarts.
+//
+//   load m     rescan m → the registry takes it (a version served now keeps
+//              serving) → every replica placed for m (new model: the first
+//              R local workers) loads it and warms its new versions up →
+//              their reports make the new versions READY
+//   unload m   m's versions turn UNLOADING (no new request resolves to
+//              them) → calls already running finish → every replica
+//              unloads m (its running inferences finish first) → m is
+//              forgotten (404 from then on)
+//
+// One control action at a time: each starts from what the one before left.
+
+import { clientText, InfergateError } from '../../common/errors.ts';
+import { RepositoryError, scanModelRepository, type RepositoryModel } from '../../common/model-repository.ts';
+import type { WorkerModelsBody } from '../../common/wire.ts';
+import type { ModelRegistry, VersionState } from '../models/registry.ts';
+import type { Replica } from '../replicas/replica.ts';
+import type { ReplicaSet } from '../replicas/replica-set.ts';
+
+/** One row of POST /v2/repository/index. */
+export type RepositoryIndexEntry = { name: string; version?: string; state: VersionState; reason?: string };
+
+export type RepositoryControlDeps = {
+  repository: string;
+  registry: ModelRegistry;
+  replicas: ReplicaSet;
+  /** The local workers in placement order: a model new to the gateway is loaded by the first R of them. */
+  localReplicas: () => readonly Replica[];
+  /** Replicas when a model's config.yaml names none (models.defaultReplicas). */
+  defaultReplicas: number;
+  /** Takes a replica's report after a load (the registry learns its files). */
+  acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
+  /** Resolves once no request of the model is running in the gateway. */
+  drained: (model: string) => Promise<void>;
+  /** One replica's load or unload fails after this long (a load includes the warm-up). */
+  callTimeoutMs: number;
+  log: (message: string) => void;
+};
+
+export class RepositoryControl {
+  readonly #deps: RepositoryControlDeps;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(deps: RepositoryControlDeps) {
+    this.#deps = deps;
+  }
+
+  /** Every model in the repository, and of each loaded one every version with its state. */
+  index(): RepositoryIndexEntry[] {
+    const { registry } = this.#deps;
+    const loaded = new Set(registry.models.map((m) => m.name));
+    const entries: RepositoryIndexEntry[] = [];
+    for (const model of registry.models) {
+      for (const v of registry.status(model.name)) entries.push({ name: model.name, version: v.version, state: v.state, ...(v.reason ? { reason: v.reason } : {}) });
+    }
+    for (const model of scanModelRepository(this.#deps.repository, [])) {
+      if (!loaded.has(model.name)) entries.push({ name: model.name, state: 'UNAVAILABLE', reason: 'unloaded' });
+    }
+    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  load(name: string): Promise<void> {
+    return this.#serially(() => this.#load(name));
+  }
+
+  unload(name: string): Promise<void> {
+    return this.#serially(() => this.#unload(name));
+  }
+
+  async #load(name: string): Promise<void> {
+    const { registry, replicas } = this.#deps;
+    const model = this.#scan(name);
+    registry.upsert(model);
+    registry.observe(replicas.replicas);
+    let hosts = replicas.replicas.filter((r) => r.serves(name));
+    if (hosts.length === 0) {
+      hosts = this.#deps.localReplicas().slice(0, model.config.replicas ?? this.#deps.defaultReplicas);
+      for (const host of hosts) host.place(name, { name });
+    }
+    // A replica that is not ready now loads the model when it starts (its command line names it).
+    const ready = hosts.filter((r) => r.state === 'ready');
+    const reports = new Map<Replica, WorkerModelsBody>();
+    const failures = await this.#onEach(ready, 'load', (r) => r.client.loadModel(name, this.#deps.callTimeoutMs), (r, report) => reports.set(r, report));
+    // The files are learned anew from what the replicas loaded now (a replaced model.onnx has another fingerprint).
+    if (reports.size > 0) registry.forgetFiles(name);
+    for (const [replica, report] of reports) this.#deps.acceptReport(replica, report);
+    registry.observe(replicas.replicas);
+    if (ready.length > 0 && failures.length === ready.length) {
+      throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `no replica could load model ${clientText(name)}: ${failures.join('; ')}`);
+    }
+  }
+
+  async #unload(name: string): Promise<void> {
+    const { registry, replicas } = this.#deps;
+    registry.beginUnload(name);
+    registry.observe(replicas.replicas);
+    await this.#deps.drained(name);
+    const hosts = replicas.replicas.filter((r) => r.serves(name));
+    await this.#onEach(hosts.filter((r) => r.state === 'ready'), 'unload', (r) => r.client.unloadModel(name, this.#deps.callTimeoutMs), (r, report) => r.setReport(report));
+    for (const host of hosts) host.place(name, undefined);
+    registry.remove(name);
+    registry.observe(replicas.replicas);
+  }
+
+  /** The model as the repository has it now; 404 when it is not there. */
+  #scan(name: string): RepositoryModel {
+    try {
+      return scanModelRepository(this.#deps.repository, [name])[0]!;
+    } catch (err) {
+      if (err instanceof RepositoryError) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', err.message);
+      throw err;
+    }
+  }
+
+  /** Runs `call` on every replica at once; a replica that fails is logged and named in the result. */
+  async #onEach(hosts: readonly Replica[], action: string, call: (r: Replica) => Promise<WorkerModelsBody>, then: (r: Replica, report: WorkerModelsBody) => void): Promise<string[]> {
+    const failures: string[] = [];
+    await Promise.all(
+      hosts.map(async (replica) => {
+        try {
+          then(replica, await call(replica));
+        } catch (err) {
+          const message = `${replica.id}: ${(err as Error).message}`;
+          this.#deps.log(`${action}: ${message}`);
+          failures.push(message);
+        }
+      }),
+    );
+    return failures;
+  }
+
+  #serially<T>(action: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(action, action);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
