@@ -20,13 +20,16 @@ export class ConfigError extends Error {
 }
 
 /** A common setting that can be overridden from the environment or the command line (a secret: the environment only, never argv, which `ps` shows). */
-type Override = { flag?: string; env: string; path: readonly string[]; numeric: boolean };
+type Override = { flag?: string; env: string; path: readonly string[]; numeric: boolean; repeatable?: true };
 
 const OVERRIDES: readonly Override[] = [
   { flag: '--host', env: 'INFERGATE_HOST', path: ['server', 'host'], numeric: false },
   { flag: '--port', env: 'INFERGATE_PORT', path: ['server', 'port'], numeric: true },
   { flag: '--models', env: 'INFERGATE_MODELS', path: ['models', 'repository'], numeric: false },
   { flag: '--replicas', env: 'INFERGATE_REPLICAS', path: ['models', 'defaultReplicas'], numeric: true },
+  { flag: '--model-control-mode', env: 'INFERGATE_MODEL_CONTROL_MODE', path: ['models', 'controlMode'], numeric: false },
+  // Repeatable on the command line; comma-separated in the environment.
+  { flag: '--load-model', env: 'INFERGATE_LOAD_MODELS', path: ['models', 'load'], numeric: false, repeatable: true },
   { flag: '--redis-url', env: 'REDIS_URL', path: ['cache', 'redisUrl'], numeric: false },
   { env: 'INFERGATE_ADMIN_TOKEN', path: ['server', 'adminToken'], numeric: false },
 ];
@@ -42,18 +45,19 @@ export type LoadedConfig = { config: GatewayConfig; file: string };
 /** Parses flags and environment, reads the file, validates the result. Throws ConfigError. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): LoadedConfig {
   const flags = parseFlags(argv);
-  const file = resolve(flags.get('--config') ?? env.INFERGATE_CONFIG ?? DEFAULT_CONFIG_FILE);
+  const file = resolve(flags.get('--config')?.at(-1) ?? env.INFERGATE_CONFIG ?? DEFAULT_CONFIG_FILE);
   const raw = readYamlObject(file);
 
   // Remember which source set each overridden field, to name it in errors.
   const sourceOfPath = new Map<string, string>();
   for (const override of OVERRIDES) {
-    const fromFlag = override.flag === undefined ? undefined : flags.get(override.flag);
+    const fromFlags = override.flag === undefined ? undefined : flags.get(override.flag);
     const fromEnv = env[override.env];
-    const value = fromFlag ?? (fromEnv === '' ? undefined : fromEnv);
-    if (value === undefined) continue;
-    const source = fromFlag !== undefined && override.flag !== undefined ? override.flag : override.env;
-    setPath(raw, override.path, override.numeric && /^-?\d+$/.test(value) ? Number(value) : value);
+    const values = fromFlags ?? (fromEnv === '' || fromEnv === undefined ? undefined : override.repeatable ? fromEnv.split(',') : [fromEnv]);
+    if (values === undefined) continue;
+    const source = fromFlags !== undefined && override.flag !== undefined ? override.flag : override.env;
+    const value = values.at(-1)!;
+    setPath(raw, override.path, override.repeatable ? values : override.numeric && /^-?\d+$/.test(value) ? Number(value) : value);
     sourceOfPath.set(override.path.join('.'), source);
   }
 
@@ -97,21 +101,23 @@ export function loadModelConfig(file: string): ModelConfig {
 }
 
 /**
- * The flags given, by name with its dashes (a repeated flag: the last wins),
+ * The flags given, by name with its dashes, each with its values in order (a
+ * flag given more than once: the last wins, or all of them for a repeatable
+ * one),
  * in either form: "--flag value" or "--flag=value". Not strict parseArgs: a
  * value may begin with a dash, as it always could ("--port -1" is then
  * refused by the schema, naming the flag). Throws ConfigError.
  */
-function parseFlags(argv: readonly string[]): Map<string, string> {
+function parseFlags(argv: readonly string[]): Map<string, string[]> {
   const names = ['--config', ...OVERRIDES.flatMap((o) => o.flag ?? [])];
   const options = Object.fromEntries(names.map((name) => [name.slice(2), { type: 'string' as const }]));
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
-  const flags = new Map<string, string>();
+  const flags = new Map<string, string[]>();
   for (const token of tokens) {
     const name = token.kind === 'option' ? token.rawName : token.kind === 'positional' ? token.value : '--';
     if (token.kind !== 'option' || !Object.hasOwn(options, token.name)) throw new ConfigError(`unknown option ${name}\n${CONFIG_USAGE}`);
     if (token.value === undefined) throw new ConfigError(`option ${name} needs a value`);
-    flags.set(name, token.value);
+    flags.set(name, [...(flags.get(name) ?? []), token.value]);
   }
   return flags;
 }

@@ -53,8 +53,24 @@ export const configSchema = z
         defaultReplicas: nonNegativeInt().default(2),
         /** Only these models are served; empty means every model in the repository. */
         include: z.array(z.string().min(1)).default([]),
+        /**
+         * As Triton's --model-control-mode. none: every model is loaded at start and stays as it is until a load or
+         * unload (POST /v2/repository/models/{m}/load|unload); explicit: only the models in `load` at start, then
+         * what the API loads; poll: as none, and the repository is rescanned every pollIntervalSeconds, loading what
+         * changed and unloading what went.
+         */
+        controlMode: z.enum(['none', 'explicit', 'poll']).default('none'),
+        /** Models loaded at start in explicit mode (--load-model, repeatable). */
+        load: z.array(z.string().min(1)).default([]),
+        /** poll mode: seconds between two scans of the repository. */
+        pollIntervalSeconds: positiveInt().default(15),
       })
       .strict()
+      .superRefine((models, ctx) => {
+        if (models.load.length > 0 && models.controlMode !== 'explicit') {
+          ctx.addIssue({ code: 'custom', path: ['load'], message: `models are named to load at start only with controlMode explicit (it is ${models.controlMode})` });
+        }
+      })
       .prefault({}),
     workers: z
       .object({

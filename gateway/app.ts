@@ -21,11 +21,12 @@ import { Handlers } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
 import { InferService } from './infer/infer-service.ts';
 import { RepositoryControl } from './repository/repository-control.ts';
+import { RepositoryWatch } from './repository/repository-watch.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ReplicaHealth } from './health/replica-health.ts';
 import { ModelRegistry } from './models/registry.ts';
-import { scanRepository } from './models/repository.ts';
+import { startingModels } from './models/repository.ts';
 import { RequestBudget } from './http/request-budget.ts';
 import { ReplicaSet } from './replicas/replica-set.ts';
 import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
@@ -74,6 +75,10 @@ export class Gateway {
   readonly batching: ModelBatching;
   /** The protocol-neutral infer path every front calls. */
   readonly infer: InferService;
+  /** Loads and unloads models while serving. */
+  readonly repository: RepositoryControl;
+  /** Poll mode's rescans of the repository; null in the other modes. */
+  readonly watch: RepositoryWatch | null;
   readonly http: HttpFront;
   readonly #ownedSocketDir: string | null;
   #closing: Promise<void> | null = null;
@@ -84,7 +89,7 @@ export class Gateway {
     const random = deps.random ?? Math.random;
     this.config = config;
 
-    const models = scanRepository(config.models.repository, config.models.include);
+    const models = startingModels(config.models);
     this.registry = new ModelRegistry(models, log);
     this.replicas = new ReplicaSet({
       random,
@@ -172,12 +177,12 @@ export class Gateway {
       log,
       restart: (replica, reason) => this.sources.some((source) => source.restart(replica, reason)),
     });
-    ({ cache: this.cache, redisTier: this.redisTier } = buildResultCache(config, models, now, log));
+    ({ cache: this.cache, redisTier: this.redisTier } = buildResultCache(config, (name) => this.registry.model(name), now, log));
     this.batching = new ModelBatching({
       defaults: config.batching,
       requestTimeoutMs: config.server.requestTimeoutMs,
       maxResponseBytes: config.limits.maxResponseBytes,
-      models,
+      modelOf: (name) => this.registry.model(name),
       dispatcher: this.dispatcher,
       capacity: this.replicas,
       now,
@@ -189,6 +194,28 @@ export class Gateway {
       dispatcher: this.dispatcher,
       maxResponseBytes: config.limits.maxResponseBytes,
     });
+    this.repository = new RepositoryControl({
+      repository: config.models.repository,
+      registry: this.registry,
+      replicas: this.replicas,
+      localReplicas: () => this.supervisor.replicas,
+      defaultReplicas: config.models.defaultReplicas,
+      acceptReport,
+      drained: (model) => this.infer.drained(model),
+      callTimeoutMs: config.workers.startupTimeoutMs,
+      log,
+    });
+    this.watch =
+      config.models.controlMode === 'poll'
+        ? new RepositoryWatch({
+            repository: config.models.repository,
+            include: config.models.include,
+            intervalMs: config.models.pollIntervalSeconds * 1000,
+            load: (name) => this.repository.load(name),
+            unload: (name) => this.repository.unload(name),
+            log,
+          })
+        : null;
     const handlers = new Handlers({
       registry: this.registry,
       replicas: this.replicas,
@@ -202,17 +229,7 @@ export class Gateway {
         limits: config.limits,
         now,
       }),
-      repository: new RepositoryControl({
-        repository: config.models.repository,
-        registry: this.registry,
-        replicas: this.replicas,
-        localReplicas: () => this.supervisor.replicas,
-        defaultReplicas: config.models.defaultReplicas,
-        acceptReport,
-        drained: (model) => this.infer.drained(model),
-        callTimeoutMs: config.workers.startupTimeoutMs,
-        log,
-      }),
+      repository: this.repository,
       strictReadiness: config.server.strictReadiness,
       adminAccess: adminAccess(config.server.adminToken),
       version: PACKAGE_VERSION,
@@ -241,6 +258,7 @@ export class Gateway {
     });
     for (const source of this.sources) source.start();
     this.healthChecker.start();
+    this.watch?.start();
     return server.address() as AddressInfo;
   }
 
@@ -263,6 +281,7 @@ export class Gateway {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.watch?.close();
       await this.http.drain(this.config.server.shutdownGraceMs);
       // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.
       const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');

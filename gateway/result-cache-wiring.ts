@@ -15,20 +15,22 @@ import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
 
 export function buildResultCache(
   config: GatewayConfig,
-  models: readonly RepositoryModel[],
+  /** The model as the registry has it now (loaded at start or later). */
+  modelOf: (name: string) => RepositoryModel,
   now: () => number,
   log: (message: string) => void,
 ): { cache: ResultCache<InferAnswer>; redisTier: RedisTier | null } {
-  const policies = new Map<string, CachePolicy>(
-    models.map((m) => [
-      m.name,
-      {
-        enabled: m.config.cache?.enabled ?? config.cache.enabled,
-        ttlSeconds: m.config.cache?.ttlSeconds ?? config.cache.ttlSeconds,
-        maxEntryBytes: m.config.cache?.maxEntryBytes ?? config.cache.maxEntryBytes,
-      },
-    ]),
-  );
+  // Each model's policy, made once per model record (a reload with another config.yaml brings a new record).
+  const policies = new WeakMap<RepositoryModel, CachePolicy>();
+  const policyOf = (model: RepositoryModel): CachePolicy => {
+    let policy = policies.get(model);
+    if (!policy) {
+      const own = model.config.cache;
+      policy = { enabled: own?.enabled ?? config.cache.enabled, ttlSeconds: own?.ttlSeconds ?? config.cache.ttlSeconds, maxEntryBytes: own?.maxEntryBytes ?? config.cache.maxEntryBytes };
+      policies.set(model, policy);
+    }
+    return policy;
+  };
   // cache.memoryMaxBytes bounds the in-process tier and the hot memo of decoded answers together.
   const memoryBudget = splitMemoryBudget(config.cache.memoryMaxBytes);
   const memory = new MemoryLru({ maxBytes: memoryBudget.tierMaxBytes, now });
@@ -38,7 +40,7 @@ export function buildResultCache(
     codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },
     tiers: redisTier ? [memory, redisTier] : [memory],
     keyPrefix: config.cache.keyPrefix,
-    policyFor: (model) => policies.get(model)!,
+    policyFor: (name) => policyOf(modelOf(name)),
     hotMemo: memoryBudget.hotMemo,
   });
   return { cache, redisTier };

@@ -61,6 +61,8 @@ export class Batcher {
   /** Start of the backlog time not yet attributed to a dispatched batch. */
   #busyFromMs = 0;
   readonly #unsubscribe: () => void;
+  /** Replaced (its model was reloaded): it takes no new request, and stops listening once its queue is empty. */
+  #retired = false;
 
   readonly #runner: BatchRunnerOptions;
 
@@ -68,7 +70,10 @@ export class Batcher {
     this.#settings = options;
     const { model, version, axes, dispatcher, now, maxResponseBytes } = options;
     this.#runner = { model, version, axes, dispatcher, maxResponseBytes, now, stats: this.stats, onRunMs: (ms) => (this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * ms) };
-    this.#unsubscribe = options.capacity.onCapacityChange(() => this.#schedule());
+    // Only a batcher holding requests has anything to do with more capacity.
+    this.#unsubscribe = options.capacity.onCapacityChange(() => {
+      if (this.#queue.length > 0) this.#schedule();
+    });
   }
 
   get queueDepth(): number {
@@ -143,6 +148,12 @@ export class Batcher {
     };
   }
 
+  /** Its model was reloaded: new requests go to a new batcher; this one runs what it holds, then lets go. */
+  retire(): void {
+    this.#retired = true;
+    this.#schedule();
+  }
+
   /** Fails every queued request (shutdown after the grace period). Idempotent. */
   destroy(err: InfergateError): void {
     if (this.#timer) clearTimeout(this.#timer);
@@ -178,6 +189,10 @@ export class Batcher {
   #pump(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#retired && this.#queue.length === 0) {
+      this.#unsubscribe();
+      return;
+    }
     for (;;) {
       const now = this.#settings.now();
       this.#expire(now);

@@ -30,7 +30,8 @@ export type ModelBatchingOptions = {
   requestTimeoutMs: number;
   /** limits.maxResponseBytes: most output bytes of one request's answer. */
   maxResponseBytes: number;
-  models: readonly RepositoryModel[];
+  /** The model as the registry has it now (its config.yaml's batching settings). */
+  modelOf: (name: string) => RepositoryModel;
   dispatcher: Dispatcher;
   capacity: BatchCapacity;
   now: () => number;
@@ -38,25 +39,27 @@ export type ModelBatchingOptions = {
 
 export class ModelBatching {
   readonly #deps: ModelBatchingOptions;
-  readonly #settings = new Map<string, ModelSettings>();
-  readonly #plans = new Map<string, ModelPlan>();
+  /** Per model record (a reload with another config.yaml brings a new record, and so new settings). */
+  readonly #settings = new WeakMap<RepositoryModel, ModelSettings>();
+  readonly #plans = new Map<string, ModelPlan & { model: RepositoryModel }>();
+  /** Batchers of reloaded models, still running what they hold (failed at shutdown like the others). */
+  readonly #retired = new Set<Batcher>();
 
   constructor(options: ModelBatchingOptions) {
     this.#deps = options;
-    for (const model of options.models) {
-      const own = model.config.batching ?? {};
-      const { batchAxes, defaultTimeoutMs, ...overrides } = own;
-      const config: BatchingConfig = { ...options.defaults, ...stripUndefined(overrides) };
-      if (config.defaultPriority > config.priorityLevels) config.defaultPriority = config.priorityLevels;
-      this.#settings.set(model.name, { config, timeoutMs: defaultTimeoutMs ?? options.requestTimeoutMs, batchAxes });
-    }
   }
 
   plan(model: ResolvedModel): ModelPlan {
+    const record = this.#deps.modelOf(model.name);
     const key = `${model.name}/${model.version}`;
     const known = this.#plans.get(key);
-    if (known) return known;
-    const settings = this.#settings.get(model.name)!;
+    // A plan stands while its model record does; a reload makes the next request plan afresh (the old batcher drains).
+    if (known && known.model === record) return known;
+    if (known?.batcher) {
+      known.batcher.retire();
+      this.#retired.add(known.batcher);
+    }
+    const settings = this.#settingsOf(record);
     const { config } = settings;
     const axes = batchAxesFor(model.signature, settings.batchAxes);
     const base = {
@@ -81,8 +84,14 @@ export class ModelBatching {
       });
       plan = { ...base, batcher, axes: axes.axes, unbatchedReason: undefined };
     }
-    this.#plans.set(key, plan);
+    this.#plans.set(key, { ...plan, model: record });
     return plan;
+  }
+
+  #settingsOf(model: RepositoryModel): ModelSettings {
+    let settings = this.#settings.get(model);
+    if (!settings) this.#settings.set(model, (settings = settingsOf(model, this.#deps.defaults, this.#deps.requestTimeoutMs)));
+    return settings;
   }
 
   /** Per model version: batching on or off (and why), queue depth and the batcher's statistics. */
@@ -96,7 +105,15 @@ export class ModelBatching {
 
   destroy(err: InfergateError): void {
     for (const plan of this.#plans.values()) plan.batcher?.destroy(err);
+    for (const batcher of this.#retired) batcher.destroy(err);
   }
+}
+
+function settingsOf(model: RepositoryModel, defaults: BatchingConfig, requestTimeoutMs: number): ModelSettings {
+  const { batchAxes, defaultTimeoutMs, ...overrides } = model.config.batching ?? {};
+  const config: BatchingConfig = { ...defaults, ...stripUndefined(overrides) };
+  if (config.defaultPriority > config.priorityLevels) config.defaultPriority = config.priorityLevels;
+  return { config, timeoutMs: defaultTimeoutMs ?? requestTimeoutMs, batchAxes };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

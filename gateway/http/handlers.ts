@@ -78,6 +78,8 @@ export class Handlers {
         return this.#purge(route.model, route.version);
       case 'batchingStats':
         return { status: 200, body: this.#deps.batching.snapshot() };
+      case 'modelsAdmin':
+        return { status: 200, body: this.#modelsBody() };
       case 'repositoryIndex':
         return { status: 200, body: this.#deps.repository.index() };
       case 'repositoryLoad':
@@ -98,6 +100,24 @@ export class Handlers {
       }),
     );
     return { replicas: replicas.snapshots(), models, retryBudget: retryBudget.snapshot() };
+  }
+
+  /** Each model version: its state and reason, the ready replicas that run it, and its last load (warm-up included). */
+  #modelsBody(): object {
+    const { registry, replicas } = this.#deps;
+    const models = registry.models.map((m) => ({
+      name: m.name,
+      versions: registry.status(m.name).map((v) => {
+        const load = registry.lastLoad(m.name, v.version);
+        return {
+          ...v,
+          replicas: replicas.replicas.filter((r) => r.state === 'ready' && r.runs(m.name, v.version)).map((r) => r.id),
+          lastLoadedAt: load?.readyAtMs === undefined ? null : new Date(load.readyAtMs).toISOString(),
+          loadMs: load?.loadMs ?? null,
+        };
+      }),
+    }));
+    return { models };
   }
 
   async #purge(modelName: string, version: string | undefined): Promise<Reply> {

@@ -9,6 +9,7 @@
 //   GET  /admin/replicas                         replica states, load and health; routing per model; retry budget
 //   GET  /admin/cache                            result cache statistics
 //   GET  /admin/batching                         per model version: queue, batch sizes, rejects
+//   GET  /admin/models                           per model version: state, reason, replicas, last load and its duration
 //   DELETE /admin/cache/models/{m}[/versions/{v}] purge a model's (or one version's) cached answers
 //   POST /v2/repository/index                    every model and version with its state (repository extension)
 //   POST /v2/repository/models/{m}/load          (re)load a model from the repository while serving
@@ -27,13 +28,14 @@ export type Route =
   | { name: 'cacheStats' }
   | { name: 'cachePurge'; model: string; version?: string }
   | { name: 'batchingStats' }
+  | { name: 'modelsAdmin' }
   | { name: 'repositoryIndex' }
   | { name: 'repositoryLoad'; model: string }
   | { name: 'repositoryUnload'; model: string };
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
-const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload']);
+const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload']);
 
 /** The admin plane (/admin/* and the repository control routes): guarded by server.adminToken, or loopback-only without one. */
 export function isAdminRoute(route: Route): boolean {
@@ -67,6 +69,7 @@ function match(s: string[]): [Route, Method] | undefined {
     if (s[1] === 'replicas') return [{ name: 'replicas' }, 'GET'];
     if (s[1] === 'cache') return [{ name: 'cacheStats' }, 'GET'];
     if (s[1] === 'batching') return [{ name: 'batchingStats' }, 'GET'];
+    if (s[1] === 'models') return [{ name: 'modelsAdmin' }, 'GET'];
     return undefined;
   }
   if (s[0] !== 'v2') return undefined;

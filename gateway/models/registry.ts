@@ -25,6 +25,8 @@ export type VersionState = 'LOADING' | 'READY' | 'UNAVAILABLE' | 'UNLOADING';
 
 export type VersionStatus = { version: string; state: VersionState; reason?: string };
 
+export type VersionLoad = { loadingSinceMs: number; readyAtMs?: number; loadMs?: number };
+
 /** What the registry reads of a replica. */
 export type ReplicaView = {
   id: string;
@@ -46,10 +48,14 @@ export class ModelRegistry {
   readonly #logged = new Set<string>();
   /** Models being unloaded: they take no new request. */
   readonly #unloading = new Set<string>();
+  /** "name/version" → when it last started loading and became READY (wall clock, ms), and how long that took. */
+  readonly #loads = new Map<string, VersionLoad>();
+  readonly #now: () => number;
   readonly #log: (message: string) => void;
 
-  constructor(models: readonly RepositoryModel[], log: (message: string) => void = () => {}) {
+  constructor(models: readonly RepositoryModel[], log: (message: string) => void = () => {}, now: () => number = Date.now) {
     this.#log = log;
+    this.#now = now;
     for (const model of models) this.#models.set(model.name, model);
     this.observe([]);
   }
@@ -114,11 +120,33 @@ export class ModelRegistry {
           : versionStatus(model, file.version, file.missing ? `${file.path} is missing` : undefined, replicas);
         if (status.state === 'UNAVAILABLE') this.#logOnce(`${model.name}/${file.version}/${status.reason}`, `model ${model.name} version ${file.version} is unavailable: ${status.reason}`);
         const signature = status.state === 'UNAVAILABLE' || status.state === 'UNLOADING' ? undefined : this.#signatures.get(`${model.name}/${file.version}`);
+        this.#timeLoad(`${model.name}/${file.version}`, status.state);
         versions.set(file.version, { ...status, resolved: signature && { name: model.name, version: file.version, signature } });
       }
       // The highest version that may serve.
       const defaultVersion = latestVersion([...versions.values()].filter((v) => v.state !== 'UNAVAILABLE' && v.state !== 'UNLOADING'));
       this.#records.set(model.name, { model, versions, defaultVersion });
+    }
+  }
+
+  /** When a version last finished loading (READY, its warm-up included) and how long it took; undefined before. */
+  lastLoad(name: string, version: string): VersionLoad | undefined {
+    return this.#loads.get(`${name}/${version}`);
+  }
+
+  /** A load of the model's files begins (a reload too, though its versions stay READY): the next READY stops this clock. */
+  loadBegins(name: string): void {
+    const model = this.#models.get(name);
+    for (const v of model?.versions ?? []) this.#loads.set(`${name}/${v.version}`, { loadingSinceMs: this.#now() });
+  }
+
+  /** Starts the clock when a version starts loading; stops it when it turns READY. */
+  #timeLoad(key: string, state: VersionState): void {
+    const known = this.#loads.get(key);
+    if (state === 'LOADING' && (known === undefined || known.readyAtMs !== undefined)) this.#loads.set(key, { loadingSinceMs: this.#now() });
+    else if (state === 'READY' && known !== undefined && known.readyAtMs === undefined) {
+      const readyAtMs = this.#now();
+      this.#loads.set(key, { loadingSinceMs: known.loadingSinceMs, readyAtMs, loadMs: readyAtMs - known.loadingSinceMs });
     }
   }
 

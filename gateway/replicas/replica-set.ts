@@ -62,9 +62,12 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   readonly #onState = (r: Replica, from: ReplicaState, to: ReplicaState): void => {
     if (to === 'ready') this.#onReady(r);
     this.emit('state', r, from, to);
-    if (to === 'ready') this.#wakeWaiters();
+    if (to !== 'ready') return;
+    this.#wakeWaiters();
+    for (const listener of this.#capacityListeners) listener();
   };
   readonly #weightOf = (r: Replica): number => this.weightOf(r);
+  readonly #capacityListeners = new Set<() => void>();
 
   constructor(settings: ReplicaSetSettings) {
     super();
@@ -115,13 +118,13 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
     return this.route(model, version).replicas;
   }
 
-  /** Calls `listener` whenever a replica turns ready (capacity may have grown); returns the unsubscribe. */
+  /**
+   * Calls `listener` whenever capacity may have grown: a replica turned ready, or finished a request (of any model:
+   * models share workers, so one model's batch waits for another's). Returns the unsubscribe.
+   */
   onCapacityChange(listener: () => void): () => void {
-    const onState = (_r: Replica, _from: ReplicaState, to: ReplicaState): void => {
-      if (to === 'ready') listener();
-    };
-    this.on('state', onState);
-    return () => this.off('state', onState);
+    this.#capacityListeners.add(listener);
+    return () => this.#capacityListeners.delete(listener);
   }
 
   /** Whether a replica of `model` that is not ready now may become ready (starting, or stopped and to be restarted). */
@@ -171,6 +174,7 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   /** Returns a replica taken by `acquire`, with the attempt's outcome. */
   release(replica: Replica, outcome: AttemptOutcome): void {
     replica.outstanding--;
+    for (const listener of this.#capacityListeners) listener();
     if (!outcome) {
       replica.completed++;
       replica.health.onSuccess();

@@ -75,6 +75,7 @@ export class RepositoryControl {
     const model = this.#scan(name);
     registry.upsert(model);
     registry.observe(replicas.replicas);
+    registry.loadBegins(name);
     let hosts = replicas.replicas.filter((r) => r.serves(name));
     if (hosts.length === 0) {
       hosts = this.#deps.localReplicas().slice(0, model.config.replicas ?? this.#deps.defaultReplicas);

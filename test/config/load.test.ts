@@ -46,6 +46,16 @@ t.test('precedence: flags over environment over file', async (t) => {
   t.equal(loadConfig(['--models', 'x'], {}).config.models.repository, join(process.cwd(), 'x'));
 });
 
+t.test('model control: the mode, and the models loaded at start in explicit mode', async (t) => {
+  const explicit = loadConfig(['--model-control-mode', 'explicit', '--load-model', 'a', '--load-model=b'], {}).config.models;
+  t.same([explicit.controlMode, explicit.load], ['explicit', ['a', 'b']], 'a repeatable flag keeps every value');
+  const fromEnv = loadConfig([], { INFERGATE_MODEL_CONTROL_MODE: 'explicit', INFERGATE_LOAD_MODELS: 'a,b' }).config.models;
+  t.same([fromEnv.controlMode, fromEnv.load], ['explicit', ['a', 'b']], 'comma-separated in the environment');
+  t.equal(loadConfig(['--model-control-mode', 'poll'], {}).config.models.pollIntervalSeconds, 15);
+  t.throws(() => loadConfig(['--load-model', 'a'], {}), /models\.load \(from --load-model\): models are named to load at start only with controlMode explicit/);
+  t.throws(() => loadConfig(['--model-control-mode', 'sometimes'], {}), /models\.controlMode \(from --model-control-mode\)/);
+});
+
 t.test('invalid configs fail fast with a message naming the field', async (t) => {
   const table: Array<{ yaml?: string; argv?: string[]; env?: Record<string, string>; message: RegExp }> = [
     { yaml: 'server:\n  port: "eighty"\n', message: /server\.port: .*expected number/ },

@@ -31,7 +31,7 @@ function service(t: Test, settings: { batching: boolean; inferMs?: number }) {
   for (const r of replicas) registry.learn(r.id, r.report!);
   registry.observe(fleet.set.replicas);
   const dispatcher = new Dispatcher({ replicas: fleet.set, maxAttempts: 2, attemptTimeoutMs: 5_000, retryBudget: new RetryBudget({ percent: 20, minRetriesPerSecond: 10, windowMs: 10_000 }, now), now });
-  const batching = new ModelBatching({ defaults: config.batching, requestTimeoutMs: 5_000, maxResponseBytes: 1 << 20, models: [model], dispatcher, capacity: fleet.set, now });
+  const batching = new ModelBatching({ defaults: config.batching, requestTimeoutMs: 5_000, maxResponseBytes: 1 << 20, modelOf: () => model, dispatcher, capacity: fleet.set, now });
   t.teardown(() => batching.destroy(new InfergateError('GW_ERR_SHUTTING_DOWN')));
   const cache = new ResultCache<InferAnswer>({
     codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },

@@ -1,0 +1,71 @@
+// Model control modes with real workers. explicit: only the models named are
+// loaded at start, and the API loads another into the running workers; poll:
+// a new version directory is picked up within a poll period and a removed
+// model is unloaded, while another model takes steady traffic. GET
+// /admin/models shows each version's replicas and last load.
+
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { writeModel } from '../helpers/test-models.ts';
+
+const repository = await demoRepository(t);
+const random = seededRandom(21);
+const classifierBody = () => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: randomFloats(random, 64) }] });
+const poolerBody = () => ({ inputs: [{ name: 'tokens', datatype: 'FP32', shape: [1, 4, 8], data: randomFloats(random, 32) }] });
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+t.test('explicit: only the models named load at start; the API loads another into the running workers', async (t) => {
+  const { gateway, url } = await startGateway(t, { models: { controlMode: 'explicit', load: ['classifier'], defaultReplicas: 1 } }, repository);
+  const pid = gateway.replicas.replicas[0]!.pid;
+  t.equal((await postJson(`${url}/v2/models/classifier/infer`, classifierBody())).status, 200);
+  const absent = await postJson(`${url}/v2/models/pooler/infer`, poolerBody());
+  t.same([absent.status, absent.body.code], [404, 'GW_ERR_MODEL_NOT_FOUND']);
+  const index = (await postJson(`${url}/v2/repository/index`, {})).body as Array<{ name: string; state: string; reason?: string }>;
+  t.same(index.find((e) => e.name === 'pooler'), { name: 'pooler', state: 'UNAVAILABLE', reason: 'unloaded' });
+
+  t.equal((await postJson(`${url}/v2/repository/models/pooler/load`, {})).status, 200);
+  const answer = await postJson(`${url}/v2/models/pooler/infer`, poolerBody());
+  t.equal(answer.status, 200, JSON.stringify(answer.body).slice(0, 200));
+  t.equal(gateway.replicas.replicas[0]!.pid, pid, 'loaded inside the running worker');
+  const models = (await getJson(`${url}/admin/models`)).body.models as Array<{ name: string; versions: Array<{ state: string; replicas: string[]; lastLoadedAt: string | null; loadMs: number | null }> }>;
+  const pooler = models.find((m) => m.name === 'pooler')!.versions[0]!;
+  t.same([pooler.state, pooler.replicas], ['READY', ['worker-0']]);
+  t.ok(pooler.lastLoadedAt !== null && pooler.loadMs !== null && pooler.loadMs >= 0, `last load ${pooler.lastLoadedAt}, took ${pooler.loadMs} ms`);
+});
+
+t.test('poll: a new version is picked up within a poll period, a removed model is unloaded; traffic elsewhere never fails', async (t) => {
+  const classifierFile = readFileSync(join(repository, 'classifier', '1', 'model.onnx'));
+  writeModel(repository, 'polled', '1', classifierFile, 'versionPolicy: all\n');
+  const logs: string[] = [];
+  const { url } = await startGateway(t, { models: { controlMode: 'poll', pollIntervalSeconds: 1, include: ['classifier', 'polled'], defaultReplicas: 1 } }, repository, (m) => logs.push(m));
+  let running = true;
+  const statuses: number[] = [];
+  const traffic = (async () => {
+    while (running) statuses.push((await postJson(`${url}/v2/models/classifier/infer`, classifierBody())).status);
+  })();
+
+  mkdirSync(join(repository, 'polled', '2'));
+  cpSync(join(repository, 'classifier', '2', 'model.onnx'), join(repository, 'polled', '2', 'model.onnx'));
+  const picked = await until(async () => (await postJson(`${url}/v2/models/polled/versions/2/infer`, classifierBody())).status === 200, 10_000);
+  t.ok(picked, 'version 2 serves after a poll');
+  if (!picked) t.comment(logs.join('\n'));
+
+  rmSync(join(repository, 'polled'), { recursive: true });
+  const gone = await until(async () => (await postJson(`${url}/v2/models/polled/infer`, classifierBody())).body.code === 'GW_ERR_MODEL_NOT_FOUND', 10_000);
+  t.ok(gone, 'a model whose directory went is unloaded');
+
+  running = false;
+  await traffic;
+  t.ok(statuses.length > 10, `${statuses.length} requests on the classifier meanwhile`);
+  t.same(statuses.filter((s) => s !== 200), [], 'all answered 200');
+});
