@@ -100,6 +100,11 @@ export class InferService {
     return this.#deps.cache.peek(key);
   }
 
+  /** Calls of `model` running now. */
+  running(model: string): number {
+    return this.#running.get(model) ?? 0;
+  }
+
   /** Resolves once no call of `model` is running (those started before a model is unloaded finish first). */
   drained(model: string): Promise<void> {
     if (!this.#running.get(model)) return Promise.resolve();

@@ -13,8 +13,9 @@ import { writeModel } from '../helpers/test-models.ts';
 const repository = await demoRepository(t);
 const classifierFile = (version: string) => join(repository, 'classifier', version, 'model.onnx');
 writeModel(repository, 'live', '1', readFileSync(classifierFile('1')), 'versionPolicy: all\n');
+writeModel(repository, 'slow', '1', readFileSync(join(repository, 'heavy', '1', 'model.onnx')), 'batching:\n  enabled: false\n');
 
-const { gateway, url } = await startGateway(t, { models: { include: ['classifier', 'live'], defaultReplicas: 2 }, batching: { enabled: false } }, repository);
+const { gateway, url } = await startGateway(t, { models: { include: ['classifier', 'live', 'slow'], defaultReplicas: 2 }, batching: { enabled: false } }, repository);
 const pids = gateway.replicas.replicas.map((r) => r.pid);
 const random = seededRandom(8);
 const body = (values = randomFloats(random, 64)) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: values }] });
@@ -63,19 +64,28 @@ t.test('a replaced model.onnx is reloaded; the cache never answers from the old 
 });
 
 t.test('an unload lets the requests in flight finish; later ones get a clear 4xx', async (t) => {
-  const inFlight = Array.from({ length: 40 }, () => infer('live', '1'));
-  while (gateway.replicas.replicas.every((r) => r.outstanding === 0)) await new Promise((resolve) => setImmediate(resolve));
-  const unload = await control('/models/live/unload');
+  // Requests of 256 rows of the heavy model: each runs for milliseconds, so some are still running when the unload begins.
+  const heavyBody = () => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [256, 512], data: randomFloats(random, 256 * 512) }] });
+  const bodies = Array.from({ length: 24 }, heavyBody);
+  const inFlight = bodies.map((b) => infer('slow', undefined, b));
+  // Unload once several are running in the gateway (sent to a worker, or queued for one).
+  const deadline = Date.now() + 10_000;
+  while (gateway.infer.running('slow') < 4 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+  const running = gateway.infer.running('slow');
+  t.ok(running >= 4, `${running} running when the unload begins`);
+  const unload = await control('/models/slow/unload');
   t.equal(unload.status, 200, JSON.stringify(unload.body));
   const answers = await Promise.all(inFlight);
-  t.ok(answers.filter((a) => a.status === 200).length > 0, `${answers.filter((a) => a.status === 200).length} of 40 were served`);
-  t.same(answers.filter((a) => a.status !== 200 && !['GW_ERR_MODEL_UNAVAILABLE', 'GW_ERR_MODEL_NOT_FOUND'].includes(a.body.code)), [], 'the others were told the model went away');
-  const after = await infer('live', '1');
-  t.same([after.status, after.body.code], [404, 'GW_ERR_MODEL_NOT_FOUND']);
+  const served = answers.filter((a) => a.status === 200).length;
+  t.ok(served >= running, `every request running at the unload finished: ${served} served`);
+  const others = answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.body.code}`);
+  t.same(others.filter((o) => !['400 GW_ERR_MODEL_UNAVAILABLE', '404 GW_ERR_MODEL_NOT_FOUND'].includes(o)), [], 'the later ones were told the model went away');
+  const after = await infer('slow', undefined, heavyBody());
+  t.same([after.status, after.body.code], [404, 'GW_ERR_MODEL_NOT_FOUND'], 'a later one: a clear 404');
   const index = await control('/index');
-  t.same(index.body.filter((e: { name: string }) => e.name === 'live'), [{ name: 'live', state: 'UNAVAILABLE', reason: 'unloaded' }]);
-  t.equal((await control('/models/live/load')).status, 200, 'and it loads again');
-  t.equal((await infer('live', '2')).status, 200);
+  t.same(index.body.filter((e: { name: string }) => e.name === 'slow'), [{ name: 'slow', state: 'UNAVAILABLE', reason: 'unloaded' }]);
+  t.equal((await control('/models/slow/load')).status, 200, 'and it loads again');
+  t.equal((await infer('slow', undefined, heavyBody())).status, 200);
 });
 
 t.test('the fleet stayed as it was: no restart, no failure under load, no 5xx', async (t) => {
