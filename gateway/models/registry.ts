@@ -123,8 +123,10 @@ export class ModelRegistry {
         this.#timeLoad(`${model.name}/${file.version}`, status.state);
         versions.set(file.version, { ...status, resolved: signature && { name: model.name, version: file.version, signature } });
       }
-      // The highest version that may serve.
-      const defaultVersion = latestVersion([...versions.values()].filter((v) => v.state !== 'UNAVAILABLE' && v.state !== 'UNLOADING'));
+      // The highest version that serves now; before any does, the highest on its way (a version being loaded
+      // while others serve takes no traffic until it is READY).
+      const all = [...versions.values()];
+      const defaultVersion = latestVersion(all.filter((v) => v.state === 'READY')) ?? latestVersion(all.filter((v) => v.state === 'LOADING'));
       this.#records.set(model.name, { model, versions, defaultVersion });
     }
   }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { matchRoute } from '../../../gateway/http/routes.ts';
+import { isAdminRoute, matchRoute } from '../../../gateway/http/routes.ts';
 
 t.test('KServe v2 routes', async (t) => {
   const table: Array<[string, string, object]> = [
@@ -17,8 +17,18 @@ t.test('KServe v2 routes', async (t) => {
     ['GET', '/admin/replicas', { name: 'replicas' }],
     ['DELETE', '/admin/cache/models/classifier', { name: 'cachePurge', model: 'classifier' }],
     ['DELETE', '/admin/cache/models/a%2Ab/versions/2', { name: 'cachePurge', model: 'a*b', version: '2' }],
+    ['GET', '/admin/models', { name: 'modelsAdmin' }],
+    ['POST', '/v2/repository/index', { name: 'repositoryIndex' }],
+    ['POST', '/v2/repository/models/classifier/load', { name: 'repositoryLoad', model: 'classifier' }],
+    ['POST', '/v2/repository/models/my%20model/unload', { name: 'repositoryUnload', model: 'my model' }],
   ];
   for (const [method, url, route] of table) t.same(matchRoute(method, url), route, `${method} ${url}`);
+});
+
+t.test('the repository control routes are admin routes; the data plane is not', async (t) => {
+  for (const url of ['/v2/repository/index', '/v2/repository/models/m/load', '/v2/repository/models/m/unload']) t.ok(isAdminRoute(matchRoute('POST', url)), url);
+  t.ok(isAdminRoute(matchRoute('GET', '/admin/models')));
+  t.notOk(isAdminRoute(matchRoute('POST', '/v2/models/m/infer')));
 });
 
 t.test('unknown paths and wrong methods are catalogued errors', async (t) => {
@@ -35,6 +45,9 @@ t.test('unknown paths and wrong methods are catalogued errors', async (t) => {
     ['DELETE', '/v2/models/x', 'GW_ERR_METHOD_NOT_ALLOWED'],
     ['GET', '/admin/cache/models/x', 'GW_ERR_METHOD_NOT_ALLOWED'],
     ['DELETE', '/admin/cache/models/x/versions', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v2/repository/index', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['POST', '/v2/repository/models/m/reload', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['POST', '/v2/repository/models/m', 'GW_ERR_ROUTE_NOT_FOUND'],
   ];
   for (const [method, url, code] of table) t.throws(() => matchRoute(method, url), { code }, `${method} ${url}`);
 });

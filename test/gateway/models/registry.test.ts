@@ -112,3 +112,39 @@ t.test('warnings are logged once per version and message', async (t) => {
   registry.learn('w0', body);
   t.same(logs, ['model a version 1: warning: synthetic warm-up failed']);
 });
+
+t.test('labels resolve to their versions; a model changes while serving: upsert, unload, remove; loads are timed', async (t) => {
+  let nowMs = 1_000;
+  const registry = new ModelRegistry([model('a', ['1', '2'], { config: { labels: { stable: 1 } } })], () => {}, () => nowMs);
+  const body = report([sig('a', '1'), sig('a', '2')]);
+  const replicas = [replica('w0', 'ready', body)];
+  registry.learn('w0', body);
+  nowMs = 1_250;
+  registry.observe(replicas);
+  t.equal(registry.resolve('a', 'stable').version, '1', 'a label stands for its version');
+  t.equal(registry.resolve('a', undefined).version, '2');
+  t.throws(() => registry.resolve('a', 'canary'), { code: 'GW_ERR_VERSION_NOT_FOUND', message: /versions 1, 2 or labels stable/ });
+  t.same(registry.lastLoad('a', '2'), { loadingSinceMs: 1_000, readyAtMs: 1_250, loadMs: 250 }, 'from LOADING at start to READY');
+
+  // A reload: the versions keep serving while the files load anew, and the clock starts again.
+  registry.upsert(model('a', ['1', '2', '3'], { config: { labels: { stable: 1 } } }));
+  registry.observe(replicas);
+  registry.loadBegins('a');
+  t.same(registry.status('a').map((v) => v.state), ['READY', 'READY', 'LOADING'], 'served versions stay READY during a load');
+  t.equal(registry.resolve('a', undefined).version, '2', 'the new version takes no traffic before it is READY');
+  nowMs = 1_400;
+  const reloaded = report([sig('a', '1'), sig('a', '2'), sig('a', '3', 'fp-new')]);
+  registry.forgetFiles('a');
+  registry.learn('w0', reloaded);
+  registry.observe([replica('w0', 'ready', reloaded)]);
+  t.equal(registry.resolve('a', undefined).signature.fingerprint, 'fp-new');
+  t.equal(registry.lastLoad('a', '1')!.loadMs, 150, 'timed from the start of the reload');
+
+  registry.beginUnload('a');
+  registry.observe([replica('w0', 'ready', reloaded)]);
+  t.same(registry.status('a').map((v) => v.state), ['UNLOADING', 'UNLOADING', 'UNLOADING']);
+  t.throws(() => registry.resolve('a', '1'), { code: 'GW_ERR_MODEL_UNAVAILABLE', message: /being unloaded/ });
+  t.ok(registry.readiness(true).ready, 'a model going away does not hold readiness back');
+  registry.remove('a');
+  t.throws(() => registry.resolve('a', '1'), { code: 'GW_ERR_MODEL_NOT_FOUND' });
+});
