@@ -196,6 +196,7 @@ export class Gateway {
     });
     this.repository = new RepositoryControl({
       repository: config.models.repository,
+      include: config.models.include,
       registry: this.registry,
       replicas: this.replicas,
       localReplicas: () => this.supervisor.replicas,

@@ -25,6 +25,8 @@ export type RepositoryIndexEntry = { name: string; version?: string; state: Vers
 
 export type RepositoryControlDeps = {
   repository: string;
+  /** models.include: only these may be loaded (empty: any model of the repository). */
+  include: readonly string[];
   registry: ModelRegistry;
   replicas: ReplicaSet;
   /** The local workers in placement order: a model new to the gateway is loaded by the first R of them. */
@@ -57,7 +59,7 @@ export class RepositoryControl {
       for (const v of registry.status(model.name)) entries.push({ name: model.name, version: v.version, state: v.state, ...(v.reason ? { reason: v.reason } : {}) });
     }
     for (const model of scanModelRepository(this.#deps.repository, [])) {
-      if (!loaded.has(model.name)) entries.push({ name: model.name, state: 'UNAVAILABLE', reason: 'unloaded' });
+      if (!loaded.has(model.name) && this.#allowed(model.name)) entries.push({ name: model.name, state: 'UNAVAILABLE', reason: 'unloaded' });
     }
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -106,8 +108,13 @@ export class RepositoryControl {
     registry.observe(replicas.replicas);
   }
 
-  /** The model as the repository has it now; 404 when it is not there. */
+  #allowed(name: string): boolean {
+    return this.#deps.include.length === 0 || this.#deps.include.includes(name);
+  }
+
+  /** The model as the repository has it now; 404 when it is not there (or not in models.include). */
   #scan(name: string): RepositoryModel {
+    if (!this.#allowed(name)) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', `${clientText(name)} is not in models.include`);
     try {
       return scanModelRepository(this.#deps.repository, [name])[0]!;
     } catch (err) {
