@@ -107,7 +107,8 @@ t.test('an attempt that times out is retried elsewhere while the deadline allows
   // The retry's frame carries the time left after the first attempt's 30 ms timeout, not the first budget.
   t.equal(budgets.length, 2, 'a frame per attempt');
   t.ok(budgets[0]! <= 2_000 && budgets[0]! > 1_900, `first frame: the whole budget (${budgets[0]!.toFixed(1)} ms)`);
-  t.ok(budgets[1]! <= budgets[0]! - 30, `the retry's frame: what is left (${budgets[1]!.toFixed(1)} ms)`);
+  // The first attempt timed out after 30 ms (a timer may fire a fraction of a millisecond early).
+  t.ok(budgets[1]! <= budgets[0]! - 29, `the retry's frame: what is left (${budgets[1]!.toFixed(1)} ms)`);
 });
 
 t.test('when the retry budget is spent, the failure goes back to the client', async (t) => {
