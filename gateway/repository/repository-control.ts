@@ -78,11 +78,8 @@ export class RepositoryControl {
     registry.upsert(model);
     registry.observe(replicas.replicas);
     registry.loadBegins(name);
-    let hosts = replicas.replicas.filter((r) => r.serves(name));
-    if (hosts.length === 0) {
-      hosts = this.#deps.localReplicas().slice(0, model.config.replicas ?? this.#deps.defaultReplicas);
-      for (const host of hosts) host.place(name, { name });
-    }
+    const { hosts, leaving } = this.#placement(name, model);
+    for (const host of hosts) if (!host.serves(name)) host.place(name, { name });
     // A replica that is not ready now loads the model when it starts (its command line names it).
     const ready = hosts.filter((r) => r.state === 'ready');
     const reports = new Map<Replica, WorkerModelsBody>();
@@ -90,6 +87,10 @@ export class RepositoryControl {
     // The files are learned anew from what the replicas loaded now (a replaced model.onnx has another fingerprint).
     if (reports.size > 0) registry.forgetFiles(name);
     for (const [replica, report] of reports) this.#deps.acceptReport(replica, report);
+    registry.observe(replicas.replicas);
+    // Fewer replicas asked for (config.yaml `replicas`): the others let go of the model once it serves on the rest.
+    await this.#onEach(leaving.filter((r) => r.state === 'ready'), 'unload', (r) => r.client.unloadModel(name, this.#deps.callTimeoutMs), (r, report) => r.setReport(report));
+    for (const replica of leaving) replica.place(name, undefined);
     registry.observe(replicas.replicas);
     if (ready.length > 0 && failures.length === ready.length) {
       throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `no replica could load model ${clientText(name)}: ${failures.join('; ')}`);
@@ -106,6 +107,21 @@ export class RepositoryControl {
     for (const host of hosts) host.place(name, undefined);
     registry.remove(name);
     registry.observe(replicas.replicas);
+  }
+
+  /**
+   * Which replicas host the model after this load: those that do now, the first local workers added when its
+   * config asks for more, and local workers beyond its count let go (replicas of other sources are kept as listed).
+   */
+  #placement(name: string, model: RepositoryModel): { hosts: Replica[]; leaving: Replica[] } {
+    const wanted = model.config.replicas ?? this.#deps.defaultReplicas;
+    const local = this.#deps.localReplicas();
+    const hosting = this.#deps.replicas.replicas.filter((r) => r.serves(name));
+    const remote = hosting.filter((r) => !local.includes(r));
+    const localHosts = local.filter((r) => r.serves(name));
+    for (const replica of local) if (localHosts.length < wanted && !localHosts.includes(replica)) localHosts.push(replica);
+    const keep = local.filter((r) => localHosts.includes(r)).slice(0, wanted);
+    return { hosts: [...keep, ...remote], leaving: localHosts.filter((r) => !keep.includes(r)) };
   }
 
   #allowed(name: string): boolean {

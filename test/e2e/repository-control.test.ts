@@ -4,7 +4,7 @@
 // file, and an unload lets the requests in flight finish. No worker restarts,
 // no failed request on the model under load, no 5xx anywhere.
 
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
@@ -61,6 +61,16 @@ t.test('a replaced model.onnx is reloaded; the cache never answers from the old 
   t.notSame(reloaded.body.outputs, old.body.outputs, 'the new file answers');
   const v2 = await infer('live', '2', payload);
   t.same(reloaded.body.outputs[0].data, v2.body.outputs[0].data, 'as version 2 (the same file now) does');
+});
+
+t.test('an edited config.yaml applies: fewer replicas let go of the model, the rest keep serving it', async (t) => {
+  const hosts = () => gateway.replicas.replicas.filter((r) => r.runs('live', '2')).map((r) => r.id);
+  t.same(hosts(), ['worker-0', 'worker-1']);
+  writeFileSync(join(repository, 'live', 'config.yaml'), 'versionPolicy: all\nreplicas: 1\n');
+  t.equal((await control('/models/live/load')).status, 200);
+  t.same(hosts(), ['worker-0'], 'one replica asked for: worker-1 unloaded it');
+  const answers = await Promise.all(Array.from({ length: 10 }, () => infer('live', '2')));
+  t.same(answers.map((a) => a.status), Array(10).fill(200));
 });
 
 t.test('an unload lets the requests in flight finish; later ones get a clear 4xx', async (t) => {
