@@ -21,7 +21,7 @@ import { Handlers } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
 import { InferService } from './infer/infer-service.ts';
 import { RepositoryControl } from './repository/repository-control.ts';
-import { RepositoryWatch } from './repository/repository-watch.ts';
+import { pollingWatch, type RepositoryWatch } from './repository/repository-watch.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ReplicaHealth } from './health/replica-health.ts';
@@ -206,17 +206,7 @@ export class Gateway {
       callTimeoutMs: config.workers.startupTimeoutMs,
       log,
     });
-    this.watch =
-      config.models.controlMode === 'poll'
-        ? new RepositoryWatch({
-            repository: config.models.repository,
-            include: config.models.include,
-            intervalMs: config.models.pollIntervalSeconds * 1000,
-            load: (name) => this.repository.load(name),
-            unload: (name) => this.repository.unload(name),
-            log,
-          })
-        : null;
+    this.watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, this.repository, log) : null;
     const handlers = new Handlers({
       registry: this.registry,
       replicas: this.replicas,

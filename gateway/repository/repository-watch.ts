@@ -95,3 +95,19 @@ export class RepositoryWatch {
     this.#timer.unref();
   }
 }
+
+/** Poll mode's watch over the configured repository, acting through the repository control. */
+export function pollingWatch(
+  models: { repository: string; include: readonly string[]; pollIntervalSeconds: number },
+  control: { load: (name: string) => Promise<void>; unload: (name: string) => Promise<void> },
+  log: (message: string) => void,
+): RepositoryWatch {
+  return new RepositoryWatch({
+    repository: models.repository,
+    include: models.include,
+    intervalMs: models.pollIntervalSeconds * 1000,
+    load: (name) => control.load(name),
+    unload: (name) => control.unload(name),
+    log,
+  });
+}
