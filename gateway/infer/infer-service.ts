@@ -115,40 +115,42 @@ export class InferService {
     });
   }
 
+  /** The answer to one call and how it was served; the call counts as running (see `drained`) until it settles. */
   async infer(call: InferCall): Promise<InferResult> {
-    const name = call.target.model.name;
-    this.#running.set(name, (this.#running.get(name) ?? 0) + 1);
+    const { target, tensors, outputs } = call;
+    const { model, plan } = target;
+    this.#running.set(model.name, (this.#running.get(model.name) ?? 0) + 1);
     try {
-      return await this.#infer(call);
+      // The key is a SHA-256 over the model file's digest and the inputs: computed only when the cache runs (the batcher reuses it).
+      const keyed = target.cached ? this.#keyFor({ model: model.name, version: model.version, fingerprint: model.signature.fingerprint, outputs, tensors }) : undefined;
+      const cacheKey = keyed instanceof Promise ? await keyed : keyed;
+      const rows = plan.axes && requestRows(tensors, plan.axes);
+      const batched = plan.batcher !== undefined && rows !== undefined;
+
+      const compute = (): Promise<InferAnswer> => {
+        if (batched) {
+          return plan.batcher!.submit({ tensors, outputs, rows: rows!, groupKey: groupKey(tensors, plan.axes!, outputs), dedupeKey: cacheKey, priority: call.priority, deadlineMs: call.deadlineMs });
+        }
+        return this.#dispatch(model, tensors, outputs, call.deadlineMs);
+      };
+      const { value: answer, outcome } = await this.#deps.cache.getOrCompute(model.name, cacheKey ?? '', call.bypassCache, compute);
+      return { answer, cache: outcome, batched: batched && (outcome === 'miss' || outcome === 'bypass' || outcome === 'off'), cacheKey };
     } finally {
-      const left = this.#running.get(name)! - 1;
-      if (left > 0) this.#running.set(name, left);
-      else {
-        this.#running.delete(name);
-        const waiters = this.#drainWaiters.get(name);
-        this.#drainWaiters.delete(name);
-        for (const resolve of waiters ?? []) resolve();
-      }
+      this.#ended(model.name);
     }
   }
 
-  async #infer(call: InferCall): Promise<InferResult> {
-    const { target, tensors, outputs } = call;
-    const { model, plan } = target;
-    // The key is a SHA-256 over the model file's digest and the inputs: computed only when the cache runs (the batcher reuses it).
-    const keyed = target.cached ? this.#keyFor({ model: model.name, version: model.version, fingerprint: model.signature.fingerprint, outputs, tensors }) : undefined;
-    const cacheKey = keyed instanceof Promise ? await keyed : keyed;
-    const rows = plan.axes && requestRows(tensors, plan.axes);
-    const batched = plan.batcher !== undefined && rows !== undefined;
-
-    const compute = (): Promise<InferAnswer> => {
-      if (batched) {
-        return plan.batcher!.submit({ tensors, outputs, rows: rows!, groupKey: groupKey(tensors, plan.axes!, outputs), dedupeKey: cacheKey, priority: call.priority, deadlineMs: call.deadlineMs });
-      }
-      return this.#dispatch(model, tensors, outputs, call.deadlineMs);
-    };
-    const { value: answer, outcome } = await this.#deps.cache.getOrCompute(model.name, cacheKey ?? '', call.bypassCache, compute);
-    return { answer, cache: outcome, batched: batched && (outcome === 'miss' || outcome === 'bypass' || outcome === 'off'), cacheKey };
+  /** A call of `model` ended: the last one wakes whoever waits for the model to drain. */
+  #ended(model: string): void {
+    const left = this.#running.get(model)! - 1;
+    if (left > 0) {
+      this.#running.set(model, left);
+      return;
+    }
+    this.#running.delete(model);
+    const waiters = this.#drainWaiters.get(model);
+    this.#drainWaiters.delete(model);
+    for (const resolve of waiters ?? []) resolve();
   }
 
   async #dispatch(model: ResolvedModel, tensors: Tensor[], outputs: string[] | undefined, deadlineMs: number): Promise<InferAnswer> {
