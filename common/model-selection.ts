@@ -9,8 +9,6 @@
 
 import { isVersionName, type ModelSelection } from './model-repository.ts';
 
-export type { ModelSelection } from './model-repository.ts';
-
 const VERSION_LIST = /:([1-9]\d*(?:,[1-9]\d*)*)$/;
 
 /** `name` or `name:v1,v2` as a ModelSelection. Throws RangeError when the name is not one directory. */

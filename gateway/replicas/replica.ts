@@ -9,7 +9,8 @@ import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth, ReplicaHealthSnapshot } from '../health/replica-health.ts';
 import { describeAddress, type ReplicaAddress, type ReplicaClient, type ReplicaClientFactory } from './replica-client.ts';
 import { nextReplicaState, type ReplicaEvent, type ReplicaState } from './replica-state.ts';
-import { formatModelSelection, type ModelSelection } from '../../common/model-selection.ts';
+import type { ModelSelection } from '../../common/model-repository.ts';
+import { formatModelSelection } from '../../common/model-selection.ts';
 
 export type ReplicaOptions = {
   id: string;

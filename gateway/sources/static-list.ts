@@ -13,7 +13,7 @@ import type { ReplicaAddress, ReplicaClientFactory } from '../replicas/replica-c
 import type { ReplicaSource } from '../replicas/replica-source.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
-import type { ModelSelection } from '../../common/model-selection.ts';
+import type { ModelSelection } from '../../common/model-repository.ts';
 
 export type StaticReplica = { id: string; address: ReplicaAddress; serving: readonly ModelSelection[] };
 

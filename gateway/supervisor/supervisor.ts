@@ -59,7 +59,7 @@ export type SupervisorOptions = {
 };
 
 type Managed = {
-  placement: WorkerPlacement;
+  /** Its id and the models it serves (Replica.serving, which a live load or unload changes) are its placement. */
   replica: Replica;
   child: ChildProcess | null;
   exited: Promise<void>;
@@ -105,7 +105,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
   /** The placement running now. */
   get placements(): WorkerPlacement[] {
     // From each replica's models, which a model loaded or unloaded at run time changes (Replica.place).
-    return this.#managed.map((m) => ({ id: m.placement.id, models: m.replica.serving.map(formatModelSelection) }));
+    return this.#managed.map((m) => ({ id: m.replica.id, models: m.replica.serving.map(formatModelSelection) }));
   }
 
   /** The local replicas, in placement order (worker-0 first). */
@@ -127,7 +127,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
   async #apply(placements: readonly WorkerPlacement[]): Promise<void> {
     if (this.#closing) return;
     const changes = placementChanges(this.placements, placements);
-    const leaving = this.#managed.filter((m) => changes.stop.includes(m.placement.id) || changes.replace.some((p) => p.id === m.placement.id));
+    const leaving = this.#managed.filter((m) => changes.stop.includes(m.replica.id) || changes.replace.some((p) => p.id === m.replica.id));
     for (const placement of changes.start) this.#launch(placement);
     await Promise.all(
       leaving.map(async (managed) => {
@@ -147,7 +147,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
       connect: this.#options.connect,
       health: this.#options.healthFor(placement.id),
     });
-    const managed: Managed = { placement, replica, child: null, exited: Promise.resolve(), consecutiveCrashes: 0, readySinceMs: null, restartTimer: null, retiring: false };
+    const managed: Managed = { replica, child: null, exited: Promise.resolve(), consecutiveCrashes: 0, readySinceMs: null, restartTimer: null, retiring: false };
     this.#managed.push(managed);
     this.#options.replicas.add(replica);
     if (this.#started) this.#spawn(managed);

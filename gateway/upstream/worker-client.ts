@@ -82,24 +82,24 @@ export class WorkerClient implements ReplicaClient {
 
   /** What the worker loaded, what it could not, and warnings (GET /models). Throws UpstreamFailure. */
   models(timeoutMs: number): Promise<WorkerModelsBody> {
-    return this.#getJson<WorkerModelsBody>(WORKER_ROUTES.models, timeoutMs);
+    return this.#callJson<WorkerModelsBody>(WORKER_ROUTES.models, timeoutMs);
   }
 
   /** What the worker ran, per model version. Throws UpstreamFailure. */
   stats(timeoutMs: number): Promise<WorkerStatsBody> {
-    return this.#getJson<WorkerStatsBody>(WORKER_ROUTES.stats, timeoutMs);
+    return this.#callJson<WorkerStatsBody>(WORKER_ROUTES.stats, timeoutMs);
   }
 
   loadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody> {
-    return this.#getJson<WorkerModelsBody>(WORKER_ROUTES.modelLoad.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST');
+    return this.#callJson<WorkerModelsBody>(WORKER_ROUTES.modelLoad.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST');
   }
 
   unloadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody> {
-    return this.#getJson<WorkerModelsBody>(WORKER_ROUTES.modelUnload.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST');
+    return this.#callJson<WorkerModelsBody>(WORKER_ROUTES.modelUnload.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST');
   }
 
   /** A control call answered with JSON: GET, or a POST without a body. */
-  async #getJson<T>(path: string, timeoutMs: number, method: 'GET' | 'POST' = 'GET'): Promise<T> {
+  async #callJson<T>(path: string, timeoutMs: number, method: 'GET' | 'POST' = 'GET'): Promise<T> {
     try {
       const { statusCode, body } = await this.#pool.request({ path, method, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       const parsed = parseJson(new Uint8Array(await body.arrayBuffer()));
