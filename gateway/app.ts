@@ -206,6 +206,9 @@ export class Gateway {
       callTimeoutMs: config.workers.startupTimeoutMs,
       log,
     });
+    this.replicas.on('state', (replica, _from, to) => {
+      if (to === 'ready') void this.repository.catchUp(replica);
+    });
     this.watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, this.repository, log) : null;
     const handlers = new Handlers({
       registry: this.registry,

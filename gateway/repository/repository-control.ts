@@ -45,6 +45,8 @@ export type RepositoryControlDeps = {
 export class RepositoryControl {
   readonly #deps: RepositoryControlDeps;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Models this control has loaded: a replica that starts later may have read them before the change. */
+  readonly #loaded = new Set<string>();
 
   constructor(deps: RepositoryControlDeps) {
     this.#deps = deps;
@@ -72,9 +74,24 @@ export class RepositoryControl {
     return this.#serially(() => this.#unload(name));
   }
 
+  /**
+   * A replica just turned ready: it read the repository when it started, maybe before a load changed it. It loads
+   * again each model loaded while serving (a worker whose files are unchanged does nothing); until then the
+   * registry keeps it off any version whose file differs from the gateway's.
+   */
+  catchUp(replica: Replica): Promise<void> {
+    return this.#serially(async () => {
+      const names = [...this.#loaded].filter((name) => replica.serves(name));
+      if (replica.state !== 'ready' || names.length === 0) return;
+      for (const name of names) await this.#onEach([replica], 'load', (r) => r.client.loadModel(name, this.#deps.callTimeoutMs), (r, report) => this.#deps.acceptReport(r, report));
+      this.#deps.registry.observe(this.#deps.replicas.replicas);
+    });
+  }
+
   async #load(name: string): Promise<void> {
     const { registry, replicas } = this.#deps;
     const model = this.#scan(name);
+    this.#loaded.add(name);
     registry.upsert(model);
     registry.observe(replicas.replicas);
     registry.loadBegins(name);
@@ -100,6 +117,7 @@ export class RepositoryControl {
   async #unload(name: string): Promise<void> {
     const { registry, replicas } = this.#deps;
     registry.beginUnload(name);
+    this.#loaded.delete(name);
     registry.observe(replicas.replicas);
     await this.#deps.drained(name);
     const hosts = replicas.replicas.filter((r) => r.serves(name));

@@ -16,6 +16,8 @@ writeModel(repository, 'live', '1', readFileSync(classifierFile('1')), 'versionP
 writeModel(repository, 'slow', '1', readFileSync(join(repository, 'heavy', '1', 'model.onnx')), 'batching:\n  enabled: false\n');
 
 const { gateway, url } = await startGateway(t, { models: { include: ['classifier', 'live', 'slow'], defaultReplicas: 2 }, batching: { enabled: false } }, repository);
+// Both workers serve before the repository changes (whenReady waits only until every version is served somewhere).
+while (!gateway.replicas.replicas.every((r) => r.state === 'ready')) await new Promise((resolve) => setTimeout(resolve, 20));
 const pids = gateway.replicas.replicas.map((r) => r.pid);
 const random = seededRandom(8);
 const body = (values = randomFloats(random, 64)) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: values }] });
@@ -74,10 +76,19 @@ t.test('an edited config.yaml applies: fewer replicas let go of the model, the r
 });
 
 t.test('an unload lets the requests in flight finish; later ones get a clear 4xx', async (t) => {
-  // Requests of 256 rows of the heavy model: each runs for milliseconds, so some are still running when the unload begins.
-  const heavyBody = () => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [256, 512], data: randomFloats(random, 256 * 512) }] });
+  // Requests of 256 rows of the heavy model, as binary tensor data (no JSON to decode, so they reach the workers at
+  // once): each runs for milliseconds, so several are still running when the unload begins.
+  const rows = 256;
+  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], parameters: { binary_data_size: rows * 512 * 4 } }] }));
+  const heavyBody = (): Buffer => Buffer.concat([header, Buffer.from(Float32Array.from(randomFloats(random, rows * 512)).buffer)]);
+  const send = async (payload: Buffer) => {
+    const res = await fetch(`${url}/v2/models/slow/infer`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.byteLength) }, body: payload });
+    const answer = { status: res.status, body: (await res.json()) as { code?: string } };
+    everyStatus.push(answer.status);
+    return answer;
+  };
   const bodies = Array.from({ length: 24 }, heavyBody);
-  const inFlight = bodies.map((b) => infer('slow', undefined, b));
+  const inFlight = bodies.map((b) => send(b));
   // Unload once several are running in the gateway (sent to a worker, or queued for one).
   const deadline = Date.now() + 10_000;
   while (gateway.infer.running('slow') < 4 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
@@ -90,12 +101,12 @@ t.test('an unload lets the requests in flight finish; later ones get a clear 4xx
   t.ok(served >= running, `every request running at the unload finished: ${served} served`);
   const others = answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.body.code}`);
   t.same(others.filter((o) => !['400 GW_ERR_MODEL_UNAVAILABLE', '404 GW_ERR_MODEL_NOT_FOUND'].includes(o)), [], 'the later ones were told the model went away');
-  const after = await infer('slow', undefined, heavyBody());
+  const after = await send(heavyBody());
   t.same([after.status, after.body.code], [404, 'GW_ERR_MODEL_NOT_FOUND'], 'a later one: a clear 404');
   const index = await control('/index');
   t.same(index.body.filter((e: { name: string }) => e.name === 'slow'), [{ name: 'slow', state: 'UNAVAILABLE', reason: 'unloaded' }]);
   t.equal((await control('/models/slow/load')).status, 200, 'and it loads again');
-  t.equal((await infer('slow', undefined, heavyBody())).status, 200);
+  t.equal((await send(heavyBody())).status, 200);
 });
 
 t.test('the fleet stayed as it was: no restart, no failure under load, no 5xx', async (t) => {
