@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
 import type { WorkerModelStats } from '../../common/wire.ts';
-import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { binaryFloatRequest, demoRepository, getJson, type JsonAnswer, postBinary, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 
 const repository = await demoRepository(t);
 // classifier: wait up to 2 ms for rows so concurrent arrivals share a batch.
@@ -46,15 +46,8 @@ const heavyBody = (rows: number, extra: object = {}) => ({
  * that the order in which such requests queue is the order they are sent in (a large JSON body is decoded in
  * time slices, which takes long enough under coverage instrumentation to reorder arrivals).
  */
-async function postHeavyBinary(rows: number, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], parameters: { binary_data_size: rows * 512 * 4 } }] }));
-  const tensor = Buffer.from(Float32Array.from(randomFloats(random, rows * 512)).buffer);
-  const res = await fetch(`${url}/v2/models/heavy/infer`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.byteLength), ...headers },
-    body: Buffer.concat([json, tensor]),
-  });
-  return { status: res.status, body: await res.json() };
+function postHeavyBinary(rows: number, headers: Record<string, string> = {}): Promise<JsonAnswer> {
+  return postBinary(`${url}/v2/models/heavy/infer`, binaryFloatRequest(random, [rows, 512]), headers);
 }
 
 /** Occupies heavy's only replica with a long request; resolves once it runs, with its (pending) answer. */
@@ -220,7 +213,8 @@ t.test('under a backlog, high-priority requests finish first', async (t) => {
       return a;
     });
   const low = [send('low-1', 2), send('low-2', 2), send('low-3', 2)];
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // The high ones are sent once the low ones wait in the queue (the busy request and three more are running).
+  while (gateway.infer.running('heavy') < 4) await new Promise((resolve) => setImmediate(resolve));
   const high = [send('high-1', 1), send('high-2', 1), send('high-3', 1)];
   const answers = await Promise.all([...low, ...high, busy]);
   t.same(answers.map((a) => a.status), Array(7).fill(200));

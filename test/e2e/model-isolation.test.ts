@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
-import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { allReplicasReady, demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { thirdSampleModel, unsupportedOperatorModel, writeModel } from '../helpers/test-models.ts';
 
 const repository = await demoRepository(t);
@@ -96,8 +96,7 @@ t.test('the other models serve, the gateway is ready, and no worker exited', asy
   const ready = await getJson(`${url}/v2/health/ready`);
   t.equal(ready.status, 200, 'ready (strictReadiness: false): every version is READY or UNAVAILABLE');
   // whenReady() waits until every version is served somewhere; the second worker may still be warming up.
-  const readyBy = performance.now() + 30_000;
-  while (gateway.replicas.replicas.some((r) => r.state !== 'ready') && performance.now() < readyBy) await new Promise((resolve) => setTimeout(resolve, 20));
+  await allReplicasReady(gateway);
   for (const replica of gateway.replicas.replicas) {
     t.equal(replica.state, 'ready', `${replica.id} is ready`);
     t.equal(replica.generation, 0, `${replica.id} never restarted`);

@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { allReplicasReady, binaryFloatRequest, demoRepository, getJson, postBinary, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { writeModel } from '../helpers/test-models.ts';
 
 const repository = await demoRepository(t);
@@ -17,7 +17,7 @@ writeModel(repository, 'slow', '1', readFileSync(join(repository, 'heavy', '1', 
 
 const { gateway, url } = await startGateway(t, { models: { include: ['classifier', 'live', 'slow'], defaultReplicas: 2 }, batching: { enabled: false } }, repository);
 // Both workers serve before the repository changes (whenReady waits only until every version is served somewhere).
-while (!gateway.replicas.replicas.every((r) => r.state === 'ready')) await new Promise((resolve) => setTimeout(resolve, 20));
+await allReplicasReady(gateway);
 const pids = gateway.replicas.replicas.map((r) => r.pid);
 const random = seededRandom(8);
 const body = (values = randomFloats(random, 64)) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: values }] });
@@ -76,14 +76,11 @@ t.test('an edited config.yaml applies: fewer replicas let go of the model, the r
 });
 
 t.test('an unload lets the requests in flight finish; later ones get a clear 4xx', async (t) => {
-  // Requests of 256 rows of the heavy model, as binary tensor data (no JSON to decode, so they reach the workers at
-  // once): each runs for milliseconds, so several are still running when the unload begins.
-  const rows = 256;
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], parameters: { binary_data_size: rows * 512 * 4 } }] }));
-  const heavyBody = (): Buffer => Buffer.concat([header, Buffer.from(Float32Array.from(randomFloats(random, rows * 512)).buffer)]);
-  const send = async (payload: Buffer) => {
-    const res = await fetch(`${url}/v2/models/slow/infer`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.byteLength) }, body: payload });
-    const answer = { status: res.status, body: (await res.json()) as { code?: string } };
+  // Requests of 256 rows of the heavy model, as binary tensor data: each runs for milliseconds, so several are still
+  // running when the unload begins.
+  const heavyBody = () => binaryFloatRequest(random, [256, 512]);
+  const send = async (request: ReturnType<typeof heavyBody>) => {
+    const answer = await postBinary(`${url}/v2/models/slow/infer`, request);
     everyStatus.push(answer.status);
     return answer;
   };

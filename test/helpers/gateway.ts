@@ -48,6 +48,32 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
+/**
+ * An FP32 tensor named `input`, sent as binary tensor data: the gateway decodes it in no time whatever its size, so
+ * concurrent requests reach the workers at once (a large JSON body is decoded in time slices, slowly under coverage).
+ */
+export function binaryFloatRequest(random: () => number, shape: readonly number[]): { body: Buffer; headers: Record<string, string> } {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape, parameters: { binary_data_size: count * 4 } }] }));
+  const tensor = Buffer.from(Float32Array.from(randomFloats(random, count)).buffer);
+  return { body: Buffer.concat([head, tensor]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.byteLength) } };
+}
+
+/** Posts a binary request whose answer is JSON. */
+export async function postBinary(url: string, request: { body: Buffer; headers: Record<string, string> }, headers: Record<string, string> = {}): Promise<JsonAnswer> {
+  const res = await fetch(url, { method: 'POST', headers: { ...request.headers, ...headers }, body: request.body });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+/** `whenReady` needs one replica per version; tests that count on every worker wait for each to be ready. */
+export async function allReplicasReady(gateway: Gateway, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!gateway.replicas.replicas.every((r) => r.state === 'ready')) {
+    if (Date.now() > deadline) throw new Error('not every replica turned ready');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 export async function getJson(url: string): Promise<JsonAnswer> {
   const res = await fetch(url);
   const text = await res.text();
