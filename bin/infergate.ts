@@ -5,6 +5,7 @@ const USAGE = `usage: infergate <command> [options]
 
 commands:
   gateway [--config file] [--host h] [--port p] [--models dir] [--replicas n] [--redis-url url]
+          [--log-level level] [--log-format auto|json|pretty] [--access-log]
           run the gateway with its local worker processes
   worker  --listen <unix:/path.sock | host:port> --models <dir> [--model name[:versions]]...
           run one standalone worker

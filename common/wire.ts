@@ -14,6 +14,7 @@
 // elements are each a u32 LE length followed by the element's bytes. Errors on
 // any route are JSON {code, message} with the catalogued HTTP status.
 
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { KServeDatatype } from './datatypes.ts';
 import { InfergateError } from './errors.ts';
 
@@ -23,6 +24,11 @@ export const WORKER_ROUTES = {
   models: '/models',
   infer: '/infer',
   stats: '/stats',
+  /**
+   * GET: the worker's prom-client registry as JSON (WorkerMetricsBody), every sample labelled with its replica id.
+   * Workers have no metrics port: the gateway merges these into its own GET /metrics at each scrape.
+   */
+  metrics: '/metrics',
   /** POST, body WorkerModelLoadBody or none: (re)load one model from the repository; 200 WorkerModelsBody once done. */
   modelLoad: '/models/{name}/load',
   /** POST, no body: retire every version of one model; 200 WorkerModelsBody once its runs in flight ended. */
@@ -92,6 +98,9 @@ export type WorkerModelStats = {
 /** GET /stats answer: per "<model>/<version>". */
 export type WorkerStatsBody = { models: Record<string, WorkerModelStats> };
 
+/** GET /metrics answer: prom-client's Registry.getMetricsAsJSON() of the worker's own registry. */
+export type WorkerMetricsBody = MetricObjectWithValues<MetricValue<string>>[];
+
 /** A tensor with concrete shape and its raw bytes. */
 export type Tensor = {
   name: string;
@@ -124,23 +133,45 @@ export type InferRequestHeader = {
    * GW_ERR_RESPONSE_TOO_LARGE instead of sending them. Absent: the worker's own limit.
    */
   maxOutputBytes?: number;
+  /**
+   * The client requests this frame runs for (several in a batch), for the worker's log lines and spans: each one's
+   * gateway request id and W3C traceparent. Absent when the gateway sends none.
+   */
+  requests?: RequestTag[];
   tensors: TensorHeader[];
 };
 
+/** A client request as the worker learns of it: the id its log lines carry, and the trace its run span joins. */
+export type RequestTag = { id: string; traceparent?: string };
+
+/** Where a worker's time on one frame went, measured in the worker, in milliseconds. */
+export type WorkerTiming = {
+  /** Frame tensors into onnxruntime tensors. */
+  inputMs: number;
+  /** The session run. */
+  inferMs: number;
+  /** onnxruntime outputs into the response frame's tensors. */
+  outputMs: number;
+};
+
 /** What a request frame's header says besides its tensors (which encodeFrame adds). */
-export type RequestHeaderFields = { outputs: string[] | undefined; budgetMs: number; maxOutputBytes: number };
+export type RequestHeaderFields = { outputs: string[] | undefined; budgetMs: number; maxOutputBytes: number; requests?: RequestTag[] };
 
 /** The header fields of a request frame; `budgetMs` becomes timeoutMs. */
 export function requestHeader(model: string, version: string, fields: RequestHeaderFields): Omit<InferRequestHeader, 'tensors'> {
   const timeoutMs = Math.max(1, Math.ceil(fields.budgetMs));
-  const { outputs, maxOutputBytes } = fields;
-  return outputs ? { model, version, outputs, timeoutMs, maxOutputBytes } : { model, version, timeoutMs, maxOutputBytes };
+  const { outputs, maxOutputBytes, requests } = fields;
+  const header: Omit<InferRequestHeader, 'tensors'> = outputs ? { model, version, outputs, timeoutMs, maxOutputBytes } : { model, version, timeoutMs, maxOutputBytes };
+  if (requests && requests.length > 0) header.requests = requests;
+  return header;
 }
 
 /** Header of a POST /infer response frame. */
 export type InferResponseHeader = {
   model: string;
   version: string;
+  /** The worker's own measure of the run (absent from workers that do not measure). */
+  timing?: WorkerTiming;
   tensors: TensorHeader[];
 };
 
@@ -151,12 +182,12 @@ export type Frame<H> = { header: H; tensors: Tensor[] };
  * handler). `frame` keeps the bytes it was decoded from, when there are any,
  * so that storing it needs no re-encoding.
  */
-export type InferAnswer = { model: string; version: string; tensors: Tensor[]; frame?: Uint8Array };
+export type InferAnswer = { model: string; version: string; tensors: Tensor[]; frame?: Uint8Array; timing?: WorkerTiming };
 
 /** Decodes a response frame once; the tensors are views into `frame`. */
 export function answerFromFrame(frame: Uint8Array): InferAnswer {
   const { header, tensors } = decodeFrame<InferResponseHeader>(frame);
-  return { model: header.model, version: header.version, tensors, frame };
+  return header.timing ? { model: header.model, version: header.version, tensors, frame, timing: header.timing } : { model: header.model, version: header.version, tensors, frame };
 }
 
 /** The answer's response frame: the bytes it came from, or a new encoding. */

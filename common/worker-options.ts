@@ -7,6 +7,7 @@
 
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { ModelSelection } from './model-repository.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.ts';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.ts';
 import { formatModelSelection, mergeModelSelections, parseModelSelection } from './model-selection.ts';
 
@@ -21,6 +22,9 @@ const MODEL_LOGS: readonly ModelLog[] = ['stderr', 'none'];
 const FAULTS: readonly InjectedFault[] = ['none', 'infer-errors'];
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_WORKER_ID = 'worker';
+/** A worker id is a metric label and a log field: short, and nothing a log line or an exposition must escape. */
+const WORKER_ID = /^[\w.:-]{1,64}$/;
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 /** onnxruntime session options; an absent thread count keeps onnxruntime's default (one per physical core). */
@@ -32,6 +36,8 @@ export type WorkerSessionOptions = {
 };
 
 export type WorkerOptions = {
+  /** The replica id (e.g. worker-0): the `worker` field of every log line and the `replica` label of every metric. */
+  id: string;
   listen: ListenAddress;
   /** Model repository root: <modelsDir>/<name>/<version>/model.onnx. */
   modelsDir: string;
@@ -50,14 +56,19 @@ export type WorkerOptions = {
   /** Chaos testing: 'infer-errors' answers every inference with a 500 (the process stays up and healthy-looking). */
   injectFault: InjectedFault;
   /**
-   * Where unavailable versions and warm-up warnings are reported besides GET /models: 'stderr', or 'none' for a
-   * worker whose gateway reads GET /models and logs each problem once for all its replicas.
+   * Whether unavailable versions and warm-up warnings are logged (warn lines) besides GET /models: 'stderr' (the
+   * name predates the structured log, which goes to stdout), or 'none' for a worker whose gateway reads GET /models
+   * and logs each problem once for all its replicas.
    */
   modelLog: ModelLog;
+  logLevel: LogLevel;
+  /** 'auto': readable lines on a terminal, JSON lines otherwise (common/logger.ts). */
+  logFormat: LogFormat;
 };
 
 /** What a spawner sets (workerArgv): the address and the repository, and any other option it wants (absent: the worker's default). */
 export type WorkerSpawnOptions = {
+  id?: string;
   listen: ListenAddress;
   modelsDir: string;
   models?: readonly ModelSelection[];
@@ -68,6 +79,8 @@ export type WorkerSpawnOptions = {
   muxListen?: ListenAddress;
   injectFault?: InjectedFault;
   modelLog?: ModelLog;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
 };
 
 type FlagSpec = {
@@ -82,6 +95,7 @@ type FlagSpec = {
 };
 
 const FLAGS = {
+  id: { value: '<name>', help: [`the replica id in log lines and metric labels (default: ${DEFAULT_WORKER_ID})`], write: (o) => o.id },
   listen: { value: '<addr>', help: ['unix:/path/to.sock, host:port or [ipv6]:port (required)'], write: (o) => formatListenAddress(o.listen) },
   models: { value: '<dir>', help: ['model repository: <dir>/<name>/<version>/model.onnx (required)'], write: (o) => o.modelsDir },
   model: {
@@ -100,9 +114,11 @@ const FLAGS = {
   'inject-fault': { value: '<fault>', help: [`chaos testing: ${FAULTS.join(' | ')} (every inference answers 500) (default: none)`], write: (o) => o.injectFault },
   'model-log': {
     value: '<where>',
-    help: [`${MODEL_LOGS.join(' | ')}: where unavailable versions and warm-up warnings are printed`, '(GET /models reports them either way) (default: stderr)'],
+    help: [`${MODEL_LOGS.join(' | ')}: whether unavailable versions and warm-up warnings are logged`, '(warn lines; GET /models reports them either way) (default: stderr)'],
     write: (o) => o.modelLog,
   },
+  'log-level': { value: '<level>', help: [`${LOG_LEVELS.join(' | ')} (default: info)`], write: (o) => o.logLevel },
+  'log-format': { value: '<fmt>', help: [`${LOG_FORMATS.join(' | ')}: auto is pretty on a terminal, else JSON lines (default: auto)`], write: (o) => o.logFormat },
 } satisfies Record<string, FlagSpec>;
 type FlagName = keyof typeof FLAGS;
 const FLAG_ENTRIES = Object.entries(FLAGS) as Array<[FlagName, FlagSpec]>;
@@ -153,7 +169,11 @@ export function parseWorkerOptions(argv: readonly string[]): WorkerOptions {
   if (muxListenText !== undefined) muxListen = valueOf('mux-listen', muxListenText, parseListenAddress);
   else if (listen.kind === 'unix') muxListen = { kind: 'unix', path: `${listen.path}.mux` };
 
+  const id = text('id') ?? DEFAULT_WORKER_ID;
+  if (!WORKER_ID.test(id)) throw flagError('id', `"${id}" is not 1 to 64 letters, digits, ".", "_", ":" or "-"`);
+
   return {
+    id,
     listen,
     modelsDir,
     models,
@@ -163,6 +183,8 @@ export function parseWorkerOptions(argv: readonly string[]): WorkerOptions {
     muxListen,
     injectFault: oneOf('inject-fault', text('inject-fault'), FAULTS) ?? 'none',
     modelLog: oneOf('model-log', text('model-log'), MODEL_LOGS) ?? 'stderr',
+    logLevel: oneOf('log-level', text('log-level'), LOG_LEVELS) ?? 'info',
+    logFormat: oneOf('log-format', text('log-format'), LOG_FORMATS) ?? 'auto',
   };
 }
 

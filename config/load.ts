@@ -19,8 +19,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** A common setting that can be overridden from the environment or the command line (a secret: the environment only, never argv, which `ps` shows). */
-type Override = { flag?: string; env: string; path: readonly string[]; numeric: boolean; repeatable?: true };
+/**
+ * A common setting that can be overridden from the environment or the command line (a secret: the environment
+ * only, never argv, which `ps` shows). A switch is a flag without a value that turns a boolean on; its variable
+ * says true or false (or 1 or 0).
+ */
+type Override = { flag?: string; env: string; path: readonly string[]; numeric: boolean; repeatable?: true; switch?: true };
 
 const OVERRIDES: readonly Override[] = [
   { flag: '--host', env: 'INFERGATE_HOST', path: ['server', 'host'], numeric: false },
@@ -31,12 +35,17 @@ const OVERRIDES: readonly Override[] = [
   // Repeatable on the command line; comma-separated in the environment.
   { flag: '--load-model', env: 'INFERGATE_LOAD_MODELS', path: ['models', 'load'], numeric: false, repeatable: true },
   { flag: '--redis-url', env: 'REDIS_URL', path: ['cache', 'redisUrl'], numeric: false },
+  { flag: '--log-level', env: 'INFERGATE_LOG_LEVEL', path: ['logging', 'level'], numeric: false },
+  { flag: '--log-format', env: 'INFERGATE_LOG_FORMAT', path: ['logging', 'format'], numeric: false },
+  { flag: '--access-log', env: 'INFERGATE_ACCESS_LOG', path: ['logging', 'accessLog', 'enabled'], numeric: false, switch: true },
   { env: 'INFERGATE_ADMIN_TOKEN', path: ['server', 'adminToken'], numeric: false },
 ];
 
 export const CONFIG_USAGE = [
   '--config <file>      YAML config (default: config/default.yaml; env INFERGATE_CONFIG)',
-  ...OVERRIDES.filter((o) => o.flag !== undefined).map((o) => `${`${o.flag} <value>`.padEnd(20)} overrides ${o.path.join('.')} (env ${o.env})`),
+  ...OVERRIDES.filter((o) => o.flag !== undefined).map((o) =>
+    o.switch ? `${o.flag!.padEnd(20)} sets ${o.path.join('.')} (env ${o.env}=true)` : `${`${o.flag} <value>`.padEnd(20)} overrides ${o.path.join('.')} (env ${o.env})`,
+  ),
   ...OVERRIDES.filter((o) => o.flag === undefined).map((o) => `env ${o.env}`.padEnd(20) + ` sets ${o.path.join('.')}`),
 ].join('\n');
 
@@ -57,7 +66,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     if (values === undefined) continue;
     const source = fromFlags !== undefined && override.flag !== undefined ? override.flag : override.env;
     const value = values.at(-1)!;
-    setPath(raw, override.path, override.repeatable ? values : override.numeric && /^-?\d+$/.test(value) ? Number(value) : value);
+    setPath(raw, override.path, override.repeatable ? values : override.switch ? switchValue(value) : override.numeric && /^-?\d+$/.test(value) ? Number(value) : value);
     sourceOfPath.set(override.path.join('.'), source);
   }
 
@@ -109,17 +118,30 @@ export function loadModelConfig(file: string): ModelConfig {
  * refused by the schema, naming the flag). Throws ConfigError.
  */
 function parseFlags(argv: readonly string[]): Map<string, string[]> {
-  const names = ['--config', ...OVERRIDES.flatMap((o) => o.flag ?? [])];
-  const options = Object.fromEntries(names.map((name) => [name.slice(2), { type: 'string' as const }]));
+  const names = ['--config', ...OVERRIDES.flatMap((o) => (o.flag !== undefined && !o.switch ? o.flag : []))];
+  const switches = OVERRIDES.flatMap((o) => (o.flag !== undefined && o.switch ? o.flag : []));
+  const options = Object.fromEntries([
+    ...names.map((name) => [name.slice(2), { type: 'string' as const }]),
+    ...switches.map((name) => [name.slice(2), { type: 'boolean' as const }]),
+  ]);
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const flags = new Map<string, string[]>();
   for (const token of tokens) {
     const name = token.kind === 'option' ? token.rawName : token.kind === 'positional' ? token.value : '--';
     if (token.kind !== 'option' || !Object.hasOwn(options, token.name)) throw new ConfigError(`unknown option ${name}\n${CONFIG_USAGE}`);
-    if (token.value === undefined) throw new ConfigError(`option ${name} needs a value`);
-    flags.set(name, [...(flags.get(name) ?? []), token.value]);
+    // A switch alone means true; `--access-log=false` turns it off.
+    const value = token.value ?? (switches.includes(name) ? 'true' : undefined);
+    if (value === undefined) throw new ConfigError(`option ${name} needs a value`);
+    flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   return flags;
+}
+
+/** A switch's value: true/1 or false/0; anything else is left as text, for the schema to refuse naming its source. */
+function switchValue(text: string): boolean | string {
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  return text;
 }
 
 function readYamlObject(file: string): Record<string, unknown> {

@@ -250,6 +250,24 @@ export const configSchema = z
         }
       })
       .prefault({}),
+    logging: z
+      .object({
+        /** Lines below this level are dropped; the workers log at the same level. */
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** 'json': a JSON object per line; 'pretty': readable lines; 'auto': pretty when stdout is a terminal, else JSON. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+        accessLog: z
+          .object({
+            /** A line per inference request (id, model, version, status, code, durations, cache). Off by default. */
+            enabled: z.boolean().default(false),
+            /** The share of successful requests logged, 0 to 1; every failed request is logged. */
+            sampleRate: z.number().min(0).max(1).default(1),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -259,4 +277,5 @@ export type HealthConfig = GatewayConfig['health'];
 export type BreakerSettings = GatewayConfig['breaker'];
 export type CacheConfig = GatewayConfig['cache'];
 export type LimitsConfig = GatewayConfig['limits'];
+export type LoggingConfig = GatewayConfig['logging'];
 export type StaticReplicaConfig = GatewayConfig['staticReplicas'][number];

@@ -6,7 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Tracer } from '@opentelemetry/api';
 import { InfergateError } from '../common/errors.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
 import { parseModelSelection } from '../common/model-selection.ts';
 import type { InferAnswer, WorkerModelsBody } from '../common/wire.ts';
 import type { GatewayConfig } from '../config/schema.ts';
@@ -39,6 +41,7 @@ import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
 import { isReplicaFault } from './upstream/failure.ts';
 import { workerClientFactory } from './upstream/worker-client.ts';
+import { buildObservability, type Observability } from './observability-wiring.ts';
 
 /** Distinct request bodies remembered for decode-free cache hits, and the bytes of their stored copies at most. */
 const RAW_BODY_INDEX_LIMITS = { maxEntries: 16_384, maxBytes: 32 * 1024 * 1024 };
@@ -46,13 +49,19 @@ const RAW_BODY_INDEX_LIMITS = { maxEntries: 16_384, maxBytes: 32 * 1024 * 1024 }
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
 export type GatewayDeps = {
-  log?: (message: string) => void;
+  /** Where the gateway's log lines go; default: stdout, at config.logging's level and format. */
+  logger?: Logger;
   now?: () => number;
   random?: () => number;
   spawnWorker?: SpawnWorker;
   /** Builds each replica's client; default: a WorkerClient (mux or HTTP to a worker). */
   connect?: ReplicaClientFactory;
+  /** Spans go to this tracer (a configured OpenTelemetry provider's); absent: no spans. */
+  tracer?: Tracer;
 };
+
+/** How long a worker may take to hand over its metrics at a scrape (a Prometheus scrape times out after 10 s by default). */
+const WORKER_SCRAPE_TIMEOUT_MS = 2_000;
 
 /** Between two readiness checks of a static replica that is not up (a remote host may be down for long). */
 const STATIC_PROBE_INTERVAL_MS = 1_000;
@@ -60,6 +69,8 @@ const STATIC_PROBE_TIMEOUT_MS = 5_000;
 
 export class Gateway {
   readonly config: GatewayConfig;
+  /** The gateway process's log (main.ts writes its lifecycle lines to it too). */
+  readonly logger: Logger;
   readonly registry: ModelRegistry;
   readonly replicas: ReplicaSet;
   readonly supervisor: Supervisor;
@@ -80,17 +91,20 @@ export class Gateway {
   /** Poll mode's rescans of the repository; null in the other modes. */
   readonly watch: RepositoryWatch | null;
   readonly http: HttpFront;
+  /** Metrics, inference statistics, spans and the status page. */
+  readonly observability: Observability;
   readonly #ownedSocketDir: string | null;
   #closing: Promise<void> | null = null;
 
   constructor(config: GatewayConfig, deps: GatewayDeps = {}) {
-    const log = deps.log ?? ((message: string) => console.error(`[infergate] ${message}`));
+    const logger = deps.logger ?? createLogger({ level: config.logging.level, format: config.logging.format, bindings: { process: 'gateway' } });
+    this.logger = logger;
     const now = deps.now ?? (() => performance.now());
     const random = deps.random ?? Math.random;
     this.config = config;
 
     const models = startingModels(config.models);
-    this.registry = new ModelRegistry(models, log);
+    this.registry = new ModelRegistry(models, logger);
     this.replicas = new ReplicaSet({
       random,
       maxWaitingPerModel: config.upstream.maxWaitingForReplica,
@@ -98,13 +112,13 @@ export class Gateway {
       maxEjectionPercent: config.health.maxEjectionPercent,
       slowStart: { windowMs: config.health.slowStartWindowMs, minWeightPercent: config.health.slowStartMinWeightPercent },
       now,
-      log,
+      logger,
     });
     // One timer rotates the rolling windows of every replica's breaker.
     this.#breakerClock = new BreakerClock(config.breaker.rollingWindowMs / config.breaker.rollingBuckets);
     const healthFor = (replicaId: string) => {
       const breaker = new Breaker(replicaId, config.breaker, this.#breakerClock, isReplicaFault);
-      breaker.on('state', (to: string, from: string) => log(`${replicaId}: circuit breaker ${from} → ${to}`));
+      breaker.on('state', (to: string, from: string) => logger[to === 'open' ? 'warn' : 'info']({ replica: replicaId, from, to }, 'circuit breaker changed state'));
       return new ReplicaHealth({ breaker, config: config.health, now });
     };
     // Every replica state change, arrival or departure can change a version's state (READY, LOADING, UNAVAILABLE).
@@ -140,7 +154,9 @@ export class Gateway {
       acceptReport,
       injectFaults: config.workers.injectFaults,
       now,
-      log,
+      logger,
+      // The workers log at the gateway's level and format (their lines share its stdout).
+      workerLogging: { level: config.logging.level, format: config.logging.format },
       ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
     });
     const staticList = new StaticList({
@@ -156,7 +172,7 @@ export class Gateway {
       probeTimeoutMs: STATIC_PROBE_TIMEOUT_MS,
       acceptReport,
       now,
-      log,
+      logger,
     });
     this.sources = [this.supervisor, staticList];
     this.retryBudget = new RetryBudget(
@@ -174,10 +190,10 @@ export class Gateway {
       replicas: this.replicas,
       config: config.health,
       random,
-      log,
+      logger,
       restart: (replica, reason) => this.sources.some((source) => source.restart(replica, reason)),
     });
-    ({ cache: this.cache, redisTier: this.redisTier } = buildResultCache(config, (name) => this.registry.model(name), now, log));
+    ({ cache: this.cache, redisTier: this.redisTier } = buildResultCache(config, (name) => this.registry.model(name), now, logger));
     this.batching = new ModelBatching({
       defaults: config.batching,
       requestTimeoutMs: config.server.requestTimeoutMs,
@@ -186,6 +202,7 @@ export class Gateway {
       dispatcher: this.dispatcher,
       capacity: this.replicas,
       now,
+      onRun: (...run) => this.observability.onRun(...run),
     });
     this.infer = new InferService({
       registry: this.registry,
@@ -193,6 +210,24 @@ export class Gateway {
       cache: this.cache,
       dispatcher: this.dispatcher,
       maxResponseBytes: config.limits.maxResponseBytes,
+      onRun: (...run) => this.observability.onRun(...run),
+      now,
+    });
+    this.observability = buildObservability({
+      models: this.registry,
+      replicas: this.replicas,
+      dispatcher: this.dispatcher,
+      retryBudget: this.retryBudget,
+      batching: this.batching,
+      cache: this.cache,
+      redisTier: this.redisTier,
+      front: () => this.http.stats(),
+      workerScrapeTimeoutMs: WORKER_SCRAPE_TIMEOUT_MS,
+      logger,
+      logging: config.logging,
+      random,
+      version: PACKAGE_VERSION,
+      ...(deps.tracer ? { tracer: deps.tracer } : {}),
     });
     this.repository = new RepositoryControl({
       repository: config.models.repository,
@@ -204,12 +239,12 @@ export class Gateway {
       acceptReport,
       drained: (model) => this.infer.drained(model),
       callTimeoutMs: config.workers.startupTimeoutMs,
-      log,
+      logger,
     });
     this.replicas.on('state', (replica, _from, to) => {
       if (to === 'ready') void this.repository.catchUp(replica);
     });
-    this.watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, this.repository, log) : null;
+    this.watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, this.repository, logger) : null;
     const handlers = new Handlers({
       registry: this.registry,
       replicas: this.replicas,
@@ -227,12 +262,16 @@ export class Gateway {
       strictReadiness: config.server.strictReadiness,
       adminAccess: adminAccess(config.server.adminToken),
       version: PACKAGE_VERSION,
+      observability: this.observability.routes,
     });
     this.http = new HttpFront({
       handle: handlers.handle,
       maxInFlightRequests: config.server.maxInFlightRequests,
       budget: new RequestBudget(config.limits.maxBufferedRequestBytes),
-      log,
+      observe: this.observability.observe,
+      ...(this.observability.begin ? { begin: this.observability.begin } : {}),
+      now,
+      logger,
     });
   }
 
@@ -285,6 +324,7 @@ export class Gateway {
       await Promise.all(this.sources.map((source) => source.close()));
       for (const replica of this.replicas.replicas) replica.health.breaker.shutdown();
       this.#breakerClock.stop();
+      this.observability.close();
       await this.redisTier?.close();
       if (this.#ownedSocketDir) rmSync(this.#ownedSocketDir, { recursive: true, force: true });
     })();

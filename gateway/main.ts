@@ -1,32 +1,42 @@
 // Entry of the gateway process: load config, build, listen, wire signals.
+// Its lifecycle lines go through the gateway's logger; tests and benchmarks
+// find "infergate gateway listening on http://<host>:<port>" and
+// "infergate gateway ready" in the messages of those lines.
 
+import { trace } from '@opentelemetry/api';
+import type { Logger } from '../common/logger.ts';
+import { startTracing } from '../common/tracing.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { Gateway } from './app.ts';
 
 export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   let gateway: Gateway;
+  // The standard OTEL_* variables switch on span export (docs/observability.md); without them, no spans are made.
+  const tracing = await startTracing(env, 'infergate-gateway');
   try {
-    gateway = new Gateway(loadConfig(argv, env).config);
+    gateway = new Gateway(loadConfig(argv, env).config, tracing ? { tracer: trace.getTracer('infergate-gateway') } : {});
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`infergate: ${err.message}\n`);
     process.exit(2);
   }
+  const { logger } = gateway;
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`infergate gateway: ${signal}: draining`);
+    logger.info({ signal }, 'infergate gateway draining');
     gateway.close().then(
-      () => {
+      async () => {
+        await tracing?.shutdown();
         const { accepted, answered, shed, refusedWhileDraining } = gateway.http.stats();
-        console.log(`infergate gateway: stopped; requests accepted ${accepted}, answered ${answered}, shed ${shed}, refused while draining ${refusedWhileDraining}`);
-        process.exit(0);
+        logger.info({ accepted, answered, shed, refusedWhileDraining }, 'infergate gateway stopped');
+        exitAfterLogs(logger, 0);
       },
       (err: unknown) => {
-        console.error(`infergate gateway: shutdown failed: ${(err as Error)?.stack ?? err}`);
-        process.exit(1);
+        logger.fatal({ err }, 'infergate gateway shutdown failed');
+        exitAfterLogs(logger, 1);
       },
     );
   };
@@ -37,23 +47,36 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   try {
     address = await gateway.listen();
   } catch (err) {
+    // A command-line failure before serving: said on stderr, like a bad config.
     process.stderr.write(`infergate: cannot listen on ${gateway.config.server.host}:${gateway.config.server.port}: ${(err as Error).message}\n`);
     await gateway.close();
-    process.exit(1);
+    exitAfterLogs(logger, 1);
+    return;
   }
   const { config } = gateway;
-  console.log(`infergate gateway listening on http://${address.address}:${address.port} (models from ${config.models.repository})`);
+  const url = `http://${address.address}:${address.port}`;
+  logger.info({ url, repository: config.models.repository }, `infergate gateway listening on ${url}`);
   await gateway.whenReady();
   const { registry } = gateway;
-  const serving = registry.models
-    .map((m) => ({ name: m.name, versions: registry.status(m.name).filter((v) => v.state === 'READY').map((v) => v.version) }))
-    .filter((m) => m.versions.length > 0)
-    .map((m) => `${m.name} [${m.versions.join(', ')}]`);
-  const unavailable = registry.models.flatMap((m) => registry.status(m.name).filter((v) => v.state === 'UNAVAILABLE').map((v) => `${m.name} ${v.version}`));
-  const ready = gateway.replicas.replicas.filter((r) => r.state === 'ready').length;
-  // Each unavailable version's reason was logged once already (ModelRegistry).
-  const notServed = unavailable.length > 0 ? `; unavailable: ${unavailable.join(', ')}` : '';
-  console.log(`infergate gateway ready: ${serving.join(', ') || 'no model'}${notServed} (${ready} of ${gateway.replicas.replicas.length} workers ready so far)`);
+  // Model → its versions in that state; each unavailable version's reason was logged once already (ModelRegistry).
+  const versionsIn = (state: string): Record<string, string[]> =>
+    Object.fromEntries(
+      registry.models
+        .map((m) => [m.name, registry.status(m.name).filter((v) => v.state === state).map((v) => v.version)] as const)
+        .filter(([, versions]) => versions.length > 0),
+    );
+  const serving = versionsIn('READY');
+  const unavailable = versionsIn('UNAVAILABLE');
+  const readyWorkers = gateway.replicas.replicas.filter((r) => r.state === 'ready').length;
+  logger.info({ serving, unavailable, readyWorkers, workers: gateway.replicas.replicas.length }, 'infergate gateway ready');
+}
+
+/**
+ * Exits once the lines logged so far are out: the logger writes stdout asynchronously, and pino's exit hook
+ * writes whatever is still buffered synchronously as the process exits.
+ */
+function exitAfterLogs(logger: Logger, code: number): void {
+  logger.flush(() => process.exit(code));
 }
 
 if (import.meta.main) {

@@ -3,6 +3,7 @@
 // memo within cache.memoryMaxBytes, and the Redis tier when one is
 // configured.
 
+import type { Logger } from '../common/logger.ts';
 import type { RepositoryModel } from '../common/model-repository.ts';
 import { answerFromFrame, frameOfAnswer, type InferAnswer } from '../common/wire.ts';
 import type { CacheConfig, GatewayConfig } from '../config/schema.ts';
@@ -18,7 +19,7 @@ export function buildResultCache(
   /** The model as the registry has it now (loaded at start or later). */
   modelOf: (name: string) => RepositoryModel,
   now: () => number,
-  log: (message: string) => void,
+  logger: Logger,
 ): { cache: ResultCache<InferAnswer>; redisTier: RedisTier | null } {
   // Each model's policy, made once per model record (a reload with another config.yaml brings a new record).
   const policies = new WeakMap<RepositoryModel, CachePolicy>();
@@ -34,7 +35,7 @@ export function buildResultCache(
   // cache.memoryMaxBytes bounds the in-process tier and the hot memo of decoded answers together.
   const memoryBudget = splitMemoryBudget(config.cache.memoryMaxBytes);
   const memory = new MemoryLru({ maxBytes: memoryBudget.tierMaxBytes, now });
-  const redisTier = redisConfigured(config.cache) ? createRedisTier(config.cache, memory, log) : null;
+  const redisTier = redisConfigured(config.cache) ? createRedisTier(config.cache, memory, logger) : null;
   const cache = new ResultCache<InferAnswer>({
     // Answers are stored as response frames (binary), decoded again on a hit.
     codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },
@@ -51,7 +52,7 @@ export function buildResultCache(
  * stops calling a Redis that fails, and a subscriber that drops purged
  * prefixes from this gateway's in-process tier.
  */
-function createRedisTier(config: CacheConfig, memory: MemoryLru, log: (message: string) => void): RedisTier {
+function createRedisTier(config: CacheConfig, memory: MemoryLru, logger: Logger): RedisTier {
   const b = config.redisBreaker;
   const breakerConfig = {
     errorThresholdPercentage: b.errorThresholdPercentage,
@@ -64,7 +65,7 @@ function createRedisTier(config: CacheConfig, memory: MemoryLru, log: (message: 
   // Every failure of a Redis call is Redis's: there is no client input to tell apart.
   const clock = new BreakerClock(b.rollingWindowMs / b.rollingBuckets);
   const breaker = new Breaker('redis', breakerConfig, clock, () => true);
-  breaker.on('state', (to: string, from: string) => log(`redis cache tier breaker ${from} → ${to}`));
+  breaker.on('state', (to: string, from: string) => logger[to === 'open' ? 'warn' : 'info']({ breaker: 'redis', from, to }, 'redis cache tier breaker changed state'));
   return new RedisTier({
     client: createRedisClient(config, 'commands'),
     subscriber: createRedisClient(config, 'subscriber'),
@@ -74,6 +75,6 @@ function createRedisTier(config: CacheConfig, memory: MemoryLru, log: (message: 
     clock,
     channel: `${config.keyPrefix}:purge`,
     onPurge: (prefix) => memory.deletePrefix(prefix),
-    log,
+    logger,
   });
 }

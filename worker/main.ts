@@ -7,21 +7,35 @@
 //
 // The server listens before the models load so /health/live answers and
 // /health/ready says "loading" meanwhile; "infergate worker listening on …"
-// is printed once every version was loaded (session created, warm-up passed)
-// or found unavailable: a model's fault makes that version unavailable (see
-// model-store.ts), never the worker exit. Exit codes: 0 after a SIGTERM/SIGINT
-// drain (bounded by --drain-timeout-ms), 1 when the repository cannot be read
-// (or a --model is not in it) or the address cannot be bound, 2 for a
-// command-line mistake.
+// is logged (at info, as a log line's message) once every version was loaded
+// (session created, warm-up passed) or found unavailable: a model's fault
+// makes that version unavailable (see model-store.ts), never the worker exit.
+//
+// Log lines (common/logger.ts) go to stdout, each with {process: 'worker',
+// worker: <--id>}; only a command-line mistake is printed to stderr, as there
+// is no logger before the flags are read. Tracing (a `worker run` span per
+// frame, run-spans.ts) is on when the OTEL_* environment asks for it
+// (common/tracing.ts). Exit codes: 0 after a SIGTERM/SIGINT drain (bounded by
+// --drain-timeout-ms), 1 when the repository cannot be read (or a --model is
+// not in it) or the address cannot be bound, 2 for a command-line mistake.
 
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { trace } from '@opentelemetry/api';
 import { EXIT_WITH_PARENT_ENV } from '../common/wire.ts';
 import { formatListenAddress, type ListenAddress } from '../common/listen-address.ts';
+import { createLogger } from '../common/logger.ts';
+import { startTracing, type Tracing } from '../common/tracing.ts';
 import { ModelStore } from './model-store.ts';
 import { parseWorkerOptions, WORKER_USAGE, WorkerOptionsError, type WorkerOptions } from '../common/worker-options.ts';
 import { MuxServer } from './mux-server.ts';
+import { runLog } from './run-log.ts';
+import { allObservers } from './run-record.ts';
+import { RunSpans } from './run-spans.ts';
 import { WorkerServer } from './server.ts';
+import { WorkerMetrics } from './worker-metrics.ts';
+
+export const TRACER_NAME = 'infergate-worker';
 
 /** Runs a worker until a signal stops it; resolves once it is ready (listening, models loaded and warmed up). */
 export async function runWorker(argv: string[]): Promise<void> {
@@ -38,44 +52,74 @@ export async function runWorker(argv: string[]): Promise<void> {
     process.exit(2);
   }
 
-  const log = (message: string): void => void process.stderr.write(`${message}\n`);
+  const logger = createLogger({ level: options.logLevel, format: options.logFormat, bindings: { process: 'worker', worker: options.id } });
+  let tracing: Tracing | null = null;
+  try {
+    tracing = await startTracing(process.env, TRACER_NAME);
+  } catch (err) {
+    // A collector's misconfiguration must not keep a worker from serving.
+    logger.warn({ err }, 'tracing is off: the OTEL_* settings could not be applied');
+  }
+  /** Every exit goes through here: spans still buffered are sent first (bounded by common/tracing.ts). */
+  const exit = async (code: number): Promise<never> => {
+    await tracing?.shutdown().catch(() => {});
+    process.exit(code);
+  };
+
+  const metrics = new WorkerMetrics({ replicaId: options.id });
+  const spans = tracing ? new RunSpans({ tracer: trace.getTracer(TRACER_NAME) }) : undefined;
   const store = new ModelStore({
     modelsDir: options.modelsDir,
     models: options.models,
     session: options.session,
     onProblem: (problem) => {
       if (options.modelLog === 'none') return;
-      if (problem.kind === 'unavailable') log(`infergate worker: model ${problem.version.name} version ${problem.version.version} is unavailable: ${problem.version.reason}`);
-      else log(`infergate worker: model ${problem.warning.name} version ${problem.warning.version}: warning: ${problem.warning.message}`);
+      if (problem.kind === 'unavailable') {
+        const { name, version, reason } = problem.version;
+        logger.warn({ model: name, version, reason }, `model ${name} version ${version} is unavailable`);
+      } else {
+        const { name, version, message } = problem.warning;
+        logger.warn({ model: name, version, warning: message }, `model ${name} version ${version} loaded with a warning`);
+      }
     },
   });
-  const server = new WorkerServer({ store, control: store, maxBodyBytes: options.maxBodyBytes, log, injectFault: options.injectFault });
+  const server = new WorkerServer({
+    store,
+    control: store,
+    maxBodyBytes: options.maxBodyBytes,
+    logger,
+    injectFault: options.injectFault,
+    onRun: allObservers([runLog(logger), metrics.onRun, spans?.onRun]),
+    metrics: () => metrics.json(),
+  });
   // The multiplexed infer channel next to HTTP (worker/mux-server.ts); same infer path.
-  const mux = options.muxListen ? new MuxServer({ runFrame: (body, receivedAtMs) => server.runFrame(body, receivedAtMs), maxBodyBytes: options.maxBodyBytes, log }) : null;
+  const mux = options.muxListen ? new MuxServer({ runFrame: (body, receivedAtMs) => server.runFrame(body, receivedAtMs), maxBodyBytes: options.maxBodyBytes, logger }) : null;
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
+    const inFlight = (): number => server.inFlight + (mux?.inFlight ?? 0);
     if (stopping) {
       // A second signal does not wait for in-flight requests any more.
-      log(`infergate worker: ${signal} again; aborting ${server.inFlight + (mux?.inFlight ?? 0)} in-flight requests`);
+      logger.warn({ signal, inFlight: inFlight() }, 'signal again: aborting the requests in flight');
       server.destroy();
       mux?.destroy();
       return;
     }
     stopping = true;
+    logger.info({ signal, inFlight: inFlight() }, 'draining');
     // The drain is bounded: whatever is still running at the deadline is dropped.
     const deadline = setTimeout(() => {
-      log(`infergate worker: drain timeout of ${options.drainTimeoutMs} ms; aborting ${server.inFlight + (mux?.inFlight ?? 0)} in-flight requests`);
-      process.exit(0);
+      logger.warn({ drainTimeoutMs: options.drainTimeoutMs, inFlight: inFlight() }, 'drain timed out: aborting the requests in flight');
+      void exit(0);
     }, options.drainTimeoutMs);
     void Promise.all([server.close(), mux?.close()])
       .then(() => store.close())
       .then(
-        () => process.exit(0),
+        () => exit(0),
         (err: unknown) => {
           clearTimeout(deadline);
-          log(`infergate worker: error while draining: ${(err as Error).message}`);
-          process.exit(1);
+          logger.error({ err }, 'error while draining');
+          return exit(1);
         },
       );
   };
@@ -91,11 +135,11 @@ export async function runWorker(argv: string[]): Promise<void> {
   }
 
   const fail = async (what: string, err: unknown): Promise<never> => {
-    log(`infergate worker: ${what}: ${(err as Error).message}`);
+    logger.fatal({ err }, `${what}: ${(err as Error).message}`);
     server.destroy();
     mux?.destroy();
     await Promise.allSettled([server.close(), mux?.close(), store.close()]);
-    process.exit(1);
+    return exit(1);
   };
 
   let bound: ListenAddress;
@@ -104,9 +148,10 @@ export async function runWorker(argv: string[]): Promise<void> {
   } catch (err) {
     return fail(`cannot listen on ${formatListenAddress(options.listen)}`, err);
   }
+  let muxBound: ListenAddress | undefined;
   if (mux && options.muxListen) {
     try {
-      await mux.listen(options.muxListen);
+      muxBound = await mux.listen(options.muxListen);
     } catch (err) {
       return fail(`cannot listen on ${formatListenAddress(options.muxListen)}`, err);
     }
@@ -118,7 +163,8 @@ export async function runWorker(argv: string[]): Promise<void> {
     return fail('cannot load models', err);
   }
   if (stopping) return;
-  process.stdout.write(`infergate worker listening on ${formatListenAddress(bound)}\n`);
+  const address = formatListenAddress(bound);
+  logger.info({ address, ...(muxBound ? { mux: formatListenAddress(muxBound) } : {}) }, `infergate worker listening on ${address}`);
 }
 
 /** True when this file is the process's entry point (not imported by bin/infergate.ts). */

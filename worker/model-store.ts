@@ -35,7 +35,7 @@
 import * as ort from 'onnxruntime-node';
 import { clientText, InfergateError } from '../common/errors.ts';
 import { isVersionName, MODEL_FILE, RepositoryError, scanModelRepository, type ModelSelection, type RepositoryModel } from '../common/model-repository.ts';
-import type { ModelSignature, Tensor, WorkerModelsBody } from '../common/wire.ts';
+import type { ModelSignature, Tensor, WorkerModelsBody, WorkerTiming } from '../common/wire.ts';
 import { applyModel, retireVersion, type ApplyModelContext, type ModelProblem } from './apply-model.ts';
 import { feedsFor, fetchesFor, type CreateSession } from './loaded-version.ts';
 import { loadVersion, toOrtSessionOptions } from './load-version.ts';
@@ -57,7 +57,8 @@ export type ModelStoreOptions = {
   onProblem?: (problem: ModelProblem) => void;
 };
 
-export type RunResult = { version: string; outputs: Tensor[] };
+/** The version that ran, its outputs, and where the run's time went (performance.now() around each phase). */
+export type RunResult = { version: string; outputs: Tensor[]; timing: WorkerTiming };
 
 export class ModelStore {
   readonly #modelsDir: string;
@@ -146,6 +147,9 @@ export class ModelStore {
    * Returns the version that ran and its outputs in the order asked for.
    * Outputs larger than `maxOutputBytes` in all are not returned:
    * GW_ERR_RESPONSE_TOO_LARGE. Throws InfergateError.
+   *
+   * Timing: input is checking and converting the request tensors (feedsFor), infer the session run (until its
+   * promise settles here), output the size check and the conversion of the outputs into wire tensors.
    */
   async run(model: string, version: string, tensors: readonly Tensor[], outputNames?: readonly string[], maxOutputBytes = Infinity): Promise<RunResult> {
     if (this.#state !== 'ready') {
@@ -154,8 +158,10 @@ export class ModelStore {
         : new InfergateError('GW_ERR_MODEL_NOT_READY', 'the worker is still loading its models');
     }
     const loaded = this.#table.lookup(model, version);
+    const startMs = performance.now();
     const feeds = feedsFor(loaded, tensors);
     const fetches = fetchesFor(loaded, outputNames);
+    const fedMs = performance.now();
     // Tracked in the turn of the lookup: a version retired later waits for this run (version-runs.ts).
     const running = this.#runs.track(loaded, loaded.session.run(feeds, fetches));
     let results: ort.InferenceSession.ReturnType;
@@ -164,15 +170,15 @@ export class ModelStore {
     } catch (err) {
       throw new InfergateError('GW_ERR_MODEL_EXECUTION', err instanceof Error ? err.message : String(err), { cause: err });
     }
+    const ranMs = performance.now();
     // Checked before the outputs are converted or framed: an amplifying input must not cost a second copy.
     const outputBytes = fetches.reduce((sum, name) => sum + ortTensorBytes(results[name] as ort.Tensor), 0);
     if (outputBytes > maxOutputBytes) {
       throw new InfergateError('GW_ERR_RESPONSE_TOO_LARGE', `model ${model} version ${loaded.signature.version} produced ${outputBytes} bytes of outputs; the limit is ${maxOutputBytes} (limits.maxResponseBytes): ask for fewer rows or fewer outputs`);
     }
-    return {
-      version: loaded.signature.version,
-      outputs: fetches.map((name) => fromOrtTensor(name, results[name] as ort.Tensor)),
-    };
+    const outputs = fetches.map((name) => fromOrtTensor(name, results[name] as ort.Tensor));
+    const doneMs = performance.now();
+    return { version: loaded.signature.version, outputs, timing: { inputMs: fedMs - startMs, inferMs: ranMs - fedMs, outputMs: doneMs - ranMs } };
   }
 
   /** Waits for loads and runs in progress, then releases every session. Idempotent. */

@@ -16,6 +16,7 @@ import { asInfergateError, InfergateError } from '../common/errors.ts';
 import { httpStatusOf } from '../common/http-status.ts';
 import { encodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../common/mux.ts';
 import type { ListenAddress } from '../common/listen-address.ts';
+import type { Logger } from '../common/logger.ts';
 import { listenOn } from './listen.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../common/worker-options.ts';
 
@@ -24,15 +25,15 @@ export type MuxServerOptions = {
   runFrame: (body: Uint8Array, receivedAtMs: number) => Promise<Uint8Array>;
   /** Largest accepted request frame; a bigger one is a protocol error that drops the connection. */
   maxBodyBytes?: number;
-  /** Where unexpected (GW_ERR_INTERNAL) errors and protocol errors are reported. */
-  log?: (message: string) => void;
+  /** Where unexpected (GW_ERR_INTERNAL) errors and protocol errors are logged; default: nowhere. */
+  logger?: Logger;
 };
 
 export class MuxServer {
   readonly server: Server;
   readonly #runFrame: (body: Uint8Array, receivedAtMs: number) => Promise<Uint8Array>;
   readonly #maxBodyBytes: number;
-  readonly #log: (message: string) => void;
+  readonly #logger: Logger | undefined;
   readonly #connections = new Map<Socket, MuxWriter>();
   #inFlight = 0;
   #closing: Promise<void> | null = null;
@@ -40,7 +41,7 @@ export class MuxServer {
   constructor(options: MuxServerOptions) {
     this.#runFrame = options.runFrame;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.#log = options.log ?? (() => {});
+    this.#logger = options.logger;
     this.server = createServer((socket) => this.#accept(socket));
   }
 
@@ -91,7 +92,7 @@ export class MuxServer {
         messages = decoder.push(chunk);
         for (const m of messages) if (m.kind !== MUX_KIND.request) throw new Error(`kind ${m.kind} is not a request`);
       } catch (err) {
-        this.#log(`worker mux: dropping a connection: ${(err as Error).message}`);
+        this.#logger?.warn({ reason: (err as Error).message }, 'mux: dropping a connection that broke the protocol');
         writer.discard();
         socket.destroy();
         return;
@@ -117,7 +118,7 @@ export class MuxServer {
       (frame) => writer.write(message.id, MUX_KIND.responseOk, frame),
       (err: unknown) => {
         const error = asInfergateError(err);
-        if (error.code === 'GW_ERR_INTERNAL') this.#log(`worker mux: infer: ${(err as Error)?.stack ?? error.message}`);
+        if (error.code === 'GW_ERR_INTERNAL') this.#logger?.error({ err }, 'mux: internal error');
         writer.write(message.id, MUX_KIND.responseError, encodeMuxError(httpStatusOf(error), error.toWire()));
       },
     ).finally(() => {

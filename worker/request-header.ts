@@ -3,7 +3,7 @@
 // header is JSON from another process.
 
 import { InfergateError } from '../common/errors.ts';
-import type { InferRequestHeader } from '../common/wire.ts';
+import type { InferRequestHeader, RequestTag } from '../common/wire.ts';
 
 /** Throws GW_ERR_BAD_FRAME naming the first field the store could not rely on. */
 export function checkRequestHeader(header: InferRequestHeader): void {
@@ -15,9 +15,21 @@ export function checkRequestHeader(header: InferRequestHeader): void {
   if (header.outputs !== undefined && (!Array.isArray(header.outputs) || !header.outputs.every((o) => typeof o === 'string'))) {
     throw bad('outputs is not a list of names');
   }
+  if (header.requests !== undefined && (!Array.isArray(header.requests) || !header.requests.every(isRequestTag))) {
+    throw bad('requests is not a list of {id, traceparent?} with string fields');
+  }
   for (const t of header.tensors) {
     if (typeof t.name !== 'string' || typeof t.datatype !== 'string' || !Array.isArray(t.shape)) {
       throw bad(`tensor ${JSON.stringify(t.name)} lacks a name, datatype or shape`);
     }
   }
+}
+
+const MAX_TAG_CHARS = 512;
+
+/** Request ids and traceparents go into log lines and spans: strings, bounded (the gateway sends sane ones). */
+function isRequestTag(tag: unknown): tag is RequestTag {
+  if (tag === null || typeof tag !== 'object') return false;
+  const { id, traceparent } = tag as Record<string, unknown>;
+  return typeof id === 'string' && id.length <= MAX_TAG_CHARS && (traceparent === undefined || (typeof traceparent === 'string' && traceparent.length <= MAX_TAG_CHARS));
 }

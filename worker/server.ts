@@ -6,6 +6,7 @@
 //   GET  /models         200 {models: ModelSignature[]} once the store is ready
 //   POST /infer          request frame → response frame (FRAME_CONTENT_TYPE)
 //   GET  /stats          what ran, per model version (worker/run-stats.ts)
+//   GET  /metrics        the worker's metrics registry as JSON (worker/worker-metrics.ts), for the gateway's scrape
 //   POST /v2/models/{m}[/versions/{v}]/infer   KServe v2 JSON (worker/kserve-infer.ts)
 //   POST /models/{m}/load | /models/{m}/unload  live model changes (worker/model-control.ts)
 //
@@ -19,25 +20,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { asInfergateError, errorBody, InfergateError } from '../common/errors.ts';
 import { httpStatusOf } from '../common/http-status.ts';
-import {
-  decodeFrame,
-  encodeFrame,
-  FRAME_CONTENT_TYPE,
-  WORKER_ROUTES,
-  type InferRequestHeader,
-  type InferResponseHeader,
-  type WorkerModelsBody,
-  type WorkerReadyBody,
-} from '../common/wire.ts';
+import type { Logger } from '../common/logger.ts';
+import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type WorkerMetricsBody, type WorkerModelsBody, type WorkerReadyBody } from '../common/wire.ts';
 import { readFrameBody } from './body.ts';
 import type { InferenceBackend } from './inference-backend.ts';
+import { InferPath } from './infer-path.ts';
 import { matchKServeInfer, runKServeInfer } from './kserve-infer.ts';
 import { hasBody, matchModelControl, MODEL_CONTROL_MAX_BODY_BYTES, runModelControl, type ModelControl, type ModelControlCall } from './model-control.ts';
 import type { ListenAddress } from '../common/listen-address.ts';
 import { listenOn } from './listen.ts';
 import { DEFAULT_MAX_BODY_BYTES, type InjectedFault } from '../common/worker-options.ts';
-import { checkRequestHeader } from './request-header.ts';
-import { RunStats } from './run-stats.ts';
+import type { RunObserver } from './run-record.ts';
 
 export type WorkerServerOptions = {
   store: InferenceBackend;
@@ -47,10 +40,14 @@ export type WorkerServerOptions = {
   maxBodyBytes?: number;
   /** Most output bytes of one answer (a request frame may ask for less); default 256 MiB. */
   maxResponseBytes?: number;
-  /** Where unexpected (GW_ERR_INTERNAL) errors are reported; default: nowhere. */
-  log?: (message: string) => void;
+  /** Where unexpected (GW_ERR_INTERNAL) errors are logged; default: nowhere. */
+  logger?: Logger;
   /** Chaos testing (--inject-fault): 'infer-errors' fails every inference with GW_ERR_INJECTED_FAULT (500). */
   injectFault?: InjectedFault;
+  /** Told of every run once it answered or failed (log line, metrics, span); default: nobody. */
+  onRun?: RunObserver;
+  /** Answers GET /metrics (worker-metrics.ts); absent: an empty list. */
+  metrics?: () => Promise<WorkerMetricsBody>;
 };
 
 type Route = { methods: readonly string[]; handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> };
@@ -60,13 +57,11 @@ export class WorkerServer {
   readonly #store: InferenceBackend;
   readonly #control: ModelControl | undefined;
   readonly #maxBodyBytes: number;
-  readonly #maxResponseBytes: number;
-  readonly #log: (message: string) => void;
+  readonly #logger: Logger | undefined;
   readonly #routes: ReadonlyMap<string, Route>;
   #inFlight = 0;
-  /** What ran here (GET /stats). */
-  readonly #stats = new RunStats();
-  readonly #injectFault: InjectedFault;
+  /** Runs frames and KServe requests, counts them (GET /stats) and tells the run observer. */
+  readonly #inferPath: InferPath;
   #closing: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
 
@@ -74,15 +69,21 @@ export class WorkerServer {
     this.#store = options.store;
     this.#control = options.control;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.#log = options.log ?? (() => {});
-    this.#injectFault = options.injectFault ?? 'none';
+    this.#logger = options.logger;
+    this.#inferPath = new InferPath({
+      store: options.store,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_BODY_BYTES,
+      injectFault: options.injectFault ?? 'none',
+      ...(options.onRun ? { onRun: options.onRun } : {}),
+    });
+    const metrics = options.metrics ?? (async (): Promise<WorkerMetricsBody> => []);
     this.#routes = new Map<string, Route>([
       [WORKER_ROUTES.live, { methods: ['GET', 'HEAD'], handle: (_req, res) => sendJson(res, 200, { live: true }) }],
       [WORKER_ROUTES.ready, { methods: ['GET', 'HEAD'], handle: (_req, res) => this.#ready(res) }],
       [WORKER_ROUTES.models, { methods: ['GET'], handle: (_req, res) => this.#models(res) }],
       [WORKER_ROUTES.infer, { methods: ['POST'], handle: (req, res) => this.#infer(req, res) }],
-      [WORKER_ROUTES.stats, { methods: ['GET'], handle: (_req, res) => sendJson(res, 200, this.#stats.snapshot()) }],
+      [WORKER_ROUTES.stats, { methods: ['GET'], handle: (_req, res) => sendJson(res, 200, this.#inferPath.stats()) }],
+      [WORKER_ROUTES.metrics, { methods: ['GET'], handle: async (_req, res) => sendJson(res, 200, await metrics()) }],
     ]);
     this.server = createServer((req, res) => this.#request(req, res));
   }
@@ -157,7 +158,7 @@ export class WorkerServer {
     }
     const fail = (err: unknown): void => {
       const error = asInfergateError(err);
-      if (error.code === 'GW_ERR_INTERNAL') this.#log(`worker: ${req.method} ${path}: ${(err as Error)?.stack ?? error.message}`);
+      if (error.code === 'GW_ERR_INTERNAL') this.#logger?.error({ err, method: req.method, path }, 'internal error');
       if (this.#closing && !res.headersSent) res.setHeader('connection', 'close');
       // The public KServe route answers errors the way the gateway does.
       if (kserve) sendJson(res, httpStatusOf(error), errorBody(error));
@@ -173,13 +174,7 @@ export class WorkerServer {
 
   async #kserveInfer(req: IncomingMessage, res: ServerResponse, model: string, version: string): Promise<void> {
     const body = await this.#acceptBody(req, res, 'application/json');
-    const counted: InferenceBackend = {
-      state: this.#store.state,
-      signatures: () => this.#store.signatures(),
-      report: () => this.#store.report(),
-      run: (m, v, tensors, outputs) => this.#stats.count(m, v, tensors[0]?.shape[0] ?? 1, () => this.#store.run(m, v, tensors, outputs, this.#maxResponseBytes)),
-    };
-    this.#reply(res, 'application/json', await runKServeInfer(counted, model, version, body));
+    this.#reply(res, 'application/json', await runKServeInfer(this.#inferPath.backend, model, version, body));
   }
 
   async #modelControl(req: IncomingMessage, res: ServerResponse, call: ModelControlCall): Promise<void> {
@@ -234,23 +229,11 @@ export class WorkerServer {
   }
 
   /**
-   * The infer path shared by POST /infer and the mux channel (worker/mux-server.ts):
-   * request frame in, response frame out, counted in /stats. Throws InfergateError.
+   * The infer path shared by POST /infer and the mux channel (worker/mux-server.ts): request frame in, response
+   * frame out, counted in /stats and told to the run observer. Throws InfergateError.
    */
-  async runFrame(body: Uint8Array, receivedAtMs: number = performance.now()): Promise<Uint8Array> {
-    const { header, tensors } = decodeFrame<InferRequestHeader>(body);
-    checkRequestHeader(header);
-    if (this.#injectFault === 'infer-errors') throw new InfergateError('GW_ERR_INJECTED_FAULT', 'started with --inject-fault infer-errors');
-    // Runs are synchronous on this thread, so "now" is when this request's turn came.
-    const waitedMs = performance.now() - receivedAtMs;
-    if (header.timeoutMs !== undefined && waitedMs > header.timeoutMs) {
-      this.#stats.expired(header.model, header.version);
-      throw new InfergateError('GW_ERR_DEADLINE_EXCEEDED', `dropped unrun by the worker: waited ${Math.round(waitedMs)} ms of a ${header.timeoutMs} ms budget`);
-    }
-    const result = await this.#stats.count(header.model, header.version, tensors[0]?.shape[0] ?? 1, () =>
-      this.#store.run(header.model, header.version, tensors, header.outputs, Math.min(header.maxOutputBytes ?? Infinity, this.#maxResponseBytes)),
-    );
-    return encodeFrame<InferResponseHeader>({ model: header.model, version: result.version }, result.outputs);
+  runFrame(body: Uint8Array, receivedAtMs: number = performance.now()): Promise<Uint8Array> {
+    return this.#inferPath.runFrame(body, receivedAtMs);
   }
 }
 

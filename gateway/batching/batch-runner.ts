@@ -6,7 +6,8 @@
 // nothing but the one batch in hand.
 
 import { InfergateError } from '../../common/errors.ts';
-import { answerFromFrame, encodeFrameBytes, requestHeader, type FrameBytes, type InferAnswer, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
+import { answerFromFrame, encodeFrameBytes, requestHeader, type FrameBytes, type InferAnswer, type InferRequestHeader, type RequestTag, type Tensor } from '../../common/wire.ts';
+import { tagOf, type RequestRecord, type RunObserver } from '../telemetry/request-record.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { BatchAxes } from './batch-axes.ts';
 import type { BatchStats } from './batch-stats.ts';
@@ -21,6 +22,8 @@ export type BatchRequest = {
   dedupeKey: string | undefined;
   priority: number;
   deadlineMs: number;
+  /** Its record, written as it goes through the queue and the run (request-record.ts). */
+  record?: RequestRecord | undefined;
 };
 
 /** A queued request, as the batcher hands it over. */
@@ -42,10 +45,14 @@ export type BatchRunnerOptions = {
   now: () => number;
   /** Told how long each successful dispatch took (the batcher's run-time estimate). */
   onRunMs: (ms: number) => void;
+  /** Told of every frame a worker ran. */
+  onRun?: RunObserver | undefined;
 };
 
 /** Runs one batch (identical requests once) and answers each member; bisects on a model error. */
 export async function runBatch(batch: readonly BatchMember[], o: BatchRunnerOptions): Promise<void> {
+  const formedMs = o.now();
+  for (const item of batch) if (item.request.record) item.request.record.batchFormedMs = formedMs;
   const unique = new Map<string, BatchMember[]>();
   for (const item of batch) {
     const key = batch.length === 1 ? '' : dedupeKeyOf(item.request);
@@ -65,9 +72,15 @@ async function execute(groups: BatchMember[][], o: BatchRunnerOptions): Promise<
   const tensors = leaders.length === 1 ? first.tensors : concatAlongAxes(leaders.map((p) => p.request.tensors), o.axes.inputs);
   // The batch may hold each member's share: a larger answer means some member is over its own limit.
   const maxOutputBytes = o.maxResponseBytes * leaders.length;
+  const requests = requestTags(groups);
   const encode = (budgetMs: number): FrameBytes =>
-    encodeFrameBytes<InferRequestHeader>(requestHeader(o.model, o.version, { outputs: first.outputs, budgetMs, maxOutputBytes }), tensors);
+    encodeFrameBytes<InferRequestHeader>(requestHeader(o.model, o.version, { outputs: first.outputs, budgetMs, maxOutputBytes, requests }), tensors);
   const startedMs = o.now();
+  const rows = leaders.reduce((n, p) => n + p.request.rows, 0);
+  forEachRecord(groups, (record) => {
+    record.dispatchedMs = startedMs;
+    record.batchRows = rows;
+  });
   let answer: Uint8Array;
   try {
     answer = await o.dispatcher.dispatch(o.model, o.version, encode, deadlineMs);
@@ -83,9 +96,15 @@ async function execute(groups: BatchMember[][], o: BatchRunnerOptions): Promise<
     for (const group of groups) for (const item of group) item.reject(error);
     return;
   }
-  o.onRunMs(o.now() - startedMs);
+  const answeredMs = o.now();
+  o.onRunMs(answeredMs - startedMs);
 
   const whole = answerFromFrame(answer);
+  o.onRun?.(whole.model, whole.version, rows, whole.timing);
+  forEachRecord(groups, (record) => {
+    record.answeredMs = answeredMs;
+    record.worker = whole.timing;
+  });
   if (leaders.length === 1) {
     for (const item of groups[0]!) item.resolve(whole);
     return;
@@ -102,6 +121,17 @@ async function execute(groups: BatchMember[][], o: BatchRunnerOptions): Promise<
     }
     for (const item of group) item.resolve(own);
   }
+}
+
+/** The client requests a batch frame runs for, as its header tells the worker (none when no member has a record). */
+function requestTags(groups: readonly BatchMember[][]): RequestTag[] | undefined {
+  let tags: RequestTag[] | undefined;
+  forEachRecord(groups, (record) => (tags ??= []).push(tagOf(record)));
+  return tags;
+}
+
+function forEachRecord(groups: readonly BatchMember[][], visit: (record: RequestRecord) => void): void {
+  for (const group of groups) for (const item of group) if (item.request.record) visit(item.request.record);
 }
 
 /** Requests larger than this are not compared byte for byte (they are rarely identical, and the key would be large). */

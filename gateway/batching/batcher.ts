@@ -22,6 +22,7 @@ import { decideBatch, expectedWaitMs, expiredItems, type QueuedItem } from './ba
 import { DrainRate } from './drain-rate.ts';
 import { BatchStats, type BatchStatsSnapshot } from './batch-stats.ts';
 import { runBatch, type BatchMember, type BatchRequest, type BatchRunnerOptions } from './batch-runner.ts';
+import type { RunObserver } from '../telemetry/request-record.ts';
 
 export type { BatchRequest } from './batch-runner.ts';
 
@@ -45,6 +46,8 @@ export type BatcherOptions = {
   dispatcher: Dispatcher;
   capacity: BatchCapacity;
   now: () => number;
+  /** Told of every batch frame a worker ran. */
+  onRun?: RunObserver;
 };
 
 export class Batcher {
@@ -68,8 +71,8 @@ export class Batcher {
 
   constructor(options: BatcherOptions) {
     this.#settings = options;
-    const { model, version, axes, dispatcher, now, maxResponseBytes } = options;
-    this.#runner = { model, version, axes, dispatcher, maxResponseBytes, now, stats: this.stats, onRunMs: (ms) => (this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * ms) };
+    const { model, version, axes, dispatcher, now, maxResponseBytes, onRun } = options;
+    this.#runner = { model, version, axes, dispatcher, maxResponseBytes, now, stats: this.stats, onRunMs: (ms) => (this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * ms), onRun };
     // Only a batcher holding requests has anything to do with more capacity.
     this.#unsubscribe = options.capacity.onCapacityChange(() => {
       if (this.#queue.length > 0) this.#schedule();
@@ -78,6 +81,14 @@ export class Batcher {
 
   get queueDepth(): number {
     return this.#queue.length;
+  }
+
+  get model(): string {
+    return this.#settings.model;
+  }
+
+  get version(): string {
+    return this.#settings.version;
   }
 
   /**
@@ -121,6 +132,7 @@ export class Batcher {
     }
     const now = this.#settings.now();
     if (this.#queue.length === 0) this.#busyFromMs = now;
+    if (request.record) request.record.queuedMs = now;
     return new Promise((resolve, reject) => {
       this.#queue.push({
         id: this.#nextId++,

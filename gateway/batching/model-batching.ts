@@ -9,6 +9,8 @@ import type { ResolvedModel } from '../models/registry.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import { batchAxesFor, type BatchAxes } from './batch-axes.ts';
 import { Batcher, type BatchCapacity } from './batcher.ts';
+import type { RejectReason } from './batch-stats.ts';
+import type { RunObserver } from '../telemetry/request-record.ts';
 
 type ModelSettings = { config: BatchingConfig; timeoutMs: number; batchAxes: Record<string, number> | undefined };
 
@@ -35,6 +37,8 @@ export type ModelBatchingOptions = {
   dispatcher: Dispatcher;
   capacity: BatchCapacity;
   now: () => number;
+  /** Told of every batch frame a worker ran. */
+  onRun?: RunObserver;
 };
 
 export class ModelBatching {
@@ -81,6 +85,7 @@ export class ModelBatching {
         dispatcher: this.#deps.dispatcher,
         capacity: this.#deps.capacity,
         now: this.#deps.now,
+        ...(this.#deps.onRun ? { onRun: this.#deps.onRun } : {}),
       });
       plan = { ...base, batcher, axes: axes.axes, unbatchedReason: undefined };
     }
@@ -92,6 +97,33 @@ export class ModelBatching {
     let settings = this.#settings.get(model);
     if (!settings) this.#settings.set(model, (settings = settingsOf(model, this.#deps.defaults, this.#deps.requestTimeoutMs)));
     return settings;
+  }
+
+  /** The requests queued now in each batcher (the retired ones' still count, under their version). */
+  queueDepths(): Array<{ model: string; version: string; depth: number }> {
+    const depths = new Map<string, { model: string; version: string; depth: number }>();
+    for (const batcher of this.#batchers()) {
+      const key = `${batcher.model}/${batcher.version}`;
+      const entry = depths.get(key) ?? { model: batcher.model, version: batcher.version, depth: 0 };
+      entry.depth += batcher.queueDepth;
+      depths.set(key, entry);
+    }
+    return [...depths.values()];
+  }
+
+  /** Requests every batcher refused so far, by reason (retired batchers included). */
+  rejects(): Record<RejectReason, number> {
+    const totals: Record<RejectReason, number> = { queueFull: 0, deadline: 0, expectedWait: 0 };
+    for (const batcher of this.#batchers()) {
+      const { rejects } = batcher.stats.snapshot();
+      for (const reason of Object.keys(totals) as RejectReason[]) totals[reason] += rejects[reason];
+    }
+    return totals;
+  }
+
+  #batchers(): Batcher[] {
+    const live = [...this.#plans.values()].flatMap((p) => (p.batcher ? [p.batcher] : []));
+    return [...live, ...this.#retired];
   }
 
   /** Per model version: batching on or off (and why), queue depth and the batcher's statistics. */

@@ -14,6 +14,7 @@
 // Cluster it walks every primary. A purge is also published on a channel so
 // every gateway drops the same prefix from its in-process tier.
 
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import type { Breaker } from '../resilience/circuit-breaker.ts';
 import { Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from './redis-client.ts';
@@ -41,7 +42,7 @@ export type RedisTierOptions = {
   onPurge?: (prefix: string) => void;
   /** Wall clock (epoch ms): expiries are shared by gateways. */
   wallNow?: () => number;
-  log?: (message: string) => void;
+  logger?: Logger;
 };
 
 export type RedisTierStats = {
@@ -69,10 +70,10 @@ export class RedisTier implements CacheTier {
   constructor(options: RedisTierOptions) {
     this.#deps = options;
     this.#now = options.wallNow ?? Date.now;
-    const log = options.log ?? (() => {});
+    const logger = options.logger ?? silentLogger();
     // ioredis reports connection trouble as 'error' events (and prints them when nobody listens).
-    options.client.on('error', (err: Error) => this.#noteError(err, log));
-    options.client.on('ready', () => log('redis cache tier connected'));
+    options.client.on('error', (err: Error) => this.#noteError(err, logger));
+    options.client.on('ready', () => logger.info('redis cache tier connected'));
     const { subscriber } = options;
     if (subscriber) {
       subscriber.on('error', () => {});
@@ -81,7 +82,7 @@ export class RedisTier implements CacheTier {
       });
       // On every (re)connection: the subscriber client does not re-subscribe by itself (see redis-client.ts).
       subscriber.on('ready', () => {
-        subscriber.subscribe(options.channel).catch((err: Error) => log(`redis purge channel: ${err.message}`));
+        subscriber.subscribe(options.channel).catch((err: Error) => logger.warn({ channel: options.channel, err }, 'redis purge channel: cannot subscribe'));
       });
     }
   }
@@ -190,11 +191,11 @@ export class RedisTier implements CacheTier {
     return { bytes: value.subarray(HEADER_BYTES), ttlMs };
   }
 
-  #noteError(err: Error, log: (message: string) => void): void {
+  #noteError(err: Error, logger: Logger): void {
     // Log once per distinct error, not once per reconnection attempt.
     if (err.message === this.#lastError) return;
     this.#lastError = err.message;
-    log(`redis cache tier: ${err.message} (serving without it; reconnecting)`);
+    logger.warn({ err }, 'redis cache tier failed; serving without it, reconnecting');
   }
 }
 

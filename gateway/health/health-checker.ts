@@ -9,6 +9,7 @@
 // A busy worker answers between inferences (onnxruntime-node runs on the
 // worker's JS thread), so checkTimeoutMs must exceed the longest batch.
 
+import type { Logger } from '../../common/logger.ts';
 import type { HealthConfig } from '../../config/schema.ts';
 import { nextCheckDelayMs } from './health-policy.ts';
 import type { ReplicaHealth } from './replica-health.ts';
@@ -32,7 +33,7 @@ export type HealthCheckerDeps<R extends CheckedReplica> = {
   replicas: Membership<R>;
   config: HealthConfig;
   random: () => number;
-  log: (message: string) => void;
+  logger: Logger;
   /** Restart a replica presumed hung: its source's job. */
   restart: (replica: R, reason: string) => void;
 };
@@ -85,7 +86,8 @@ export class HealthChecker<R extends CheckedReplica> {
     const wasHealthy = replica.health.passesChecks;
     const { healthy, failedInARow } = replica.health.onCheck(passed);
     if (wasHealthy !== healthy) {
-      this.#deps.log(`${replica.id}: ${healthy ? 'health checks pass again; back in rotation' : `${failedInARow} health checks failed in a row; out of rotation`}`);
+      if (healthy) this.#deps.logger.info({ replica: replica.id }, 'health checks pass again; back in rotation');
+      else this.#deps.logger.warn({ replica: replica.id, failedInARow }, 'health checks failed; out of rotation');
     }
     const { restartAfterFailedChecks } = this.#deps.config;
     if (restartAfterFailedChecks > 0 && failedInARow >= restartAfterFailedChecks) {

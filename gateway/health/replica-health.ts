@@ -29,6 +29,7 @@ export class ReplicaHealth {
   #ejections = 0;
   #ejectionsRefused = 0;
   #ejectedUntilMs = 0;
+  #checkFailures = 0;
 
   constructor(options: { breaker: Breaker; config: HealthConfig; now: () => number }) {
     this.breaker = options.breaker;
@@ -87,8 +88,14 @@ export class ReplicaHealth {
     this.#consecutiveFailures = 0;
   }
 
+  /** Active checks failed since the replica was made (a restart does not reset it: a counter for metrics). */
+  get checkFailures(): number {
+    return this.#checkFailures;
+  }
+
   /** Records an active check; returns the new check state. */
   onCheck(passed: boolean): CheckState {
+    if (!passed) this.#checkFailures++;
     this.#check = afterCheck(this.#check, passed, this.#config);
     return this.#check;
   }

@@ -2,7 +2,11 @@
 // and purge, batching statistics). Pure: the handlers give it the request's
 // Authorization header and the client's address.
 //
-//   server.adminToken set    →  `Authorization: Bearer <token>` required, from any address
+//   server.adminToken set    →  `Authorization: Bearer <token>` required, from any address,
+//                               or `Basic base64(<any user>:<token>)`: a browser
+//                               cannot send a bearer token on navigation, but it
+//                               asks for a password and sends it on the status
+//                               page's own requests too
 //   no token configured      →  loopback clients only (the embedded default: a
 //                               local operator can look, nobody else can purge)
 //
@@ -27,10 +31,21 @@ export function adminAccess(token: string | undefined): AdminAccess {
   }
   const expected = digest(token);
   return (authorization) => {
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-    if (presented === undefined) throw new InfergateError('GW_ERR_UNAUTHORIZED', 'send Authorization: Bearer <server.adminToken>');
-    if (!timingSafeEqual(digest(presented), expected)) throw new InfergateError('GW_ERR_UNAUTHORIZED', 'the bearer token is not server.adminToken');
+    const presented = presentedToken(authorization ?? '');
+    if (presented === undefined) throw new InfergateError('GW_ERR_UNAUTHORIZED', 'send Authorization: Bearer <server.adminToken>, or Basic with server.adminToken as the password');
+    if (!timingSafeEqual(digest(presented), expected)) throw new InfergateError('GW_ERR_UNAUTHORIZED', 'the token presented is not server.adminToken');
   };
+}
+
+/** The token of a Bearer header, or the password of a Basic one (the user name is not checked); undefined for anything else. */
+function presentedToken(authorization: string): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  if (bearer !== undefined) return bearer;
+  const basic = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(authorization)?.[1];
+  if (basic === undefined) return undefined;
+  const credentials = Buffer.from(basic, 'base64').toString('utf8');
+  const colon = credentials.indexOf(':');
+  return colon === -1 ? undefined : credentials.slice(colon + 1);
 }
 
 function digest(text: string): Buffer {

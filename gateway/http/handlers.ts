@@ -16,6 +16,7 @@ import type { AdminAccess } from './admin-access.ts';
 import { headerText } from './infer-headers.ts';
 import type { RepositoryControl } from '../repository/repository-control.ts';
 import type { KServeInferRoute } from './kserve-infer.ts';
+import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reply } from './reply.ts';
 import type { Reservation } from './request-budget.ts';
 import { isAdminRoute, type Route } from './routes.ts';
@@ -36,6 +37,20 @@ export type HandlersDeps = {
   /** Throws for a caller who may not use the admin routes (admin-access.ts). */
   adminAccess: AdminAccess;
   version: string;
+  /** What the gateway tells about itself: metrics, inference statistics, the status page. */
+  observability: ObservabilityRoutes;
+};
+
+/** The observability routes' answers, built where the numbers are kept (gateway/observability/). */
+export type ObservabilityRoutes = {
+  /** GET /metrics: the Prometheus exposition of the gateway and its workers. */
+  metrics(): Promise<Reply>;
+  /** GET /v2/models[/{m}[/versions/{v}]]/stats: Triton's statistics extension; throws the catalogued 404 or 400. */
+  modelStats(model: string | undefined, version: string | undefined): Reply;
+  /** GET /: the status page. */
+  statusPage(): Reply;
+  /** GET /admin/status: what the status page draws. */
+  statusData(): Reply;
 };
 
 export class Handlers {
@@ -46,7 +61,7 @@ export class Handlers {
   }
 
   /** An answer, or a promise of one for routes that wait (infer, purge); throws a catalogued error. Not async: a hit then resolves in fewer microtask turns. */
-  readonly handle = (route: Route, req: IncomingMessage, reservation?: Reservation): Reply | Promise<Reply> => {
+  readonly handle = (route: Route, req: IncomingMessage, reservation: Reservation | undefined, record: RequestRecord): Reply | Promise<Reply> => {
     if (isAdminRoute(route)) this.#deps.adminAccess(headerText(req, 'authorization'), req.socket.remoteAddress);
     switch (route.name) {
       case 'live':
@@ -69,7 +84,7 @@ export class Handlers {
         return notReady(`model "${route.model}" version ${status.version} is ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
       }
       case 'infer':
-        return this.#deps.infer.handle(route.model, route.version, req, reservation);
+        return this.#deps.infer.handle(route.model, route.version, req, reservation, record);
       case 'replicas':
         return { status: 200, body: this.#replicasBody() };
       case 'cacheStats':
@@ -86,6 +101,14 @@ export class Handlers {
         return this.#deps.repository.load(route.model).then(() => ({ status: 200, body: {} }));
       case 'repositoryUnload':
         return this.#deps.repository.unload(route.model).then(() => ({ status: 200, body: {} }));
+      case 'modelStats':
+        return this.#deps.observability.modelStats(route.model, route.version);
+      case 'metrics':
+        return this.#deps.observability.metrics();
+      case 'statusPage':
+        return this.#deps.observability.statusPage();
+      case 'statusData':
+        return this.#deps.observability.statusData();
     }
   };
 

@@ -21,6 +21,7 @@ import { readBody } from './body.ts';
 import { readInferHeaders, type InferHeaders } from './infer-headers.ts';
 import { answerReply, inRequestedOrder } from './infer-reply.ts';
 import type { Reply } from './reply.ts';
+import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reservation } from './request-budget.ts';
 
 export type KServeInferDeps = {
@@ -41,12 +42,14 @@ export class KServeInferRoute {
     this.#deps = deps;
   }
 
-  async handle(modelName: string, version: string | undefined, req: IncomingMessage, reservation: Reservation | undefined): Promise<Reply> {
+  async handle(modelName: string, version: string | undefined, req: IncomingMessage, reservation: Reservation | undefined, record: RequestRecord): Promise<Reply> {
     const { service, rawBodies, now } = this.#deps;
-    const startedMs = now();
+    const startedMs = record.receivedMs;
     // Resolve before reading so that an unknown or unavailable model costs no body buffering.
     const target = service.target(modelName, version);
     const { plan } = target;
+    record.model = target.model.name;
+    record.version = target.model.version;
     // Every header is checked now, before the cache is asked: a hit answers only what a miss would.
     const headers = readInferHeaders(req, plan);
     const timeoutMs = headers.timeoutMs ?? plan.timeoutMs;
@@ -61,14 +64,20 @@ export class KServeInferRoute {
     const seen = bodyContext && fingerprint !== undefined ? rawBodies.get(bodyContext, fingerprint, body) : undefined;
     const peeked = seen && service.stored(seen.key);
     const stored = peeked instanceof Promise ? await peeked : peeked;
-    if (seen && stored) return this.#hitReply(inRequestedOrder(stored, seen.outputs), seen.id, seen.binaryOutputs);
+    if (seen && stored) {
+      record.cache = 'hit';
+      record.encodeStartMs = now();
+      return this.#hitReply(inRequestedOrder(stored, seen.outputs), seen.id, seen.binaryOutputs);
+    }
 
     const request = await this.#decode(body, target, headers);
+    record.decodedMs = now();
     const { parameters, outputs } = request;
     const deadlineMs = startedMs + (headers.timeoutMs ?? askedTimeoutMs(parameters?.timeout_ms, plan) ?? plan.timeoutMs);
     const priority = headers.priority ?? askedPriority(parameters?.priority, plan) ?? plan.defaultPriority;
     const bypassCache = headers.fresh || wantsFreshAnswer(parameters);
-    const result = await service.infer({ target, tensors: request.tensors, outputs, deadlineMs, priority, bypassCache, requestId: request.id });
+    const result = await service.infer({ target, tensors: request.tensors, outputs, deadlineMs, priority, bypassCache, requestId: request.id, record });
+    record.encodeStartMs = now();
     if (bodyContext && fingerprint !== undefined && result.cacheKey !== undefined && !bypassCache) {
       rawBodies.set(bodyContext, fingerprint, body, { key: result.cacheKey, id: request.id, binaryOutputs: request.binaryOutputs, outputs });
     }

@@ -14,6 +14,11 @@
 //   POST /v2/repository/index                    every model and version with its state (repository extension)
 //   POST /v2/repository/models/{m}/load          (re)load a model from the repository while serving
 //   POST /v2/repository/models/{m}/unload        unload a model once its running requests finish
+//   GET  /v2/models/stats                        inference statistics of every model (Triton's statistics extension)
+//   GET  /v2/models/{m}[/versions/{v}]/stats     inference statistics of one model (or version)
+//   GET  /metrics                                Prometheus exposition: the gateway's and every worker's metrics
+//   GET  /                                       the live status page (admin)
+//   GET  /admin/status                           what the status page draws, as JSON (admin)
 
 import { clientText, InfergateError } from '../../common/errors.ts';
 
@@ -31,11 +36,15 @@ export type Route =
   | { name: 'modelsAdmin' }
   | { name: 'repositoryIndex' }
   | { name: 'repositoryLoad'; model: string }
-  | { name: 'repositoryUnload'; model: string };
+  | { name: 'repositoryUnload'; model: string }
+  | { name: 'modelStats'; model?: string; version?: string }
+  | { name: 'metrics' }
+  | { name: 'statusPage' }
+  | { name: 'statusData' };
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
-const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload']);
+const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload', 'statusPage', 'statusData']);
 
 /** The admin plane (/admin/* and the repository control routes): guarded by server.adminToken, or loopback-only without one. */
 export function isAdminRoute(route: Route): boolean {
@@ -59,6 +68,8 @@ export function matchRoute(method: string, url: string): Route {
 }
 
 function match(s: string[]): [Route, Method] | undefined {
+  if (s.length === 0) return [{ name: 'statusPage' }, 'GET'];
+  if (s.length === 1 && s[0] === 'metrics') return [{ name: 'metrics' }, 'GET'];
   if (s[0] === 'admin' && s[1] === 'cache' && s[2] === 'models' && (s.length === 4 || (s.length === 6 && s[4] === 'versions'))) {
     const model = decode(s[3]!);
     const version = s.length === 6 ? decode(s[5]!) : undefined;
@@ -70,6 +81,7 @@ function match(s: string[]): [Route, Method] | undefined {
     if (s[1] === 'cache') return [{ name: 'cacheStats' }, 'GET'];
     if (s[1] === 'batching') return [{ name: 'batchingStats' }, 'GET'];
     if (s[1] === 'models') return [{ name: 'modelsAdmin' }, 'GET'];
+    if (s[1] === 'status') return [{ name: 'statusData' }, 'GET'];
     return undefined;
   }
   if (s[0] !== 'v2') return undefined;
@@ -81,6 +93,8 @@ function match(s: string[]): [Route, Method] | undefined {
     return undefined;
   }
   if (s[1] !== 'models' || s.length < 3) return undefined;
+  // As in Triton, /v2/models/stats is the statistics of every model, not the metadata of a model named "stats".
+  if (s.length === 3 && s[2] === 'stats') return [{ name: 'modelStats' }, 'GET'];
 
   const model = decode(s[2]!);
   let rest = s.slice(3);
@@ -95,6 +109,7 @@ function match(s: string[]): [Route, Method] | undefined {
   if (rest.length === 0) return [{ name: 'modelMetadata', ...target }, 'GET'];
   if (rest.length === 1 && rest[0] === 'ready') return [{ name: 'modelReady', ...target }, 'GET'];
   if (rest.length === 1 && rest[0] === 'infer') return [{ name: 'infer', ...target }, 'POST'];
+  if (rest.length === 1 && rest[0] === 'stats') return [{ name: 'modelStats', ...target }, 'GET'];
   return undefined;
 }
 

@@ -6,7 +6,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { asInfergateError, errorBody, InfergateError } from '../../common/errors.ts';
 import { httpStatusOf } from '../../common/http-status.ts';
+import type { Logger } from '../../common/logger.ts';
+import { randomUUID } from 'node:crypto';
+import { newRequestRecord, type RequestObserver, type RequestRecord } from '../telemetry/request-record.ts';
+import { saneTraceparent } from '../telemetry/trace-context.ts';
 import type { HandleRoute, Reply } from './reply.ts';
+import { requestIdOf } from './request-id.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
 import { matchRoute } from './routes.ts';
 
@@ -17,11 +22,19 @@ export type HttpFrontOptions = {
   maxInFlightRequests: number;
   /** Bytes of request bodies (and what they decode to) held at once; default: unbounded. */
   budget?: RequestBudget;
-  log: (message: string) => void;
+  logger: Logger;
+  /** Told of every inference request when its answer is sent (metrics, statistics, access log, spans). */
+  observe?: RequestObserver;
+  /** Called as an inference request starts, e.g. to open its trace span (and set the traceparent its worker joins). */
+  begin?: (record: RequestRecord) => void;
+  now?: () => number;
+  /** A new request id, for a request that brings none (or an insane one); default: a random UUID. */
+  newRequestId?: () => string;
 };
 
 /** Counts of what the front did with requests since it started. */
-export type HttpFrontStats = { accepted: number; answered: number; shed: number; refusedWhileDraining: number; inFlight: number };
+/** `shed` is both refusals before reading a body: over maxInFlightRequests (shedInFlight) or the body budget (shedBodyBudget). */
+export type HttpFrontStats = { accepted: number; answered: number; shed: number; shedInFlight: number; shedBodyBudget: number; refusedWhileDraining: number; inFlight: number };
 
 /** An unread request body up to this size is drained after an early answer instead of closing the connection. */
 const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
@@ -29,21 +42,30 @@ const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
 export class HttpFront {
   readonly server: Server;
   readonly #answer: HandleRoute;
-  readonly #log: (message: string) => void;
+  readonly #logger: Logger;
   readonly #maxInFlight: number;
   readonly #budget: RequestBudget;
+  readonly #observe: RequestObserver | undefined;
+  readonly #begin: ((record: RequestRecord) => void) | undefined;
+  readonly #now: () => number;
+  readonly #newRequestId: () => string;
   #inFlight = 0;
   #accepted = 0;
   #answered = 0;
-  #shed = 0;
+  #shedInFlight = 0;
+  #shedBodyBudget = 0;
   #refusedWhileDraining = 0;
   #draining = false;
 
   constructor(options: HttpFrontOptions) {
     this.#answer = options.handle;
-    this.#log = options.log;
+    this.#logger = options.logger;
     this.#maxInFlight = options.maxInFlightRequests;
     this.#budget = options.budget ?? new RequestBudget(Number.MAX_SAFE_INTEGER);
+    this.#observe = options.observe;
+    this.#begin = options.begin;
+    this.#now = options.now ?? (() => performance.now());
+    this.#newRequestId = options.newRequestId ?? randomUUID;
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.#handle(req, res));
   }
 
@@ -52,7 +74,9 @@ export class HttpFront {
   }
 
   stats(): HttpFrontStats {
-    return { accepted: this.#accepted, answered: this.#answered, shed: this.#shed, refusedWhileDraining: this.#refusedWhileDraining, inFlight: this.#inFlight };
+    const shedInFlight = this.#shedInFlight;
+    const shedBodyBudget = this.#shedBodyBudget;
+    return { accepted: this.#accepted, answered: this.#answered, shed: shedInFlight + shedBodyBudget, shedInFlight, shedBodyBudget, refusedWhileDraining: this.#refusedWhileDraining, inFlight: this.#inFlight };
   }
 
   /**
@@ -76,6 +100,9 @@ export class HttpFront {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Every answer, refusals included, carries the request's id: the client's when sane, else a new one.
+    const record = newRequestRecord(requestIdOf(req.headers['x-request-id'], this.#newRequestId), 'rest', this.#now(), saneTraceparent(req.headers.traceparent));
+    res.setHeader('x-request-id', record.id);
     if (this.#draining) {
       this.#refusedWhileDraining++;
       res.setHeader('connection', 'close');
@@ -85,7 +112,7 @@ export class HttpFront {
     }
     if (this.#inFlight >= this.#maxInFlight) {
       // Shed before reading the body: memory stays bounded however many clients push.
-      this.#shed++;
+      this.#shedInFlight++;
       res.setHeader('retry-after', '1');
       send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_OVERLOADED', `${this.#inFlight} requests in flight`)) });
       req.resume();
@@ -96,7 +123,7 @@ export class HttpFront {
       reservation = this.#budget.reserve(declaredBodyBytes(req));
     } catch (err) {
       // Shed before reading the body, as for the in-flight cap: its bytes never enter the process.
-      this.#shed++;
+      this.#shedBodyBudget++;
       const error = asInfergateError(err);
       res.setHeader('retry-after', String(error.retryAfterSeconds ?? 1));
       res.setHeader('connection', 'close');
@@ -105,21 +132,25 @@ export class HttpFront {
     }
     this.#accepted++;
     this.#inFlight++;
+    let observed = false;
     try {
       const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
+      observed = route.name === 'infer' && this.#observe !== undefined;
+      if (observed) this.#begin?.(record);
       let reply: Reply;
       try {
-        reply = await this.#answer(route, req, reservation);
+        reply = await this.#answer(route, req, reservation, record);
       } finally {
         // The body and its decoded tensors are no longer needed once the answer exists.
         reservation.release();
       }
       // Draining: the connection ends after this answer (Node closes it once the answer is written).
       if (this.#draining) res.setHeader('connection', 'close');
+      record.status = reply.status;
       await send(res, reply);
     } catch (err) {
       const error = asInfergateError(err);
-      if (error.code === 'GW_ERR_INTERNAL') this.#log(`internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+      if (error.code === 'GW_ERR_INTERNAL') this.#logger.error({ requestId: record.id, method: req.method, url: req.url, err }, 'internal error');
       // A body we stopped reading cannot be followed by another request on this connection.
       if (this.#draining) res.setHeader('connection', 'close');
       else if (!req.complete) {
@@ -131,11 +162,18 @@ export class HttpFront {
         else res.setHeader('connection', 'close');
       }
       if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
-      if (error.kind === 'unauthenticated') res.setHeader('www-authenticate', 'Bearer realm="infergate admin"');
-      send(res, { status: httpStatusOf(error), body: errorBody(error) });
+      // Basic too: a browser (the status page) can only be asked for a password, never for a bearer token.
+      if (error.kind === 'unauthenticated') res.setHeader('www-authenticate', ['Basic realm="infergate admin"', 'Bearer realm="infergate admin"']);
+      record.status = httpStatusOf(error);
+      record.code = error.code;
+      send(res, { status: record.status, body: errorBody(error) });
     } finally {
       this.#answered++;
       this.#inFlight--;
+      if (observed) {
+        record.endedMs = this.#now();
+        this.#observe!(record);
+      }
     }
   }
 }

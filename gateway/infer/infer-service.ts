@@ -19,6 +19,7 @@ import { cacheKeySliced, type CacheKeyParts } from '../cache/cache-key.ts';
 import type { CacheOutcome, ResultCache } from '../cache/result-cache.ts';
 import type { ModelRegistry, ResolvedModel } from '../models/registry.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
+import { tagOf, type RequestRecord, type RunObserver } from '../telemetry/request-record.ts';
 
 /** A model version resolved for one request, with how requests to it run. */
 export type InferTarget = {
@@ -42,6 +43,8 @@ export type InferCall = {
   bypassCache: boolean;
   /** The client's request id, if it sent one; echoed by the front. */
   requestId: string | undefined;
+  /** What happens to the request, written down stage by stage (request-record.ts); undefined when nobody reads it. */
+  record: RequestRecord | undefined;
 };
 
 export type InferResult = {
@@ -60,6 +63,9 @@ export type InferServiceDeps = {
   dispatcher: Dispatcher;
   /** limits.maxResponseBytes: the worker refuses a larger answer before sending it. */
   maxResponseBytes: number;
+  /** Told of each frame sent without the batcher (the batcher tells of its own). */
+  onRun?: RunObserver;
+  now: () => number;
 };
 
 /** Inputs of at least this many bytes are hashed for the cache key in time slices (SHA-256 is linear in the bytes). */
@@ -127,13 +133,15 @@ export class InferService {
       const rows = plan.axes && requestRows(tensors, plan.axes);
       const batched = plan.batcher !== undefined && rows !== undefined;
 
+      const { record } = call;
       const compute = (): Promise<InferAnswer> => {
         if (batched) {
-          return plan.batcher!.submit({ tensors, outputs, rows: rows!, groupKey: groupKey(tensors, plan.axes!, outputs), dedupeKey: cacheKey, priority: call.priority, deadlineMs: call.deadlineMs });
+          return plan.batcher!.submit({ tensors, outputs, rows: rows!, groupKey: groupKey(tensors, plan.axes!, outputs), dedupeKey: cacheKey, priority: call.priority, deadlineMs: call.deadlineMs, record });
         }
-        return this.#dispatch(model, tensors, outputs, call.deadlineMs);
+        return this.#dispatch(model, tensors, outputs, call.deadlineMs, record);
       };
       const { value: answer, outcome } = await this.#deps.cache.getOrCompute(model.name, cacheKey ?? '', call.bypassCache, compute);
+      if (record) record.cache = outcome;
       return { answer, cache: outcome, batched: batched && (outcome === 'miss' || outcome === 'bypass' || outcome === 'off'), cacheKey };
     } finally {
       this.#ended(model.name);
@@ -153,11 +161,19 @@ export class InferService {
     for (const resolve of waiters ?? []) resolve();
   }
 
-  async #dispatch(model: ResolvedModel, tensors: Tensor[], outputs: string[] | undefined, deadlineMs: number): Promise<InferAnswer> {
-    const maxOutputBytes = this.#deps.maxResponseBytes;
+  async #dispatch(model: ResolvedModel, tensors: Tensor[], outputs: string[] | undefined, deadlineMs: number, record: RequestRecord | undefined): Promise<InferAnswer> {
+    const { maxResponseBytes: maxOutputBytes, now, onRun } = this.#deps;
+    const requests = record && [tagOf(record)];
     const encode = (budgetMs: number): FrameBytes =>
-      encodeFrameBytes<InferRequestHeader>(requestHeader(model.name, model.version, { outputs, budgetMs, maxOutputBytes }), tensors);
-    return answerFromFrame(await this.#deps.dispatcher.dispatch(model.name, model.version, encode, deadlineMs));
+      encodeFrameBytes<InferRequestHeader>(requestHeader(model.name, model.version, { outputs, budgetMs, maxOutputBytes, requests }), tensors);
+    if (record) record.dispatchedMs = now();
+    const answer = answerFromFrame(await this.#deps.dispatcher.dispatch(model.name, model.version, encode, deadlineMs));
+    if (record) {
+      record.answeredMs = now();
+      record.worker = answer.timing;
+    }
+    onRun?.(answer.model, answer.version, tensors[0]?.shape[0] ?? 1, answer.timing);
+    return answer;
   }
 
   /** The cache key; over large inputs hashed in time slices. */

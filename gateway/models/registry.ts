@@ -16,6 +16,7 @@
 // is logged once, however many replicas report it and however often.
 
 import { clientText, InfergateError } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import { latestVersion, type RepositoryModel } from '../../common/model-repository.ts';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 
@@ -51,10 +52,10 @@ export class ModelRegistry {
   /** "name/version" → when it last started loading and became READY (wall clock, ms), and how long that took. */
   readonly #loads = new Map<string, VersionLoad>();
   readonly #now: () => number;
-  readonly #log: (message: string) => void;
+  readonly #logger: Logger;
 
-  constructor(models: readonly RepositoryModel[], log: (message: string) => void = () => {}, now: () => number = Date.now) {
-    this.#log = log;
+  constructor(models: readonly RepositoryModel[], logger: Logger = silentLogger(), now: () => number = Date.now) {
+    this.#logger = logger;
     this.#now = now;
     for (const model of models) this.#models.set(model.name, model);
     this.observe([]);
@@ -76,11 +77,15 @@ export class ModelRegistry {
       if (!known) this.#signatures.set(key, signature);
       else if (known.fingerprint !== signature.fingerprint) {
         conflicting.push(signature);
-        this.#logOnce(`${replicaId}/${key}/${signature.fingerprint}`, `${replicaId}: model ${signature.name} version ${signature.version} was loaded from another file (sha256 ${signature.fingerprint.slice(0, 12)}…, not ${known.fingerprint.slice(0, 12)}…); that replica will not serve it`);
+        this.#logOnce(
+          `${replicaId}/${key}/${signature.fingerprint}`,
+          { replica: replicaId, model: signature.name, version: signature.version, sha256: signature.fingerprint, servedSha256: known.fingerprint },
+          'replica loaded a model version from another file; it will not serve it',
+        );
       }
     }
     for (const warning of report.warnings) {
-      this.#logOnce(`warn/${warning.name}/${warning.version}/${warning.message}`, `model ${warning.name} version ${warning.version}: warning: ${warning.message}`);
+      this.#logOnce(`warn/${warning.name}/${warning.version}/${warning.message}`, { model: warning.name, version: warning.version, warning: warning.message }, 'model version loaded with a warning');
     }
     return conflicting;
   }
@@ -118,7 +123,7 @@ export class ModelRegistry {
         const status: VersionStatus = this.#unloading.has(model.name)
           ? { version: file.version, state: 'UNLOADING' }
           : versionStatus(model, file.version, file.missing ? `${file.path} is missing` : undefined, replicas);
-        if (status.state === 'UNAVAILABLE') this.#logOnce(`${model.name}/${file.version}/${status.reason}`, `model ${model.name} version ${file.version} is unavailable: ${status.reason}`);
+        if (status.state === 'UNAVAILABLE') this.#logOnce(`${model.name}/${file.version}/${status.reason}`, { model: model.name, version: file.version, reason: status.reason }, 'model version unavailable');
         const signature = status.state === 'UNAVAILABLE' || status.state === 'UNLOADING' ? undefined : this.#signatures.get(`${model.name}/${file.version}`);
         this.#timeLoad(`${model.name}/${file.version}`, status.state);
         versions.set(file.version, { ...status, resolved: signature && { name: model.name, version: file.version, signature } });
@@ -226,10 +231,11 @@ export class ModelRegistry {
     return record;
   }
 
-  #logOnce(key: string, message: string): void {
+  /** Each problem is a warning, logged once however many replicas report it and however often. */
+  #logOnce(key: string, fields: object, message: string): void {
     if (this.#logged.has(key)) return;
     this.#logged.add(key);
-    this.#log(message);
+    this.#logger.warn(fields, message);
   }
 }
 

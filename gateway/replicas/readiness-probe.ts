@@ -5,6 +5,7 @@
 // wait and what to do when the replica never gets there (the supervisor
 // kills a local worker; a static list keeps asking a remote one).
 
+import type { Logger } from '../../common/logger.ts';
 import type { WorkerModelsBody } from '../../common/wire.ts';
 import type { Replica } from './replica.ts';
 
@@ -20,7 +21,7 @@ export type ProbeSettings = {
   stillWanted: () => boolean;
   /** Takes the replica's report before it turns ready (default: replica.setReport). */
   acceptReport?: (replica: Replica, report: WorkerModelsBody) => void;
-  log: (message: string) => void;
+  logger: Logger;
 };
 
 export type ProbeOutcome = 'ready' | 'abandoned' | 'timed-out';
@@ -35,7 +36,7 @@ export async function probeUntilReady(replica: Replica, settings: ProbeSettings)
       try {
         report = await replica.client.models(settings.callTimeoutMs);
       } catch (err) {
-        settings.log(`${replica.id}: ready but /models failed: ${(err as Error).message}`);
+        settings.logger.warn({ replica: replica.id, err }, 'replica ready but its /models failed');
       }
       if (!stillWanted()) return 'abandoned';
       if (report) {

@@ -4,7 +4,7 @@
 // process, as undici's pools build their upstream clients, so tests pass
 // fakes through the same door.
 
-import type { FrameBytes, WorkerModelsBody, WorkerStatsBody } from '../../common/wire.ts';
+import type { FrameBytes, WorkerMetricsBody, WorkerModelsBody, WorkerStatsBody } from '../../common/wire.ts';
 
 /**
  * Where a replica listens: a unix socket (with the multiplexed infer channel beside it when `muxSocketPath` is
@@ -21,6 +21,8 @@ export type ReplicaClient = {
   models(timeoutMs: number): Promise<WorkerModelsBody>;
   /** What it ran, per model version. */
   stats(timeoutMs: number): Promise<WorkerStatsBody>;
+  /** Its metrics registry as prom-client JSON, every sample labelled with its replica id (merged into GET /metrics). */
+  metrics(timeoutMs: number): Promise<WorkerMetricsBody>;
   /** (Re)loads one model from the repository in the running replica (its versions warmed up); resolves with its new report. */
   loadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody>;
   /** Unloads one model once the requests running on it finish; resolves with its new report. */

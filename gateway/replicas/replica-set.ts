@@ -11,6 +11,7 @@
 
 import { EventEmitter } from 'node:events';
 import { InfergateError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
 import { pickLeastConnections } from '../balancer/least-connections.ts';
 import { routableReplicas } from '../balancer/panic-mode.ts';
 import { slowStartWeight, type SlowStartSettings } from '../balancer/slow-start.ts';
@@ -43,7 +44,7 @@ export type ReplicaSetSettings = {
   panicThresholdPercent: number;
   maxEjectionPercent: number;
   slowStart: SlowStartSettings;
-  log: (message: string) => void;
+  logger: Logger;
 };
 
 export type ReplicaSetEvents = {
@@ -182,7 +183,7 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
     }
     replica.failed++;
     if (!outcome.replicaFault) return;
-    const durationMs = recordReplicaFault(replica, this.#replicas, this.#settings.maxEjectionPercent, this.#settings.log);
+    const durationMs = recordReplicaFault(replica, this.#replicas, this.#settings.maxEjectionPercent, this.#settings.logger);
     if (durationMs !== undefined) this.emit('ejected', replica, durationMs);
   }
 

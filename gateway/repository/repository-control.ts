@@ -14,6 +14,7 @@
 // One control action at a time: each starts from what the one before left.
 
 import { clientText, InfergateError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
 import { RepositoryError, scanModelRepository, type RepositoryModel } from '../../common/model-repository.ts';
 import type { WorkerModelsBody } from '../../common/wire.ts';
 import type { ModelRegistry, VersionState } from '../models/registry.ts';
@@ -39,7 +40,7 @@ export type RepositoryControlDeps = {
   drained: (model: string) => Promise<void>;
   /** One replica's load or unload fails after this long (a load includes the warm-up). */
   callTimeoutMs: number;
-  log: (message: string) => void;
+  logger: Logger;
 };
 
 export class RepositoryControl {
@@ -165,9 +166,8 @@ export class RepositoryControl {
         try {
           then(replica, await call(replica));
         } catch (err) {
-          const message = `${replica.id}: ${(err as Error).message}`;
-          this.#deps.log(`${action}: ${message}`);
-          failures.push(message);
+          this.#deps.logger.error({ action, replica: replica.id, err }, 'repository action failed on a replica');
+          failures.push(`${replica.id}: ${(err as Error).message}`);
         }
       }),
     );

@@ -7,6 +7,7 @@
 
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '../../common/logger.ts';
 import { scanModelRepository, type RepositoryModel } from '../../common/model-repository.ts';
 
 /** What a model's files look like now: changes when any of its served files or its config.yaml change. */
@@ -34,7 +35,7 @@ export type RepositoryWatchDeps = {
   intervalMs: number;
   load: (name: string) => Promise<void>;
   unload: (name: string) => Promise<void>;
-  log: (message: string) => void;
+  logger: Logger;
 };
 
 export class RepositoryWatch {
@@ -67,11 +68,11 @@ export class RepositoryWatch {
   }
 
   async #act(action: string, name: string, call: (name: string) => Promise<void>): Promise<void> {
-    this.#deps.log(`repository poll: ${action} model ${name}`);
+    this.#deps.logger.info({ action, model: name }, 'repository poll: model changed');
     try {
       await call(name);
     } catch (err) {
-      this.#deps.log(`repository poll: ${action} of model ${name} failed: ${(err as Error).message}`);
+      this.#deps.logger.error({ action, model: name, err }, 'repository poll: action failed');
     }
   }
 
@@ -82,7 +83,7 @@ export class RepositoryWatch {
       return new Map(models.map((m) => [m.name, modelFingerprint(repository, m)]));
     } catch (err) {
       // An unreadable repository (a volume remounting) changes nothing: what serves keeps serving.
-      this.#deps.log(`repository poll: ${(err as Error).message}`);
+      this.#deps.logger.warn({ err }, 'repository poll: cannot scan the repository; what serves keeps serving');
       return this.#last;
     }
   }
@@ -100,7 +101,7 @@ export class RepositoryWatch {
 export function pollingWatch(
   models: { repository: string; include: readonly string[]; pollIntervalSeconds: number },
   control: { load: (name: string) => Promise<void>; unload: (name: string) => Promise<void> },
-  log: (message: string) => void,
+  logger: Logger,
 ): RepositoryWatch {
   return new RepositoryWatch({
     repository: models.repository,
@@ -108,6 +109,6 @@ export function pollingWatch(
     intervalMs: models.pollIntervalSeconds * 1000,
     load: (name) => control.load(name),
     unload: (name) => control.unload(name),
-    log,
+    logger,
   });
 }

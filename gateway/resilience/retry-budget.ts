@@ -13,7 +13,8 @@ export type RetryBudgetConfig = {
   windowMs: number;
 };
 
-export type RetryBudgetSnapshot = { requests: number; retries: number; allowedRetries: number; exhausted: number };
+/** requests, retries and allowedRetries are over the window; retriedTotal and exhausted count since start. */
+export type RetryBudgetSnapshot = { requests: number; retries: number; allowedRetries: number; exhausted: number; retriedTotal: number };
 
 const BUCKETS = 10;
 
@@ -26,6 +27,7 @@ export class RetryBudget {
   /** Index (time / bucketMs) of the newest bucket. */
   #current: number;
   #exhausted = 0;
+  #retriedTotal = 0;
 
   constructor(config: RetryBudgetConfig, now: () => number) {
     this.#config = config;
@@ -47,12 +49,13 @@ export class RetryBudget {
       return false;
     }
     this.#retries[slot]!++;
+    this.#retriedTotal++;
     return true;
   }
 
   snapshot(): RetryBudgetSnapshot {
     this.#advance();
-    return { requests: sum(this.#requests), retries: sum(this.#retries), allowedRetries: Math.floor(this.#allowed()), exhausted: this.#exhausted };
+    return { requests: sum(this.#requests), retries: sum(this.#retries), allowedRetries: Math.floor(this.#allowed()), exhausted: this.#exhausted, retriedTotal: this.#retriedTotal };
   }
 
   #allowed(): number {

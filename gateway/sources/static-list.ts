@@ -6,6 +6,7 @@
 // rejoins once its worker answers (and re-reports what it loaded).
 
 import { parseListenAddress } from '../../common/listen-address.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth } from '../health/replica-health.ts';
 import { probeUntilReady } from '../replicas/readiness-probe.ts';
@@ -27,7 +28,7 @@ export type StaticListDeps = {
   probeTimeoutMs: number;
   acceptReport?: (replica: Replica, report: WorkerModelsBody) => void;
   now: () => number;
-  log: (message: string) => void;
+  logger: Logger;
 };
 
 export class StaticList implements ReplicaSource {
@@ -51,7 +52,7 @@ export class StaticList implements ReplicaSource {
   restart(replica: Replica, reason: string): boolean {
     if (!this.#own.includes(replica)) return false;
     if (this.#closing || replica.state !== 'ready') return true;
-    this.#deps.log(`${replica.id}: ${reason}; out of rotation until it answers its readiness check again`);
+    this.#deps.logger.warn({ replica: replica.id, reason }, 'static replica out of rotation until it answers its readiness check again');
     replica.transition('exit');
     replica.transition('restart');
     void this.#probe(replica);
@@ -79,7 +80,7 @@ export class StaticList implements ReplicaSource {
       now: this.#deps.now,
       stillWanted: () => !this.#closing && replica.generation === generation && replica.state === 'starting',
       ...(this.#deps.acceptReport ? { acceptReport: this.#deps.acceptReport } : {}),
-      log: this.#deps.log,
+      logger: this.#deps.logger,
     });
   }
 }

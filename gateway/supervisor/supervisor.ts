@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { SessionOptionsConfig } from '../../config/schema.ts';
 import { muxSocketPathFor } from '../../common/mux.ts';
 import { workerArgv, type InjectedFault } from '../../common/worker-options.ts';
+import type { LogFormat, Logger, LogLevel } from '../../common/logger.ts';
 import { EXIT_WITH_PARENT_ENV, type WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth } from '../health/replica-health.ts';
 import { probeUntilReady } from '../replicas/readiness-probe.ts';
@@ -53,9 +54,11 @@ export type SupervisorOptions = {
   /** Takes a worker's GET /models report before its replica turns ready; default: replica.setReport(report). */
   acceptReport?: (replica: Replica, report: WorkerModelsBody) => void;
   now: () => number;
-  log: (message: string) => void;
+  logger: Logger;
   /** Starts a worker process; the default runs worker/main.ts on this Node binary. */
   spawnWorker?: SpawnWorker;
+  /** The level and format of the workers' log lines (worker --log-level, --log-format); default info, auto. */
+  workerLogging?: { level: LogLevel; format: LogFormat };
 };
 
 type Managed = {
@@ -169,7 +172,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
     if (!managed) return false;
     const child = managed.child;
     if (!child || this.#closing || child.exitCode !== null || child.signalCode !== null) return true;
-    this.#options.log(`${replica.id}: ${reason}; killing pid ${child.pid} to restart it`);
+    this.#options.logger.warn({ replica: replica.id, pid: child.pid, reason }, 'killing a worker presumed hung, to restart it');
     child.kill('SIGKILL');
     return true;
   }
@@ -193,6 +196,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
       drainTimeoutMs: o.drainTimeoutMs,
       // The gateway logs each model problem once for all replicas (ModelRegistry).
       modelLog: 'none',
+      // The replica id is the worker's `worker` log field and the `replica` label of its metrics.
+      id: replica.id,
+      logLevel: o.workerLogging?.level ?? 'info',
+      logFormat: o.workerLogging?.format ?? 'auto',
       ...(fault ? { injectFault: fault } : {}),
     });
     const child = this.#spawnWorker(args);
@@ -205,7 +212,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
         resolve();
       });
       // A spawn failure (e.g. ENOENT) is followed by 'exit'/'close'; log it here.
-      child.once('error', (err) => o.log(`${replica.id}: process error: ${err.message}`));
+      child.once('error', (err) => o.logger.error({ replica: replica.id, err }, 'worker process error'));
     });
     void this.#awaitReady(managed, child);
   }
@@ -220,11 +227,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
       now: o.now,
       stillWanted: () => managed.child === child && child.exitCode === null && child.signalCode === null && !this.#closing && !managed.retiring,
       ...(o.acceptReport ? { acceptReport: o.acceptReport } : {}),
-      log: o.log,
+      logger: o.logger,
     });
     if (outcome === 'ready') managed.readySinceMs = o.now();
     if (outcome === 'timed-out') {
-      o.log(`${replica.id}: not ready after ${o.startupTimeoutMs} ms; killing it`);
+      o.logger.error({ replica: replica.id, pid: child.pid, startupTimeoutMs: o.startupTimeoutMs }, 'worker not ready in time; killing it');
       child.kill('SIGKILL');
     }
   }
@@ -241,7 +248,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Replic
     const readyForMs = managed.readySinceMs === null ? null : this.#options.now() - managed.readySinceMs;
     managed.consecutiveCrashes = crashesAfterExit(managed.consecutiveCrashes, readyForMs, this.#options.backoff);
     const delayMs = restartDelayMs(managed.consecutiveCrashes, this.#options.backoff);
-    this.#options.log(`${replica.id}: exited (code ${code}, signal ${signal}); restarting in ${delayMs} ms`);
+    this.#options.logger.warn({ replica: replica.id, code, signal, restartInMs: delayMs }, 'worker exited; restarting it');
     this.emit('restart', replica, delayMs);
     managed.restartTimer = setTimeout(() => {
       managed.restartTimer = null;

@@ -4,7 +4,7 @@
 // to the dispatcher.
 
 import { Pool } from 'undici';
-import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type FrameBytes, type WorkerModelsBody, type WorkerStatsBody } from '../../common/wire.ts';
+import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type FrameBytes, type WorkerMetricsBody, type WorkerModelsBody, type WorkerStatsBody } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown } from './failure.ts';
 import { MuxClient } from './mux-client.ts';
 import type { ReplicaAddress, ReplicaClient, ReplicaClientFactory } from '../replicas/replica-client.ts';
@@ -88,6 +88,11 @@ export class WorkerClient implements ReplicaClient {
   /** What the worker ran, per model version. Throws UpstreamFailure. */
   stats(timeoutMs: number): Promise<WorkerStatsBody> {
     return this.#callJson<WorkerStatsBody>(WORKER_ROUTES.stats, timeoutMs);
+  }
+
+  /** The worker's metrics registry as prom-client JSON (GET /metrics). Throws UpstreamFailure. */
+  metrics(timeoutMs: number): Promise<WorkerMetricsBody> {
+    return this.#callJson<WorkerMetricsBody>(WORKER_ROUTES.metrics, timeoutMs);
   }
 
   loadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody> {

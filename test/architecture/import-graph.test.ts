@@ -20,6 +20,7 @@ const FLOORS: Record<string, number> = {
   worker: 3,
   'gateway/balancer': 3,
   'gateway/resilience': 3,
+  'gateway/telemetry': 3,
   'gateway/health': 4,
   'gateway/replicas': 5,
   'gateway/upstream': 6,
@@ -31,6 +32,7 @@ const FLOORS: Record<string, number> = {
   'gateway/repository': 7,
   'gateway/infer': 8,
   'gateway/http': 9,
+  'gateway/observability': 9,
   gateway: 10,
   bin: 11,
 };

@@ -56,6 +56,25 @@ t.test('model control: the mode, and the models loaded at start in explicit mode
   t.throws(() => loadConfig(['--model-control-mode', 'sometimes'], {}), /models\.controlMode \(from --model-control-mode\)/);
 });
 
+t.test('logging: level and format flags, and the access log switch', async (t) => {
+  const table: Array<{ argv?: string[]; env?: Record<string, string>; yaml?: string; logging: object }> = [
+    { logging: { level: 'info', format: 'auto', accessLog: { enabled: false, sampleRate: 1 } } },
+    { argv: ['--log-level', 'debug', '--log-format=json'], logging: { level: 'debug', format: 'json' } },
+    { env: { INFERGATE_LOG_LEVEL: 'warn', INFERGATE_LOG_FORMAT: 'pretty' }, logging: { level: 'warn', format: 'pretty' } },
+    { env: { INFERGATE_LOG_LEVEL: 'warn' }, argv: ['--log-level', 'trace'], logging: { level: 'trace' } },
+    { argv: ['--access-log'], logging: { accessLog: { enabled: true, sampleRate: 1 } } },
+    { argv: ['--access-log', '--port', '0'], logging: { accessLog: { enabled: true } } },
+    { argv: ['--access-log=false'], env: { INFERGATE_ACCESS_LOG: 'true' }, logging: { accessLog: { enabled: false } } },
+    { env: { INFERGATE_ACCESS_LOG: '1' }, logging: { accessLog: { enabled: true } } },
+    { env: { INFERGATE_ACCESS_LOG: '0' }, yaml: 'logging:\n  accessLog:\n    enabled: true\n', logging: { accessLog: { enabled: false } } },
+    { yaml: 'logging:\n  accessLog:\n    sampleRate: 0.1\n', argv: ['--access-log'], logging: { accessLog: { enabled: true, sampleRate: 0.1 } } },
+  ];
+  for (const row of table) {
+    const argv = row.yaml === undefined ? (row.argv ?? []) : ['--config', configFile(row.yaml), ...(row.argv ?? [])];
+    t.match(loadConfig(argv, row.env ?? {}).config.logging, row.logging, JSON.stringify(row));
+  }
+});
+
 t.test('invalid configs fail fast with a message naming the field', async (t) => {
   const table: Array<{ yaml?: string; argv?: string[]; env?: Record<string, string>; message: RegExp }> = [
     { yaml: 'server:\n  port: "eighty"\n', message: /server\.port: .*expected number/ },
@@ -83,6 +102,13 @@ t.test('invalid configs fail fast with a message naming the field', async (t) =>
     { argv: ['stray'], message: /unknown option stray/ },
     { argv: ['-p', '1'], message: /unknown option -p/ },
     { argv: ['--config', '/nonexistent/gateway.yaml'], message: /cannot read config file/ },
+    { argv: ['--log-level', 'loud'], message: /logging\.level \(from --log-level\): / },
+    { argv: ['--log-format', 'xml'], message: /logging\.format \(from --log-format\): / },
+    { env: { INFERGATE_LOG_FORMAT: 'xml' }, message: /logging\.format \(from INFERGATE_LOG_FORMAT\): / },
+    { argv: ['--access-log=yes'], message: /logging\.accessLog\.enabled \(from --access-log\): .*expected boolean/ },
+    { env: { INFERGATE_ACCESS_LOG: 'on' }, message: /logging\.accessLog\.enabled \(from INFERGATE_ACCESS_LOG\): .*expected boolean/ },
+    { argv: ['--access-log', 'true'], message: /unknown option true/ },
+    { yaml: 'logging:\n  accessLog:\n    sampleRate: 2\n', message: /logging\.accessLog\.sampleRate: / },
   ];
   for (const row of table) {
     const argv = row.yaml === undefined ? (row.argv ?? []) : ['--config', configFile(row.yaml), ...(row.argv ?? [])];

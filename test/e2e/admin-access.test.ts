@@ -13,7 +13,7 @@ t.test('with a token: 401 without it or with another, 200 with it; the data plan
   const { url } = await startGateway(t, { server: { adminToken: TOKEN }, models: { include: ['classifier'], defaultReplicas: 1 } });
   const bare = await fetch(`${url}/admin/replicas`);
   t.equal(bare.status, 401);
-  t.equal(bare.headers.get('www-authenticate'), 'Bearer realm="infergate admin"');
+  t.equal(bare.headers.get('www-authenticate'), 'Basic realm="infergate admin", Bearer realm="infergate admin"');
   t.match(await bare.json(), { code: 'GW_ERR_UNAUTHORIZED', error: /Bearer/ });
 
   const wrong = await fetch(`${url}/admin/cache`, { headers: { authorization: `Bearer ${TOKEN}-not` } });

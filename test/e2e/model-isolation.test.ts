@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
+import { captureLogger } from '../helpers/capture-logger.ts';
 import { allReplicasReady, demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { thirdSampleModel, unsupportedOperatorModel, writeModel } from '../helpers/test-models.ts';
 
@@ -32,9 +33,9 @@ writeModel(repository, 'bad-config', '1', third, 'batching:\n  maxBatchSize: lot
 mkdirSync(join(repository, 'needs-three', '2'));
 writeFileSync(join(repository, 'needs-three', 'config.yaml'), 'versionPolicy: all\n');
 
-const logs: string[] = [];
+const logs = captureLogger();
 const models = ['classifier', 'needs-three', 'warm-fails', 'warm-passes', 'warm-file', 'warm-no-file', 'bad-op', 'truncated', 'bad-config'];
-const { gateway, url } = await startGateway(t, { models: { include: models }, server: { strictReadiness: false } }, repository, (m) => logs.push(m));
+const { gateway, url } = await startGateway(t, { models: { include: models }, server: { strictReadiness: false } }, repository, logs.logger);
 
 const random = seededRandom(3);
 const classifierInput = randomFloats(random, 64);
@@ -62,13 +63,17 @@ t.test('every unavailable version says why, on its ready, metadata and infer rou
     t.match(metadata.body.error, reason);
     const infer = await postJson(`${path}/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
     t.same([infer.status, infer.body.code], [400, 'GW_ERR_MODEL_UNAVAILABLE'], `${model} ${version}: infer is refused`);
-    t.equal(logs.filter((line) => line.includes(`model ${model} version ${version} is unavailable`)).length, 1, `${model} ${version}: logged once for both workers`);
+    const logged = logs.lines().filter((line) => line.msg === 'model version unavailable' && line.model === model && line.version === version);
+    t.equal(logged.length, 1, `${model} ${version}: logged once for both workers`);
+    t.match(logged[0], { level: 'warn', reason }, `${model} ${version}: the line gives the cause`);
   }
   t.same(gateway.registry.status('needs-three'), [{ version: '1', state: 'READY' }, { version: '2', state: 'UNAVAILABLE', reason: `${join(repository, 'needs-three', '2', 'model.onnx')} is missing` }]);
 });
 
 t.test('a model that fails only the synthetic warm-up is served, with one warning', async (t) => {
-  const warnings = logs.filter((line) => /needs-three version 1: warning: .*synthetic sample.*cannot be reshaped.*served anyway/.test(line));
+  const warnings = logs
+    .lines()
+    .filter((line) => line.msg === 'model version loaded with a warning' && line.model === 'needs-three' && line.version === '1' && /synthetic sample.*cannot be reshaped.*served anyway/.test(String(line.warning)));
   t.equal(warnings.length, 1, 'one warning for two workers');
   t.equal((await getJson(`${url}/v2/models/needs-three/ready`)).status, 200, 'the unversioned ready route follows version 1');
   const ok = await postJson(`${url}/v2/models/needs-three/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }] });
@@ -84,7 +89,7 @@ t.test('a configured warm-up that passes serves: shapes with a fill, or a reques
   t.same([ok.status, ok.body.outputs?.[0].data], [200, [9]]);
   const fromFile = await postJson(`${url}/v2/models/warm-file/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [0, 0, 7] }] });
   t.same([fromFile.status, fromFile.body.outputs?.[0].data], [200, [7]]);
-  t.notOk(logs.some((line) => /warm-(passes|file)/.test(line)), 'nothing logged about them');
+  t.notOk(/warm-(passes|file)/.test(logs.text()), 'nothing logged about them');
 });
 
 t.test('the other models serve, the gateway is ready, and no worker exited', async (t) => {
@@ -101,7 +106,7 @@ t.test('the other models serve, the gateway is ready, and no worker exited', asy
     t.equal(replica.state, 'ready', `${replica.id} is ready`);
     t.equal(replica.generation, 0, `${replica.id} never restarted`);
   }
-  t.notOk(logs.some((line) => /exited/.test(line)), 'no worker exited');
+  t.notOk(logs.messages().some((message) => /exited/.test(message)), 'no worker exited');
 });
 
 t.test('every file stays as written: the gateway reports, it does not repair', async (t) => {

@@ -7,6 +7,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { captureLogger } from '../helpers/capture-logger.ts';
 import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { writeModel } from '../helpers/test-models.ts';
 
@@ -46,8 +47,8 @@ t.test('explicit: only the models named load at start; the API loads another int
 t.test('poll: a new version is picked up within a poll period, a removed model is unloaded; traffic elsewhere never fails', async (t) => {
   const classifierFile = readFileSync(join(repository, 'classifier', '1', 'model.onnx'));
   writeModel(repository, 'polled', '1', classifierFile, 'versionPolicy: all\n');
-  const logs: string[] = [];
-  const { url } = await startGateway(t, { models: { controlMode: 'poll', pollIntervalSeconds: 1, include: ['classifier', 'polled'], defaultReplicas: 1 } }, repository, (m) => logs.push(m));
+  const logs = captureLogger();
+  const { url } = await startGateway(t, { models: { controlMode: 'poll', pollIntervalSeconds: 1, include: ['classifier', 'polled'], defaultReplicas: 1 } }, repository, logs.logger);
   let running = true;
   const statuses: number[] = [];
   const traffic = (async () => {
@@ -67,7 +68,7 @@ t.test('poll: a new version is picked up within a poll period, a removed model i
   const tookMs = Date.now() - startedMs;
   // The next poll (at most one period later) loads it; the load itself takes well under a second here.
   t.ok(picked && tookMs <= 1_000 + 3_000, `version 2 serves ${tookMs} ms after its directory appeared (poll period 1000 ms)`);
-  if (!picked) t.comment(logs.join('\n'));
+  if (!picked) t.comment(logs.text());
 
   rmSync(join(repository, 'polled'), { recursive: true });
   const gone = await until(async () => (await ask('')).code === 'GW_ERR_MODEL_NOT_FOUND', 10_000);

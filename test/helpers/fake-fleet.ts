@@ -5,6 +5,7 @@
 // socket.
 
 import { decodeFrame, encodeFrame, type FrameBytes, type InferRequestHeader, type InferResponseHeader, type ModelSignature, type WorkerModelsBody } from '../../common/wire.ts';
+import { silentLogger } from '../../common/logger.ts';
 import { configSchema } from '../../config/schema.ts';
 import { ReplicaHealth } from '../../gateway/health/replica-health.ts';
 import type { ReplicaClient } from '../../gateway/replicas/replica-client.ts';
@@ -58,7 +59,7 @@ export function fakeFleet(options: FakeFleetOptions = {}): FakeFleet {
     panicThresholdPercent: options.panicThresholdPercent ?? config.health.panicThresholdPercent,
     maxEjectionPercent: config.health.maxEjectionPercent,
     slowStart: { windowMs: config.health.slowStartWindowMs, minWeightPercent: config.health.slowStartMinWeightPercent },
-    log: () => {},
+    logger: silentLogger(),
   });
   const breakers: Breaker[] = [];
   const connect = ({ id }: { id: string }): ReplicaClient => ({
@@ -70,6 +71,7 @@ export function fakeFleet(options: FakeFleetOptions = {}): FakeFleet {
     isReady: async () => true,
     models: async () => REPORT,
     stats: async () => ({ models: {} }),
+    metrics: async () => [],
     loadModel: async () => REPORT,
     unloadModel: async () => ({ models: [], unavailable: [], warnings: [] }),
     close: async () => {},

@@ -25,6 +25,10 @@ export type GatewayProcessOptions = {
   replicas: number;
   /** Written as the --config file (any subset of config/schema.ts). */
   config: Record<string, unknown>;
+  /** More command-line flags, after the helper's own (a later flag wins: `--log-level debug`). */
+  args?: readonly string[];
+  /** Variables added to the gateway's environment (e.g. OTEL_*). */
+  env?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
 };
 
@@ -77,10 +81,15 @@ export async function startGatewayProcess(t: TestContext, options: GatewayProces
     process.off('exit', killAll);
   });
   const repository = options.repository ?? (await demoRepository(t));
-  const args = [BIN, 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--replicas', String(options.replicas), '--models', repository];
-  const { handle } = await processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: options.readyTimeoutMs ?? 60_000, env: uninstrumentedEnv() });
+  const args = [BIN, 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--replicas', String(options.replicas), '--models', repository, ...(options.args ?? [])];
+  // Matched against all of stdout (handle.output() keeps only its tail, which debug lines may have pushed the address out of).
+  const { handle, match } = await processes.start('gateway', process.execPath, args, {
+    ready: /listening on http:\/\/[^\s"]+?:(\d+)[\s\S]*gateway ready/,
+    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+    env: { ...uninstrumentedEnv(), ...options.env },
+  });
   t.teardown(() => killGroup(handle.pid));
-  const port = /listening on http:\/\/[^\s]+?:(\d+)/.exec(handle.output())?.[1];
+  const port = match?.[1];
   if (!port) throw new Error(`gateway: no "listening on" line in its output:\n${handle.output()}`);
   const origin = `http://127.0.0.1:${port}`;
 
@@ -101,6 +110,20 @@ export async function startGatewayProcess(t: TestContext, options: GatewayProces
     },
     peakRssBytes: () => peakRssBytes(handle.pid),
   };
+}
+
+/** The JSON log lines in a process's output (the gateway's and its workers'), parsed; other lines are skipped. */
+export function jsonLines(output: string): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line cut off at the end of the output so far, or not JSON after all
+    }
+  }
+  return lines;
 }
 
 /** VmHWM of a live process, in bytes. */

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import { Gateway } from '../../gateway/app.ts';
 import { configSchema, type GatewayConfig } from '../../config/schema.ts';
 import { writeDemoModels } from '../../scripts/demo-models/index.ts';
@@ -24,13 +25,13 @@ export type Overrides = { [K in keyof GatewayConfig]?: GatewayConfig[K] extends 
 
 export type StartedGateway = { gateway: Gateway; url: string; repository: string };
 
-/** A ready gateway on an ephemeral port; `overrides` patch the default config; `log` receives the gateway's log lines. */
-export async function startGateway(t: Teardown, overrides: Overrides = {}, repository?: string, log: (message: string) => void = () => {}): Promise<StartedGateway> {
+/** A ready gateway on an ephemeral port; `overrides` patch the default config; `logger` receives the gateway's log lines (test/helpers/capture-logger.ts). */
+export async function startGateway(t: Teardown, overrides: Overrides = {}, repository?: string, logger: Logger = silentLogger()): Promise<StartedGateway> {
   const repo = repository ?? (await demoRepository(t));
   const raw: Record<string, object> = { server: { port: 0 }, models: { repository: repo } };
   for (const [section, values] of Object.entries(overrides)) raw[section] = Array.isArray(values) ? values : { ...raw[section], ...values };
   const config = configSchema.parse(raw);
-  const gateway = new Gateway(config, { log });
+  const gateway = new Gateway(config, { logger });
   t.teardown(() => gateway.close());
   const address = await gateway.listen();
   await gateway.whenReady();

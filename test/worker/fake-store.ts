@@ -39,6 +39,6 @@ export class FakeStore extends EventEmitter {
     if (model !== 'echo') throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', model);
     this.seen.push(...tensors);
     await new Promise<void>((release) => this.emit('run', { tensors, release } satisfies PendingRun));
-    return { version: version || '1', outputs: [...tensors] };
+    return { version: version || '1', outputs: [...tensors], timing: { inputMs: 0, inferMs: 0, outputMs: 0 } };
   }
 }

@@ -16,6 +16,7 @@ import { encodeModel } from '../../scripts/demo-models/onnx-builder.ts';
 import { DEMO_MODELS } from '../../scripts/demo-models/specs.ts';
 import { mlpGraph, mlpWeights } from '../../scripts/demo-models/specs.ts';
 import { unsupportedOperatorModel, writeModel } from '../helpers/test-models.ts';
+import { LogLines } from './log-lines.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 // Same session options in the worker and here, so outputs agree to the bit.
@@ -52,10 +53,7 @@ async function startWorker(t: Test, repository: string, args: string[]): Promise
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`worker exited ${code} before ready: ${stderr}`)));
-  });
+  await new LogLines(child.stdout).ready().catch((err: Error) => Promise.reject(new Error(`${err.message}\nstderr: ${stderr}`)));
   const control = async (path: string, body?: unknown) => {
     const res = await pool.request({ method: 'POST', path, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
     return { status: res.statusCode, json: (await res.body.json()) as any };

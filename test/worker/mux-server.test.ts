@@ -11,6 +11,7 @@ import t, { type Test } from 'tap';
 import { decodeMuxError, encodeMuxHeader, MUX_KIND, MuxDecoder, type MuxMessage } from '../../common/mux.ts';
 import { decodeFrame, encodeFrame, type InferRequestHeader, type InferResponseHeader } from '../../common/wire.ts';
 import { MuxServer } from '../../worker/mux-server.ts';
+import { captureLogger } from '../helpers/capture-logger.ts';
 import { FakeStore, type PendingRun } from './fake-store.ts';
 import { WorkerServer } from '../../worker/server.ts';
 
@@ -46,10 +47,10 @@ class Peer {
   }
 }
 
-async function start(t: Test, logs: string[] = []) {
+async function start(t: Test, logger = captureLogger().logger) {
   const store = new FakeStore();
   const worker = new WorkerServer({ store });
-  const mux = new MuxServer({ runFrame: (body) => worker.runFrame(body), maxBodyBytes: 4096, log: (m) => logs.push(m) });
+  const mux = new MuxServer({ runFrame: (body) => worker.runFrame(body), maxBodyBytes: 4096, logger });
   const path = join(dir, `w${count++}.sock.mux`);
   await mux.listen({ kind: 'unix', path });
   const peers: Peer[] = [];
@@ -110,8 +111,8 @@ t.test('concurrent requests on one connection are answered as they finish, tagge
 });
 
 t.test('failures answer response-error with the catalogued status and {code, message}', async (t) => {
-  const logs: string[] = [];
-  const { peer } = await start(t, logs);
+  const { logger, lines } = captureLogger();
+  const { peer } = await start(t, logger);
   const p = peer();
   const cases: Array<[string, Uint8Array, number, string]> = [
     ['garbage frame', Buffer.from([200, 0, 0, 0, 1]), 400, 'GW_ERR_BAD_FRAME'],
@@ -127,7 +128,7 @@ t.test('failures answer response-error with the catalogued status and {code, mes
     t.equal(error.status, status, `${name}: ${status}`);
     t.equal((error.body as { code: string }).code, code, `${name}: ${code}`);
   }
-  t.match(logs.join('\n'), /unexpected/, 'internal errors are logged');
+  t.match(lines(), [{ level: 'error', err: { message: 'unexpected' } }], 'internal errors are logged');
 });
 
 t.test('a message over the size limit or of a response kind drops the connection', async (t) => {

@@ -14,6 +14,7 @@ const BASE = ['--listen', 'unix:/tmp/w.sock', '--models', './models'];
 
 t.test('valid command lines → typed options', async (t) => {
   const defaults: WorkerOptions = {
+    id: 'worker',
     listen: { kind: 'unix', path: '/tmp/w.sock' },
     modelsDir: './models',
     models: [],
@@ -23,6 +24,8 @@ t.test('valid command lines → typed options', async (t) => {
     muxListen: { kind: 'unix', path: '/tmp/w.sock.mux' },
     injectFault: 'none',
     modelLog: 'stderr',
+    logLevel: 'info',
+    logFormat: 'auto',
   };
   const cases: Array<[string, string[], Partial<WorkerOptions>]> = [
     ['defaults', BASE, {}],
@@ -46,6 +49,10 @@ t.test('valid command lines → typed options', async (t) => {
       { session: { intraOpThreads: 2, interOpThreads: 3, graphOptimizationLevel: 'basic', executionMode: 'parallel' } },
     ],
     ['drain timeout and body limit', [...BASE, '--drain-timeout-ms', '2500', '--max-body-bytes', '1024'], { drainTimeoutMs: 2500, maxBodyBytes: 1024 }],
+    ['replica id', [...BASE, '--id', 'worker-3'], { id: 'worker-3' }],
+    ['an id with dots, colons and underscores', [...BASE, '--id=gw_1.node:worker-0'], { id: 'gw_1.node:worker-0' }],
+    ['log level and format', [...BASE, '--log-level', 'debug', '--log-format', 'json'], { logLevel: 'debug', logFormat: 'json' }],
+    ['silent, pretty', [...BASE, '--log-level=silent', '--log-format=pretty'], { logLevel: 'silent', logFormat: 'pretty' }],
   ];
   for (const [name, argv, expected] of cases) {
     t.same(parseWorkerOptions(argv), { ...defaults, ...expected }, name);
@@ -73,6 +80,13 @@ t.test('mistakes → WorkerOptionsError naming the flag', async (t) => {
     [[...BASE, '--inject-fault', 'crash'], '--inject-fault', /none, infer-errors/],
     [[...BASE, '--execution-mode', 'async'], '--execution-mode', /sequential, parallel/],
     [[...BASE, '--port', '9'], '--port', /unknown option/],
+    [[...BASE, '--id', ''], '--id', /not 1 to 64 letters/],
+    [[...BASE, '--id', 'worker 0'], '--id', /not 1 to 64 letters/],
+    [[...BASE, '--id', 'w"0'], '--id', /not 1 to 64 letters/],
+    [[...BASE, '--id', 'x'.repeat(65)], '--id', /not 1 to 64 letters/],
+    [[...BASE, '--id', 'a', '--id', 'b'], '--id', /more than once/],
+    [[...BASE, '--log-level', 'verbose'], '--log-level', /fatal, error, warn, info, debug, trace, silent/],
+    [[...BASE, '--log-format', 'text'], '--log-format', /auto, json, pretty/],
     [[...BASE, 'stray'], '', /unexpected argument "stray"/],
   ];
   for (const [argv, flag, message] of cases) {
@@ -108,6 +122,9 @@ t.test('workerArgv writes what parseWorkerOptions reads back', async (t) => {
         drainTimeoutMs: 2500,
         modelLog: 'none',
         injectFault: 'infer-errors',
+        id: 'worker-0',
+        logLevel: 'warn',
+        logFormat: 'json',
       },
     ],
     [
@@ -122,6 +139,7 @@ t.test('workerArgv writes what parseWorkerOptions reads back', async (t) => {
     t.same(
       parsed,
       {
+        id: spawn.id ?? 'worker',
         listen: spawn.listen,
         modelsDir: spawn.modelsDir,
         models: spawn.models ?? [],
@@ -131,6 +149,8 @@ t.test('workerArgv writes what parseWorkerOptions reads back', async (t) => {
         muxListen,
         injectFault: spawn.injectFault ?? 'none',
         modelLog: spawn.modelLog ?? 'stderr',
+        logLevel: spawn.logLevel ?? 'info',
+        logFormat: spawn.logFormat ?? 'auto',
       },
       name,
     );

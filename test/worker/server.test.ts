@@ -12,7 +12,7 @@ import t, { type Test } from 'tap';
 import { Client } from 'undici';
 import type { InfergateError } from '../../common/errors.ts';
 import { httpStatusOf } from '../../common/http-status.ts';
-import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader } from '../../common/wire.ts';
+import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader, type WorkerMetricsBody } from '../../common/wire.ts';
 import { removeStaleUnixSocket } from '../../worker/listen.ts';
 import { ECHO_SIGNATURE, FakeStore, type PendingRun } from './fake-store.ts';
 import { WorkerServer } from '../../worker/server.ts';
@@ -240,4 +240,28 @@ t.test('--inject-fault infer-errors fails every inference with a 500 while healt
   const failed = await call(c, 'POST', '/infer', echoFrame([1]));
   t.same([failed.status, failed.json().code], [500, 'GW_ERR_INJECTED_FAULT']);
   t.equal(store.seen.length, 0);
+});
+
+t.test('GET /metrics answers the registry it is given (an empty list without one); frames reach the run observer', async (t) => {
+  const bare = await start(t);
+  const c = bare.client();
+  const empty = await call(c, 'GET', '/metrics');
+  t.same([empty.status, empty.json()], [200, []]);
+  t.equal((await call(c, 'POST', '/metrics')).status, 405);
+
+  const store = new FakeStore('ready');
+  autoRelease(store);
+  const runs: string[] = [];
+  const server = new WorkerServer({ store, metrics: async () => [{ name: 'm', help: 'h', values: [{ value: runs.length, labels: {} }] }] as unknown as WorkerMetricsBody, onRun: (run) => runs.push(`${run.model}/${run.version}`) });
+  const path = join(dir, `w${socketCount++}.sock`);
+  await server.listen({ kind: 'unix', path });
+  const client = new Client('http://localhost', { socketPath: path });
+  t.teardown(async () => {
+    await client.destroy();
+    server.destroy();
+    await server.close();
+  });
+  t.equal((await call(client, 'POST', '/infer', echoFrame([1, 2]))).status, 200);
+  t.same(runs, ['echo/1']);
+  t.match((await call(client, 'GET', '/metrics')).json(), [{ name: 'm', values: [{ value: 1 }] }]);
 });

@@ -16,6 +16,7 @@ import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, 
 import { encodeModel, node, valueInfo } from '../../scripts/demo-models/onnx-builder.ts';
 import { workerArgv, type WorkerSpawnOptions } from '../../common/worker-options.ts';
 import { writeModel } from '../helpers/test-models.ts';
+import { LogLines } from './log-lines.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 
@@ -29,22 +30,23 @@ writeModel(repository, 'other', '1', identity);
 let workers = 0;
 
 /** Spawns a worker from typed options; resolves with a client once it printed its ready line. */
-async function startWorker(t: Test, models: WorkerSpawnOptions['models']): Promise<{ client: Client; stderr: () => string; exitCode: () => number | null }> {
+async function startWorker(t: Test, models: WorkerSpawnOptions['models']): Promise<{ client: Client; log: LogLines; exitCode: () => number | null }> {
   const socketPath = join(dir, `w${workers++}.sock`);
   const argv = workerArgv({ listen: { kind: 'unix', path: socketPath }, modelsDir: repository, models, session: { intraOpThreads: 1 } });
   const child = spawn(process.execPath, [WORKER_MAIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  const log = new LogLines(child.stdout);
   const client = new Client('http://localhost', { socketPath });
   t.teardown(async () => {
     await client.destroy();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   });
-  const [line] = (await Promise.race([once(child.stdout, 'data'), exited.then(() => [Buffer.from(`exited: ${stderr}`)])])) as [Buffer];
-  t.match(String(line), /^infergate worker listening on /, `ready: ${argv.join(' ')}`);
-  return { client, stderr: () => stderr, exitCode: () => child.exitCode };
+  await log.ready().catch((err: Error) => Promise.reject(new Error(`${err.message}\nstderr: ${stderr}`)));
+  t.pass(`ready: ${argv.join(' ')}`);
+  return { client, log, exitCode: () => child.exitCode };
 }
 
 async function models(client: Client): Promise<{ served: string[]; unavailable: WorkerModelsBody['unavailable'] }> {
@@ -83,7 +85,11 @@ t.test('a named version the repository lacks is unavailable with its reason; the
   t.same(served, ['echo/1', 'other/1'], 'version 10 is not loaded: it was not named');
   t.same(unavailable.map((u) => `${u.name}/${u.version}`), ['echo/7']);
   t.match(unavailable[0]!.reason, /version 7 is not in the repository \(no .*echo\/7\/ directory\)/);
-  t.match(worker.stderr(), /model echo version 7 is unavailable: version 7 is not in the repository/, 'a standalone worker logs it');
+  t.match(
+    worker.log.lines.find((l) => l.level === 'warn'),
+    { model: 'echo', version: '7', reason: /version 7 is not in the repository/, msg: 'model echo version 7 is unavailable' },
+    'a standalone worker logs it',
+  );
   const table: Array<[string, string, [number, string]]> = [
     ['echo', '7', [400, 'GW_ERR_MODEL_UNAVAILABLE']],
     ['echo', '10', [404, 'GW_ERR_VERSION_NOT_FOUND']],

@@ -15,6 +15,7 @@ import t, { type Test } from 'tap';
 import { Client } from 'undici';
 import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader, type Tensor, type WorkerModelsBody } from '../../common/wire.ts';
 import { writeDemoModels } from '../../scripts/demo-models/index.ts';
+import { LogLines } from './log-lines.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 // Same session options in the worker and here, so outputs agree to the bit.
@@ -36,23 +37,18 @@ async function startWorker(t: Test, args: string[] = []): Promise<Worker> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  const log = new LogLines(child.stdout!);
   const client = new Client('http://localhost', { socketPath });
   t.teardown(async () => {
     await client.destroy();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      if (stdout.includes('\n')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited ${code} before ready: ${stderr}`)));
-  });
-  t.equal(stdout, `infergate worker listening on unix:${socketPath}\n`, 'prints one ready line');
+  const ready = await log.ready().catch((err: Error) => Promise.reject(new Error(`${err.message}\nstderr: ${stderr}`)));
+  t.match(ready, { level: 'info', msg: `infergate worker listening on unix:${socketPath}`, process: 'worker', worker: 'worker', address: `unix:${socketPath}` }, 'logs one ready line');
+  t.same(log.lines, [ready], 'and nothing else while starting');
   return { child, socketPath, client, stderr: () => stderr, exited };
 }
 
@@ -265,21 +261,24 @@ t.test('a version that cannot load is unavailable; the worker serves the others 
   writeFileSync(join(mixed, 'classifier', 'config.yaml'), 'versionPolicy: all\n');
   const socketPath = join(dir, `w${workerCount++}.sock`);
   const child = spawn(process.execPath, [WORKER_MAIN, '--listen', `unix:${socketPath}`, '--models', mixed, ...SESSION_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  const log = new LogLines(child.stdout);
   const client = new Client('http://localhost', { socketPath });
   t.teardown(async () => {
     await client.destroy();
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const [line] = (await once(child.stdout, 'data')) as [Buffer];
-  t.match(String(line), /listening on/, 'ready although a model cannot load');
+  await log.ready();
+  t.pass('ready although a model cannot load');
   const body = (await call(client, 'GET', '/models')).json() as WorkerModelsBody;
   t.same(body.models.map((m) => `${m.name}/${m.version}`), ['classifier/1']);
   t.same(body.unavailable.map((u) => `${u.name}/${u.version}`), ['bad/1', 'classifier/2']);
   t.match(body.unavailable[0]!.reason, /bad\/1\/model\.onnx: onnxruntime cannot load it: .*Protobuf parsing failed/);
   t.match(body.unavailable[1]!.reason, /classifier\/2\/model\.onnx is missing/);
-  t.match(stderr, /model bad version 1 is unavailable: .*onnxruntime cannot load it/, 'a standalone worker logs it');
+  t.match(
+    log.lines.find((l) => l.model === 'bad'),
+    { level: 'warn', model: 'bad', version: '1', reason: /onnxruntime cannot load it/, msg: 'model bad version 1 is unavailable' },
+    'a standalone worker logs it',
+  );
   const refused = await call(client, 'POST', '/infer', inferFrame('bad', '1', [fp32('x', [1, 4], random(1))]));
   t.same([refused.status, refused.json().code], [400, 'GW_ERR_MODEL_UNAVAILABLE']);
   const served = await call(client, 'POST', '/infer', inferFrame('classifier', '1', [fp32('input', [1, 64], random(2))]));
@@ -287,7 +286,7 @@ t.test('a version that cannot load is unavailable; the worker serves the others 
   t.equal(child.exitCode, null, 'still running');
 });
 
-t.test('start-up failures: exit 1 for the repository, 2 for flags, with the reason on stderr', async (t) => {
+t.test('start-up failures: exit 1 for the repository (a fatal log line), 2 for flags (on stderr)', async (t) => {
   const emptyRepository = join(dir, 'empty');
   mkdirSync(emptyRepository, { recursive: true });
   const cases: Array<[string, string[], number, RegExp]> = [
@@ -302,13 +301,19 @@ t.test('start-up failures: exit 1 for the repository, 2 for flags, with the reas
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
-      let stdout = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c));
-      child.stdout.on('data', (c: Buffer) => (stdout += c));
+      const log = new LogLines(child.stdout);
       const [exitCode] = (await once(child, 'exit')) as [number | null];
+      await log.waitFor(() => false).catch(() => {}); // the rest of the output
       t.equal(exitCode, code, `${name}: exit ${code}`);
-      t.match(stderr, message, `${name}: says why`);
-      t.equal(stdout, '', `${name}: never claims to listen`);
+      if (code === 2) {
+        t.match(stderr, message, `${name}: says why on stderr`);
+        t.same(log.lines, [], `${name}: logs nothing`);
+      } else {
+        t.match(log.lines, [{ level: 'fatal', msg: message }], `${name}: says why`);
+        t.equal(stderr, '', `${name}: nothing on stderr`);
+      }
+      t.notOk(log.lines.some((l) => /listening on/.test(String(l.msg))), `${name}: never claims to listen`);
     }),
   );
 });
@@ -322,9 +327,9 @@ t.test('TCP listen on port 0 reports the port it bound', async (t) => {
     if (child.exitCode === null) child.kill('SIGKILL');
     await exited;
   });
-  const [line] = (await once(child.stdout, 'data')) as [Buffer];
-  const match = /^infergate worker listening on 127\.0\.0\.1:(\d+)\n$/.exec(String(line));
-  t.ok(match, String(line));
+  const line = await new LogLines(child.stdout).ready();
+  const match = /^infergate worker listening on 127\.0\.0\.1:(\d+)$/.exec(String(line.msg));
+  t.ok(match, String(line.msg));
   const client = new Client(`http://127.0.0.1:${match![1]}`);
   t.teardown(() => client.destroy());
   const { models } = (await call(client, 'GET', '/models')).json() as WorkerModelsBody;

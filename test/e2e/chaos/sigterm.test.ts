@@ -9,7 +9,7 @@
 
 import t from 'tap';
 import { runClosedLoop, type Outcome } from '../../helpers/closed-loop.ts';
-import { CLASSIFIER_ONLY, isAlive, startGatewayProcess } from '../../helpers/gateway-process.ts';
+import { CLASSIFIER_ONLY, isAlive, jsonLines, startGatewayProcess } from '../../helpers/gateway-process.ts';
 
 const INFER_PATH = '/v2/models/classifier/infer';
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -115,12 +115,12 @@ t.test('SIGTERM under load: every accepted request gets a full answer, then exit
   await load;
 
   const stdout = gateway.stdout();
-  const stopped = /stopped; requests accepted (\d+), answered (\d+), shed (\d+), refused while draining (\d+)/.exec(stdout);
-  const [accepted, answered, shed, refusedWhileDraining] = (stopped?.slice(1) ?? []).map(Number);
+  const stopped = jsonLines(stdout).find((line) => line.msg === 'infergate gateway stopped');
+  const { accepted, answered, shed, refusedWhileDraining } = (stopped ?? {}) as Record<string, number | undefined>;
   const errors = Object.fromEntries(counts.errors);
   t.comment(`queued in the batcher just before SIGTERM: ${queued}; exit ${code} after ${Math.round(exitMs)} ms`);
   t.comment(`client: 200 ${counts.ok} (${counts.okAfterSignal} of them answered after the signal), 503 shutting down ${counts.shuttingDown}, errors ${JSON.stringify(errors)}, other ${JSON.stringify(Object.fromEntries(counts.otherAnswers))}; admin requests ${adminRequests}`);
-  t.comment(`gateway: ${stopped?.[0] ?? '(no "stopped" line)'}`);
+  t.comment(`gateway: ${stopped ? JSON.stringify(stopped) : '(no "stopped" line)'}`);
 
   t.equal(code, 0, `exit code 0 (signal ${signal})`);
   t.ok(exitMs < SHUTDOWN_GRACE_MS + WORKER_DRAIN_MS, `exited within the grace time plus the workers' drain (${Math.round(exitMs)} ms)`);

@@ -30,6 +30,27 @@ t.test('with a token: the right bearer token from anywhere, nothing else', async
   for (const [authorization, remote, expected] of cases) t.equal(outcome(check, authorization, remote), expected, `${JSON.stringify(authorization)} from ${remote}`);
 });
 
+t.test('with a token: Basic with the token as the password (what a browser sends), any user name', async (t) => {
+  const check = adminAccess(TOKEN);
+  const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+  const cases: Array<[string, string]> = [
+    [basic(`admin:${TOKEN}`), 'allowed'],
+    [basic(`:${TOKEN}`), 'allowed'],
+    [basic(`any one:${TOKEN}`), 'allowed'],
+    [`basic   ${Buffer.from(`x:${TOKEN}`).toString('base64')} `, 'allowed'],
+    [basic(`ünïcode:${TOKEN}`), 'allowed'],
+    [basic(`${TOKEN}:`), 'GW_ERR_UNAUTHORIZED'],
+    [basic(TOKEN), 'GW_ERR_UNAUTHORIZED'],
+    [basic(`admin:${TOKEN}x`), 'GW_ERR_UNAUTHORIZED'],
+    [basic(`admin:${TOKEN.slice(0, -1)}`), 'GW_ERR_UNAUTHORIZED'],
+    [basic(`admin:${TOKEN}:`), 'GW_ERR_UNAUTHORIZED'],
+    [`Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64url')}!`, 'GW_ERR_UNAUTHORIZED'],
+    ['Basic', 'GW_ERR_UNAUTHORIZED'],
+    [`Bearer ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`, 'GW_ERR_UNAUTHORIZED'],
+  ];
+  for (const [authorization, expected] of cases) t.equal(outcome(check, authorization, '203.0.113.7'), expected, JSON.stringify(authorization));
+});
+
 t.test('without a token: loopback clients only, whatever they send', async (t) => {
   const check = adminAccess(undefined);
   const cases: Array<[string | undefined, string | undefined, string]> = [
@@ -38,6 +59,7 @@ t.test('without a token: loopback clients only, whatever they send', async (t) =
     [undefined, '::1', 'allowed'],
     [undefined, '::ffff:127.0.0.1', 'allowed'],
     [`Bearer ${TOKEN}`, '192.0.2.2', 'GW_ERR_FORBIDDEN'],
+    [`Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`, '192.0.2.2', 'GW_ERR_FORBIDDEN'],
     [undefined, '::ffff:192.0.2.2', 'GW_ERR_FORBIDDEN'],
     [undefined, '2001:db8::1', 'GW_ERR_FORBIDDEN'],
     [undefined, undefined, 'GW_ERR_FORBIDDEN'],

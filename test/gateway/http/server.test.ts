@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { Pool } from 'undici';
+import { silentLogger } from '../../../common/logger.ts';
 import type { HandleRoute, Reply } from '../../../gateway/http/reply.ts';
 import { EXPANSION, RequestBudget } from '../../../gateway/http/request-budget.ts';
 import { HttpFront } from '../../../gateway/http/server.ts';
@@ -18,7 +19,7 @@ function blockingHandlers() {
 
 async function started(maxInFlightRequests: number, budget?: RequestBudget) {
   const { handle, waiting } = blockingHandlers();
-  const front = new HttpFront({ handle, maxInFlightRequests, log: () => {}, ...(budget ? { budget } : {}) });
+  const front = new HttpFront({ handle, maxInFlightRequests, logger: silentLogger(), ...(budget ? { budget } : {}) });
   await new Promise<void>((resolve) => front.server.listen(0, '127.0.0.1', resolve));
   const client = new Pool(`http://127.0.0.1:${(front.server.address() as AddressInfo).port}`, { connections: 4 });
   t.teardown(async () => {
@@ -44,7 +45,7 @@ t.test('beyond maxInFlightRequests a request is shed at once with 503 and Retry-
   t.equal(((await shed.body.json()) as { code: string }).code, 'GW_ERR_OVERLOADED');
   for (const release of waiting) release();
   t.same([(await first).statusCode, (await second).statusCode], [200, 200]);
-  t.same(front.stats(), { accepted: 2, answered: 2, shed: 1, refusedWhileDraining: 0, inFlight: 0 });
+  t.same(front.stats(), { accepted: 2, answered: 2, shed: 1, shedInFlight: 1, shedBodyBudget: 0, refusedWhileDraining: 0, inFlight: 0 });
 });
 
 t.test('drain: accepted requests finish (with connection: close), later ones are refused', async (t) => {

@@ -39,7 +39,7 @@ function service(t: Test, settings: { batching: boolean; inferMs?: number }) {
     keyPrefix: 'test',
     policyFor: () => ({ enabled: true, ttlSeconds: 60, maxEntryBytes: 1 << 16 }),
   });
-  const infer = new InferService({ registry, batching, cache, dispatcher, maxResponseBytes: 1 << 20 });
+  const infer = new InferService({ registry, batching, cache, dispatcher, maxResponseBytes: 1 << 20, now });
   const call = (values: number[], extra: Partial<InferCall> = {}): InferCall => ({
     target: infer.target('m', undefined),
     tensors: [fp32('x', [values.length / 2, 2], values)],
@@ -48,6 +48,7 @@ function service(t: Test, settings: { batching: boolean; inferMs?: number }) {
     priority: 1,
     bypassCache: false,
     requestId: undefined,
+    record: undefined,
     ...extra,
   });
   return { infer, call, fleet };

@@ -5,7 +5,9 @@
 import t from 'tap';
 import type { RepositoryModel } from '../../../common/model-repository.ts';
 import type { ModelSignature, WorkerModelsBody } from '../../../common/wire.ts';
+import { silentLogger } from '../../../common/logger.ts';
 import { ModelRegistry, type ReplicaView } from '../../../gateway/models/registry.ts';
+import { captureLogger } from '../../helpers/capture-logger.ts';
 
 const sig = (name: string, version: string, fingerprint = `fp-${name}-${version}`): ModelSignature => ({
   name,
@@ -33,14 +35,14 @@ const replica = (id: string, state: string, body: WorkerModelsBody | null): Repl
 });
 
 t.test('version states: READY with a ready replica, UNAVAILABLE as reported or scanned, else LOADING', async (t) => {
-  const logs: string[] = [];
+  const logs = captureLogger();
   const registry = new ModelRegistry(
     [
       model('a', ['1', '2', '3']),
       model('b', ['1'], { configError: 'invalid model config /repo/b/config.yaml: replicas: expected number' }),
       { ...model('c', ['1']), versions: [{ version: '1', path: '/repo/c/1/model.onnx', missing: true }] },
     ],
-    (m) => logs.push(m),
+    logs.logger,
   );
   t.same(registry.status('a').map((v) => v.state), ['LOADING', 'LOADING', 'LOADING'], 'nothing reported yet');
   t.same(registry.status('b'), [{ version: '1', state: 'UNAVAILABLE', reason: 'invalid model config /repo/b/config.yaml: replicas: expected number' }]);
@@ -58,7 +60,9 @@ t.test('version states: READY with a ready replica, UNAVAILABLE as reported or s
   ]);
   t.ok(registry.settled());
   registry.observe(replicas);
-  t.equal(logs.filter((l) => l.includes('model a version 3 is unavailable')).length, 1, 'logged once, however often observed');
+  const unavailable = logs.lines().filter((l) => l.msg === 'model version unavailable' && l.model === 'a');
+  t.equal(unavailable.length, 1, 'logged once, however often observed');
+  t.match(unavailable[0], { level: 'warn', model: 'a', version: '3', reason: /onnxruntime cannot load it/ });
 
   // Both replicas restart: known signatures still resolve (requests wait for a replica), readiness drops.
   registry.observe([replica('w0', 'starting', body), replica('w1', 'stopped', body)]);
@@ -94,28 +98,29 @@ t.test('readiness: strict needs every version READY; otherwise UNAVAILABLE ones 
 });
 
 t.test('a replica that loaded another file under a known name and version does not serve it', async (t) => {
-  const logs: string[] = [];
-  const registry = new ModelRegistry([model('a', ['1'])], (m) => logs.push(m));
+  const logs = captureLogger();
+  const registry = new ModelRegistry([model('a', ['1'])], logs.logger);
   t.same(registry.learn('w0', report([sig('a', '1', 'aaaa')])), []);
   const conflicting = registry.learn('w1', report([sig('a', '1', 'bbbb')]));
   t.same(conflicting.map((s) => s.fingerprint), ['bbbb']);
-  t.match(logs.join('\n'), /w1: model a version 1 was loaded from another file/);
+  t.match(logs.lines(), [{ level: 'warn', msg: /loaded a model version from another file/, replica: 'w1', model: 'a', version: '1', sha256: 'bbbb', servedSha256: 'aaaa' }]);
   t.equal(registry.learn('w0', report([sig('a', '1', 'aaaa')])).length, 0);
 });
 
 t.test('warnings are logged once per version and message', async (t) => {
-  const logs: string[] = [];
-  const registry = new ModelRegistry([model('a', ['1'])], (m) => logs.push(m));
+  const logs = captureLogger();
+  const registry = new ModelRegistry([model('a', ['1'])], logs.logger);
   const body = report([sig('a', '1')], [], [['a', '1', 'synthetic warm-up failed']]);
   registry.learn('w0', body);
   registry.learn('w1', body);
   registry.learn('w0', body);
-  t.same(logs, ['model a version 1: warning: synthetic warm-up failed']);
+  t.match(logs.lines(), [{ level: 'warn', msg: 'model version loaded with a warning', model: 'a', version: '1', warning: 'synthetic warm-up failed' }]);
+  t.equal(logs.lines().length, 1);
 });
 
 t.test('labels resolve to their versions; a model changes while serving: upsert, unload, remove; loads are timed', async (t) => {
   let nowMs = 1_000;
-  const registry = new ModelRegistry([model('a', ['1', '2'], { config: { labels: { stable: 1 } } })], () => {}, () => nowMs);
+  const registry = new ModelRegistry([model('a', ['1', '2'], { config: { labels: { stable: 1 } } })], silentLogger(), () => nowMs);
   const body = report([sig('a', '1'), sig('a', '2')]);
   const replicas = [replica('w0', 'ready', body)];
   registry.learn('w0', body);

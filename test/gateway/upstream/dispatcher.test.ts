@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import { InfergateError } from '../../../common/errors.ts';
 import { configSchema } from '../../../config/schema.ts';
 import { ReplicaHealth } from '../../../gateway/health/replica-health.ts';
+import { captureLogger } from '../../helpers/capture-logger.ts';
 import { Replica } from '../../../gateway/replicas/replica.ts';
 import { ReplicaSet } from '../../../gateway/replicas/replica-set.ts';
 import { Breaker, BreakerClock } from '../../../gateway/resilience/circuit-breaker.ts';
@@ -28,7 +29,7 @@ type FleetOptions = {
 function fleet(t: Test, o: FleetOptions) {
   const config = configSchema.parse({ health: o.health ?? {}, breaker: o.breaker ?? {} });
   const clock = new BreakerClock(1_000);
-  const logs: string[] = [];
+  const logs = captureLogger();
   const set = new ReplicaSet({
     random: () => 0.5,
     now: () => performance.now(),
@@ -36,7 +37,7 @@ function fleet(t: Test, o: FleetOptions) {
     panicThresholdPercent: config.health.panicThresholdPercent,
     maxEjectionPercent: config.health.maxEjectionPercent,
     slowStart: { windowMs: config.health.slowStartWindowMs, minWeightPercent: config.health.slowStartMinWeightPercent },
-    log: (m) => logs.push(m),
+    logger: logs.logger,
   });
   const calls: string[] = [];
   const replicas = o.behaviours.map((behaviour, i) => {
@@ -127,10 +128,12 @@ t.test('consecutive failures eject a replica, but never more than maxEjectionPer
   for (let i = 0; i < 20; i++) await send();
   const ejected = replicas.filter((r) => r.health.ejected).map((r) => r.id);
   t.equal(ejected.length, 1, `one of four ejected (${ejected})`);
-  t.ok(logs.some((m) => m.includes('would eject')), 'the refused ejection is logged');
+  const wouldEject = () => logs.lines().filter((line) => line.msg.startsWith('would eject'));
+  t.ok(wouldEject().length > 0, 'the refused ejection is logged');
+  t.match(wouldEject()[0], { level: 'warn', replica: String, model: String, ejected: 1, replicas: 4 }, 'with the replica, its model and the share ejected');
   const refused = replicas.reduce((n, r) => n + r.health.snapshot().ejectionsRefused, 0);
   t.ok(refused >= 1, `detected but not enforced, counted apart (${refused})`);
-  t.ok(logs.filter((m) => m.includes('would eject')).length <= refused, 'logged once per detection, not once per failure');
+  t.ok(wouldEject().length <= refused, 'logged once per detection, not once per failure');
 });
 
 t.test('an open breaker takes a replica out of the choice while others are usable', async (t) => {

@@ -1,0 +1,125 @@
+// The per-request metrics: counted once, when a request ends, from its record
+// (gateway/telemetry/request-record.ts), and once per worker run. Nothing
+// here runs inside the infer path itself: the HTTP front hands the finished
+// record over after the answer is sent.
+//
+// Cells are kept per model version and per outcome (metric-cells.ts), so a
+// request costs two Map lookups and a few additions, never label hashing.
+
+import type { Registry } from 'prom-client';
+import type { RequestRecord, RunObserver } from '../telemetry/request-record.ts';
+import { CounterFamily, HistogramFamily, type CounterCell, type HistogramCell } from './metric-cells.ts';
+
+/** Upper bounds in seconds: 100 µs (a cache hit) to 30 s (a long run or a request stuck in a queue). */
+export const LATENCY_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Rows per batch: powers of two up to the largest batch a model may be configured for. */
+export const BATCH_ROWS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+export type RequestTotals = { requests: number; errors: number; latency: { boundsSeconds: readonly number[]; cumulativeCounts: number[] } };
+
+/** One model version's (and protocol's) cells. */
+type VersionCells = {
+  duration: HistogramCell;
+  queue: HistogramCell;
+  formation: HistogramCell;
+  upstream: HistogramCell;
+  encode: HistogramCell;
+  /** By status, or "<status> <code>" for an error. */
+  outcomes: Map<string | number, CounterCell>;
+  labels: { model: string; version: string; protocol: string };
+};
+
+export class RequestMetrics {
+  readonly #requests: CounterFamily;
+  readonly #duration: HistogramFamily;
+  readonly #queue: HistogramFamily;
+  readonly #formation: HistogramFamily;
+  readonly #upstream: HistogramFamily;
+  readonly #encode: HistogramFamily;
+  readonly #batchRows: HistogramFamily;
+  readonly #byVersion = new Map<string, VersionCells>();
+  readonly #rowsByVersion = new Map<string, HistogramCell>();
+
+  constructor(registry: Registry) {
+    this.#requests = new CounterFamily(
+      registry,
+      'infergate_requests_total',
+      'Inference requests answered, by model, version, protocol and outcome (status class and catalogued error code).',
+    );
+    const latency = (name: string, help: string) => new HistogramFamily(registry, name, help, LATENCY_BUCKETS_SECONDS);
+    this.#duration = latency('infergate_request_duration_seconds', 'Inference requests end to end: received to answer handed to the socket.');
+    this.#queue = latency('infergate_request_queue_seconds', "Time requests waited in a batcher's queue.");
+    this.#formation = latency('infergate_request_batch_formation_seconds', 'Batch left the queue to its frame handed to the dispatcher.');
+    this.#upstream = latency('infergate_request_upstream_seconds', 'Frame handed to the dispatcher to answer back: waiting for a replica, retries, the round trip.');
+    this.#encode = latency('infergate_request_encode_seconds', "Rendering the answer in the front's protocol and handing it to the socket.");
+    this.#batchRows = new HistogramFamily(registry, 'infergate_batch_size_rows', 'Rows per frame sent to a worker.', BATCH_ROWS_BUCKETS);
+  }
+
+  /** A request ended (RequestObserver). */
+  readonly onRequest = (record: RequestRecord): void => {
+    const cells = this.#cells(record.model ?? '', record.version ?? '', record.protocol);
+    const status = record.status ?? 500;
+    const code = record.code ?? '';
+    const outcome = code === '' ? status : `${status} ${code}`;
+    let counter = cells.outcomes.get(outcome);
+    if (!counter) {
+      counter = this.#requests.cell({ ...cells.labels, status_class: `${Math.floor(status / 100)}xx`, code });
+      cells.outcomes.set(outcome, counter);
+    }
+    counter.inc();
+    const ended = record.endedMs ?? record.receivedMs;
+    cells.duration.observe((ended - record.receivedMs) / 1000);
+    if (record.queuedMs !== undefined && record.batchFormedMs !== undefined) cells.queue.observe((record.batchFormedMs - record.queuedMs) / 1000);
+    if (record.batchFormedMs !== undefined && record.dispatchedMs !== undefined) cells.formation.observe((record.dispatchedMs - record.batchFormedMs) / 1000);
+    if (record.dispatchedMs !== undefined && record.answeredMs !== undefined) cells.upstream.observe((record.answeredMs - record.dispatchedMs) / 1000);
+    if (record.encodeStartMs !== undefined) cells.encode.observe((ended - record.encodeStartMs) / 1000);
+  };
+
+  /** A worker ran a frame (RunObserver). */
+  readonly onRun: RunObserver = (model, version, rows) => {
+    const key = `${model}\u0000${version}`;
+    let cell = this.#rowsByVersion.get(key);
+    if (!cell) this.#rowsByVersion.set(key, (cell = this.#batchRows.cell({ model, version })));
+    cell.observe(rows);
+  };
+
+  /**
+   * Every request counted so far, those that failed (any status but 2xx), and the end-to-end latency histogram over
+   * all models (cumulative counts per bucket bound): read from the very cells GET /metrics exports, so that a page
+   * drawn from it agrees with a scrape.
+   */
+  totals(): RequestTotals {
+    let requests = 0;
+    let errors = 0;
+    for (const cell of this.#requests.cells) {
+      requests += cell.value;
+      if (cell.labels.status_class !== '2xx') errors += cell.value;
+    }
+    const bounds = this.#duration.bounds;
+    const cumulativeCounts = bounds.map(() => 0);
+    for (const cell of this.#duration.cells) {
+      let cumulative = 0;
+      for (let i = 0; i < bounds.length; i++) cumulativeCounts[i]! += cumulative += cell.counts[i]!;
+    }
+    return { requests, errors, latency: { boundsSeconds: bounds, cumulativeCounts } };
+  }
+
+  #cells(model: string, version: string, protocol: string): VersionCells {
+    const key = `${model}\u0000${version}\u0000${protocol}`;
+    let cells = this.#byVersion.get(key);
+    if (!cells) {
+      const labels = { model, version, protocol };
+      cells = {
+        duration: this.#duration.cell(labels),
+        queue: this.#queue.cell({ model, version }),
+        formation: this.#formation.cell({ model, version }),
+        upstream: this.#upstream.cell({ model, version }),
+        encode: this.#encode.cell(labels),
+        outcomes: new Map(),
+        labels,
+      };
+      this.#byVersion.set(key, cells);
+    }
+    return cells;
+  }
+}
