@@ -3,17 +3,12 @@
 // here runs inside the infer path itself: the HTTP front hands the finished
 // record over after the answer is sent.
 //
-// Cells are kept per model version and per outcome (metric-cells.ts), so a
+// Cells are kept per model version and per outcome (common/metric-cells.ts), so a
 // request costs two Map lookups and a few additions, never label hashing.
 
 import type { Registry } from 'prom-client';
 import type { RequestRecord, RunObserver } from '../telemetry/request-record.ts';
-import { CounterFamily, HistogramFamily, type CounterCell, type HistogramCell } from './metric-cells.ts';
-
-/** Upper bounds in seconds: 100 µs (a cache hit) to 30 s (a long run or a request stuck in a queue). */
-export const LATENCY_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-/** Rows per batch: powers of two up to the largest batch a model may be configured for. */
-export const BATCH_ROWS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+import { BATCH_ROWS_BUCKETS, CounterFamily, HistogramFamily, LATENCY_BUCKETS_SECONDS, type CounterCell, type HistogramCell } from '../../common/metric-cells.ts';
 
 export type RequestTotals = { requests: number; errors: number; latency: { boundsSeconds: readonly number[]; cumulativeCounts: number[] } };
 

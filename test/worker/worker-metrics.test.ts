@@ -5,7 +5,8 @@ import t from 'tap';
 import { InfergateError } from '../../common/errors.ts';
 import type { WorkerMetricsBody } from '../../common/wire.ts';
 import type { RunRecord } from '../../worker/run-record.ts';
-import { LATENCY_BUCKETS_SECONDS, ROWS_BUCKETS, WorkerMetrics } from '../../worker/worker-metrics.ts';
+import { BATCH_ROWS_BUCKETS as ROWS_BUCKETS, LATENCY_BUCKETS_SECONDS } from '../../common/metric-cells.ts';
+import { WorkerMetrics } from '../../worker/worker-metrics.ts';
 
 type Sample = { value: number; labels: Record<string, string | number>; metricName?: string };
 

@@ -21,6 +21,12 @@ t.test('KServe v2 routes', async (t) => {
     ['POST', '/v2/repository/index', { name: 'repositoryIndex' }],
     ['POST', '/v2/repository/models/classifier/load', { name: 'repositoryLoad', model: 'classifier' }],
     ['POST', '/v2/repository/models/my%20model/unload', { name: 'repositoryUnload', model: 'my model' }],
+    ['GET', '/v2/models/stats', { name: 'modelStats' }],
+    ['GET', '/v2/models/classifier/stats', { name: 'modelStats', model: 'classifier' }],
+    ['GET', '/v2/models/classifier/versions/2/stats', { name: 'modelStats', model: 'classifier', version: '2' }],
+    ['GET', '/metrics', { name: 'metrics' }],
+    ['GET', '/', { name: 'statusPage' }],
+    ['GET', '/admin/status', { name: 'statusData' }],
   ];
   for (const [method, url, route] of table) t.same(matchRoute(method, url), route, `${method} ${url}`);
 });
@@ -29,11 +35,16 @@ t.test('the repository control routes are admin routes; the data plane is not', 
   for (const url of ['/v2/repository/index', '/v2/repository/models/m/load', '/v2/repository/models/m/unload']) t.ok(isAdminRoute(matchRoute('POST', url)), url);
   t.ok(isAdminRoute(matchRoute('GET', '/admin/models')));
   t.notOk(isAdminRoute(matchRoute('POST', '/v2/models/m/infer')));
+  t.ok(isAdminRoute(matchRoute('GET', '/')), 'the status page');
+  t.ok(isAdminRoute(matchRoute('GET', '/admin/status')));
+  t.notOk(isAdminRoute(matchRoute('GET', '/metrics')), 'Prometheus scrapes without a token');
+  t.notOk(isAdminRoute(matchRoute('GET', '/v2/models/stats')));
 });
 
 t.test('unknown paths and wrong methods are catalogued errors', async (t) => {
   const table: Array<[string, string, string]> = [
-    ['GET', '/', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/index.html', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['POST', '/', 'GW_ERR_METHOD_NOT_ALLOWED'],
     ['GET', '/v1/models/x', 'GW_ERR_ROUTE_NOT_FOUND'],
     ['GET', '/v2/health', 'GW_ERR_ROUTE_NOT_FOUND'],
     ['GET', '/v2/models', 'GW_ERR_ROUTE_NOT_FOUND'],

@@ -16,7 +16,7 @@ t.test('retries are capped at a share of the requests in the window', async (t) 
   const { budget: b } = budget(20, 0);
   for (let i = 0; i < 100; i++) b.recordRequest();
   t.equal(retriesGranted(b, 50), 20);
-  t.same(b.snapshot(), { requests: 100, retries: 20, allowedRetries: 20, exhausted: 30 });
+  t.same(b.snapshot(), { requests: 100, retries: 20, allowedRetries: 20, exhausted: 30, retriedTotal: 20 });
 });
 
 t.test('a floor of retries per second holds on a quiet gateway', async (t) => {
@@ -32,7 +32,7 @@ t.test('the window rolls: old requests and retries stop counting', async (t) => 
   clock.ms = 500; // half the window later: all still inside
   t.equal(retriesGranted(b, 1), 0);
   clock.ms = 1_000; // the buckets of t=0 rolled out
-  t.same(b.snapshot(), { requests: 0, retries: 0, allowedRetries: 0, exhausted: 6 });
+  t.same(b.snapshot(), { requests: 0, retries: 0, allowedRetries: 0, exhausted: 6, retriedTotal: 5 }, 'the window forgets; the totals do not');
   for (let i = 0; i < 4; i++) b.recordRequest();
   t.equal(retriesGranted(b, 4), 2);
 });

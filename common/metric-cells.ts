@@ -9,6 +9,11 @@
 
 import type { Registry } from 'prom-client';
 
+/** Latency upper bounds in seconds, for both processes: 100 µs (a cache hit) to 30 s (a long run, or a long wait). */
+export const LATENCY_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Rows per frame: powers of two up to the largest batch a model may be configured for. */
+export const BATCH_ROWS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
 type Labels = Readonly<Record<string, string>>;
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 type Family = { name: string; help: string; type: 'counter' | 'histogram'; aggregator: 'sum'; values: Sample[] };
