@@ -14,7 +14,6 @@
 // elements are each a u32 LE length followed by the element's bytes. Errors on
 // any route are JSON {code, message} with the catalogued HTTP status.
 
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { KServeDatatype } from './datatypes.ts';
 import { InfergateError } from './errors.ts';
 
@@ -34,12 +33,6 @@ export const WORKER_ROUTES = {
   /** POST, no body: retire every version of one model; 200 WorkerModelsBody once its runs in flight ended. */
   modelUnload: '/models/{name}/unload',
 } as const;
-
-/**
- * Body of POST /models/{name}/load: the versions the worker is to serve of the model, replacing those it serves
- * now. Absent (or no body): the versions the model's versionPolicy serves.
- */
-export type WorkerModelLoadBody = { versions?: string[] };
 
 export const FRAME_CONTENT_TYPE = 'application/vnd.infergate.tensors';
 
@@ -78,28 +71,6 @@ export type VersionWarning = { name: string; version: string; message: string };
 
 /** GET /models answer: the versions loaded, those that could not be, and warnings about the loaded ones. */
 export type WorkerModelsBody = { models: ModelSignature[]; unavailable: UnavailableVersion[]; warnings: VersionWarning[] };
-
-/** GET /health/ready answer (200 when ready, 503 while loading or draining). */
-export type WorkerReadyBody = { ready: boolean; state: 'loading' | 'ready' | 'draining' };
-
-/** What one worker ran for one model version (GET /stats). */
-export type WorkerModelStats = {
-  /** Inference runs (one per request the worker received, batched or not). */
-  runs: number;
-  /** Rows run: the first input's first dim, summed. */
-  rows: number;
-  /** Runs by rows per run, e.g. {"1": 10, "32": 4}. */
-  runsByRows: Record<string, number>;
-  failures: number;
-  /** Requests dropped unrun: their deadline (timeoutMs after receipt) had passed when their turn came. */
-  expired: number;
-};
-
-/** GET /stats answer: per "<model>/<version>". */
-export type WorkerStatsBody = { models: Record<string, WorkerModelStats> };
-
-/** GET /metrics answer: prom-client's Registry.getMetricsAsJSON() of the worker's own registry. */
-export type WorkerMetricsBody = MetricObjectWithValues<MetricValue<string>>[];
 
 /** A tensor with concrete shape and its raw bytes. */
 export type Tensor = {

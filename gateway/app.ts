@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import type { Tracer } from '@opentelemetry/api';
 import { InfergateError } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
-import { parseModelSelection } from '../common/model-selection.ts';
 import type { InferAnswer, WorkerModelsBody } from '../common/wire.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { ReplicaClientFactory } from './replicas/replica-client.ts';
@@ -35,9 +34,8 @@ import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
 import { RetryBudget } from './resilience/retry-budget.ts';
 import type { Replica } from './replicas/replica.ts';
 import type { ReplicaSource } from './replicas/replica-source.ts';
-import { replicaAddressOf, StaticList } from './sources/static-list.ts';
-import { placeModels } from './supervisor/placement.ts';
-import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
+import type { Supervisor, SpawnWorker } from './supervisor/supervisor.ts';
+import { buildReplicaSources } from './replica-sources-wiring.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
 import { isReplicaFault } from './upstream/failure.ts';
 import { workerClientFactory } from './upstream/worker-client.ts';
@@ -62,10 +60,6 @@ export type GatewayDeps = {
 
 /** How long a worker may take to hand over its metrics at a scrape (a Prometheus scrape times out after 10 s by default). */
 const WORKER_SCRAPE_TIMEOUT_MS = 2_000;
-
-/** Between two readiness checks of a static replica that is not up (a remote host may be down for long). */
-const STATIC_PROBE_INTERVAL_MS = 1_000;
-const STATIC_PROBE_TIMEOUT_MS = 5_000;
 
 export class Gateway {
   readonly config: GatewayConfig;
@@ -134,47 +128,20 @@ export class Gateway {
     const acceptReport = (replica: Replica, report: WorkerModelsBody): void => replica.setReport(report, this.registry.learn(replica.id, report));
 
     this.#ownedSocketDir = config.workers.socketDir ? null : mkdtempSync(join(tmpdir(), 'infergate-'));
-    this.supervisor = new Supervisor({
+    const { supervisor, staticList } = buildReplicaSources({
+      config,
+      models,
       replicas: this.replicas,
-      // A model whose config.yaml is invalid is UNAVAILABLE without a worker loading it.
-      placements: placeModels(models.filter((m) => m.configError === undefined).map((m) => ({ name: m.name, replicas: m.config.replicas ?? config.models.defaultReplicas }))),
       connect,
-      transport: config.workers.transport,
-      repository: config.models.repository,
-      socketDir: config.workers.socketDir || this.#ownedSocketDir!,
-      sessionOptions: config.workers.sessionOptions,
-      startupTimeoutMs: config.workers.startupTimeoutMs,
-      drainTimeoutMs: config.workers.drainTimeoutMs,
-      backoff: {
-        initialMs: config.workers.restartBackoffInitialMs,
-        maxMs: config.workers.restartBackoffMaxMs,
-        stableMs: config.workers.restartBackoffMaxMs,
-      },
       healthFor,
       acceptReport,
-      injectFaults: config.workers.injectFaults,
+      socketDir: config.workers.socketDir || this.#ownedSocketDir!,
       now,
       logger,
-      // The workers log at the gateway's level and format (their lines share its stdout).
-      workerLogging: { level: config.logging.level, format: config.logging.format },
       ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
     });
-    const staticList = new StaticList({
-      entries: config.staticReplicas.map((entry, i) => ({
-        id: entry.id ?? `static-${i}`,
-        address: replicaAddressOf(entry.address),
-        serving: entry.models.map(parseModelSelection),
-      })),
-      replicas: this.replicas,
-      connect,
-      healthFor,
-      probeIntervalMs: STATIC_PROBE_INTERVAL_MS,
-      probeTimeoutMs: STATIC_PROBE_TIMEOUT_MS,
-      acceptReport,
-      now,
-      logger,
-    });
-    this.sources = [this.supervisor, staticList];
+    this.supervisor = supervisor;
+    this.sources = [supervisor, staticList];
     this.retryBudget = new RetryBudget(
       { percent: config.upstream.retryBudgetPercent, minRetriesPerSecond: config.upstream.minRetriesPerSecond, windowMs: config.upstream.retryBudgetWindowMs },
       now,

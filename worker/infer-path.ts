@@ -7,7 +7,8 @@
 
 import { asInfergateError, InfergateError } from '../common/errors.ts';
 import { latestVersion } from '../common/model-repository.ts';
-import { decodeFrame, encodeFrame, type InferRequestHeader, type InferResponseHeader, type RequestTag, type Tensor, type WorkerStatsBody } from '../common/wire.ts';
+import { decodeFrame, encodeFrame, type InferRequestHeader, type InferResponseHeader, type RequestTag, type Tensor } from '../common/wire.ts';
+import type { WorkerStatsBody } from '../common/worker-control.ts';
 import type { InjectedFault } from '../common/worker-options.ts';
 import type { InferenceBackend } from './inference-backend.ts';
 import type { RunResult } from './model-store.ts';

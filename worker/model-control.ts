@@ -11,7 +11,8 @@
 
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../common/errors.ts';
-import { WORKER_ROUTES, type WorkerModelLoadBody, type WorkerModelsBody } from '../common/wire.ts';
+import { WORKER_ROUTES, type WorkerModelsBody } from '../common/wire.ts';
+import type { WorkerModelLoadBody } from '../common/worker-control.ts';
 import type { ModelStore } from './model-store.ts';
 
 /** What the routes need of a model store (a test can hand a fake). */

@@ -2,7 +2,7 @@
 // runs, rows, runs by rows per run (so tests and operators can see batches
 // arrive), failures, and requests dropped unrun because their deadline passed.
 
-import type { WorkerModelStats, WorkerStatsBody } from '../common/wire.ts';
+import type { WorkerModelStats, WorkerStatsBody } from '../common/worker-control.ts';
 
 export class RunStats {
   readonly #byVersion = new Map<string, WorkerModelStats>();

@@ -21,7 +21,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { asInfergateError, errorBody, InfergateError } from '../common/errors.ts';
 import { httpStatusOf } from '../common/http-status.ts';
 import type { Logger } from '../common/logger.ts';
-import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type WorkerMetricsBody, type WorkerModelsBody, type WorkerReadyBody } from '../common/wire.ts';
+import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type WorkerModelsBody } from '../common/wire.ts';
+import type { WorkerMetricsBody, WorkerReadyBody } from '../common/worker-control.ts';
 import { readFrameBody } from './body.ts';
 import type { InferenceBackend } from './inference-backend.ts';
 import { InferPath } from './infer-path.ts';

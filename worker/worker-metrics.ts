@@ -11,7 +11,7 @@
 // bucket searches and additions.
 
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { WorkerMetricsBody } from '../common/wire.ts';
+import type { WorkerMetricsBody } from '../common/worker-control.ts';
 import { BATCH_ROWS_BUCKETS, CounterFamily, HistogramFamily, LATENCY_BUCKETS_SECONDS, type CounterCell, type HistogramCell } from '../common/metric-cells.ts';
 import type { RunRecord } from './run-record.ts';
 

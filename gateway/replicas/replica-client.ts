@@ -4,7 +4,8 @@
 // process, as undici's pools build their upstream clients, so tests pass
 // fakes through the same door.
 
-import type { FrameBytes, WorkerMetricsBody, WorkerModelsBody, WorkerStatsBody } from '../../common/wire.ts';
+import type { FrameBytes, WorkerModelsBody } from '../../common/wire.ts';
+import type { WorkerMetricsBody, WorkerStatsBody } from '../../common/worker-control.ts';
 
 /**
  * Where a replica listens: a unix socket (with the multiplexed infer channel beside it when `muxSocketPath` is

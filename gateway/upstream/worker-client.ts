@@ -4,7 +4,8 @@
 // to the dispatcher.
 
 import { Pool } from 'undici';
-import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type FrameBytes, type WorkerMetricsBody, type WorkerModelsBody, type WorkerStatsBody } from '../../common/wire.ts';
+import { FRAME_CONTENT_TYPE, WORKER_ROUTES, type FrameBytes, type WorkerModelsBody } from '../../common/wire.ts';
+import type { WorkerMetricsBody, WorkerStatsBody } from '../../common/worker-control.ts';
 import { classifyAnswer, classifyThrown } from './failure.ts';
 import { MuxClient } from './mux-client.ts';
 import type { ReplicaAddress, ReplicaClient, ReplicaClientFactory } from '../replicas/replica-client.ts';

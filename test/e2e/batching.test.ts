@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
-import type { WorkerModelStats } from '../../common/wire.ts';
+import type { WorkerModelStats } from '../../common/worker-control.ts';
 import { binaryFloatRequest, demoRepository, getJson, type JsonAnswer, postBinary, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 
 const repository = await demoRepository(t);

@@ -5,20 +5,17 @@
 // and, with the OTEL_* environment switching tracing on, a `worker run` span
 // joined to the request's trace.
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { Client } from 'undici';
-import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader, type RequestTag, type Tensor, type WorkerMetricsBody } from '../../common/wire.ts';
+import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader, type RequestTag, type Tensor } from '../../common/wire.ts';
+import type { WorkerMetricsBody } from '../../common/worker-control.ts';
 import { WorkerClient } from '../../gateway/upstream/worker-client.ts';
 import { writeDemoModels } from '../../scripts/demo-models/index.ts';
-import { LogLines } from './log-lines.ts';
-
-const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
+import type { LogLines } from './log-lines.ts';
+import { spawnWorker } from './spawned-worker.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'infergate-worker-obs-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,24 +32,8 @@ type Worker = { socketPath: string; client: Client; log: LogLines; stderr: () =>
 
 async function startWorker(t: Test, args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Worker> {
   const socketPath = join(dir, `w${count++}.sock`);
-  const argv = [WORKER_MAIN, '--listen', `unix:${socketPath}`, '--models', repository, '--model', 'classifier', '--intra-op-threads', '1', ...args];
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c));
-  const log = new LogLines(child.stdout);
-  const client = new Client('http://localhost', { socketPath });
-  t.teardown(async () => {
-    await client.destroy();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  await log.ready().catch((err: Error) => Promise.reject(new Error(`${err.message}\nstderr: ${stderr}`)));
-  const stop = async (): Promise<number | null> => {
-    child.kill('SIGTERM');
-    return exited;
-  };
-  return { socketPath, client, log, stderr: () => stderr, stop };
+  const argv = ['--listen', `unix:${socketPath}`, '--models', repository, '--model', 'classifier', '--intra-op-threads', '1', ...args];
+  return { socketPath, ...(await spawnWorker(t, socketPath, argv, env)) };
 }
 
 function input(rows: number, seed: number): Tensor {

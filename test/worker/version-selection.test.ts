@@ -4,21 +4,17 @@
 // repository lacks as unavailable (and keeps serving), and "no version"
 // means the highest it loaded, compared as numbers (10 > 2).
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { Client } from 'undici';
 import { decodeFrame, encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type InferResponseHeader, type Tensor, type WorkerModelsBody } from '../../common/wire.ts';
 import { encodeModel, node, valueInfo } from '../../scripts/demo-models/onnx-builder.ts';
 import { workerArgv, type WorkerSpawnOptions } from '../../common/worker-options.ts';
 import { writeModel } from '../helpers/test-models.ts';
-import { LogLines } from './log-lines.ts';
-
-const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
+import type { LogLines } from './log-lines.ts';
+import { spawnWorker } from './spawned-worker.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'infergate-versions-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,20 +29,9 @@ let workers = 0;
 async function startWorker(t: Test, models: WorkerSpawnOptions['models']): Promise<{ client: Client; log: LogLines; exitCode: () => number | null }> {
   const socketPath = join(dir, `w${workers++}.sock`);
   const argv = workerArgv({ listen: { kind: 'unix', path: socketPath }, modelsDir: repository, models, session: { intraOpThreads: 1 } });
-  const child = spawn(process.execPath, [WORKER_MAIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit');
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  const log = new LogLines(child.stdout);
-  const client = new Client('http://localhost', { socketPath });
-  t.teardown(async () => {
-    await client.destroy();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  await log.ready().catch((err: Error) => Promise.reject(new Error(`${err.message}\nstderr: ${stderr}`)));
+  const { client, log, exitCode } = await spawnWorker(t, socketPath, argv);
   t.pass(`ready: ${argv.join(' ')}`);
-  return { client, log, exitCode: () => child.exitCode };
+  return { client, log, exitCode };
 }
 
 async function models(client: Client): Promise<{ served: string[]; unavailable: WorkerModelsBody['unavailable'] }> {

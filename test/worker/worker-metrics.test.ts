@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { InfergateError } from '../../common/errors.ts';
-import type { WorkerMetricsBody } from '../../common/wire.ts';
+import type { WorkerMetricsBody } from '../../common/worker-control.ts';
 import type { RunRecord } from '../../worker/run-record.ts';
 import { BATCH_ROWS_BUCKETS as ROWS_BUCKETS, LATENCY_BUCKETS_SECONDS } from '../../common/metric-cells.ts';
 import { WorkerMetrics } from '../../worker/worker-metrics.ts';

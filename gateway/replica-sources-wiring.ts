@@ -1,0 +1,80 @@
+// The gateway's sources of replicas, built from its config: the supervisor of
+// local worker processes (placed per model) and the static list of workers it
+// does not run. Both feed the one replica set; app.ts owns their lifecycle.
+
+import type { Logger } from '../common/logger.ts';
+import { parseModelSelection } from '../common/model-selection.ts';
+import type { WorkerModelsBody } from '../common/wire.ts';
+import type { GatewayConfig } from '../config/schema.ts';
+import type { ReplicaHealth } from './health/replica-health.ts';
+import type { RepositoryModel } from './models/repository.ts';
+import type { Replica } from './replicas/replica.ts';
+import type { ReplicaClientFactory } from './replicas/replica-client.ts';
+import type { ReplicaSet } from './replicas/replica-set.ts';
+import { replicaAddressOf, StaticList } from './sources/static-list.ts';
+import { placeModels } from './supervisor/placement.ts';
+import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
+
+/** Between two readiness checks of a static replica that is not up (a remote host may be down for long). */
+const STATIC_PROBE_INTERVAL_MS = 1_000;
+const STATIC_PROBE_TIMEOUT_MS = 5_000;
+
+export type ReplicaSourcesDeps = {
+  config: GatewayConfig;
+  /** The repository's models at start-up. */
+  models: readonly RepositoryModel[];
+  replicas: ReplicaSet;
+  connect: ReplicaClientFactory;
+  healthFor: (replicaId: string) => ReplicaHealth;
+  acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
+  /** Where local workers' sockets go. */
+  socketDir: string;
+  now: () => number;
+  logger: Logger;
+  spawnWorker?: SpawnWorker;
+};
+
+export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Supervisor; staticList: StaticList } {
+  const { config, models, replicas, connect, healthFor, acceptReport, now, logger } = deps;
+  const supervisor = new Supervisor({
+    replicas,
+    // A model whose config.yaml is invalid is UNAVAILABLE without a worker loading it.
+    placements: placeModels(models.filter((m) => m.configError === undefined).map((m) => ({ name: m.name, replicas: m.config.replicas ?? config.models.defaultReplicas }))),
+    connect,
+    transport: config.workers.transport,
+    repository: config.models.repository,
+    socketDir: deps.socketDir,
+    sessionOptions: config.workers.sessionOptions,
+    startupTimeoutMs: config.workers.startupTimeoutMs,
+    drainTimeoutMs: config.workers.drainTimeoutMs,
+    backoff: {
+      initialMs: config.workers.restartBackoffInitialMs,
+      maxMs: config.workers.restartBackoffMaxMs,
+      stableMs: config.workers.restartBackoffMaxMs,
+    },
+    healthFor,
+    acceptReport,
+    injectFaults: config.workers.injectFaults,
+    now,
+    logger,
+    // The workers log at the gateway's level and format (their lines share its stdout).
+    workerLogging: { level: config.logging.level, format: config.logging.format },
+    ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
+  });
+  const staticList = new StaticList({
+    entries: config.staticReplicas.map((entry, i) => ({
+      id: entry.id ?? `static-${i}`,
+      address: replicaAddressOf(entry.address),
+      serving: entry.models.map(parseModelSelection),
+    })),
+    replicas,
+    connect,
+    healthFor,
+    probeIntervalMs: STATIC_PROBE_INTERVAL_MS,
+    probeTimeoutMs: STATIC_PROBE_TIMEOUT_MS,
+    acceptReport,
+    now,
+    logger,
+  });
+  return { supervisor, staticList };
+}
