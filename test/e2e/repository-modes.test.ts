@@ -55,11 +55,12 @@ t.test('poll: a new version is picked up within a poll period, a removed model i
     while (running) statuses.push((await postJson(`${url}/v2/models/classifier/infer`, classifierBody())).status);
   })();
 
-  const polledStatuses: number[] = [];
-  const ask = async (version: string): Promise<{ status: number; code?: string }> => {
+  type Answer = { status: number; code?: string };
+  let polledAnswers: Answer[] = [];
+  const ask = async (version: string): Promise<Answer> => {
     const answer = await postJson(`${url}/v2/models/polled${version ? `/versions/${version}` : ''}/infer`, classifierBody());
-    polledStatuses.push(answer.status);
-    return { status: answer.status, code: answer.body.code };
+    polledAnswers.push({ status: answer.status, code: answer.body.code });
+    return polledAnswers.at(-1)!;
   };
   mkdirSync(join(repository, 'polled', '2'));
   cpSync(join(repository, 'classifier', '2', 'model.onnx'), join(repository, 'polled', '2', 'model.onnx'));
@@ -69,11 +70,15 @@ t.test('poll: a new version is picked up within a poll period, a removed model i
   // The next poll (at most one period later) loads it; the load itself takes well under a second here.
   t.ok(picked && tookMs <= 1_000 + 3_000, `version 2 serves ${tookMs} ms after its directory appeared (poll period 1000 ms)`);
   if (!picked) t.comment(logs.text());
+  // Until the poll sees the directory the version is unknown (404); while it loads it is not ready (503, retryable).
+  const whileLoading = polledAnswers.filter((a) => a.status !== 200 && a.code !== 'GW_ERR_VERSION_NOT_FOUND' && a.code !== 'GW_ERR_MODEL_NOT_READY');
+  t.same(whileLoading, [], 'before it serves, version 2 is only unknown or loading');
+  polledAnswers = [];
 
   rmSync(join(repository, 'polled'), { recursive: true });
   const gone = await until(async () => (await ask('')).code === 'GW_ERR_MODEL_NOT_FOUND', 10_000);
   t.ok(gone, 'a model whose directory went is unloaded');
-  t.same(polledStatuses.filter((s) => s >= 500), [], 'no 5xx on the model that changed');
+  t.same(polledAnswers.filter((a) => a.status >= 500), [], 'no 5xx on the model while it is removed');
 
   running = false;
   await traffic;
