@@ -53,6 +53,11 @@ export class ModelBatching {
     this.#deps = options;
   }
 
+  /** A request's deadline when it names none: the model's `batching.defaultTimeoutMs`, else `upstream.requestTimeoutMs`. */
+  defaultTimeoutMs(modelName: string): number {
+    return this.#settingsOf(this.#deps.modelOf(modelName)).timeoutMs;
+  }
+
   plan(model: ResolvedModel): ModelPlan {
     const record = this.#deps.modelOf(model.name);
     const key = `${model.name}/${model.version}`;

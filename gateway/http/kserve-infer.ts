@@ -46,7 +46,8 @@ export class KServeInferRoute {
     const { service, rawBodies, now } = this.#deps;
     const startedMs = record.receivedMs;
     // Resolve before reading so that an unknown or unavailable model costs no body buffering.
-    const target = service.target(modelName, version);
+    const targeted = service.target(modelName, version);
+    const target = targeted instanceof Promise ? await targeted : targeted;
     const { plan } = target;
     record.model = target.model.name;
     record.version = target.model.version;

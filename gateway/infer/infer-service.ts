@@ -83,9 +83,22 @@ export class InferService {
     this.#deps = deps;
   }
 
-  /** The model version a request names (undefined: the highest that can serve); throws the catalogued 404 or 400. */
-  target(model: string, version: string | undefined): InferTarget {
-    const resolved = this.#deps.registry.resolve(model, version);
+  /**
+   * The model version a request names (undefined: the highest that can serve); throws the catalogued 404 or 400.
+   * A version still loading is waited for, up to the model's default request timeout.
+   */
+  target(model: string, version: string | undefined): InferTarget | Promise<InferTarget> {
+    const { registry, batching } = this.#deps;
+    let resolved: ResolvedModel;
+    try {
+      resolved = registry.resolve(model, version);
+    } catch (refusal) {
+      return registry.whenLoaded(refusal, model, version, batching.defaultTimeoutMs(model)).then((loaded) => this.#targetOf(loaded));
+    }
+    return this.#targetOf(resolved);
+  }
+
+  #targetOf(resolved: ResolvedModel): InferTarget {
     const known = this.#targets.get(resolved);
     if (known) return known;
     const target = { model: resolved, plan: this.#deps.batching.plan(resolved), cached: this.#deps.cache.enabledFor(resolved.name) };

@@ -39,6 +39,10 @@ export type ReplicaView = {
 };
 
 type VersionRecord = VersionStatus & { resolved: ResolvedModel | undefined };
+type LoadWaiter = { name: string; version: string | undefined; resolve: (model: ResolvedModel) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout };
+
+/** Requests that may wait at once for versions still loading; beyond that they are answered 503 at once. */
+const MAX_LOAD_WAITERS = 4096;
 type ModelRecord = { model: RepositoryModel; versions: Map<string, VersionRecord>; defaultVersion: VersionRecord | undefined };
 
 export class ModelRegistry {
@@ -51,6 +55,8 @@ export class ModelRegistry {
   readonly #unloading = new Set<string>();
   /** "name/version" → when it last started loading and became READY (wall clock, ms), and how long that took. */
   readonly #loads = new Map<string, VersionLoad>();
+  /** Requests waiting for a version that is LOADING (see `whenLoaded`). */
+  readonly #loadWaiters = new Set<LoadWaiter>();
   readonly #now: () => number;
   readonly #logger: Logger;
 
@@ -113,6 +119,7 @@ export class ModelRegistry {
     this.#records.delete(name);
     this.#unloading.delete(name);
     this.forgetFiles(name);
+    this.#wakeLoadWaiters();
   }
 
   /** Recomputes every version's state from the replicas; call on every replica state change. */
@@ -134,6 +141,7 @@ export class ModelRegistry {
       const defaultVersion = latestVersion(all.filter((v) => v.state === 'READY')) ?? latestVersion(all.filter((v) => v.state === 'LOADING'));
       this.#records.set(model.name, { model, versions, defaultVersion });
     }
+    this.#wakeLoadWaiters();
   }
 
   /** When a version last finished loading (READY, its warm-up included) and how long it took; undefined before. */
@@ -197,6 +205,52 @@ export class ModelRegistry {
       throw new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${found.version} has not been loaded by any replica yet`);
     }
     return found.resolved;
+  }
+
+  /**
+   * After `resolve` refused with `refusal`: when that was only because no replica has loaded the version yet (it is
+   * LOADING), waits for it at most `waitMs`, so that a request for a version on its way is served once its warm-up
+   * ends instead of failing. Otherwise throws `refusal` at once.
+   */
+  whenLoaded(refusal: unknown, name: string, version: string | undefined, waitMs: number): Promise<ResolvedModel> {
+    if (!this.#isStillLoading(refusal, name, version) || waitMs <= 0 || this.#loadWaiters.size >= MAX_LOAD_WAITERS) throw refusal;
+    return new Promise((resolve, reject) => {
+      const waiter: LoadWaiter = {
+        name,
+        version,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#loadWaiters.delete(waiter);
+          reject(new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${version ?? '(latest)'} was still loading after ${waitMs} ms`));
+        }, waitMs),
+      };
+      this.#loadWaiters.add(waiter);
+    });
+  }
+
+  /** Whether `resolve` refused only because no replica has loaded the version yet. */
+  #isStillLoading(err: unknown, name: string, version: string | undefined): boolean {
+    if (!(err instanceof InfergateError) || err.code !== 'GW_ERR_MODEL_NOT_READY') return false;
+    // resolve() got past resolveVersion(), so this cannot throw.
+    return this.resolveVersion(name, version).state === 'LOADING';
+  }
+
+  /** After a state change: each waiter is served, refused with what `resolve` says now, or waits on. */
+  #wakeLoadWaiters(): void {
+    for (const waiter of this.#loadWaiters) {
+      let outcome: { model: ResolvedModel } | { error: unknown };
+      try {
+        outcome = { model: this.resolve(waiter.name, waiter.version) };
+      } catch (error) {
+        if (this.#isStillLoading(error, waiter.name, waiter.version)) continue;
+        outcome = { error };
+      }
+      clearTimeout(waiter.timer);
+      this.#loadWaiters.delete(waiter);
+      if ('model' in outcome) waiter.resolve(outcome.model);
+      else waiter.reject(outcome.error);
+    }
   }
 
   /** True once no version is LOADING (each is READY or UNAVAILABLE). */

@@ -11,7 +11,7 @@ import { configSchema } from '../../../config/schema.ts';
 import { ModelBatching } from '../../../gateway/batching/model-batching.ts';
 import { MemoryLru } from '../../../gateway/cache/memory-lru.ts';
 import { ResultCache } from '../../../gateway/cache/result-cache.ts';
-import { InferService, type InferCall } from '../../../gateway/infer/infer-service.ts';
+import { InferService, type InferCall, type InferTarget } from '../../../gateway/infer/infer-service.ts';
 import { ModelRegistry } from '../../../gateway/models/registry.ts';
 import { RetryBudget } from '../../../gateway/resilience/retry-budget.ts';
 import { Dispatcher } from '../../../gateway/upstream/dispatcher.ts';
@@ -41,7 +41,7 @@ function service(t: Test, settings: { batching: boolean; inferMs?: number }) {
   });
   const infer = new InferService({ registry, batching, cache, dispatcher, maxResponseBytes: 1 << 20, now });
   const call = (values: number[], extra: Partial<InferCall> = {}): InferCall => ({
-    target: infer.target('m', undefined),
+    target: infer.target('m', undefined) as InferTarget, // m is READY: no wait
     tensors: [fp32('x', [values.length / 2, 2], values)],
     outputs: undefined,
     deadlineMs: now() + 5_000,

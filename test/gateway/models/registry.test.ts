@@ -153,3 +153,36 @@ t.test('labels resolve to their versions; a model changes while serving: upsert,
   registry.remove('a');
   t.throws(() => registry.resolve('a', '1'), { code: 'GW_ERR_MODEL_NOT_FOUND' });
 });
+
+/** What `resolve` throws for a version now (the test fails if it resolves). */
+function refusalOf(registry: ModelRegistry, name: string, version: string | undefined): unknown {
+  try {
+    registry.resolve(name, version);
+  } catch (err) {
+    return err;
+  }
+  throw new Error(`${name} ${version} resolved`);
+}
+
+t.test('a request for a version still loading waits for it: served once a replica loads it, refused if it fails or goes, 503 after the wait', async (t) => {
+  const registry = new ModelRegistry([model('a', ['1', '2']), model('b', ['1']), model('c', ['1'])], silentLogger());
+  const waiting = registry.whenLoaded(refusalOf(registry, 'a', '2'), 'a', '2', 10_000);
+  const latest = registry.whenLoaded(refusalOf(registry, 'a', undefined), 'a', undefined, 10_000);
+  const failing = registry.whenLoaded(refusalOf(registry, 'b', '1'), 'b', '1', 10_000);
+  const removed = registry.whenLoaded(refusalOf(registry, 'c', '1'), 'c', '1', 10_000);
+
+  const body = report([sig('a', '1'), sig('a', '2')], [['b', '1', 'onnxruntime cannot load it']]);
+  registry.learn('w0', body);
+  registry.observe([replica('w0', 'starting', body)]);
+  registry.remove('c');
+  await t.rejects(removed, { code: 'GW_ERR_MODEL_NOT_FOUND' }, 'a model removed while loading refuses its waiters with 404');
+  registry.observe([replica('w0', 'ready', body)]);
+  t.same([(await waiting).version, (await latest).version], ['2', '2'], 'served once a ready replica runs it');
+  await t.rejects(failing, { code: 'GW_ERR_MODEL_UNAVAILABLE', message: /onnxruntime cannot load it/ }, 'a version that fails to load refuses its waiters with the reason');
+  t.throws(() => registry.whenLoaded(refusalOf(registry, 'b', '1'), 'b', '1', 10_000), { code: 'GW_ERR_MODEL_UNAVAILABLE' }, 'not loading: the refusal is thrown at once');
+
+  const slow = new ModelRegistry([model('d', ['1'])], silentLogger());
+  t.throws(() => slow.whenLoaded(refusalOf(slow, 'd', '1'), 'd', '1', 0), { code: 'GW_ERR_MODEL_NOT_READY' }, 'no wait budget: the refusal stands');
+  await t.rejects(slow.whenLoaded(refusalOf(slow, 'd', '1'), 'd', '1', 20), { code: 'GW_ERR_MODEL_NOT_READY', message: /still loading after 20 ms/ });
+  t.throws(() => slow.whenLoaded(new Error('boom'), 'd', '1', 10_000), { message: 'boom' }, 'another refusal is passed on');
+});
