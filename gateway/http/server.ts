@@ -100,13 +100,13 @@ export class HttpFront {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Every answer, refusals included, carries the request's id: the client's when sane, else a new one.
+    // The client's request id when sane, else a new one; send() echoes it on every answer, refusals included.
     const record = newRequestRecord(requestIdOf(req.headers['x-request-id'], this.#newRequestId), 'rest', this.#now(), saneTraceparent(req.headers.traceparent));
-    res.setHeader('x-request-id', record.id);
+    const id = record.id;
     if (this.#draining) {
       this.#refusedWhileDraining++;
       res.setHeader('connection', 'close');
-      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_SHUTTING_DOWN')) });
+      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_SHUTTING_DOWN')) }, id);
       req.resume();
       return;
     }
@@ -114,7 +114,7 @@ export class HttpFront {
       // Shed before reading the body: memory stays bounded however many clients push.
       this.#shedInFlight++;
       res.setHeader('retry-after', '1');
-      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_OVERLOADED', `${this.#inFlight} requests in flight`)) });
+      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_OVERLOADED', `${this.#inFlight} requests in flight`)) }, id);
       req.resume();
       return;
     }
@@ -127,7 +127,7 @@ export class HttpFront {
       const error = asInfergateError(err);
       res.setHeader('retry-after', String(error.retryAfterSeconds ?? 1));
       res.setHeader('connection', 'close');
-      send(res, { status: httpStatusOf(error), body: errorBody(error) });
+      send(res, { status: httpStatusOf(error), body: errorBody(error) }, id);
       return;
     }
     this.#accepted++;
@@ -147,7 +147,7 @@ export class HttpFront {
       // Draining: the connection ends after this answer (Node closes it once the answer is written).
       if (this.#draining) res.setHeader('connection', 'close');
       record.status = reply.status;
-      await send(res, reply);
+      await send(res, reply, id);
     } catch (err) {
       const error = asInfergateError(err);
       if (error.code === 'GW_ERR_INTERNAL') this.#logger.error({ requestId: record.id, method: req.method, url: req.url, err }, 'internal error');
@@ -166,7 +166,7 @@ export class HttpFront {
       if (error.kind === 'unauthenticated') res.setHeader('www-authenticate', ['Basic realm="infergate admin"', 'Bearer realm="infergate admin"']);
       record.status = httpStatusOf(error);
       record.code = error.code;
-      send(res, { status: record.status, body: errorBody(error) });
+      send(res, { status: record.status, body: errorBody(error) }, id);
     } finally {
       this.#answered++;
       this.#inFlight--;
@@ -178,31 +178,36 @@ export class HttpFront {
   }
 }
 
-function send(res: ServerResponse, reply: Reply): void | Promise<void> {
+/**
+ * Every answer, refusals included, carries the request's id. It goes in writeHead's object, not setHeader: a
+ * response with no header set before writeHead takes Node's fast path (the object becomes the headers as is).
+ */
+function send(res: ServerResponse, reply: Reply, requestId: string): void | Promise<void> {
   if (res.headersSent || res.destroyed) return;
-  if ('parts' in reply) return sendParts(res, reply.status, reply.headers, reply.parts);
-  if ('stream' in reply) return sendStream(res, reply.status, reply.headers, reply.stream);
+  if ('parts' in reply) return sendParts(res, reply.status, reply.headers, reply.parts, requestId);
+  if ('stream' in reply) return sendStream(res, reply.status, reply.headers, reply.stream, requestId);
   const isBytes = Buffer.isBuffer(reply.body) || typeof reply.body === 'string';
   const payload = isBytes ? (reply.body as Buffer | string) : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
     'content-type': 'application/json',
     ...reply.headers,
     'content-length': Buffer.byteLength(payload),
+    'x-request-id': requestId,
   });
   res.end(payload);
 }
 
-async function sendParts(res: ServerResponse, status: number, headers: Record<string, string> | undefined, parts: readonly Uint8Array[]): Promise<void> {
+async function sendParts(res: ServerResponse, status: number, headers: Record<string, string> | undefined, parts: readonly Uint8Array[], requestId: string): Promise<void> {
   let length = 0;
   for (const part of parts) length += part.byteLength;
-  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': length });
+  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': length, 'x-request-id': requestId });
   for (const part of parts) if (!(await write(res, part))) return;
   res.end();
 }
 
-async function sendStream(res: ServerResponse, status: number, headers: Record<string, string> | undefined, stream: AsyncIterable<Uint8Array>): Promise<void> {
+async function sendStream(res: ServerResponse, status: number, headers: Record<string, string> | undefined, stream: AsyncIterable<Uint8Array>, requestId: string): Promise<void> {
   // No content-length: Node sends the pieces chunked as they are rendered.
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'x-request-id': requestId });
   try {
     for await (const piece of stream) if (!(await write(res, piece))) return;
   } catch (err) {
