@@ -7,11 +7,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { asInfergateError, errorBody, InfergateError } from '../../common/errors.ts';
 import { httpStatusOf } from '../../common/http-status.ts';
 import type { Logger } from '../../common/logger.ts';
-import { randomUUID } from 'node:crypto';
 import { newRequestRecord, type RequestObserver, type RequestRecord } from '../telemetry/request-record.ts';
 import { saneTraceparent } from '../telemetry/trace-context.ts';
 import type { HandleRoute, Reply } from './reply.ts';
-import { requestIdOf } from './request-id.ts';
+import { requestIdOf, requestIds } from './request-id.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
 import { matchRoute } from './routes.ts';
 
@@ -65,7 +64,7 @@ export class HttpFront {
     this.#observe = options.observe;
     this.#begin = options.begin;
     this.#now = options.now ?? (() => performance.now());
-    this.#newRequestId = options.newRequestId ?? randomUUID;
+    this.#newRequestId = options.newRequestId ?? requestIds();
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.#handle(req, res));
   }
 

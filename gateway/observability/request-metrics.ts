@@ -32,8 +32,9 @@ export class RequestMetrics {
   readonly #upstream: HistogramFamily;
   readonly #encode: HistogramFamily;
   readonly #batchRows: HistogramFamily;
-  readonly #byVersion = new Map<string, VersionCells>();
-  readonly #rowsByVersion = new Map<string, HistogramCell>();
+  /** protocol → model → version → cells: nested, so that a lookup never builds a key string. */
+  readonly #byVersion = new Map<string, Map<string, Map<string, VersionCells>>>();
+  readonly #rowsByVersion = new Map<string, Map<string, HistogramCell>>();
 
   constructor(registry: Registry) {
     this.#requests = new CounterFamily(
@@ -72,9 +73,9 @@ export class RequestMetrics {
 
   /** A worker ran a frame (RunObserver). */
   readonly onRun: RunObserver = (model, version, rows) => {
-    const key = `${model}\u0000${version}`;
-    let cell = this.#rowsByVersion.get(key);
-    if (!cell) this.#rowsByVersion.set(key, (cell = this.#batchRows.cell({ model, version })));
+    const versions = inner(this.#rowsByVersion, model);
+    let cell = versions.get(version);
+    if (!cell) versions.set(version, (cell = this.#batchRows.cell({ model, version })));
     cell.observe(rows);
   };
 
@@ -100,8 +101,8 @@ export class RequestMetrics {
   }
 
   #cells(model: string, version: string, protocol: string): VersionCells {
-    const key = `${model}\u0000${version}\u0000${protocol}`;
-    let cells = this.#byVersion.get(key);
+    const versions = inner(inner(this.#byVersion, protocol), model);
+    let cells = versions.get(version);
     if (!cells) {
       const labels = { model, version, protocol };
       cells = {
@@ -113,8 +114,15 @@ export class RequestMetrics {
         outcomes: new Map(),
         labels,
       };
-      this.#byVersion.set(key, cells);
+      versions.set(version, cells);
     }
     return cells;
   }
+}
+
+/** The map under `key`, made on first use. */
+function inner<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
+  let map = outer.get(key);
+  if (!map) outer.set(key, (map = new Map()));
+  return map;
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { requestIdOf } from '../../../gateway/http/request-id.ts';
+import { requestIdOf, requestIds } from '../../../gateway/http/request-id.ts';
 
 const GENERATED = 'generated-id';
 const generate = () => GENERATED;
@@ -46,4 +46,14 @@ t.test('the generator is called only when the id is replaced', async (t) => {
   t.equal(calls, 0);
   t.equal(requestIdOf('bad id', counting), 'gen-1');
   t.equal(requestIdOf(undefined, counting), 'gen-2');
+});
+
+t.test('generated ids: one random prefix per generator, then a counter; sane, distinct, and distinct across generators', async (t) => {
+  const next = requestIds();
+  const ids = Array.from({ length: 1000 }, next);
+  t.equal(new Set(ids).size, 1000, 'no id repeats');
+  for (const id of [ids[0]!, ids[999]!]) t.equal(requestIdOf(id, () => 'replaced'), id, `${id} is a sane id (a client may send it back)`);
+  t.match(ids[0], /^[0-9a-f]{16}-1$/);
+  t.not(requestIds()().split('-')[0], ids[0]!.split('-')[0], 'another process draws another prefix');
+  t.equal(requestIds('fixed')(), 'fixed-1');
 });
