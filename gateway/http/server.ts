@@ -27,7 +27,7 @@ export type HttpFrontOptions = {
   /** Called as an inference request starts, e.g. to open its trace span (and set the traceparent its worker joins). */
   begin?: (record: RequestRecord) => void;
   now?: () => number;
-  /** A new request id, for a request that brings none (or an insane one); default: a random UUID. */
+  /** A new request id, for a request that brings none (or an insane one); default: requestIds(). */
   newRequestId?: () => string;
 };
 

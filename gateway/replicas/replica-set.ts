@@ -69,6 +69,8 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   };
   readonly #weightOf = (r: Replica): number => this.weightOf(r);
   readonly #capacityListeners = new Set<() => void>();
+  /** Replicas set aside now (see `aside`): none, the usual case, costs routing nothing. */
+  #setAside = 0;
 
   constructor(settings: ReplicaSetSettings) {
     super();
@@ -106,7 +108,9 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
    */
   route(model: string, version: string | undefined): { replicas: readonly Replica[]; panic: boolean } {
     const ready = this.#replicas.filter((r) => r.state === 'ready' && r.runs(model, version));
-    return routableReplicas(ready, isUsable, this.#settings.panicThresholdPercent);
+    // A replica set aside (loading a model) serves only a model no other ready replica runs.
+    const inService = this.#setAside > 0 ? ready.filter((r) => !r.aside) : ready;
+    return routableReplicas(inService.length > 0 ? inService : ready, isUsable, this.#settings.panicThresholdPercent);
   }
 
   /** Routable replicas of `model` `version` that this request has not already failed on. */
@@ -126,6 +130,41 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   onCapacityChange(listener: () => void): () => void {
     this.#capacityListeners.add(listener);
     return () => this.#capacityListeners.delete(listener);
+  }
+
+  /**
+   * Runs `work` (a model load) with `replica` out of routing wherever another replica can serve: building a session
+   * holds the worker's one thread, so a request sent to it meanwhile would wait behind the build. The requests
+   * already on it finish first (waited for at most `drainMs`). A model this replica alone serves keeps sending to it,
+   * and pauses for the build: nothing else can serve it.
+   */
+  async aside<T>(replica: Replica, drainMs: number, work: () => Promise<T>): Promise<T> {
+    replica.aside = true;
+    this.#setAside++;
+    try {
+      await this.#drained(replica, drainMs);
+      return await work();
+    } finally {
+      replica.aside = false;
+      this.#setAside--;
+      for (const listener of this.#capacityListeners) listener();
+    }
+  }
+
+  /** Resolves once `replica` has no request outstanding, or after `maxMs`. */
+  #drained(replica: Replica, maxMs: number): Promise<void> {
+    if (replica.outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      const unsubscribe = this.onCapacityChange(() => {
+        if (replica.outstanding === 0) done();
+      });
+    });
   }
 
   /** Whether a replica of `model` that is not ready now may become ready (starting, or stopped and to be restarted). */

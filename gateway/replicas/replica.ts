@@ -50,6 +50,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   readonly #runs = new Map<string, Set<string>>();
   /** Requests sent and not yet answered. */
   outstanding = 0;
+  /** Taken out of routing while it loads a model (ReplicaSet.aside): the load holds its worker's one thread. */
+  aside = false;
   completed = 0;
   failed = 0;
   /** Bumped on every restart, so "already tried this replica" expires when it comes back. */

@@ -4,8 +4,9 @@
 //
 //   load m     rescan m → the registry takes it (a version served now keeps
 //              serving) → every replica placed for m (new model: the first
-//              R local workers) loads it and warms its new versions up →
-//              their reports make the new versions READY
+//              R local workers), one after another and each out of routing
+//              meanwhile, loads it and warms its new versions up → their
+//              reports make the new versions READY
 //   unload m   m's versions turn UNLOADING (no new request resolves to
 //              them) → calls already running finish → every replica
 //              unloads m (its running inferences finish first) → m is
@@ -20,6 +21,9 @@ import type { WorkerModelsBody } from '../../common/wire.ts';
 import type { ModelRegistry, VersionState } from '../models/registry.ts';
 import type { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
+
+/** How long a replica set aside for a load waits for the requests already on it (they take milliseconds). */
+const ASIDE_DRAIN_MS = 2_000;
 
 /** One row of POST /v2/repository/index. */
 export type RepositoryIndexEntry = { name: string; version?: string; state: VersionState; reason?: string };
@@ -84,7 +88,7 @@ export class RepositoryControl {
     return this.#serially(async () => {
       const names = [...this.#loaded].filter((name) => replica.serves(name));
       if (replica.state !== 'ready' || names.length === 0) return;
-      for (const name of names) await this.#onEach([replica], 'load', (r) => r.client.loadModel(name, this.#deps.callTimeoutMs), (r, report) => this.#deps.acceptReport(r, report));
+      for (const name of names) await this.#loadRolling([replica], name, (r, report) => this.#deps.acceptReport(r, report));
       this.#deps.registry.observe(this.#deps.replicas.replicas);
     });
   }
@@ -101,7 +105,7 @@ export class RepositoryControl {
     // A replica that is not ready now loads the model when it starts (its command line names it).
     const ready = hosts.filter((r) => r.state === 'ready');
     const reports = new Map<Replica, WorkerModelsBody>();
-    const failures = await this.#onEach(ready, 'load', (r) => r.client.loadModel(name, this.#deps.callTimeoutMs), (r, report) => reports.set(r, report));
+    const failures = await this.#loadRolling(ready, name, (r, report) => reports.set(r, report));
     // The files are learned anew from what the replicas loaded now (a replaced model.onnx has another fingerprint).
     if (reports.size > 0) registry.forgetFiles(name);
     for (const [replica, report] of reports) this.#deps.acceptReport(replica, report);
@@ -156,6 +160,19 @@ export class RepositoryControl {
       if (err instanceof RepositoryError) throw new InfergateError('GW_ERR_MODEL_NOT_FOUND', err.message);
       throw err;
     }
+  }
+
+  /**
+   * Loads the model on one replica after another, each set aside meanwhile (ReplicaSet.aside): a session build holds
+   * its worker's thread, so the traffic of its other models goes to the other replicas instead of waiting behind it.
+   */
+  async #loadRolling(hosts: readonly Replica[], name: string, then: (r: Replica, report: WorkerModelsBody) => void): Promise<string[]> {
+    const { replicas, callTimeoutMs } = this.#deps;
+    const failures: string[] = [];
+    for (const host of hosts) {
+      failures.push(...(await this.#onEach([host], 'load', (r) => replicas.aside(r, ASIDE_DRAIN_MS, () => r.client.loadModel(name, callTimeoutMs)), then)));
+    }
+    return failures;
   }
 
   /** Runs `call` on every replica at once; a replica that fails is logged and named in the result. */

@@ -123,3 +123,43 @@ t.test('slow start: a member that joins a serving fleet ramps up; the first memb
   t.equal(fleet.set.weightOf(first), 0.1, 'a restarted member ramps up again');
   t.equal(fleet.set.snapshots().find((s) => s.id === 'first')!.health.weight, 0.1, 'the admin view shows the weight');
 });
+
+t.test('a replica set aside (loading a model) takes no request while another can serve, after the ones on it finish', async (t) => {
+  const fleet = fakeFleet();
+  t.teardown(fleet.stop);
+  const [a, b] = fleet.startTogether(['a', 'b']) as [Replica, Replica];
+  // One request on a, still running when a is set aside: the load waits for it.
+  while (true) {
+    const taken = await fleet.set.acquire('m', '1', new Map(), 100);
+    if (taken.replica === a) break;
+    fleet.set.release(taken.replica, null);
+  }
+  const steps: string[] = [];
+  let capacityWakes = 0;
+  fleet.set.onCapacityChange(() => capacityWakes++);
+  const loading = fleet.set.aside(a, 5_000, async () => {
+    steps.push(`load starts with ${a.outstanding} outstanding on a`);
+    for (let i = 0; i < 20; i++) t.equal(fleet.set.pick('m', '1')?.replica, b, 'the other replica takes every request meanwhile');
+    return 'loaded';
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(steps, [], 'the load waits for the request already on a');
+  t.equal(fleet.set.pick('m', '1')?.replica, b, 'and a takes no new one while it waits');
+  fleet.set.release(a, null);
+  t.equal(await loading, 'loaded');
+  t.same(steps, ['load starts with 0 outstanding on a']);
+  t.notOk(a.aside, 'back in routing');
+  t.ok(capacityWakes > 0, 'waiting batchers are told capacity came back');
+  const picked = new Set<Replica>();
+  for (let i = 0; i < 50; i++) picked.add(fleet.set.pick('m', '1')!.replica);
+  t.same(picked.size, 2, 'both replicas take requests again');
+
+  // Alone, a replica set aside still serves: its models have nowhere else to go.
+  fleet.set.remove(b);
+  await fleet.set.aside(a, 5_000, async () => t.equal(fleet.set.pick('m', '1')?.replica, a, 'the only replica of a model keeps serving it'));
+  // The drain wait is bounded: a request that never ends does not hold the load forever.
+  await fleet.set.acquire('m', '1', new Map(), 100);
+  const startedMs = performance.now();
+  await fleet.set.aside(a, 30, async () => undefined);
+  t.ok(performance.now() - startedMs < 2_000, 'the load went ahead after the drain wait');
+});
