@@ -37,6 +37,9 @@ export const ERROR_CATALOG = {
   GW_ERR_BODY_TIMEOUT: { kind: 'slow_client', summary: "the request body did not arrive within the request's deadline" },
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported_format', summary: 'request body has a content type the endpoint cannot read' },
 
+  // Admin plane.
+  GW_ERR_INVALID_ADMIN_REQUEST: { kind: 'invalid_argument', summary: 'an admin request body is not valid; the message names the field' },
+
   // Model lookup.
   GW_ERR_MODEL_NOT_FOUND: { kind: 'not_found', summary: 'no model with this name' },
   GW_ERR_VERSION_NOT_FOUND: { kind: 'not_found', summary: 'the model has no version with this name' },

@@ -30,6 +30,9 @@ export type WarmupSample = z.infer<typeof warmupSampleSchema>;
 export const modelConfigSchema = z
   .object({
     replicas: nonNegativeInt().optional(),
+    /** Bounds of the replica count a scale call (or the autoscaler) may ask for. */
+    minReplicas: nonNegativeInt().optional(),
+    maxReplicas: positiveInt().optional(),
     /** Which version directories are served: `{latest: N}` (default: latest 1), `all`, or `{specific: [..]}`. */
     versionPolicy: z
       .union([z.literal('all'), z.object({ latest: positiveInt() }).strict(), z.object({ specific: z.array(positiveInt()).min(1) }).strict()])

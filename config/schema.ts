@@ -72,6 +72,15 @@ export const configSchema = z
         }
       })
       .prefault({}),
+    scaling: z
+      .object({
+        /** Replicas one scaling step adds or releases at most (PUT /admin/models/{m}/replicas). */
+        maxStepReplicas: positiveInt().default(2),
+        /** Local worker processes the gateway runs at most, across models (a machine-wide cap). */
+        maxWorkers: positiveInt().default(16),
+      })
+      .strict()
+      .prefault({}),
     workers: z
       .object({
         sessionOptions: sessionOptionsSchema.prefault({}),

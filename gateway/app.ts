@@ -21,8 +21,10 @@ import { adminAccess } from './http/admin-access.ts';
 import { Handlers } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
 import { InferService } from './infer/infer-service.ts';
-import { RepositoryControl } from './repository/repository-control.ts';
-import { pollingWatch, type RepositoryWatch } from './repository/repository-watch.ts';
+import type { RepositoryControl } from './repository/repository-control.ts';
+import type { RepositoryWatch } from './repository/repository-watch.ts';
+import type { ScaleControl } from './scaling/scale-control.ts';
+import { buildModelControl } from './model-control-wiring.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ReplicaHealth } from './health/replica-health.ts';
@@ -82,6 +84,8 @@ export class Gateway {
   readonly infer: InferService;
   /** Loads and unloads models while serving. */
   readonly repository: RepositoryControl;
+  /** Scales a model's local replicas while serving. */
+  readonly scaling: ScaleControl;
   /** Poll mode's rescans of the repository; null in the other modes. */
   readonly watch: RepositoryWatch | null;
   readonly http: HttpFront;
@@ -196,22 +200,15 @@ export class Gateway {
       version: PACKAGE_VERSION,
       ...(deps.tracer ? { tracer: deps.tracer } : {}),
     });
-    this.repository = new RepositoryControl({
-      repository: config.models.repository,
-      include: config.models.include,
+    ({ repository: this.repository, scaling: this.scaling, watch: this.watch } = buildModelControl({
+      config,
       registry: this.registry,
       replicas: this.replicas,
-      localReplicas: () => this.supervisor.replicas,
-      defaultReplicas: config.models.defaultReplicas,
+      fleet: this.supervisor,
       acceptReport,
       drained: (model) => this.infer.drained(model),
-      callTimeoutMs: config.workers.startupTimeoutMs,
       logger,
-    });
-    this.replicas.on('state', (replica, _from, to) => {
-      if (to === 'ready') void this.repository.catchUp(replica);
-    });
-    this.watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, this.repository, logger) : null;
+    }));
     const handlers = new Handlers({
       registry: this.registry,
       replicas: this.replicas,
@@ -226,6 +223,8 @@ export class Gateway {
         now,
       }),
       repository: this.repository,
+      scaling: this.scaling,
+      now,
       strictReadiness: config.server.strictReadiness,
       adminAccess: adminAccess(config.server.adminToken),
       version: PACKAGE_VERSION,

@@ -15,6 +15,8 @@ import type { ResultCache } from '../cache/result-cache.ts';
 import type { AdminAccess } from './admin-access.ts';
 import { headerText } from './infer-headers.ts';
 import type { RepositoryControl } from '../repository/repository-control.ts';
+import type { ScaleControl } from '../scaling/scale-control.ts';
+import { scaleReply } from './scale-routes.ts';
 import type { KServeInferRoute } from './kserve-infer.ts';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reply } from './reply.ts';
@@ -32,6 +34,9 @@ export type HandlersDeps = {
   infer: KServeInferRoute;
   /** Loads and unloads models while serving (the repository extension's routes). */
   repository: RepositoryControl;
+  /** Scales a model's replicas while it serves. */
+  scaling: ScaleControl;
+  now: () => number;
   /** GET /v2/health/ready: every version READY (true), or every version READY or UNAVAILABLE (false). */
   strictReadiness: boolean;
   /** Throws for a caller who may not use the admin routes (admin-access.ts). */
@@ -94,7 +99,11 @@ export class Handlers {
       case 'batchingStats':
         return { status: 200, body: this.#deps.batching.snapshot() };
       case 'modelsAdmin':
-        return { status: 200, body: this.#modelsBody() };
+        return { status: 200, body: { models: this.#deps.registry.models.map((m) => this.#modelBody(m.name)) } };
+      case 'modelAdmin':
+        return { status: 200, body: { ...this.#modelBody(this.#deps.registry.model(route.model).name), scaling: this.#deps.scaling.status(route.model) } };
+      case 'modelScale':
+        return scaleReply(this.#deps.scaling, route.model, req, this.#deps.now);
       case 'repositoryIndex':
         return { status: 200, body: this.#deps.repository.index() };
       case 'repositoryLoad':
@@ -126,21 +135,21 @@ export class Handlers {
   }
 
   /** Each model version: its state and reason, the ready replicas that run it, and its last load (warm-up included). */
-  #modelsBody(): object {
+  /** A model's versions: state, the ready replicas that run each, and its last load. */
+  #modelBody(name: string): { name: string; versions: object[] } {
     const { registry, replicas } = this.#deps;
-    const models = registry.models.map((m) => ({
-      name: m.name,
-      versions: registry.status(m.name).map((v) => {
-        const load = registry.lastLoad(m.name, v.version);
+    return {
+      name,
+      versions: registry.status(name).map((v) => {
+        const load = registry.lastLoad(name, v.version);
         return {
           ...v,
-          replicas: replicas.replicas.filter((r) => r.state === 'ready' && r.runs(m.name, v.version)).map((r) => r.id),
+          replicas: replicas.replicas.filter((r) => r.state === 'ready' && r.runs(name, v.version)).map((r) => r.id),
           lastLoadedAt: load?.readyAtMs === undefined ? null : new Date(load.readyAtMs).toISOString(),
           loadMs: load?.loadMs ?? null,
         };
       }),
-    }));
-    return { models };
+    };
   }
 
   async #purge(modelName: string, version: string | undefined): Promise<Reply> {

@@ -19,6 +19,8 @@
 //   GET  /metrics                                Prometheus exposition: the gateway's and every worker's metrics
 //   GET  /                                       the live status page (admin)
 //   GET  /admin/status                           what the status page draws, as JSON (admin)
+//   GET  /admin/models/{m}                       one model: versions, desired and current replicas, last scaling actions
+//   PUT  /admin/models/{m}/replicas              {"replicas": N}: scale the model while it serves (202 with the plan)
 
 import { clientText, InfergateError } from '../../common/errors.ts';
 
@@ -40,11 +42,13 @@ export type Route =
   | { name: 'modelStats'; model?: string; version?: string }
   | { name: 'metrics' }
   | { name: 'statusPage' }
-  | { name: 'statusData' };
+  | { name: 'statusData' }
+  | { name: 'modelAdmin'; model: string }
+  | { name: 'modelScale'; model: string };
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload', 'statusPage', 'statusData']);
+const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload', 'statusPage', 'statusData', 'modelAdmin', 'modelScale']);
 
 /** The admin plane (/admin/* and the repository control routes): guarded by server.adminToken, or loopback-only without one. */
 export function isAdminRoute(route: Route): boolean {
@@ -75,6 +79,11 @@ function match(s: string[]): [Route, Method] | undefined {
     const version = s.length === 6 ? decode(s[5]!) : undefined;
     if (model === undefined || (s.length === 6 && version === undefined)) return undefined;
     return [{ name: 'cachePurge', model, ...(version !== undefined ? { version } : {}) }, 'DELETE'];
+  }
+  if (s[0] === 'admin' && s[1] === 'models' && (s.length === 3 || (s.length === 4 && s[3] === 'replicas'))) {
+    const model = decode(s[2]!);
+    if (model === undefined) return undefined;
+    return s.length === 3 ? [{ name: 'modelAdmin', model }, 'GET'] : [{ name: 'modelScale', model }, 'PUT'];
   }
   if (s[0] === 'admin' && s.length === 2) {
     if (s[1] === 'replicas') return [{ name: 'replicas' }, 'GET'];

@@ -40,6 +40,8 @@ export type RepositoryControlDeps = {
   defaultReplicas: number;
   /** Takes a replica's report after a load (the registry learns its files). */
   acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
+  /** Told after each load of the replica count its config.yaml asks for (absent: it names none), to scale to it. */
+  onLoaded?: (name: string, replicas: number) => void;
   /** Resolves once no request of the model is running in the gateway. */
   drained: (model: string) => Promise<void>;
   /** One replica's load or unload fails after this long (a load includes the warm-up). */
@@ -73,6 +75,17 @@ export class RepositoryControl {
 
   load(name: string): Promise<void> {
     return this.#serially(() => this.#load(name));
+  }
+
+  /** Runs `action` alone among loads, unloads and whatever else changes the fleet's models (scaling steps). */
+  exclusively<T>(action: () => Promise<T>): Promise<T> {
+    return this.#serially(action);
+  }
+
+  /** Loads a model into one running replica, set aside from routing meanwhile; throws when it cannot. Call exclusively. */
+  async loadOn(replica: Replica, name: string): Promise<void> {
+    const failures = await this.#loadRolling([replica], name, (r, report) => this.#deps.acceptReport(r, report));
+    if (failures.length > 0) throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `could not load model ${clientText(name)}: ${failures.join('; ')}`);
   }
 
   unload(name: string): Promise<void> {
@@ -117,6 +130,8 @@ export class RepositoryControl {
     if (ready.length > 0 && failures.length === ready.length) {
       throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `no replica could load model ${clientText(name)}: ${failures.join('; ')}`);
     }
+    // More replicas than running workers can give (new processes) is the scaler's job.
+    if (model.config.replicas !== undefined) this.#deps.onLoaded?.(name, model.config.replicas);
   }
 
   async #unload(name: string): Promise<void> {

@@ -30,6 +30,7 @@ const FLOORS: Record<string, number> = {
   'gateway/batching': 7,
   'gateway/cache': 7,
   'gateway/repository': 7,
+  'gateway/scaling': 7,
   'gateway/infer': 8,
   'gateway/http': 9,
   'gateway/observability': 9,

@@ -1,0 +1,33 @@
+// The admin routes of scaling: PUT /admin/models/{m}/replicas reads
+// {"replicas": N} and starts the scale (202 with the plan); the body is small
+// and read with its own tight limits, never the infer path's.
+
+import type { IncomingMessage } from 'node:http';
+import { InfergateError } from '../../common/errors.ts';
+import type { ScaleControl } from '../scaling/scale-control.ts';
+import { readBody } from './body.ts';
+import type { Reply } from './reply.ts';
+
+const ADMIN_BODY_MAX_BYTES = 4096;
+const ADMIN_BODY_TIMEOUT_MS = 10_000;
+
+export async function scaleReply(scaling: ScaleControl, model: string, req: IncomingMessage, now: () => number): Promise<Reply> {
+  const body = await readBody(req, { maxBytes: ADMIN_BODY_MAX_BYTES, startedMs: now(), timeoutMs: ADMIN_BODY_TIMEOUT_MS, now });
+  const { replicas } = adminJson(body, ['replicas']);
+  if (typeof replicas !== 'number') throw new InfergateError('GW_ERR_INVALID_ADMIN_REQUEST', `replicas: expected a number, got ${JSON.stringify(replicas) ?? 'nothing'}`);
+  return { status: 202, body: scaling.scale(model, replicas) };
+}
+
+/** A JSON object body with only the fields named; throws GW_ERR_INVALID_ADMIN_REQUEST naming what is wrong. */
+function adminJson(body: Buffer, fields: readonly string[]): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new InfergateError('GW_ERR_INVALID_ADMIN_REQUEST', `body: not JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InfergateError('GW_ERR_INVALID_ADMIN_REQUEST', `body: expected a JSON object with ${fields.join(', ')}`);
+  const unknown = Object.keys(parsed).filter((key) => !fields.includes(key));
+  if (unknown.length > 0) throw new InfergateError('GW_ERR_INVALID_ADMIN_REQUEST', `${unknown[0]}: unknown field (expected ${fields.join(', ')})`);
+  return parsed as Record<string, unknown>;
+}
