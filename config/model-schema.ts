@@ -33,6 +33,26 @@ export const modelConfigSchema = z
     /** Bounds of the replica count a scale call (or the autoscaler) may ask for. */
     minReplicas: nonNegativeInt().optional(),
     maxReplicas: positiveInt().optional(),
+    /** The model's autoscaler (gateway/scaling/autoscaler.ts): off, dry-run (decides and reports, changes nothing) or on. */
+    autoscaling: z
+      .object({
+        mode: z.enum(['off', 'dry-run', 'on']).default('off'),
+        /** Requests in flight or queued per ready replica to aim for (Ray Serve's target_ongoing_requests). */
+        targetOngoingRequests: z.number().positive().optional(),
+        /** Or: the queue delay (ms) to stay under. */
+        targetQueueDelayMs: z.number().positive().optional(),
+        /** A wish to scale up (down) must hold this long before it is acted on. */
+        upscaleDelayMs: nonNegativeInt().default(3_000),
+        downscaleDelayMs: nonNegativeInt().default(30_000),
+        /** Replicas one decision adds (removes) at most. */
+        maxStepUp: positiveInt().default(2),
+        maxStepDown: positiveInt().default(1),
+        /** No decision this long after the last action. */
+        cooldownMs: nonNegativeInt().default(10_000),
+      })
+      .strict()
+      .refine((a) => a.targetOngoingRequests === undefined || a.targetQueueDelayMs === undefined, { message: 'give targetOngoingRequests or targetQueueDelayMs, not both' })
+      .optional(),
     /** Which version directories are served: `{latest: N}` (default: latest 1), `all`, or `{specific: [..]}`. */
     versionPolicy: z
       .union([z.literal('all'), z.object({ latest: positiveInt() }).strict(), z.object({ specific: z.array(positiveInt()).min(1) }).strict()])

@@ -78,6 +78,8 @@ export const configSchema = z
         maxStepReplicas: positiveInt().default(2),
         /** Local worker processes the gateway runs at most, across models (a machine-wide cap). */
         maxWorkers: positiveInt().default(16),
+        /** How often the autoscaler observes each autoscaled model (models/<name>/config.yaml `autoscaling`). */
+        autoscaleIntervalMs: positiveInt().default(1_000),
       })
       .strict()
       .prefault({}),

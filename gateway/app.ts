@@ -23,8 +23,7 @@ import { KServeInferRoute } from './http/kserve-infer.ts';
 import { InferService } from './infer/infer-service.ts';
 import type { RepositoryControl } from './repository/repository-control.ts';
 import type { RepositoryWatch } from './repository/repository-watch.ts';
-import type { ScaleControl } from './scaling/scale-control.ts';
-import { buildModelControl } from './model-control-wiring.ts';
+import { buildModelControl, type ModelControl } from './model-control-wiring.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ReplicaHealth } from './health/replica-health.ts';
@@ -84,8 +83,8 @@ export class Gateway {
   readonly infer: InferService;
   /** Loads and unloads models while serving. */
   readonly repository: RepositoryControl;
-  /** Scales a model's local replicas while serving. */
-  readonly scaling: ScaleControl;
+  /** Replica scaling (the scale control, the autoscaler) beside the repository control. */
+  readonly modelControl: ModelControl;
   /** Poll mode's rescans of the repository; null in the other modes. */
   readonly watch: RepositoryWatch | null;
   readonly http: HttpFront;
@@ -193,6 +192,7 @@ export class Gateway {
       cache: this.cache,
       redisTier: this.redisTier,
       front: () => this.http.stats(),
+      autoscaling: () => this.modelControl.autoscaler.decisions(),
       workerScrapeTimeoutMs: WORKER_SCRAPE_TIMEOUT_MS,
       logger,
       logging: config.logging,
@@ -200,15 +200,20 @@ export class Gateway {
       version: PACKAGE_VERSION,
       ...(deps.tracer ? { tracer: deps.tracer } : {}),
     });
-    ({ repository: this.repository, scaling: this.scaling, watch: this.watch } = buildModelControl({
+    this.modelControl = buildModelControl({
       config,
       registry: this.registry,
       replicas: this.replicas,
       fleet: this.supervisor,
       acceptReport,
       drained: (model) => this.infer.drained(model),
+      ongoingRequests: (model) => this.infer.running(model),
+      busySeconds: (model) => this.observability.requestMetrics.busySeconds(model),
+      queueTotals: (model) => this.batching.queueTotals(model),
+      now,
       logger,
-    }));
+    });
+    ({ repository: this.repository, watch: this.watch } = this.modelControl);
     const handlers = new Handlers({
       registry: this.registry,
       replicas: this.replicas,
@@ -223,7 +228,7 @@ export class Gateway {
         now,
       }),
       repository: this.repository,
-      scaling: this.scaling,
+      scaling: this.modelControl.adminScaling,
       now,
       strictReadiness: config.server.strictReadiness,
       adminAccess: adminAccess(config.server.adminToken),
@@ -258,6 +263,7 @@ export class Gateway {
     for (const source of this.sources) source.start();
     this.healthChecker.start();
     this.watch?.start();
+    this.modelControl.autoscaler.start();
     return server.address() as AddressInfo;
   }
 
@@ -281,6 +287,7 @@ export class Gateway {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.watch?.close();
+      this.modelControl.autoscaler.close();
       await this.http.drain(this.config.server.shutdownGraceMs);
       // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.
       const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');

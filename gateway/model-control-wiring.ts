@@ -1,7 +1,7 @@
 // What changes the served models and their replicas while the gateway runs:
-// the repository control (load, unload, reload; poll mode's watch) and the
-// scale control (replica counts), sharing one queue of actions. app.ts owns
-// their lifecycle.
+// the repository control (load, unload, reload; poll mode's watch), the
+// scale control (replica counts) sharing one queue of actions with it, and
+// the autoscaler that drives the scale control. app.ts owns their lifecycle.
 
 import type { Logger } from '../common/logger.ts';
 import type { WorkerModelsBody } from '../common/wire.ts';
@@ -11,7 +11,9 @@ import type { Replica } from './replicas/replica.ts';
 import type { ReplicaSet } from './replicas/replica-set.ts';
 import { RepositoryControl } from './repository/repository-control.ts';
 import { pollingWatch, type RepositoryWatch } from './repository/repository-watch.ts';
+import { Autoscaler } from './scaling/autoscaler.ts';
 import { ScaleControl, type LocalFleet } from './scaling/scale-control.ts';
+import type { ModelScaling } from './http/scale-routes.ts';
 
 export type ModelControlDeps = {
   config: GatewayConfig;
@@ -20,10 +22,24 @@ export type ModelControlDeps = {
   fleet: LocalFleet;
   acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
   drained: (model: string) => Promise<void>;
+  /** Requests of a model in flight or queued (InferService.running), and its batchers' queue totals: the autoscaler's inputs. */
+  ongoingRequests: (model: string) => number;
+  busySeconds: (model: string) => number;
+  queueTotals: (model: string) => { count: number; sumMs: number };
+  now: () => number;
   logger: Logger;
 };
 
-export function buildModelControl(deps: ModelControlDeps): { repository: RepositoryControl; scaling: ScaleControl; watch: RepositoryWatch | null } {
+export type ModelControl = {
+  repository: RepositoryControl;
+  scaling: ScaleControl;
+  autoscaler: Autoscaler;
+  /** Scaling as the admin routes see it: the scale control, with the autoscaler's last decision in each status. */
+  adminScaling: ModelScaling;
+  watch: RepositoryWatch | null;
+};
+
+export function buildModelControl(deps: ModelControlDeps): ModelControl {
   const { config, registry, replicas, fleet, logger } = deps;
   const repository = new RepositoryControl({
     repository: config.models.repository,
@@ -63,6 +79,22 @@ export function buildModelControl(deps: ModelControlDeps): { repository: Reposit
   replicas.on('state', (replica, _from, to) => {
     if (to === 'ready') void repository.catchUp(replica);
   });
+  const autoscaler = new Autoscaler({
+    registry,
+    scaling,
+    ongoingRequests: deps.ongoingRequests,
+    busySeconds: deps.busySeconds,
+    queueTotals: deps.queueTotals,
+    maxWorkers: config.scaling.maxWorkers,
+    intervalMs: config.scaling.autoscaleIntervalMs,
+    now: deps.now,
+    wallClockMs: Date.now,
+    logger,
+  });
+  const adminScaling: ModelScaling = {
+    scale: (model, replicas) => scaling.scale(model, replicas),
+    status: (model) => ({ ...scaling.status(model), autoscaler: autoscaler.status(model) }),
+  };
   const watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, repository, logger) : null;
-  return { repository, scaling, watch };
+  return { repository, scaling, autoscaler, adminScaling, watch };
 }

@@ -116,6 +116,18 @@ export class ModelBatching {
     return [...depths.values()];
   }
 
+  /** Requests of `model` that left a batcher's queue so far, and their summed time queued (for a mean over an interval). */
+  queueTotals(model: string): { count: number; sumMs: number } {
+    const totals = { count: 0, sumMs: 0 };
+    for (const batcher of this.#batchers()) {
+      if (batcher.model !== model) continue;
+      const { queueMs } = batcher.stats.snapshot();
+      totals.count += queueMs.count;
+      totals.sumMs += queueMs.count * queueMs.mean;
+    }
+    return totals;
+  }
+
   /** Requests every batcher refused so far, by reason (retired batchers included). */
   rejects(): Record<RejectReason, number> {
     const totals: Record<RejectReason, number> = { queueFull: 0, deadline: 0, expectedWait: 0 };

@@ -15,8 +15,7 @@ import type { ResultCache } from '../cache/result-cache.ts';
 import type { AdminAccess } from './admin-access.ts';
 import { headerText } from './infer-headers.ts';
 import type { RepositoryControl } from '../repository/repository-control.ts';
-import type { ScaleControl } from '../scaling/scale-control.ts';
-import { scaleReply } from './scale-routes.ts';
+import { scaleReply, type ModelScaling } from './scale-routes.ts';
 import type { KServeInferRoute } from './kserve-infer.ts';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reply } from './reply.ts';
@@ -34,8 +33,8 @@ export type HandlersDeps = {
   infer: KServeInferRoute;
   /** Loads and unloads models while serving (the repository extension's routes). */
   repository: RepositoryControl;
-  /** Scales a model's replicas while it serves. */
-  scaling: ScaleControl;
+  /** Scales a model's replicas while it serves; its status includes the autoscaler's last decision. */
+  scaling: ModelScaling;
   now: () => number;
   /** GET /v2/health/ready: every version READY (true), or every version READY or UNAVAILABLE (false). */
   strictReadiness: boolean;

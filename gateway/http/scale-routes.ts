@@ -4,14 +4,22 @@
 
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
-import type { ScaleControl } from '../scaling/scale-control.ts';
+import type { ScalePlan } from '../scaling/scale-control.ts';
 import { readBody } from './body.ts';
 import type { Reply } from './reply.ts';
+
+/** What the admin routes need of scaling. */
+export type ModelScaling = {
+  /** Throws 404, or 400 GW_ERR_INVALID_ADMIN_REQUEST naming the field. */
+  scale(model: string, replicas: number): ScalePlan;
+  /** The model's desired and current replicas, last actions, and the autoscaler's last decision. */
+  status(model: string): object;
+};
 
 const ADMIN_BODY_MAX_BYTES = 4096;
 const ADMIN_BODY_TIMEOUT_MS = 10_000;
 
-export async function scaleReply(scaling: ScaleControl, model: string, req: IncomingMessage, now: () => number): Promise<Reply> {
+export async function scaleReply(scaling: ModelScaling, model: string, req: IncomingMessage, now: () => number): Promise<Reply> {
   const body = await readBody(req, { maxBytes: ADMIN_BODY_MAX_BYTES, startedMs: now(), timeoutMs: ADMIN_BODY_TIMEOUT_MS, now });
   const { replicas } = adminJson(body, ['replicas']);
   if (typeof replicas !== 'number') throw new InfergateError('GW_ERR_INVALID_ADMIN_REQUEST', `replicas: expected a number, got ${JSON.stringify(replicas) ?? 'nothing'}`);

@@ -24,6 +24,8 @@ export type FleetSources = {
   cache: ResultCache<InferAnswer>;
   redisTier: RedisTier | null;
   front: () => FrontCounts;
+  /** Each autoscaled model's mode and the replica count its autoscaler last decided on. */
+  autoscaling: () => Array<{ model: string; mode: string; desiredReplicas: number }>;
 };
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
@@ -31,7 +33,7 @@ const REPLICA_STATES = ['starting', 'ready', 'draining', 'stopped'] as const;
 
 export function registerFleetMetrics(registry: Registry, sources: FleetSources): void {
   const registers = [registry];
-  const { replicas, retryBudget, batching, cache, redisTier, front } = sources;
+  const { replicas, retryBudget, batching, cache, redisTier, front, autoscaling } = sources;
 
   /** A gauge whose values are all read at scrape time. */
   const gauge = (name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, value: number) => void) => void) =>
@@ -73,6 +75,9 @@ export function registerFleetMetrics(registry: Registry, sources: FleetSources):
     set({ reason: 'queue_deadline' }, rejects.deadline);
   });
 
+  gauge('infergate_autoscaler_desired_replicas', "The replica count each model's autoscaler last decided on (in dry-run: what it would do).", ['model', 'mode'], (set) => {
+    for (const { model, mode, desiredReplicas } of autoscaling()) set({ model, mode }, desiredReplicas);
+  });
   gauge('infergate_replicas', 'Replicas by lifecycle state.', ['state'], (set) => {
     for (const state of REPLICA_STATES) set({ state }, replicas.replicas.filter((r) => r.state === state).length);
   });

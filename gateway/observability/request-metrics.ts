@@ -100,6 +100,13 @@ export class RequestMetrics {
     return { requests, errors, latency: { boundsSeconds: bounds, cumulativeCounts } };
   }
 
+  /** The summed end-to-end time (s) of the model's requests that ended so far: over an interval, its growth is their mean concurrency. */
+  busySeconds(model: string): number {
+    let seconds = 0;
+    for (const models of this.#byVersion.values()) for (const cells of models.get(model)?.values() ?? []) seconds += cells.duration.sum;
+    return seconds;
+  }
+
   #cells(model: string, version: string, protocol: string): VersionCells {
     const versions = inner(inner(this.#byVersion, protocol), model);
     let cells = versions.get(version);
