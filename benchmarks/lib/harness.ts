@@ -48,6 +48,8 @@ export type SystemSettings = {
   warmupS?: number;
   /** Share of requests that repeat a few hot bodies (sent once before measuring, so a cache holds them). */
   hitRatio?: number;
+  /** Model repository for this system (default --models), e.g. a copy whose config.yaml turns autoscaling on. */
+  modelsDir?: string;
 };
 
 /** For runs where failures are the point (chaos). */
@@ -125,7 +127,7 @@ export class Harness {
       system = await definition.start({
         processes: this.#deps.processes,
         root: this.#deps.root,
-        modelsDir: o.modelsDir,
+        modelsDir: settings.modelsDir ?? o.modelsDir,
         model,
         replicas,
         tmpDir,

@@ -113,7 +113,11 @@ export type EventTimeline = {
   seconds: TimelineSecond[];
   events: TimelineEvent[];
   drain?: DrainCounts;
+  /** Scaling runs: per second, the offered rate and the model's replicas (desired, ready) sampled then. */
+  replicas?: ReplicaSecond[];
 };
+
+export type ReplicaSecond = { second: number; offeredPerS: number; desired: number; ready: number };
 
 export type BodyDescription = {
   format: 'json' | 'binary';

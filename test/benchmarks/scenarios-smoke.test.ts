@@ -59,6 +59,16 @@ const SCENARIOS: SmokeCase[] = [
     },
   },
   {
+    name: 'scaling',
+    args: ['--rate', '50', '--duration', '2', '--warmup', '0', '--quiet'],
+    expect: (t, r) => {
+      const timeline = r.runs[0]?.eventTimeline;
+      t.same(timeline?.replicas?.map((s) => s.offeredPerS), [125, 88], 'the mean offered rate per second (the steps to 4× and back fall mid-second)');
+      t.ok(timeline?.replicas?.every((s) => s.ready >= 1 && s.desired >= 1), 'replicas sampled every second');
+      t.ok(r.highlights.some((h) => h === 'failed requests: 0'), 'no failed request');
+    },
+  },
+  {
     name: 'replicas',
     args: ['--systems', 'gateway', '--replica-counts', '1,2', '--connections', '2', ...tiny],
     expect: (t, r) => t.same(r.runs.map((x) => x.replicas), [1, 2]),
