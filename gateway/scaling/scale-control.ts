@@ -118,11 +118,6 @@ export class ScaleControl {
     return status;
   }
 
-  /** Resolves once no scaling of `model` is under way. */
-  async settled(model: string): Promise<void> {
-    while (this.#models.get(model)?.running) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-
   #stateOf(model: string): ModelScaling {
     let state = this.#models.get(model);
     if (!state) this.#models.set(model, (state = { desired: 0, running: false, shortBy: undefined, actions: [] }));

@@ -10,20 +10,12 @@ import t from 'tap';
 import { captureLogger } from '../helpers/capture-logger.ts';
 import { demoRepository, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { writeModel } from '../helpers/test-models.ts';
+import { until } from '../helpers/until.ts';
 
 const repository = await demoRepository(t);
 const random = seededRandom(21);
 const classifierBody = () => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: randomFloats(random, 64) }] });
 const poolerBody = () => ({ inputs: [{ name: 'tokens', datatype: 'FP32', shape: [1, 4, 8], data: randomFloats(random, 32) }] });
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
-}
 
 t.test('explicit: only the models named load at start; the API loads another into the running workers', async (t) => {
   const { gateway, url } = await startGateway(t, { models: { controlMode: 'explicit', load: ['classifier'], defaultReplicas: 1 } }, repository);

@@ -8,6 +8,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { allReplicasReady, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { until } from '../helpers/until.ts';
 
 const { gateway, url } = await startGateway(t, { models: { include: ['classifier'], defaultReplicas: 2 }, batching: { enabled: false }, scaling: { maxStepReplicas: 2, maxWorkers: 8 } });
 await allReplicasReady(gateway);
@@ -20,14 +21,6 @@ const put = async (payload: unknown, model = 'classifier') => {
   const res = await fetch(`${url}/admin/models/${model}/replicas`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
   return { status: res.status, body: (await res.json()) as { code?: string; error?: string; [field: string]: unknown } };
 };
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
-}
 const readyReplicas = async (): Promise<string[]> => (await scalingOf()).replicas.ready ?? [];
 const settledAt = async (count: number): Promise<boolean> => {
   const view = await scalingOf();
