@@ -53,7 +53,10 @@ t.test('Redis killed with SIGKILL under load: zero failed requests; hits resume 
   stop = true;
   await Promise.all(loops);
   t.same(Object.fromEntries(statuses), { 200: answered }, `all ${answered} requests answered 200 (${answered - killedAt} after the kill)`);
-  t.equal(during.tiers.redis.breaker.state, 'open', 'the breaker opened while Redis was down');
+  // Sampled mid-outage the breaker is open, or half-open when its reset timeout just ran out and it probes again;
+  // the calls it kept from Redis show that it opened.
+  const { breaker, skipped } = during.tiers.redis;
+  t.ok(['open', 'half-open'].includes(breaker.state) && skipped > 0, `the breaker opened while Redis was down (${breaker.state}, ${skipped} calls kept from Redis)`);
 
   await redis.restart();
   const restartedAt = performance.now();
