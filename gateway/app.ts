@@ -21,8 +21,6 @@ import { adminAccess } from './http/admin-access.ts';
 import { Handlers } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
 import { InferService } from './infer/infer-service.ts';
-import type { RepositoryControl } from './repository/repository-control.ts';
-import type { RepositoryWatch } from './repository/repository-watch.ts';
 import { buildModelControl, type ModelControl } from './model-control-wiring.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
@@ -81,12 +79,8 @@ export class Gateway {
   readonly batching: ModelBatching;
   /** The protocol-neutral infer path every front calls. */
   readonly infer: InferService;
-  /** Loads and unloads models while serving. */
-  readonly repository: RepositoryControl;
-  /** Replica scaling (the scale control, the autoscaler) beside the repository control. */
+  /** What changes models and replicas while serving: repository control, poll mode's watch, scaling, autoscaler. */
   readonly modelControl: ModelControl;
-  /** Poll mode's rescans of the repository; null in the other modes. */
-  readonly watch: RepositoryWatch | null;
   readonly http: HttpFront;
   /** Metrics, inference statistics, spans and the status page. */
   readonly observability: Observability;
@@ -213,7 +207,6 @@ export class Gateway {
       now,
       logger,
     });
-    ({ repository: this.repository, watch: this.watch } = this.modelControl);
     const handlers = new Handlers({
       registry: this.registry,
       replicas: this.replicas,
@@ -227,7 +220,7 @@ export class Gateway {
         limits: config.limits,
         now,
       }),
-      repository: this.repository,
+      repository: this.modelControl.repository,
       scaling: this.modelControl.adminScaling,
       now,
       strictReadiness: config.server.strictReadiness,
@@ -262,7 +255,7 @@ export class Gateway {
     });
     for (const source of this.sources) source.start();
     this.healthChecker.start();
-    this.watch?.start();
+    this.modelControl.watch?.start();
     this.modelControl.autoscaler.start();
     return server.address() as AddressInfo;
   }
@@ -286,7 +279,7 @@ export class Gateway {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.watch?.close();
+      this.modelControl.watch?.close();
       this.modelControl.autoscaler.close();
       await this.http.drain(this.config.server.shutdownGraceMs);
       // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.

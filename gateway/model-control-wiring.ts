@@ -22,7 +22,7 @@ export type ModelControlDeps = {
   fleet: LocalFleet;
   acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
   drained: (model: string) => Promise<void>;
-  /** Requests of a model in flight or queued (InferService.running), and its batchers' queue totals: the autoscaler's inputs. */
+  /** The autoscaler's inputs: see AutoscalerDeps. */
   ongoingRequests: (model: string) => number;
   busySeconds: (model: string) => number;
   queueTotals: (model: string) => { count: number; sumMs: number };
@@ -32,7 +32,6 @@ export type ModelControlDeps = {
 
 export type ModelControl = {
   repository: RepositoryControl;
-  scaling: ScaleControl;
   autoscaler: Autoscaler;
   /** Scaling as the admin routes see it: the scale control, with the autoscaler's last decision in each status. */
   adminScaling: ModelScaling;
@@ -96,5 +95,5 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     status: (model) => ({ ...scaling.status(model), autoscaler: autoscaler.status(model) }),
   };
   const watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, repository, logger) : null;
-  return { repository, scaling, autoscaler, adminScaling, watch };
+  return { repository, autoscaler, adminScaling, watch };
 }

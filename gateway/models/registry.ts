@@ -17,6 +17,7 @@
 
 import { clientText, InfergateError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
+import { TimedWaiters } from '../../common/timed-waiters.ts';
 import { latestVersion, type RepositoryModel } from '../../common/model-repository.ts';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 
@@ -39,7 +40,6 @@ export type ReplicaView = {
 };
 
 type VersionRecord = VersionStatus & { resolved: ResolvedModel | undefined };
-type LoadWaiter = { name: string; version: string | undefined; resolve: (model: ResolvedModel) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout };
 
 /** Requests that may wait at once for versions still loading; beyond that they are answered 503 at once. */
 const MAX_LOAD_WAITERS = 4096;
@@ -56,7 +56,7 @@ export class ModelRegistry {
   /** "name/version" → when it last started loading and became READY (wall clock, ms), and how long that took. */
   readonly #loads = new Map<string, VersionLoad>();
   /** Requests waiting for a version that is LOADING (see `whenLoaded`). */
-  readonly #loadWaiters = new Set<LoadWaiter>();
+  readonly #loadWaiters = new TimedWaiters<{ name: string; version: string | undefined }, ResolvedModel>({ unrefTimers: false });
   readonly #now: () => number;
   readonly #logger: Logger;
 
@@ -214,19 +214,7 @@ export class ModelRegistry {
    */
   whenLoaded(refusal: unknown, name: string, version: string | undefined, waitMs: number): Promise<ResolvedModel> {
     if (!this.#isStillLoading(refusal, name, version) || waitMs <= 0 || this.#loadWaiters.size >= MAX_LOAD_WAITERS) throw refusal;
-    return new Promise((resolve, reject) => {
-      const waiter: LoadWaiter = {
-        name,
-        version,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#loadWaiters.delete(waiter);
-          reject(new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${version ?? '(latest)'} was still loading after ${waitMs} ms`));
-        }, waitMs),
-      };
-      this.#loadWaiters.add(waiter);
-    });
+    return this.#loadWaiters.wait({ name, version }, waitMs, () => new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${version ?? '(latest)'} was still loading after ${waitMs} ms`));
   }
 
   /** Whether `resolve` refused only because no replica has loaded the version yet. */
@@ -238,19 +226,13 @@ export class ModelRegistry {
 
   /** After a state change: each waiter is served, refused with what `resolve` says now, or waits on. */
   #wakeLoadWaiters(): void {
-    for (const waiter of this.#loadWaiters) {
-      let outcome: { model: ResolvedModel } | { error: unknown };
+    this.#loadWaiters.wake(({ name, version }) => {
       try {
-        outcome = { model: this.resolve(waiter.name, waiter.version) };
+        return { value: this.resolve(name, version) };
       } catch (error) {
-        if (this.#isStillLoading(error, waiter.name, waiter.version)) continue;
-        outcome = { error };
+        return this.#isStillLoading(error, name, version) ? undefined : { error };
       }
-      clearTimeout(waiter.timer);
-      this.#loadWaiters.delete(waiter);
-      if ('model' in outcome) waiter.resolve(outcome.model);
-      else waiter.reject(outcome.error);
-    }
+    });
   }
 
   /** True once no version is LOADING (each is READY or UNAVAILABLE). */

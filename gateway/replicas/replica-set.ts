@@ -11,6 +11,7 @@
 
 import { EventEmitter } from 'node:events';
 import { InfergateError } from '../../common/errors.ts';
+import { TimedWaiters } from '../../common/timed-waiters.ts';
 import type { Logger } from '../../common/logger.ts';
 import { pickLeastConnections } from '../balancer/least-connections.ts';
 import { routableReplicas } from '../balancer/panic-mode.ts';
@@ -28,14 +29,8 @@ export type Acquired = { replica: Replica; panic: boolean };
 /** How an attempt on a replica ended: null for success, else whether the failure was the replica's fault. */
 export type AttemptOutcome = { readonly replicaFault: boolean } | null;
 
-type Waiter = {
-  model: string;
-  version: string | undefined;
-  tried: Tried;
-  resolve: (acquired: Acquired) => void;
-  reject: (err: InfergateError) => void;
-  timer: NodeJS.Timeout;
-};
+/** A request waiting for a ready replica of its model version. */
+type Wanted = { model: string; version: string | undefined; tried: Tried };
 
 export type ReplicaSetSettings = {
   random: () => number;
@@ -56,7 +51,8 @@ export type ReplicaSetEvents = {
 
 export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   readonly #replicas: Replica[] = [];
-  readonly #waiters = new Set<Waiter>();
+  // Timers do not hold the process: the gateway refuses every waiter as it closes.
+  readonly #waiters = new TimedWaiters<Wanted, Acquired>({ unrefTimers: true });
   readonly #settings: ReplicaSetSettings;
   /** Replicas that joined a fleet already serving: they ramp up (slow start) even on their first start. */
   readonly #lateJoiners = new WeakSet<Replica>();
@@ -189,26 +185,10 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   acquire(model: string, version: string | undefined, tried: Tried, waitMs: number): Promise<Acquired> {
     const now = this.pick(model, version, tried);
     if (now) return Promise.resolve(take(now));
-    let waiting = 0;
-    for (const w of this.#waiters) if (w.model === model) waiting++;
-    if (waiting >= this.#settings.maxWaitingPerModel || waitMs <= 0) {
+    if (waitMs <= 0 || this.#waiters.count((w) => w.model === model) >= this.#settings.maxWaitingPerModel) {
       return Promise.reject(new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${model}" has no ready replica`));
     }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        model,
-        version,
-        tried,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#waiters.delete(waiter);
-          reject(new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${model}" had no ready replica for ${waitMs} ms`));
-        }, waitMs),
-      };
-      waiter.timer.unref();
-      this.#waiters.add(waiter);
-    });
+    return this.#waiters.wait({ model, version, tried }, waitMs, () => new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${model}" had no ready replica for ${waitMs} ms`));
   }
 
   /** Returns a replica taken by `acquire`, with the attempt's outcome. */
@@ -239,11 +219,7 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
 
   /** Fails every waiting request (shutdown). */
   rejectWaiters(err: InfergateError): void {
-    for (const w of this.#waiters) {
-      clearTimeout(w.timer);
-      w.reject(err);
-    }
-    this.#waiters.clear();
+    this.#waiters.rejectAll(err);
   }
 
   /**
@@ -258,13 +234,10 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   }
 
   #wakeWaiters(): void {
-    for (const w of this.#waiters) {
+    this.#waiters.wake((w) => {
       const acquired = this.pick(w.model, w.version, w.tried);
-      if (!acquired) continue;
-      clearTimeout(w.timer);
-      this.#waiters.delete(w);
-      w.resolve(take(acquired));
-    }
+      return acquired && { value: take(acquired) };
+    });
   }
 }
 

@@ -100,31 +100,13 @@ export class Autoscaler {
     const settings = this.#settingsOf(config, modelConfig);
     const nowMs = now();
     const scaleStatus = scaling.status(model);
-    const observation: AutoscaleObservation = {
-      atMs: nowMs,
-      readyReplicas: scaleStatus.replicas.ready?.length ?? 0,
-      ongoingRequests: 0,
-      queueDelayMs: 0,
-    };
     const mode = config.mode === 'on' ? 'on' : 'dry-run';
     let state = this.#models.get(model);
     if (!state || state.status.mode !== mode) {
       state = { window: [], desired: undefined, lastActionAtMs: undefined, queued: this.#deps.queueTotals(model), busySeconds: this.#deps.busySeconds(model), atMs: nowMs, status: { mode, lastDecision: null, lastObservation: null } };
       this.#models.set(model, state);
     }
-    // The mean time queued of the requests that left a queue since the last tick (0 when none did, or unbatched).
-    const queued = this.#deps.queueTotals(model);
-    const leftQueue = queued.count - state.queued.count;
-    observation.queueDelayMs = leftQueue > 0 ? (queued.sumMs - state.queued.sumMs) / leftQueue : 0;
-    state.queued = queued;
-    // Ongoing requests: their mean over the interval (Little's law: the time the requests that ended spent, over
-    // the interval), or those running now when more (long requests end after the interval they ran in).
-    const busySeconds = this.#deps.busySeconds(model);
-    const intervalSeconds = (nowMs - state.atMs) / 1000;
-    const mean = intervalSeconds > 0 ? (busySeconds - state.busySeconds) / intervalSeconds : 0;
-    observation.ongoingRequests = Math.max(Math.round(mean * 10) / 10, this.#deps.ongoingRequests(model));
-    state.busySeconds = busySeconds;
-    state.atMs = nowMs;
+    const observation = this.#observation(model, state, nowMs, scaleStatus.replicas.ready?.length ?? 0);
     state.window.push(observation);
     const keepMs = Math.max(settings.upscaleDelayMs, settings.downscaleDelayMs) + 2 * this.#deps.intervalMs;
     while (state.window.length > 0 && state.window[0]!.atMs < nowMs - keepMs) state.window.shift();
@@ -143,6 +125,28 @@ export class Autoscaler {
     } catch (err) {
       this.#deps.logger.warn({ model, err }, 'autoscaler could not scale');
     }
+  }
+
+  /** What the model looks like now, from the totals' growth since the last tick (which it then records). */
+  #observation(model: string, state: ModelState, nowMs: number, readyReplicas: number): AutoscaleObservation {
+    // The mean time queued of the requests that left a queue since the last tick (0 when none did, or unbatched).
+    const queued = this.#deps.queueTotals(model);
+    const leftQueue = queued.count - state.queued.count;
+    // Ongoing requests: their mean over the interval (Little's law: the time the requests that ended spent, over
+    // the interval), or those running now when more (long requests end after the interval they ran in).
+    const busySeconds = this.#deps.busySeconds(model);
+    const intervalSeconds = (nowMs - state.atMs) / 1000;
+    const mean = intervalSeconds > 0 ? (busySeconds - state.busySeconds) / intervalSeconds : 0;
+    const observation: AutoscaleObservation = {
+      atMs: nowMs,
+      readyReplicas,
+      ongoingRequests: Math.max(Math.round(mean * 10) / 10, this.#deps.ongoingRequests(model)),
+      queueDelayMs: leftQueue > 0 ? (queued.sumMs - state.queued.sumMs) / leftQueue : 0,
+    };
+    state.queued = queued;
+    state.busySeconds = busySeconds;
+    state.atMs = nowMs;
+    return observation;
   }
 
   #settingsOf(config: AutoscalingConfig, modelConfig: ModelConfig): AutoscaleSettings {

@@ -22,7 +22,7 @@ import type { ModelRegistry } from '../models/registry.ts';
 import type { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { WorkerPlacement } from '../supervisor/placement.ts';
-import { nextScaleStep, type ScaleStep } from './scale-plan.ts';
+import { nextScaleStep, type ScaleStep, type WorkerView } from './scale-plan.ts';
 
 /** The local worker fleet, as the supervisor runs it. */
 export type LocalFleet = {
@@ -234,7 +234,7 @@ export class ScaleControl {
     return this.#deps.fleet.replicas.filter((r) => ids.includes(r.id));
   }
 
-  #workers(): Array<{ id: string; models: readonly string[]; ready: boolean }> {
+  #workers(): WorkerView[] {
     return this.#deps.fleet.replicas.map((r) => ({ id: r.id, models: r.models, ready: r.state === 'ready' }));
   }
 }
