@@ -16,6 +16,7 @@ export type ErrorKind =
   | 'invalid_argument'
   | 'failed_precondition'
   | 'not_found'
+  | 'aborted'
   | 'unimplemented'
   | 'unsupported_format'
   | 'unauthenticated'
@@ -39,6 +40,8 @@ export const ERROR_CATALOG = {
 
   // Admin plane.
   GW_ERR_INVALID_ADMIN_REQUEST: { kind: 'invalid_argument', summary: 'an admin request body is not valid; the message names the field' },
+  GW_ERR_ADMIN_CONFLICT: { kind: 'aborted', summary: "the admin call conflicts with an action in progress on the model (a rollout)" },
+  GW_ERR_ROLLOUT_NOT_FOUND: { kind: 'not_found', summary: 'the model has no rollout (in progress, for DELETE)' },
 
   // Model lookup.
   GW_ERR_MODEL_NOT_FOUND: { kind: 'not_found', summary: 'no model with this name' },

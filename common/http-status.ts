@@ -12,6 +12,8 @@ const HTTP_STATUS: Record<ErrorKind, number> = {
   unauthenticated: 401,
   permission_denied: 403,
   not_found: 404,
+  // gRPC's ABORTED (a concurrency conflict) is HTTP's 409 Conflict.
+  aborted: 409,
   unimplemented: 405,
   slow_client: 408,
   too_large: 413,

@@ -24,19 +24,17 @@ import { InferService } from './infer/infer-service.ts';
 import { buildModelControl, type ModelControl } from './model-control-wiring.ts';
 import { HttpFront } from './http/server.ts';
 import { HealthChecker } from './health/health-checker.ts';
-import { ReplicaHealth } from './health/replica-health.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { startingModels } from './models/repository.ts';
 import { RequestBudget } from './http/request-budget.ts';
 import { ReplicaSet } from './replicas/replica-set.ts';
-import { Breaker, BreakerClock } from './resilience/circuit-breaker.ts';
+import { BreakerClock } from './resilience/circuit-breaker.ts';
 import { RetryBudget } from './resilience/retry-budget.ts';
 import type { Replica } from './replicas/replica.ts';
 import type { ReplicaSource } from './replicas/replica-source.ts';
 import type { Supervisor, SpawnWorker } from './supervisor/supervisor.ts';
 import { buildReplicaSources } from './replica-sources-wiring.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
-import { isReplicaFault } from './upstream/failure.ts';
 import { workerClientFactory } from './upstream/worker-client.ts';
 import { buildObservability, type Observability } from './observability-wiring.ts';
 
@@ -107,11 +105,6 @@ export class Gateway {
     });
     // One timer rotates the rolling windows of every replica's breaker.
     this.#breakerClock = new BreakerClock(config.breaker.rollingWindowMs / config.breaker.rollingBuckets);
-    const healthFor = (replicaId: string) => {
-      const breaker = new Breaker(replicaId, config.breaker, this.#breakerClock, isReplicaFault);
-      breaker.on('state', (to: string, from: string) => logger[to === 'open' ? 'warn' : 'info']({ replica: replicaId, from, to }, 'circuit breaker changed state'));
-      return new ReplicaHealth({ breaker, config: config.health, now });
-    };
     // Every replica state change, arrival or departure can change a version's state (READY, LOADING, UNAVAILABLE).
     const observe = (): void => this.registry.observe(this.replicas.replicas);
     this.replicas.on('state', observe);
@@ -130,7 +123,7 @@ export class Gateway {
       models,
       replicas: this.replicas,
       connect,
-      healthFor,
+      breakerClock: this.#breakerClock,
       acceptReport,
       socketDir: config.workers.socketDir || this.#ownedSocketDir!,
       now,
@@ -175,6 +168,7 @@ export class Gateway {
       dispatcher: this.dispatcher,
       maxResponseBytes: config.limits.maxResponseBytes,
       onRun: (...run) => this.observability.onRun(...run),
+      rollouts: { traffic: (model) => this.modelControl.rollouts.traffic(model) },
       now,
     });
     this.observability = buildObservability({
@@ -187,6 +181,7 @@ export class Gateway {
       redisTier: this.redisTier,
       front: () => this.http.stats(),
       autoscaling: () => this.modelControl.autoscaler.decisions(),
+      rollouts: () => this.modelControl.rollouts.summaries(),
       workerScrapeTimeoutMs: WORKER_SCRAPE_TIMEOUT_MS,
       logger,
       logging: config.logging,
@@ -204,7 +199,9 @@ export class Gateway {
       ongoingRequests: (model) => this.infer.running(model),
       busySeconds: (model) => this.observability.requestMetrics.busySeconds(model),
       queueTotals: (model) => this.batching.queueTotals(model),
+      runShadow: (call, version) => this.infer.shadowCopy(call, version),
       now,
+      random,
       logger,
     });
     const handlers = new Handlers({
@@ -222,6 +219,7 @@ export class Gateway {
       }),
       repository: this.modelControl.repository,
       scaling: this.modelControl.adminScaling,
+      rollouts: this.modelControl.rollouts,
       now,
       strictReadiness: config.server.strictReadiness,
       adminAccess: adminAccess(config.server.adminToken),
@@ -281,6 +279,7 @@ export class Gateway {
     this.#closing ??= (async () => {
       this.modelControl.watch?.close();
       this.modelControl.autoscaler.close();
+      this.modelControl.rollouts.close();
       await this.http.drain(this.config.server.shutdownGraceMs);
       // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.
       const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');

@@ -1,19 +1,22 @@
 // What changes the served models and their replicas while the gateway runs:
 // the repository control (load, unload, reload; poll mode's watch), the
-// scale control (replica counts) sharing one queue of actions with it, and
-// the autoscaler that drives the scale control. app.ts owns their lifecycle.
+// scale control (replica counts) and the rollouts (new versions behind
+// gates), sharing one queue of actions, and the autoscaler that drives the
+// scale control. app.ts owns their lifecycle.
 
 import type { Logger } from '../common/logger.ts';
-import type { WorkerModelsBody } from '../common/wire.ts';
+import type { InferAnswer, WorkerModelsBody } from '../common/wire.ts';
 import type { GatewayConfig } from '../config/schema.ts';
+import type { InferCall } from './infer/infer-service.ts';
 import type { ModelRegistry } from './models/registry.ts';
 import type { Replica } from './replicas/replica.ts';
 import type { ReplicaSet } from './replicas/replica-set.ts';
 import { RepositoryControl } from './repository/repository-control.ts';
 import { pollingWatch, type RepositoryWatch } from './repository/repository-watch.ts';
+import { RolloutControl } from './rollout/rollout-control.ts';
 import { Autoscaler } from './scaling/autoscaler.ts';
 import { ScaleControl, type LocalFleet } from './scaling/scale-control.ts';
-import type { ModelScaling } from './http/scale-routes.ts';
+import type { ModelScaling } from './http/model-admin-routes.ts';
 
 export type ModelControlDeps = {
   config: GatewayConfig;
@@ -26,13 +29,21 @@ export type ModelControlDeps = {
   ongoingRequests: (model: string) => number;
   busySeconds: (model: string) => number;
   queueTotals: (model: string) => { count: number; sumMs: number };
+  /** Runs a rollout's shadow copy of a call on the candidate version. */
+  runShadow: (call: InferCall, version: string) => Promise<InferAnswer>;
   now: () => number;
+  random: () => number;
   logger: Logger;
 };
+
+/** How often a rollout's gates are read, and how long its candidate may have no ready replica before it rolls back. */
+const ROLLOUT_TICK_MS = 250;
+const ROLLOUT_MAX_PAUSE_MS = 60_000;
 
 export type ModelControl = {
   repository: RepositoryControl;
   autoscaler: Autoscaler;
+  rollouts: RolloutControl;
   /** Scaling as the admin routes see it: the scale control, with the autoscaler's last decision in each status. */
   adminScaling: ModelScaling;
   watch: RepositoryWatch | null;
@@ -49,6 +60,7 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     defaultReplicas: config.models.defaultReplicas,
     acceptReport: deps.acceptReport,
     drained: deps.drained,
+    checkFree: (model) => rollouts.checkFree(model),
     callTimeoutMs: config.workers.startupTimeoutMs,
     onLoaded: (name, count) => {
       try {
@@ -65,6 +77,7 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     fleet,
     exclusively: (action) => repository.exclusively(action),
     loadOn: (replica, model) => repository.loadOn(replica, model),
+    checkFree: (model) => rollouts.checkFree(model),
     settings: {
       maxStepReplicas: config.scaling.maxStepReplicas,
       maxWorkers: config.scaling.maxWorkers,
@@ -73,6 +86,22 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
       callTimeoutMs: config.workers.startupTimeoutMs,
     },
     wallClockMs: Date.now,
+    logger,
+  });
+  const rollouts = new RolloutControl({
+    repository: config.models.repository,
+    registry,
+    replicas,
+    localReplicas: () => fleet.replicas,
+    workers: scaling,
+    exclusively: (action) => repository.exclusively(action),
+    loadOn: (replica, model) => repository.loadOn(replica, model),
+    runShadow: deps.runShadow,
+    tickMs: ROLLOUT_TICK_MS,
+    maxPauseMs: ROLLOUT_MAX_PAUSE_MS,
+    now: deps.now,
+    wallClockMs: Date.now,
+    random: deps.random,
     logger,
   });
   replicas.on('state', (replica, _from, to) => {
@@ -84,6 +113,7 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     ongoingRequests: deps.ongoingRequests,
     busySeconds: deps.busySeconds,
     queueTotals: deps.queueTotals,
+    rolloutRuns: (model) => rollouts.runs(model),
     maxWorkers: config.scaling.maxWorkers,
     intervalMs: config.scaling.autoscaleIntervalMs,
     now: deps.now,
@@ -95,5 +125,5 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     status: (model) => ({ ...scaling.status(model), autoscaler: autoscaler.status(model) }),
   };
   const watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, repository, logger) : null;
-  return { repository, autoscaler, adminScaling, watch };
+  return { repository, autoscaler, rollouts, adminScaling, watch };
 }

@@ -6,14 +6,16 @@ import type { Logger } from '../common/logger.ts';
 import { parseModelSelection } from '../common/model-selection.ts';
 import type { WorkerModelsBody } from '../common/wire.ts';
 import type { GatewayConfig } from '../config/schema.ts';
-import type { ReplicaHealth } from './health/replica-health.ts';
+import { ReplicaHealth } from './health/replica-health.ts';
 import type { RepositoryModel } from './models/repository.ts';
 import type { Replica } from './replicas/replica.ts';
 import type { ReplicaClientFactory } from './replicas/replica-client.ts';
 import type { ReplicaSet } from './replicas/replica-set.ts';
+import { Breaker, type BreakerClock } from './resilience/circuit-breaker.ts';
 import { replicaAddressOf, StaticList } from './sources/static-list.ts';
 import { placeModels } from './supervisor/placement.ts';
 import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
+import { isReplicaFault } from './upstream/failure.ts';
 
 /** Between two readiness checks of a static replica that is not up (a remote host may be down for long). */
 const STATIC_PROBE_INTERVAL_MS = 1_000;
@@ -25,7 +27,8 @@ export type ReplicaSourcesDeps = {
   models: readonly RepositoryModel[];
   replicas: ReplicaSet;
   connect: ReplicaClientFactory;
-  healthFor: (replicaId: string) => ReplicaHealth;
+  /** Rotates the rolling windows of every replica's breaker. */
+  breakerClock: BreakerClock;
   acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
   /** Where local workers' sockets go. */
   socketDir: string;
@@ -35,7 +38,12 @@ export type ReplicaSourcesDeps = {
 };
 
 export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Supervisor; staticList: StaticList } {
-  const { config, models, replicas, connect, healthFor, acceptReport, now, logger } = deps;
+  const { config, models, replicas, connect, acceptReport, now, logger } = deps;
+  const healthFor = (replicaId: string): ReplicaHealth => {
+    const breaker = new Breaker(replicaId, config.breaker, deps.breakerClock, isReplicaFault);
+    breaker.on('state', (to: string, from: string) => logger[to === 'open' ? 'warn' : 'info']({ replica: replicaId, from, to }, 'circuit breaker changed state'));
+    return new ReplicaHealth({ breaker, config: config.health, now });
+  };
   const supervisor = new Supervisor({
     replicas,
     // A model whose config.yaml is invalid is UNAVAILABLE without a worker loading it.

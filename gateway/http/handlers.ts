@@ -15,7 +15,7 @@ import type { ResultCache } from '../cache/result-cache.ts';
 import type { AdminAccess } from './admin-access.ts';
 import { headerText } from './infer-headers.ts';
 import type { RepositoryControl } from '../repository/repository-control.ts';
-import { scaleReply, type ModelScaling } from './scale-routes.ts';
+import { rolloutStartReply, scaleReply, type ModelRollouts, type ModelScaling } from './model-admin-routes.ts';
 import type { KServeInferRoute } from './kserve-infer.ts';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reply } from './reply.ts';
@@ -35,6 +35,8 @@ export type HandlersDeps = {
   repository: RepositoryControl;
   /** Scales a model's replicas while it serves; its status includes the autoscaler's last decision. */
   scaling: ModelScaling;
+  /** Rollouts of new model versions behind gates. */
+  rollouts: ModelRollouts;
   now: () => number;
   /** GET /v2/health/ready: every version READY (true), or every version READY or UNAVAILABLE (false). */
   strictReadiness: boolean;
@@ -103,6 +105,12 @@ export class Handlers {
         return { status: 200, body: { ...this.#modelBody(this.#deps.registry.model(route.model).name), scaling: this.#deps.scaling.status(route.model) } };
       case 'modelScale':
         return scaleReply(this.#deps.scaling, route.model, req, this.#deps.now);
+      case 'rolloutStart':
+        return rolloutStartReply(this.#deps.rollouts, route.model, req, this.#deps.now);
+      case 'rolloutStatus':
+        return { status: 200, body: this.#deps.rollouts.status(route.model) };
+      case 'rolloutAbort':
+        return { status: 202, body: this.#deps.rollouts.abort(route.model) };
       case 'repositoryIndex':
         return { status: 200, body: this.#deps.repository.index() };
       case 'repositoryLoad':
@@ -133,7 +141,6 @@ export class Handlers {
     return { replicas: replicas.snapshots(), models, retryBudget: retryBudget.snapshot() };
   }
 
-  /** Each model version: its state and reason, the ready replicas that run it, and its last load (warm-up included). */
   /** A model's versions: state, the ready replicas that run each, and its last load. */
   #modelBody(name: string): { name: string; versions: object[] } {
     const { registry, replicas } = this.#deps;

@@ -45,8 +45,10 @@ export class KServeInferRoute {
   async handle(modelName: string, version: string | undefined, req: IncomingMessage, reservation: Reservation | undefined, record: RequestRecord): Promise<Reply> {
     const { service, rawBodies, now } = this.#deps;
     const startedMs = record.receivedMs;
-    // Resolve before reading so that an unknown or unavailable model costs no body buffering.
-    const targeted = service.target(modelName, version);
+    // Resolve before reading so that an unknown or unavailable model costs no body buffering. A rollout's canary
+    // split keeps a client that sends x-session-id on one version.
+    const session = req.headers['x-session-id'];
+    const targeted = service.target(modelName, version, typeof session === 'string' ? session : undefined);
     const target = targeted instanceof Promise ? await targeted : targeted;
     const { plan } = target;
     record.model = target.model.name;

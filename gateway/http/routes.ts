@@ -21,6 +21,9 @@
 //   GET  /admin/status                           what the status page draws, as JSON (admin)
 //   GET  /admin/models/{m}                       one model: versions, desired and current replicas, last scaling actions
 //   PUT  /admin/models/{m}/replicas              {"replicas": N}: scale the model while it serves (202 with the plan)
+//   POST /admin/models/{m}/rollouts              roll a new version out behind gates (202 with the rollout)
+//   GET  /admin/models/{m}/rollouts/current      the running (or last) rollout: stage, gate readings, history
+//   DELETE /admin/models/{m}/rollouts/current    abort it: all traffic back on stable, candidate released
 
 import { clientText, InfergateError } from '../../common/errors.ts';
 
@@ -44,11 +47,16 @@ export type Route =
   | { name: 'statusPage' }
   | { name: 'statusData' }
   | { name: 'modelAdmin'; model: string }
-  | { name: 'modelScale'; model: string };
+  | { name: 'modelScale'; model: string }
+  | { name: 'rolloutStart'; model: string }
+  | { name: 'rolloutStatus'; model: string }
+  | { name: 'rolloutAbort'; model: string };
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+/** What a path allows: one method, or (a rollout's current) GET and DELETE. */
+type Allowed = Method | 'GET, DELETE';
 
-const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload', 'statusPage', 'statusData', 'modelAdmin', 'modelScale']);
+const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload', 'statusPage', 'statusData', 'modelAdmin', 'modelScale', 'rolloutStart', 'rolloutStatus', 'rolloutAbort']);
 
 /** The admin plane (/admin/* and the repository control routes): guarded by server.adminToken, or loopback-only without one. */
 export function isAdminRoute(route: Route): boolean {
@@ -65,13 +73,14 @@ export function matchRoute(method: string, url: string): Route {
   if (!found) throw new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${clientText(method, 16)} ${clientText(path, 128)}`);
   const [route, allowed] = found;
   const effective = method === 'HEAD' ? 'GET' : method;
-  if (effective !== allowed) {
+  if (allowed === 'GET, DELETE' && route.name === 'rolloutStatus' && effective === 'DELETE') return { name: 'rolloutAbort', model: route.model };
+  if (effective !== allowed && !(allowed === 'GET, DELETE' && effective === 'GET')) {
     throw new InfergateError('GW_ERR_METHOD_NOT_ALLOWED', `${clientText(method, 16)} ${clientText(path, 128)} (allowed: ${allowed})`);
   }
   return route;
 }
 
-function match(s: string[]): [Route, Method] | undefined {
+function match(s: string[]): [Route, Allowed] | undefined {
   if (s.length === 0) return [{ name: 'statusPage' }, 'GET'];
   if (s.length === 1 && s[0] === 'metrics') return [{ name: 'metrics' }, 'GET'];
   if (s[0] === 'admin' && s[1] === 'cache' && s[2] === 'models' && (s.length === 4 || (s.length === 6 && s[4] === 'versions'))) {
@@ -79,6 +88,11 @@ function match(s: string[]): [Route, Method] | undefined {
     const version = s.length === 6 ? decode(s[5]!) : undefined;
     if (model === undefined || (s.length === 6 && version === undefined)) return undefined;
     return [{ name: 'cachePurge', model, ...(version !== undefined ? { version } : {}) }, 'DELETE'];
+  }
+  if (s[0] === 'admin' && s[1] === 'models' && s[3] === 'rollouts' && (s.length === 4 || (s.length === 5 && s[4] === 'current'))) {
+    const model = decode(s[2]!);
+    if (model === undefined) return undefined;
+    return s.length === 4 ? [{ name: 'rolloutStart', model }, 'POST'] : [{ name: 'rolloutStatus', model }, 'GET, DELETE'];
   }
   if (s[0] === 'admin' && s[1] === 'models' && (s.length === 3 || (s.length === 4 && s[3] === 'replicas'))) {
     const model = decode(s[2]!);

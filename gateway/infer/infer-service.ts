@@ -8,6 +8,13 @@
 //                                                   ▼
 //                                   batcher (batchable model) or dispatcher
 //
+// While a rollout runs for a model, a request that names no version is one
+// leg of it: the rollout's traffic split picks stable or candidate, the leg's
+// outcome and latency feed the rollout's gates, a stable answer may be
+// shadowed to the candidate, and a candidate's failure is answered by the
+// stable version instead (the rollout judges the candidate; the client does
+// not pay for it).
+//
 // Errors are catalogued InfergateErrors; each front maps their kinds to its
 // statuses.
 
@@ -27,7 +34,23 @@ export type InferTarget = {
   plan: ModelPlan;
   /** Whether the result cache takes part for this model. */
   cached: boolean;
+  /** Set when a rollout's traffic split chose this version for a request that named none. */
+  leg?: RolloutLeg;
 };
+
+/** A model's traffic while a rollout of it runs (rollout-control.ts). */
+export type RolloutTraffic = {
+  readonly stable: string;
+  readonly candidate: string;
+  /** Whether a request that names no version goes to the candidate (the same answer for the same session key). */
+  toCandidate(sessionKey: string | undefined): boolean;
+  /** A leg ended: how long it took in the gateway and whether it failed. */
+  settled(candidate: boolean, latencyMs: number, failed: boolean): void;
+  /** The stable version answered `call`: the rollout may send it to the candidate too, after this. */
+  shadow(call: InferCall, answer: InferAnswer): void;
+};
+
+export type RolloutLeg = { traffic: RolloutTraffic; candidate: boolean; stableTarget: InferTarget };
 
 /** One inference, as any front hands it over. */
 export type InferCall = {
@@ -65,6 +88,8 @@ export type InferServiceDeps = {
   maxResponseBytes: number;
   /** Told of each frame sent without the batcher (the batcher tells of its own). */
   onRun?: RunObserver;
+  /** The rollout traffic of a model, while one runs. */
+  rollouts?: { traffic(model: string): RolloutTraffic | undefined };
   now: () => number;
 };
 
@@ -84,10 +109,15 @@ export class InferService {
   }
 
   /**
-   * The model version a request names (undefined: the highest that can serve); throws the catalogued 404 or 400.
-   * A version still loading is waited for, up to the model's default request timeout.
+   * The model version a request names (undefined: the stable one, or what a rollout's split picks with the client's
+   * session key); throws the catalogued 404 or 400. A version still loading is waited for, up to the model's default
+   * request timeout.
    */
-  target(model: string, version: string | undefined): InferTarget | Promise<InferTarget> {
+  target(model: string, version: string | undefined, sessionKey?: string): InferTarget | Promise<InferTarget> {
+    if (version === undefined && this.#deps.rollouts) {
+      const traffic = this.#deps.rollouts.traffic(model);
+      if (traffic) return this.#legOf(model, traffic, sessionKey);
+    }
     const { registry, batching } = this.#deps;
     let resolved: ResolvedModel;
     try {
@@ -96,6 +126,19 @@ export class InferService {
       return registry.whenLoaded(refusal, model, version, batching.defaultTimeoutMs(model)).then((loaded) => this.#targetOf(loaded));
     }
     return this.#targetOf(resolved);
+  }
+
+  /** The leg a split request takes; the stable version when the candidate cannot serve now. */
+  #legOf(model: string, traffic: RolloutTraffic, sessionKey: string | undefined): InferTarget | Promise<InferTarget> {
+    const stable = this.target(model, traffic.stable);
+    if (stable instanceof Promise) return stable;
+    const leg = (candidate: boolean, target: InferTarget): InferTarget => ({ ...target, leg: { traffic, candidate, stableTarget: stable } });
+    if (!traffic.toCandidate(sessionKey)) return leg(false, stable);
+    try {
+      return leg(true, this.#targetOf(this.#deps.registry.resolve(model, traffic.candidate)));
+    } catch {
+      return leg(false, stable);
+    }
   }
 
   #targetOf(resolved: ResolvedModel): InferTarget {
@@ -135,7 +178,28 @@ export class InferService {
   }
 
   /** The answer to one call and how it was served; the call counts as running (see `drained`) until it settles. */
-  async infer(call: InferCall): Promise<InferResult> {
+  infer(call: InferCall): Promise<InferResult> {
+    const { leg } = call.target;
+    return leg === undefined ? this.#infer(call) : this.#inferLeg(call, leg);
+  }
+
+  async #inferLeg(call: InferCall, leg: RolloutLeg): Promise<InferResult> {
+    const { now } = this.#deps;
+    const startedMs = now();
+    try {
+      const result = await this.#infer(call);
+      leg.traffic.settled(leg.candidate, now() - startedMs, false);
+      if (!leg.candidate) leg.traffic.shadow(call, result.answer);
+      return result;
+    } catch (err) {
+      leg.traffic.settled(leg.candidate, now() - startedMs, true);
+      if (!leg.candidate || now() >= call.deadlineMs) throw err;
+      if (call.record) call.record.version = leg.stableTarget.model.version;
+      return this.#infer({ ...call, target: leg.stableTarget });
+    }
+  }
+
+  async #infer(call: InferCall): Promise<InferResult> {
     const { target, tensors, outputs } = call;
     const { model, plan } = target;
     this.#running.set(model.name, (this.#running.get(model.name) ?? 0) + 1);
@@ -159,6 +223,15 @@ export class InferService {
     } finally {
       this.#ended(model.name);
     }
+  }
+
+  /** A rollout's shadow: a copy of `call` on another version of its model, never answered from the cache, at the lowest priority. */
+  async shadowCopy(call: InferCall, version: string): Promise<InferAnswer> {
+    const targeted = this.target(call.target.model.name, version);
+    const target = targeted instanceof Promise ? await targeted : targeted;
+    const deadlineMs = this.#deps.now() + target.plan.timeoutMs;
+    const copy: InferCall = { ...call, target, deadlineMs, priority: target.plan.priorityLevels, bypassCache: true, requestId: undefined, record: undefined };
+    return (await this.#infer(copy)).answer;
   }
 
   /** A call of `model` ended: the last one wakes whoever waits for the model to drain. */

@@ -18,8 +18,9 @@
 import { clientText, InfergateError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { TimedWaiters } from '../../common/timed-waiters.ts';
-import { latestVersion, type RepositoryModel } from '../../common/model-repository.ts';
+import { latestVersion, type ModelSelection, type RepositoryModel } from '../../common/model-repository.ts';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
+import { LoadClock, type VersionLoad } from './load-clock.ts';
 
 export type ResolvedModel = { name: string; version: string; signature: ModelSignature };
 
@@ -27,7 +28,6 @@ export type VersionState = 'LOADING' | 'READY' | 'UNAVAILABLE' | 'UNLOADING';
 
 export type VersionStatus = { version: string; state: VersionState; reason?: string };
 
-export type VersionLoad = { loadingSinceMs: number; readyAtMs?: number; loadMs?: number };
 
 /** What the registry reads of a replica. */
 export type ReplicaView = {
@@ -53,16 +53,17 @@ export class ModelRegistry {
   readonly #logged = new Set<string>();
   /** Models being unloaded: they take no new request. */
   readonly #unloading = new Set<string>();
-  /** "name/version" → when it last started loading and became READY (wall clock, ms), and how long that took. */
-  readonly #loads = new Map<string, VersionLoad>();
+  /** When each version last started loading and became READY (wall clock, ms), and how long that took. */
+  readonly #loads: LoadClock;
+  /** Model → the version a rollout made stable: requests naming no version (or the label `stable`) get it. */
+  readonly #stable = new Map<string, string>();
   /** Requests waiting for a version that is LOADING (see `whenLoaded`). */
   readonly #loadWaiters = new TimedWaiters<{ name: string; version: string | undefined }, ResolvedModel>({ unrefTimers: false });
-  readonly #now: () => number;
   readonly #logger: Logger;
 
   constructor(models: readonly RepositoryModel[], logger: Logger = silentLogger(), now: () => number = Date.now) {
     this.#logger = logger;
-    this.#now = now;
+    this.#loads = new LoadClock(now);
     for (const model of models) this.#models.set(model.name, model);
     this.observe([]);
   }
@@ -118,6 +119,7 @@ export class ModelRegistry {
     this.#models.delete(name);
     this.#records.delete(name);
     this.#unloading.delete(name);
+    this.#stable.delete(name);
     this.forgetFiles(name);
     this.#wakeLoadWaiters();
   }
@@ -132,13 +134,15 @@ export class ModelRegistry {
           : versionStatus(model, file.version, file.missing ? `${file.path} is missing` : undefined, replicas);
         if (status.state === 'UNAVAILABLE') this.#logOnce(`${model.name}/${file.version}/${status.reason}`, { model: model.name, version: file.version, reason: status.reason }, 'model version unavailable');
         const signature = status.state === 'UNAVAILABLE' || status.state === 'UNLOADING' ? undefined : this.#signatures.get(`${model.name}/${file.version}`);
-        this.#timeLoad(`${model.name}/${file.version}`, status.state);
+        this.#loads.observe(`${model.name}/${file.version}`, status.state);
         versions.set(file.version, { ...status, resolved: signature && { name: model.name, version: file.version, signature } });
       }
       // The highest version that serves now; before any does, the highest on its way (a version being loaded
       // while others serve takes no traffic until it is READY).
       const all = [...versions.values()];
-      const defaultVersion = latestVersion(all.filter((v) => v.state === 'READY')) ?? latestVersion(all.filter((v) => v.state === 'LOADING'));
+      const stable = versions.get(this.#stable.get(model.name) ?? '');
+      const pinned = stable && (stable.state === 'READY' || stable.state === 'LOADING') ? stable : undefined;
+      const defaultVersion = pinned ?? latestVersion(all.filter((v) => v.state === 'READY')) ?? latestVersion(all.filter((v) => v.state === 'LOADING'));
       this.#records.set(model.name, { model, versions, defaultVersion });
     }
     this.#wakeLoadWaiters();
@@ -146,23 +150,32 @@ export class ModelRegistry {
 
   /** When a version last finished loading (READY, its warm-up included) and how long it took; undefined before. */
   lastLoad(name: string, version: string): VersionLoad | undefined {
-    return this.#loads.get(`${name}/${version}`);
+    return this.#loads.last(`${name}/${version}`);
   }
 
   /** A load of the model's files begins (a reload too, though its versions stay READY): the next READY stops this clock. */
   loadBegins(name: string): void {
-    const model = this.#models.get(name);
-    for (const v of model?.versions ?? []) this.#loads.set(`${name}/${v.version}`, { loadingSinceMs: this.#now() });
+    this.#loads.begins((this.#models.get(name)?.versions ?? []).map((v) => `${name}/${v.version}`));
   }
 
-  /** Starts the clock when a version starts loading; stops it when it turns READY. */
-  #timeLoad(key: string, state: VersionState): void {
-    const known = this.#loads.get(key);
-    if (state === 'LOADING' && (known === undefined || known.readyAtMs !== undefined)) this.#loads.set(key, { loadingSinceMs: this.#now() });
-    else if (state === 'READY' && known !== undefined && known.readyAtMs === undefined) {
-      const readyAtMs = this.#now();
-      this.#loads.set(key, { loadingSinceMs: known.loadingSinceMs, readyAtMs, loadMs: readyAtMs - known.loadingSinceMs });
-    }
+  /**
+   * Pins the version requests naming none get (and the label `stable` names), over the version policy's latest, and
+   * with it the versions replicas are placed to run (`placement`); undefined unpins. A rollout pins; a load from the
+   * repository unpins (the repository's policy decides again). Takes effect at the next `observe`.
+   */
+  pinStable(name: string, version: string | undefined): void {
+    if (version === undefined) this.#stable.delete(name);
+    else this.#stable.set(name, version);
+  }
+
+  /** The version a rollout pinned as stable; undefined when the version policy decides. */
+  stableVersion(name: string): string | undefined {
+    return this.#stable.get(name);
+  }
+
+  /** What a replica of the model is placed to run: the registry's versions while a version is pinned, else what the version policy serves. */
+  placement(name: string): ModelSelection {
+    return this.#stable.has(name) ? { name, versions: this.model(name).versions.map((v) => v.version) } : { name };
   }
 
   /** The model; throws GW_ERR_MODEL_NOT_FOUND. */
@@ -185,9 +198,10 @@ export class ModelRegistry {
       const reasons = [...record.versions.values()].map((v) => `version ${v.version}: ${v.reason ?? v.state}`).join('; ');
       throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" has no version that can serve: ${reasons}`);
     }
-    // A label (config.yaml `labels`) stands for the version it names; answers and cache keys carry the number.
+    // A label (config.yaml `labels`, or `stable` once pinned) stands for the version it names; answers and cache keys carry the number.
     const labels = record.model.config.labels;
-    const number = labels && Object.hasOwn(labels, version) ? String(labels[version]) : version;
+    const pinned = version === 'stable' ? this.#stable.get(name) : undefined;
+    const number = pinned ?? (labels && Object.hasOwn(labels, version) ? String(labels[version]) : version);
     const found = record.versions.get(number);
     if (!found) {
       const labelled = labels && Object.keys(labels).length > 0 ? ` or labels ${Object.keys(labels).join(', ')}` : '';
@@ -201,9 +215,7 @@ export class ModelRegistry {
     const found = this.resolveVersion(name, version) as VersionRecord;
     if (found.state === 'UNAVAILABLE') throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" version ${found.version}: ${found.reason}`);
     if (found.state === 'UNLOADING') throw new InfergateError('GW_ERR_MODEL_UNAVAILABLE', `model "${name}" version ${found.version} is being unloaded`);
-    if (!found.resolved) {
-      throw new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${found.version} has not been loaded by any replica yet`);
-    }
+    if (!found.resolved) throw new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${name}" version ${found.version} has not been loaded by any replica yet`);
     return found.resolved;
   }
 
@@ -236,9 +248,7 @@ export class ModelRegistry {
   }
 
   /** True once no version is LOADING (each is READY or UNAVAILABLE). */
-  settled(): boolean {
-    return this.#unready(false).length === 0;
-  }
+  settled = (): boolean => this.#unready(false).length === 0;
 
   /**
    * /v2/health/ready. Strict (Triton's --strict-readiness): every version of every model is READY. Otherwise:

@@ -26,6 +26,8 @@ export type FleetSources = {
   front: () => FrontCounts;
   /** Each autoscaled model's mode and the replica count its autoscaler last decided on. */
   autoscaling: () => Array<{ model: string; mode: string; desiredReplicas: number }>;
+  /** Each model's last rollout: the candidate's share of traffic now, and how its rollouts ended so far. */
+  rollouts: () => Array<{ model: string; candidate: string; candidatePercent: number; promoted: number; rolledBack: number }>;
 };
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
@@ -33,7 +35,7 @@ const REPLICA_STATES = ['starting', 'ready', 'draining', 'stopped'] as const;
 
 export function registerFleetMetrics(registry: Registry, sources: FleetSources): void {
   const registers = [registry];
-  const { replicas, retryBudget, batching, cache, redisTier, front, autoscaling } = sources;
+  const { replicas, retryBudget, batching, cache, redisTier, front, autoscaling, rollouts } = sources;
 
   /** A gauge whose values are all read at scrape time. */
   const gauge = (name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, value: number) => void) => void) =>
@@ -77,6 +79,15 @@ export function registerFleetMetrics(registry: Registry, sources: FleetSources):
 
   gauge('infergate_autoscaler_desired_replicas', "The replica count each model's autoscaler last decided on (in dry-run: what it would do).", ['model', 'mode'], (set) => {
     for (const { model, mode, desiredReplicas } of autoscaling()) set({ model, mode }, desiredReplicas);
+  });
+  gauge('infergate_rollout_candidate_percent', "The share (%) of a model's requests naming no version that its rollout's candidate answers now (100 once promoted, 0 after a rollback).", ['model', 'candidate'], (set) => {
+    for (const { model, candidate, candidatePercent } of rollouts()) set({ model, candidate }, candidatePercent);
+  });
+  total('infergate_rollouts_total', 'Rollouts that ended, by outcome: promoted, or rolled back (a failed gate, an abort, a candidate that would not start).', ['model', 'outcome'], (set) => {
+    for (const { model, promoted, rolledBack } of rollouts()) {
+      set({ model, outcome: 'promoted' }, promoted);
+      set({ model, outcome: 'rolled_back' }, rolledBack);
+    }
   });
   gauge('infergate_replicas', 'Replicas by lifecycle state.', ['state'], (set) => {
     for (const state of REPLICA_STATES) set({ state }, replicas.replicas.filter((r) => r.state === state).length);

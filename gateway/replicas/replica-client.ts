@@ -24,8 +24,8 @@ export type ReplicaClient = {
   stats(timeoutMs: number): Promise<WorkerStatsBody>;
   /** Its metrics registry as prom-client JSON, every sample labelled with its replica id (merged into GET /metrics). */
   metrics(timeoutMs: number): Promise<WorkerMetricsBody>;
-  /** (Re)loads one model from the repository in the running replica (its versions warmed up); resolves with its new report. */
-  loadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody>;
+  /** (Re)loads one model from the repository in the running replica: the versions named, else those its version policy serves (warmed up); resolves with its new report. */
+  loadModel(name: string, timeoutMs: number, versions?: readonly string[]): Promise<WorkerModelsBody>;
   /** Unloads one model once the requests running on it finish; resolves with its new report. */
   unloadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody>;
   /** Closes idle connections once in-flight requests finish. */

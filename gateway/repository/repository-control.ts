@@ -42,6 +42,8 @@ export type RepositoryControlDeps = {
   acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
   /** Told after each load of the replica count its config.yaml asks for (absent: it names none), to scale to it. */
   onLoaded?: (name: string, replicas: number) => void;
+  /** Throws GW_ERR_ADMIN_CONFLICT while another action owns the model (a rollout of it). */
+  checkFree: (model: string) => void;
   /** Resolves once no request of the model is running in the gateway. */
   drained: (model: string) => Promise<void>;
   /** One replica's load or unload fails after this long (a load includes the warm-up). */
@@ -74,6 +76,7 @@ export class RepositoryControl {
   }
 
   load(name: string): Promise<void> {
+    this.#deps.checkFree(name);
     return this.#serially(() => this.#load(name));
   }
 
@@ -89,6 +92,7 @@ export class RepositoryControl {
   }
 
   unload(name: string): Promise<void> {
+    this.#deps.checkFree(name);
     return this.#serially(() => this.#unload(name));
   }
 
@@ -110,11 +114,14 @@ export class RepositoryControl {
     const { registry, replicas } = this.#deps;
     const model = this.#scan(name);
     this.#loaded.add(name);
+    // The repository's version policy decides again what serves, over a version a rollout pinned.
+    registry.pinStable(name, undefined);
     registry.upsert(model);
     registry.observe(replicas.replicas);
     registry.loadBegins(name);
     const { hosts, leaving } = this.#placement(name, model);
-    for (const host of hosts) if (!host.serves(name)) host.place(name, { name });
+    const local = this.#deps.localReplicas();
+    for (const host of hosts) if (!host.serves(name) || local.includes(host)) host.place(name, { name });
     // A replica that is not ready now loads the model when it starts (its command line names it).
     const ready = hosts.filter((r) => r.state === 'ready');
     const reports = new Map<Replica, WorkerModelsBody>();
@@ -185,7 +192,9 @@ export class RepositoryControl {
     const { replicas, callTimeoutMs } = this.#deps;
     const failures: string[] = [];
     for (const host of hosts) {
-      failures.push(...(await this.#onEach([host], 'load', (r) => replicas.aside(r, ASIDE_DRAIN_MS, () => r.client.loadModel(name, callTimeoutMs)), then)));
+      // The versions it is placed to run (a rollout pins them), else those the model's version policy serves.
+      const versions = host.serving.find((s) => s.name === name)?.versions;
+      failures.push(...(await this.#onEach([host], 'load', (r) => replicas.aside(r, ASIDE_DRAIN_MS, () => r.client.loadModel(name, callTimeoutMs, versions)), then)));
     }
     return failures;
   }

@@ -23,6 +23,8 @@ export type AutoscalerDeps = {
   busySeconds: (model: string) => number;
   /** Requests of the model that left a batcher's queue so far and their summed queue time (ModelBatching.queueTotals). */
   queueTotals: (model: string) => { count: number; sumMs: number };
+  /** Whether a rollout owns the model's replicas now: the autoscaler leaves it alone, and starts a fresh window after. */
+  rolloutRuns: (model: string) => boolean;
   /** Scale calls may not go above this (scaling.maxWorkers). */
   maxWorkers: number;
   intervalMs: number;
@@ -88,7 +90,7 @@ export class Autoscaler {
     const seen = new Set<string>();
     for (const model of this.#deps.registry.models) {
       const config = model.config.autoscaling;
-      if (!config || config.mode === 'off' || model.configError !== undefined) continue;
+      if (!config || config.mode === 'off' || model.configError !== undefined || this.#deps.rolloutRuns(model.name)) continue;
       seen.add(model.name);
       this.#observe(model.name, config, model.config);
     }

@@ -18,11 +18,13 @@
 
 import { InfergateError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { ModelSelection } from '../../common/model-repository.ts';
+import { formatModelSelection } from '../../common/model-selection.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import type { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { WorkerPlacement } from '../supervisor/placement.ts';
-import { nextScaleStep, type ScaleStep, type WorkerView } from './scale-plan.ts';
+import { newWorkerIds, nextScaleStep, type ScaleStep, type WorkerView } from './scale-plan.ts';
 
 /** The local worker fleet, as the supervisor runs it. */
 export type LocalFleet = {
@@ -50,6 +52,8 @@ export type ScaleControlDeps = {
   fleet: LocalFleet;
   /** Runs `action` alone among the repository's loads, unloads and scaling steps. */
   exclusively: <T>(action: () => Promise<T>) => Promise<T>;
+  /** Throws GW_ERR_ADMIN_CONFLICT while another action owns the model (a rollout of it). */
+  checkFree: (model: string) => void;
   /** Loads `model` into a running replica, set aside meanwhile, and takes its report. */
   loadOn: (replica: Replica, model: string) => Promise<void>;
   settings: ScaleSettings;
@@ -88,6 +92,7 @@ export class ScaleControl {
   /** Sets the model's desired replica count and starts moving the fleet toward it; throws 404 or 400 naming the field. */
   scale(model: string, desiredReplicas: number): ScalePlan {
     const config = this.#deps.registry.model(model).config;
+    this.#deps.checkFree(model);
     const min = config.minReplicas ?? 0;
     const max = Math.min(config.maxReplicas ?? Infinity, this.#deps.settings.maxWorkers);
     if (!Number.isSafeInteger(desiredReplicas) || desiredReplicas < min || desiredReplicas > max) {
@@ -104,6 +109,23 @@ export class ScaleControl {
       currentReplicas: workers.filter((w) => w.models.includes(model)).length,
       nextStep: nextScaleStep(model, desiredReplicas, workers, this.#deps.settings.maxStepReplicas, this.#deps.settings.maxWorkers),
     };
+  }
+
+  /** Worker processes that may still start under scaling.maxWorkers. */
+  room(): number {
+    return Math.max(0, this.#deps.settings.maxWorkers - this.#deps.fleet.replicas.length);
+  }
+
+  /** Starts `count` new worker processes running `selection` alone; resolves with them once ready (throws when one is not in time). Call exclusively. */
+  async startWorkers(selection: ModelSelection, count: number): Promise<Replica[]> {
+    const ids = newWorkerIds(this.#workers(), count);
+    await this.#start(selection, ids);
+    return this.#byIds(ids);
+  }
+
+  /** Takes `model` off these replicas: their requests of it finish, then each unloads it, or stops when it was its only model. Call exclusively. */
+  releaseReplicas(model: string, replicas: readonly Replica[]): Promise<void> {
+    return this.#release(model, replicas.map((r) => r.id));
   }
 
   /** The model's desired count (its local replicas now, before any scale call), replicas by state, and last actions. */
@@ -174,7 +196,7 @@ export class ScaleControl {
   async #load(model: string, ids: readonly string[]): Promise<void> {
     // One at a time: each is set aside while it loads, and the others keep serving.
     for (const replica of this.#byIds(ids)) {
-      replica.place(model, { name: model });
+      replica.place(model, this.#deps.registry.placement(model));
       try {
         await this.#deps.loadOn(replica, model);
       } catch (err) {
@@ -186,9 +208,13 @@ export class ScaleControl {
     }
   }
 
-  async #spawn(model: string, ids: readonly string[]): Promise<void> {
+  #spawn(model: string, ids: readonly string[]): Promise<void> {
+    return this.#start(this.#deps.registry.placement(model), ids);
+  }
+
+  async #start(selection: ModelSelection, ids: readonly string[]): Promise<void> {
     const { fleet } = this.#deps;
-    await fleet.apply([...fleet.placements, ...ids.map((id) => ({ id, models: [model] }))]);
+    await fleet.apply([...fleet.placements, ...ids.map((id) => ({ id, models: [formatModelSelection(selection)] }))]);
     await Promise.all(this.#byIds(ids).map((replica) => this.#ready(replica)));
   }
 

@@ -48,7 +48,7 @@ export function nextScaleStep(model: string, desired: number, workers: readonly 
 }
 
 /** `count` ids `worker-<i>` not in use, lowest first. */
-function newWorkerIds(workers: readonly WorkerView[], count: number): string[] {
+export function newWorkerIds(workers: readonly WorkerView[], count: number): string[] {
   const taken = new Set(workers.map((w) => w.id));
   const ids: string[] = [];
   for (let i = 0; ids.length < count; i++) if (!taken.has(`worker-${i}`)) ids.push(`worker-${i}`);

@@ -96,18 +96,20 @@ export class WorkerClient implements ReplicaClient {
     return this.#callJson<WorkerMetricsBody>(WORKER_ROUTES.metrics, timeoutMs);
   }
 
-  loadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody> {
-    return this.#callJson<WorkerModelsBody>(WORKER_ROUTES.modelLoad.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST');
+  loadModel(name: string, timeoutMs: number, versions?: readonly string[]): Promise<WorkerModelsBody> {
+    const body = versions === undefined ? undefined : JSON.stringify({ versions });
+    return this.#callJson<WorkerModelsBody>(WORKER_ROUTES.modelLoad.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST', body);
   }
 
   unloadModel(name: string, timeoutMs: number): Promise<WorkerModelsBody> {
     return this.#callJson<WorkerModelsBody>(WORKER_ROUTES.modelUnload.replace('{name}', encodeURIComponent(name)), timeoutMs, 'POST');
   }
 
-  /** A control call answered with JSON: GET, or a POST without a body. */
-  async #callJson<T>(path: string, timeoutMs: number, method: 'GET' | 'POST' = 'GET'): Promise<T> {
+  /** A control call answered with JSON: GET, or a POST with a JSON body or none. */
+  async #callJson<T>(path: string, timeoutMs: number, method: 'GET' | 'POST' = 'GET', json?: string): Promise<T> {
     try {
-      const { statusCode, body } = await this.#pool.request({ path, method, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      const sent = json === undefined ? {} : { body: json, headers: { 'content-type': 'application/json' } };
+      const { statusCode, body } = await this.#pool.request({ path, method, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...sent });
       const parsed = parseJson(new Uint8Array(await body.arrayBuffer()));
       if (statusCode !== 200) throw classifyAnswer(statusCode, parsed);
       return parsed as T;

@@ -34,6 +34,7 @@ const FLOORS: Record<string, number> = {
   'gateway/infer': 8,
   'gateway/http': 9,
   'gateway/observability': 9,
+  'gateway/rollout': 9,
   gateway: 10,
   bin: 11,
 };

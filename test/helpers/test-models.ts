@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel, int64Initializer, node, valueInfo } from '../../scripts/demo-models/onnx-builder.ts';
+import { CLASSIFIER_WIDTHS, mlpGraph, mlpWeights } from '../../scripts/demo-models/specs.ts';
 
 /**
  * `x` FP32 [batch, samples] → `third` FP32 [batch, 1]: the third sample of
@@ -34,6 +35,29 @@ export function unsupportedOperatorModel(): Uint8Array {
     initializers: [],
     inputs: [valueInfo('x', 'float32', ['batch', 4])],
     outputs: [valueInfo('y', 'float32', ['batch', 4])],
+  });
+}
+
+/** The demo classifier's graph with the weights drawn from `seed`: the demo's version 1 with 101, other answers (same signature) with another seed. */
+export function classifierModel(seed: number): Uint8Array {
+  return encodeModel(mlpGraph('classifier', mlpWeights(seed, CLASSIFIER_WIDTHS), 'probabilities', true));
+}
+
+/**
+ * The classifier's signature (`input` FP32 [batch, 64] → `probabilities` FP32 [batch, 10]), but every run fails:
+ * Reshape to 63 columns cannot take 64. Its synthetic warm-up fails too, which is only a warning, so the version
+ * loads and then answers nothing but errors (a candidate the error gate must roll back).
+ */
+export function failingClassifierModel(): Uint8Array {
+  return encodeModel({
+    name: 'classifier-broken',
+    nodes: [
+      node('Reshape', ['input', 'sixtyThree'], ['reshaped']),
+      node('Slice', ['reshaped', 'starts', 'ends', 'axes'], ['probabilities']),
+    ],
+    initializers: [int64Initializer('sixtyThree', [2], [0, 63]), int64Initializer('starts', [1], [0]), int64Initializer('ends', [1], [10]), int64Initializer('axes', [1], [1])],
+    inputs: [valueInfo('input', 'float32', ['batch', 64])],
+    outputs: [valueInfo('probabilities', 'float32', ['batch', 10])],
   });
 }
 
