@@ -44,8 +44,8 @@ export type RolloutTraffic = {
   readonly candidate: string;
   /** Whether a request that names no version goes to the candidate (the same answer for the same session key). */
   toCandidate(sessionKey: string | undefined): boolean;
-  /** A leg ended: how long it took in the gateway and whether it failed. */
-  settled(candidate: boolean, latencyMs: number, failed: boolean): void;
+  /** A leg ended: how long it took in the gateway (undefined: answered from the cache, no model ran) and whether it failed. */
+  settled(candidate: boolean, latencyMs: number | undefined, failed: boolean): void;
   /** The stable version answered `call`: the rollout may send it to the candidate too, after this. */
   shadow(call: InferCall, answer: InferAnswer): void;
 };
@@ -188,7 +188,8 @@ export class InferService {
     const startedMs = now();
     try {
       const result = await this.#infer(call);
-      leg.traffic.settled(leg.candidate, now() - startedMs, false);
+      // A cache hit says nothing of the version's speed: counted, not timed (the candidate's shadow copies never hit).
+      leg.traffic.settled(leg.candidate, result.cache === 'hit' ? undefined : now() - startedMs, false);
       if (!leg.candidate) leg.traffic.shadow(call, result.answer);
       return result;
     } catch (err) {
@@ -225,12 +226,12 @@ export class InferService {
     }
   }
 
-  /** A rollout's shadow: a copy of `call` on another version of its model, never answered from the cache, at the lowest priority. */
+  /** A rollout's shadow: a copy of `call` on another version of its model, never answered from the cache, at the model's default priority (the candidate's queue is its own). */
   async shadowCopy(call: InferCall, version: string): Promise<InferAnswer> {
     const targeted = this.target(call.target.model.name, version);
     const target = targeted instanceof Promise ? await targeted : targeted;
     const deadlineMs = this.#deps.now() + target.plan.timeoutMs;
-    const copy: InferCall = { ...call, target, deadlineMs, priority: target.plan.priorityLevels, bypassCache: true, requestId: undefined, record: undefined };
+    const copy: InferCall = { ...call, target, deadlineMs, priority: target.plan.defaultPriority, bypassCache: true, requestId: undefined, record: undefined };
     return (await this.#infer(copy)).answer;
   }
 

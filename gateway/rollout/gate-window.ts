@@ -55,15 +55,13 @@ export class GateWindow {
   }
 
   /** One answered request; a failed one counts in errors, and its latency (often a timeout or a fast refusal) is no sample. */
-  record(arm: ArmName, atMs: number, latencyMs: number, failed: boolean): void {
+  record(arm: ArmName, atMs: number, latencyMs: number | undefined, failed: boolean): void {
     const bucket = this.#bucketAt(atMs);
     if (bucket === undefined) return;
     const a = bucket[arm];
     a.requests++;
-    if (failed) {
-      a.errors++;
-      return;
-    }
+    if (failed) a.errors++;
+    if (failed || latencyMs === undefined) return;
     a.seen++;
     if (a.seen <= this.#maxSamples) a.samples[a.seen - 1] = latencyMs;
     else {

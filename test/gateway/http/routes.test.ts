@@ -62,3 +62,38 @@ t.test('unknown paths and wrong methods are catalogued errors', async (t) => {
   ];
   for (const [method, url, code] of table) t.throws(() => matchRoute(method, url), { code }, `${method} ${url}`);
 });
+
+t.test('the rollout routes: start (POST), status (GET, HEAD) and abort (DELETE) of the current one', async (t) => {
+  const table: Array<[string, string, object]> = [
+    ['POST', '/admin/models/classifier/rollouts', { name: 'rolloutStart', model: 'classifier' }],
+    ['POST', '/admin/models/my%20model/rollouts', { name: 'rolloutStart', model: 'my model' }],
+    ['POST', '/admin/models/a%2Fb/rollouts?dry=1', { name: 'rolloutStart', model: 'a/b' }],
+    ['GET', '/admin/models/my%20model/rollouts/current', { name: 'rolloutStatus', model: 'my model' }],
+    ['HEAD', '/admin/models/classifier/rollouts/current', { name: 'rolloutStatus', model: 'classifier' }],
+    ['DELETE', '/admin/models/my%20model/rollouts/current', { name: 'rolloutAbort', model: 'my model' }],
+    ['GET', '/admin/models/rollouts', { name: 'modelAdmin', model: 'rollouts' }],
+  ];
+  for (const [method, url, route] of table) t.same(matchRoute(method, url), route, `${method} ${url}`);
+  for (const [method, url] of [['POST', '/admin/models/m/rollouts'], ['GET', '/admin/models/m/rollouts/current'], ['DELETE', '/admin/models/m/rollouts/current']] as const) {
+    t.ok(isAdminRoute(matchRoute(method, url)), `${method} ${url} is an admin route`);
+  }
+});
+
+t.test('the rollout routes refuse other methods and paths', async (t) => {
+  const table: Array<[string, string, string]> = [
+    ['PUT', '/admin/models/m/rollouts/current', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['POST', '/admin/models/m/rollouts/current', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['GET', '/admin/models/m/rollouts', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['HEAD', '/admin/models/m/rollouts', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['DELETE', '/admin/models/m/rollouts', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['GET', '/admin/models/m/rollouts/other', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/admin/models/m/rollouts/current/extra', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['POST', '/admin/models/%E0%A4%A/rollouts', 'GW_ERR_ROUTE_NOT_FOUND'],
+  ];
+  for (const [method, url, code] of table) t.throws(() => matchRoute(method, url), { code }, `${method} ${url}`);
+  t.throws(() => matchRoute('PUT', '/admin/models/m/rollouts/current'), {
+    code: 'GW_ERR_METHOD_NOT_ALLOWED',
+    message: 'the endpoint does not accept this HTTP method: "PUT" "/admin/models/m/rollouts/current" (allowed: GET, DELETE)',
+  });
+  t.throws(() => matchRoute('GET', '/admin/models/m/rollouts'), { code: 'GW_ERR_METHOD_NOT_ALLOWED', message: /\(allowed: POST\)$/ });
+});
