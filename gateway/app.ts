@@ -194,6 +194,7 @@ export class Gateway {
       registry: this.registry,
       replicas: this.replicas,
       fleet: this.supervisor,
+      batching: this.batching,
       acceptReport,
       drained: (model) => this.infer.drained(model),
       ongoingRequests: (model) => this.infer.running(model),

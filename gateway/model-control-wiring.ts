@@ -7,6 +7,7 @@
 import type { Logger } from '../common/logger.ts';
 import type { InferAnswer, WorkerModelsBody } from '../common/wire.ts';
 import type { GatewayConfig } from '../config/schema.ts';
+import type { ModelBatching } from './batching/model-batching.ts';
 import type { InferCall } from './infer/infer-service.ts';
 import type { ModelRegistry } from './models/registry.ts';
 import type { Replica } from './replicas/replica.ts';
@@ -23,6 +24,7 @@ export type ModelControlDeps = {
   registry: ModelRegistry;
   replicas: ReplicaSet;
   fleet: LocalFleet;
+  batching: Pick<ModelBatching, 'failQueued'>;
   acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
   drained: (model: string) => Promise<void>;
   /** The autoscaler's inputs: see AutoscalerDeps. */
@@ -95,6 +97,10 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     localReplicas: () => fleet.replicas,
     workers: scaling,
     exclusively: (action) => repository.exclusively(action),
+    failWaiting: (model, version, err) => {
+      replicas.rejectWaitersFor(model, version, err);
+      deps.batching.failQueued(model, version, err);
+    },
     loadOn: (replica, model) => repository.loadOn(replica, model),
     runShadow: deps.runShadow,
     tickMs: ROLLOUT_TICK_MS,

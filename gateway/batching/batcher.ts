@@ -166,6 +166,11 @@ export class Batcher {
     this.#schedule();
   }
 
+  /** Fails the requests queued now and goes on batching (their version lost its replicas, and another version answers them). */
+  failQueued(err: InfergateError): void {
+    for (const item of this.#queue.splice(0)) item.reject(err);
+  }
+
   /** Fails every queued request (shutdown after the grace period). Idempotent. */
   destroy(err: InfergateError): void {
     if (this.#timer) clearTimeout(this.#timer);

@@ -152,6 +152,11 @@ export class ModelBatching {
     return out;
   }
 
+  /** Fails the requests queued for one version of a model (see Batcher.failQueued). */
+  failQueued(model: string, version: string, err: InfergateError): void {
+    for (const batcher of this.#batchers()) if (batcher.model === model && batcher.version === version) batcher.failQueued(err);
+  }
+
   destroy(err: InfergateError): void {
     for (const plan of this.#plans.values()) plan.batcher?.destroy(err);
     for (const batcher of this.#retired) batcher.destroy(err);

@@ -217,6 +217,11 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
     return this.#replicas.map((r) => r.snapshot(this.weightOf(r)));
   }
 
+  /** Fails the requests waiting for a replica that runs this version of the model (a rollout's candidate that lost its replicas). */
+  rejectWaitersFor(model: string, version: string, err: InfergateError): void {
+    this.#waiters.wake((w) => (w.model === model && w.version === version ? { error: err } : undefined));
+  }
+
   /** Fails every waiting request (shutdown). */
   rejectWaiters(err: InfergateError): void {
     this.#waiters.rejectAll(err);

@@ -45,6 +45,8 @@ export type RolloutControlDeps = {
   localReplicas: () => readonly Replica[];
   workers: RolloutWorkers;
   exclusively: <T>(action: () => Promise<T>) => Promise<T>;
+  /** Fails the requests of one version waiting for a replica or queued in its batcher (they fall back to stable). */
+  failWaiting: (model: string, version: string, err: InfergateError) => void;
   /** Loads the versions a running replica is placed to run, set aside meanwhile; throws when it cannot. */
   loadOn: (replica: Replica, model: string) => Promise<void>;
   runShadow: (call: InferCall, version: string) => Promise<InferAnswer>;
@@ -73,6 +75,10 @@ export class RolloutControl {
 
   constructor(deps: RolloutControlDeps) {
     this.#deps = deps;
+    // A candidate replica that stops being ready pauses its rollout at once, not at the next tick.
+    deps.replicas.on('state', (replica: Replica) => {
+      for (const rollout of this.#traffic.values()) if (this.#fleets.get(rollout)?.candidates.includes(replica)) this.#checkCandidates(rollout);
+    });
   }
 
   /** The running rollout of a model, for the infer path; undefined when none. */
@@ -202,6 +208,8 @@ export class RolloutControl {
     this.#pausedSinceMs.set(rollout, since);
     const states = fleet.candidates.map((r) => `${r.id} ${r.state}`).join(', ');
     rollout.pause(`no candidate replica is ready (${states})`);
+    // Canary requests waiting for a candidate replica are answered by stable now rather than after the restart.
+    this.#deps.failWaiting(rollout.model, rollout.candidate, new InfergateError('GW_ERR_MODEL_NOT_READY', `no replica of candidate version ${rollout.candidate} is ready`));
     if (this.#deps.now() - since >= this.#deps.maxPauseMs) this.#rollBack(rollout, `no candidate replica was ready for ${this.#deps.maxPauseMs} ms (${states})`);
   }
 
