@@ -34,12 +34,7 @@ function service(t: Test, settings: { batching: boolean; inferMs?: number }) {
   const dispatcher = new Dispatcher({ replicas: fleet.set, maxAttempts: 2, attemptTimeoutMs: 5_000, retryBudget: new RetryBudget({ percent: 20, minRetriesPerSecond: 10, windowMs: 10_000 }, now), now });
   const batching = new ModelBatching({ defaults: config.batching, requestTimeoutMs: 5_000, maxResponseBytes: 1 << 20, modelOf: () => model, dispatcher, capacity: fleet.set, now });
   t.teardown(() => batching.destroy(new InfergateError('GW_ERR_SHUTTING_DOWN')));
-  const cache = new ResultCache<InferAnswer>({
-    codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },
-    tiers: [new MemoryLru({ maxBytes: 1 << 20, now })],
-    keyPrefix: 'test',
-    policyFor: () => ({ enabled: true, ttlSeconds: 60, maxEntryBytes: 1 << 16 }),
-  });
+  const cache = memoryCache(now);
   const infer = new InferService({ registry, batching, cache, dispatcher, maxResponseBytes: 1 << 20, now });
   const call = (values: number[], extra: Partial<InferCall> = {}): InferCall => ({
     target: infer.target('m', undefined) as InferTarget, // m is READY: no wait
@@ -167,12 +162,7 @@ function rolloutService(t: Test, traffic: RolloutTraffic, options: { readyVersio
     now,
   });
   t.teardown(() => batching.destroy(new InfergateError('GW_ERR_SHUTTING_DOWN')));
-  const cache = new ResultCache<InferAnswer>({
-    codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },
-    tiers: [new MemoryLru({ maxBytes: 1 << 20, now })],
-    keyPrefix: 'test',
-    policyFor: () => ({ enabled: true, ttlSeconds: 60, maxEntryBytes: 1 << 16 }),
-  });
+  const cache = memoryCache(now);
   const asked: string[] = [];
   const rollouts = { traffic: (name: string) => (asked.push(name), name === 'm' ? traffic : undefined) };
   const infer = new InferService({ registry, batching, cache, dispatcher, maxResponseBytes: 1 << 20, rollouts, now });
@@ -314,3 +304,13 @@ t.test('rollout: shadowCopy runs the call on the candidate, never from the cache
   t.same(fake.settled, [[false, 7, false]], 'a copy settles no leg (the rollout times its own)');
   t.equal(fake.shadowed.length, 1);
 });
+
+/** A result cache with one in-process tier, on for every model. */
+function memoryCache(now: () => number): ResultCache<InferAnswer> {
+  return new ResultCache<InferAnswer>({
+    codec: { toBytes: frameOfAnswer, fromBytes: answerFromFrame },
+    tiers: [new MemoryLru({ maxBytes: 1 << 20, now })],
+    keyPrefix: 'test',
+    policyFor: () => ({ enabled: true, ttlSeconds: 60, maxEntryBytes: 1 << 16 }),
+  });
+}
