@@ -20,7 +20,7 @@ import type { ScenarioReport } from './lib/results.ts';
 import { loadScenario } from './lib/scenario.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ORDER = ['overhead', 'batching', 'capacity', 'concurrency', 'replicas', 'chaos', 'scaling'];
+const ORDER = ['overhead', 'batching', 'capacity', 'concurrency', 'replicas', 'chaos', 'scaling', 'rollout'];
 
 const INTRO = `# Benchmarks
 

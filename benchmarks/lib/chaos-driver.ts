@@ -80,7 +80,8 @@ function signalPid(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+/** Resolves at `atMs` (performance.now() time), or at once when `signal` aborts. */
+export function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = (): void => {

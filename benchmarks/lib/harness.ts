@@ -58,6 +58,8 @@ export type MeasureExtras = {
   judged?: boolean;
   /** Open loop: sees each request's outcome. */
   observe?: (answer: Answer) => void;
+  /** Open loop: observed 2xx answers carry their body's `model_version` (the bodies are then parsed). */
+  answerVersions?: boolean;
   /** Started when the load starts (with its performance.now() time 0), awaited after it ends: events to apply meanwhile. */
   alongside?: (startMs: number) => Promise<void>;
   /** The round of a run that a scenario repeats interleaved (recorded with it). */
@@ -238,7 +240,7 @@ export class Harness {
       if (load.mode === 'closed') {
         onStart(performance.now());
         await runClosedLoop({ ...common, bodies, load });
-      } else await runOpenLoop({ ...common, body: () => bodies.next(), load, seed: this.options.seed, onStart, observe: extras.observe });
+      } else await runOpenLoop({ ...common, body: () => bodies.next(), load, seed: this.options.seed, onStart, observe: extras.observe, answerVersions: extras.answerVersions });
     } finally {
       this.#deps.progress.stop();
       await alongside;

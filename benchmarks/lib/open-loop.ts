@@ -32,6 +32,8 @@ export type Answer = {
   /** …its error code (`code` of a non-2xx JSON body), and whether it carried Retry-After. */
   code?: string;
   retryAfter?: boolean;
+  /** A 2xx answer's `model_version` (only when OpenLoopOptions.answerVersions asks for it). */
+  version?: string;
   /** No answer: why. */
   error?: ErrorKind;
 };
@@ -63,6 +65,8 @@ export type OpenLoopOptions = {
   onStart?: (startMs: number) => void;
   /** Sees every request's outcome, stragglers included. */
   observe?: (answer: Answer) => void;
+  /** Observers also get each 2xx answer's `model_version` (its body is then buffered and parsed: off unless a scenario needs it). */
+  answerVersions?: boolean;
   /** Sees every complete answer with its headers and buffered body (bodies are only kept when this is set). */
   onAnswer?: (answer: OpenLoopAnswer) => void;
   /**
@@ -124,7 +128,8 @@ async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
       async (res) => {
         let bytes = 0;
         // Non-2xx bodies are small error documents: keep them when an observer wants their code; onAnswer wants every body.
-        const keep: Buffer[] | null = options.onAnswer || (observe && (res.statusCode < 200 || res.statusCode >= 300)) ? [] : null;
+        const ok = res.statusCode >= 200 && res.statusCode < 300;
+        const keep: Buffer[] | null = options.onAnswer || (observe && (!ok || options.answerVersions)) ? [] : null;
         try {
           for await (const chunk of res.body) {
             bytes += (chunk as Buffer).byteLength;
@@ -137,7 +142,9 @@ async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
           return;
         }
         const endMs = performance.now();
-        settle(entry, keep ? { status: res.statusCode, code: errorCode(keep), retryAfter: res.headers['retry-after'] !== undefined } : { status: res.statusCode });
+        if (!keep) settle(entry, { status: res.statusCode });
+        else if (ok && options.answerVersions) settle(entry, { status: res.statusCode, version: textField(keep, 'model_version') });
+        else settle(entry, { status: res.statusCode, code: textField(keep, 'code'), retryAfter: res.headers['retry-after'] !== undefined });
         recorder.response(res.statusCode, endMs - dueMs, bytes);
         if (options.onAnswer) options.onAnswer({ statusCode: res.statusCode, headers: res.headers, body: Buffer.concat(keep!), latencyMs: endMs - dueMs, sentLatencyMs: endMs - nowMs });
       },
@@ -186,11 +193,11 @@ async function drive(pool: Pool, options: OpenLoopOptions): Promise<void> {
   recorder.close();
 }
 
-/** The `code` of a KServe/infergate error body ({error, code}), if it is one. */
-function errorCode(chunks: Buffer[]): string | undefined {
+/** A string field of a JSON answer body: `code` of an error body ({error, code}), `model_version` of an infer answer. */
+function textField(chunks: Buffer[], field: 'code' | 'model_version'): string | undefined {
   try {
-    const code = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
+    const value = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>)[field];
+    return typeof value === 'string' ? value : undefined;
   } catch {
     return undefined;
   }

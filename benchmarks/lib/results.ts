@@ -115,9 +115,14 @@ export type EventTimeline = {
   drain?: DrainCounts;
   /** Scaling runs: per second, the offered rate and the model's replicas (desired, ready) sampled then. */
   replicas?: ReplicaSecond[];
+  /** Rollout runs: per second, the 2xx answers by the model version that gave them, and the rollout as sampled then. */
+  versions?: VersionSecond[];
 };
 
 export type ReplicaSecond = { second: number; offeredPerS: number; desired: number; ready: number };
+
+/** `answers`: 2xx answers of the requests due in the second, by `model_version`; `rollout`: the last sample's candidate, state and share (null before any). */
+export type VersionSecond = { second: number; offeredPerS: number; answers: Record<string, number>; rollout: { candidate: string; state: string; percent: number } | null };
 
 export type BodyDescription = {
   format: 'json' | 'binary';

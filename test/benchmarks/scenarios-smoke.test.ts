@@ -69,6 +69,23 @@ const SCENARIOS: SmokeCase[] = [
     },
   },
   {
+    // 8 s: the bad candidate is stopped about a second after its POST (at 0.8 s; 3 s on a busy machine), while the
+    // good one cannot be promoted yet (its stages last at least 2 + 3 + 3 s): the run ends first and must say so,
+    // not hang — unless a gate rolled the good one back (its latency gate can, on a loaded machine).
+    name: 'rollout',
+    args: ['--rate', '100', '--duration', '8', '--quiet'],
+    expect: (t, r) => {
+      const events = r.runs[0]?.eventTimeline?.events ?? [];
+      t.ok(events.some((e) => e.kind === 'rolled-back' && e.label.startsWith('v3 ')), 'the bad candidate rolled back');
+      t.ok(events.some((e) => e.kind === 'post' && e.label.startsWith('v2 ') && !e.skipped), 'the good candidate was POSTed once the bad one had ended');
+      t.ok(r.highlights.some((h) => /^bad candidate 3 .*: rolled back .* gate agreement failed/.test(h)), 'the rollback and its reason');
+      t.ok(r.highlights.some((h) => h.startsWith('failed client requests: 0 (target 0); answered by the bad candidate 3: 0 ')), 'no failed request, no answer from the bad candidate');
+      t.ok(r.highlights.some((h) => /^the run ended before both rollouts did: good candidate 2 .* still running|^good candidate 2 .*: rolled back/.test(h)), 'the unfinished rollout is named');
+      t.notOk(r.highlights.some((h) => h.startsWith('good candidate 2') && h.includes('promoted')), 'no promotion within 8 s');
+      t.ok(r.runs[0]?.eventTimeline?.versions?.every((s) => s.answers['1']! > 0 && s.answers['3'] === undefined), 'version 1 answered every second, version 3 never');
+    },
+  },
+  {
     name: 'replicas',
     args: ['--systems', 'gateway', '--replica-counts', '1,2', '--connections', '2', ...tiny],
     expect: (t, r) => t.same(r.runs.map((x) => x.replicas), [1, 2]),
