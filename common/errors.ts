@@ -33,6 +33,7 @@ export const ERROR_CATALOG = {
   GW_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', summary: 'no endpoint at this path' },
   GW_ERR_METHOD_NOT_ALLOWED: { kind: 'unimplemented', summary: 'the endpoint does not accept this HTTP method' },
   GW_ERR_UNAUTHORIZED: { kind: 'unauthenticated', summary: 'admin routes need the bearer token configured as server.adminToken' },
+  GW_ERR_WORKER_TOKEN: { kind: 'unauthenticated', summary: "the worker asks for its shared token (the gateway's workers.remote.token), and this call did not carry it" },
   GW_ERR_FORBIDDEN: { kind: 'permission_denied', summary: 'admin routes refuse this client' },
   GW_ERR_BODY_TOO_LARGE: { kind: 'too_large', summary: 'request body is larger than the configured limit' },
   GW_ERR_BODY_TIMEOUT: { kind: 'slow_client', summary: "the request body did not arrive within the request's deadline" },

@@ -24,7 +24,8 @@ import type { Socket } from 'node:net';
 
 export const MUX_HEADER_BYTES = 9;
 
-export const MUX_KIND = { request: 1, responseOk: 2, responseError: 3 } as const;
+/** hello: the gateway's worker token (UTF-8), the first message on a connection to a worker that asks for one. */
+export const MUX_KIND = { request: 1, responseOk: 2, responseError: 3, hello: 4 } as const;
 export type MuxKind = (typeof MUX_KIND)[keyof typeof MUX_KIND];
 
 export type MuxMessage = { id: number; kind: MuxKind; body: Uint8Array };
@@ -122,7 +123,7 @@ export class MuxDecoder {
         const length = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
         const id = (h[4]! | (h[5]! << 8) | (h[6]! << 16) | (h[7]! << 24)) >>> 0;
         const kind = h[8]!;
-        if (kind !== MUX_KIND.request && kind !== MUX_KIND.responseOk && kind !== MUX_KIND.responseError) {
+        if (kind !== MUX_KIND.request && kind !== MUX_KIND.responseOk && kind !== MUX_KIND.responseError && kind !== MUX_KIND.hello) {
           throw new MuxProtocolError(`unknown message kind ${kind}`);
         }
         if (length > this.#maxBodyBytes) throw new MuxProtocolError(`message body of ${length} bytes exceeds ${this.#maxBodyBytes}`);

@@ -64,6 +64,10 @@ export type WorkerOptions = {
   logLevel: LogLevel;
   /** 'auto': readable lines on a terminal, JSON lines otherwise (common/logger.ts). */
   logFormat: LogFormat;
+  /** A file holding the shared worker token callers must present (common/worker-token.ts); else env INFERGATE_WORKER_TOKEN, else none. */
+  tokenFile: string | undefined;
+  /** TLS on both listeners: certificate and key files (PEM), given together. */
+  tls: { certFile: string; keyFile: string } | undefined;
 };
 
 /** What a spawner sets (workerArgv): the address and the repository, and any other option it wants (absent: the worker's default). */
@@ -81,6 +85,8 @@ export type WorkerSpawnOptions = {
   modelLog?: ModelLog;
   logLevel?: LogLevel;
   logFormat?: LogFormat;
+  tokenFile?: string;
+  tls?: { certFile: string; keyFile: string };
 };
 
 type FlagSpec = {
@@ -117,6 +123,9 @@ const FLAGS = {
     help: [`${MODEL_LOGS.join(' | ')}: whether unavailable versions and warm-up warnings are logged`, '(warn lines; GET /models reports them either way) (default: stderr)'],
     write: (o) => o.modelLog,
   },
+  'token-file': { value: '<file>', help: ['the shared worker token callers must present (default: env INFERGATE_WORKER_TOKEN, else none)'], write: (o) => o.tokenFile },
+  'tls-cert': { value: '<file>', help: ['serve TLS on both listeners with this certificate (PEM; with --tls-key)'], write: (o) => o.tls?.certFile },
+  'tls-key': { value: '<file>', help: ['the private key of --tls-cert (PEM)'], write: (o) => o.tls?.keyFile },
   'log-level': { value: '<level>', help: [`${LOG_LEVELS.join(' | ')} (default: info)`], write: (o) => o.logLevel },
   'log-format': { value: '<fmt>', help: [`${LOG_FORMATS.join(' | ')}: auto is pretty on a terminal, else JSON lines (default: auto)`], write: (o) => o.logFormat },
 } satisfies Record<string, FlagSpec>;
@@ -169,6 +178,10 @@ export function parseWorkerOptions(argv: readonly string[]): WorkerOptions {
   if (muxListenText !== undefined) muxListen = valueOf('mux-listen', muxListenText, parseListenAddress);
   else if (listen.kind === 'unix') muxListen = { kind: 'unix', path: `${listen.path}.mux` };
 
+  const certFile = text('tls-cert');
+  const keyFile = text('tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw flagError(certFile === undefined ? 'tls-cert' : 'tls-key', 'is needed with ' + (certFile === undefined ? '--tls-key' : '--tls-cert'));
+
   const id = text('id') ?? DEFAULT_WORKER_ID;
   if (!WORKER_ID.test(id)) throw flagError('id', `"${id}" is not 1 to 64 letters, digits, ".", "_", ":" or "-"`);
 
@@ -185,6 +198,8 @@ export function parseWorkerOptions(argv: readonly string[]): WorkerOptions {
     modelLog: oneOf('model-log', text('model-log'), MODEL_LOGS) ?? 'stderr',
     logLevel: oneOf('log-level', text('log-level'), LOG_LEVELS) ?? 'info',
     logFormat: oneOf('log-format', text('log-format'), LOG_FORMATS) ?? 'auto',
+    tokenFile: text('token-file'),
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
   };
 }
 

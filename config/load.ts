@@ -39,6 +39,7 @@ const OVERRIDES: readonly Override[] = [
   { flag: '--log-format', env: 'INFERGATE_LOG_FORMAT', path: ['logging', 'format'], numeric: false },
   { flag: '--access-log', env: 'INFERGATE_ACCESS_LOG', path: ['logging', 'accessLog', 'enabled'], numeric: false, switch: true },
   { env: 'INFERGATE_ADMIN_TOKEN', path: ['server', 'adminToken'], numeric: false },
+  { env: 'INFERGATE_WORKER_TOKEN', path: ['workers', 'remote', 'token'], numeric: false },
 ];
 
 export const CONFIG_USAGE = [

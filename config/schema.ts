@@ -104,6 +104,18 @@ export const configSchema = z
         socketDir: z.string().default(''),
         /** Chaos testing only: start these workers (by id, e.g. "worker-1") with a fault (worker --inject-fault). */
         injectFaults: z.record(z.string(), z.enum(['none', 'infer-errors'])).default({}),
+        /** How the gateway reaches workers over TCP (staticReplicas at host:port): what those workers ask of their callers. */
+        remote: z
+          .object({
+            /** The shared worker token (worker --token-file); env INFERGATE_WORKER_TOKEN. */
+            token: z.string().min(1).optional(),
+            /** TLS to the workers (worker --tls-cert/--tls-key): their certificates are checked against tlsCaFile, else the system's CAs. */
+            tls: z.boolean().default(false),
+            /** PEM file of the CA that signed the workers' certificates. */
+            tlsCaFile: z.string().min(1).optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -118,6 +130,8 @@ export const configSchema = z
           .object({
             id: z.string().regex(/^[\w.-]{1,64}$/, 'expected letters, digits, ".", "_" or "-"').optional(),
             address: z.string().regex(/^(unix:\/.+|\[[0-9a-fA-F:.]+\]:\d{1,5}|[^\s:/[\]]+:\d{1,5})$/, 'expected "host:port", "[ipv6]:port" or "unix:/path"'),
+            /** A TCP worker's mux port (worker --mux-listen, same host): infer goes over it instead of POST /infer. */
+            muxPort: z.number().int().min(1).max(65_535).optional(),
             models: z.array(z.string().min(1)).min(1),
           })
           .strict(),

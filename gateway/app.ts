@@ -33,7 +33,7 @@ import { RetryBudget } from './resilience/retry-budget.ts';
 import type { Replica } from './replicas/replica.ts';
 import type { ReplicaSource } from './replicas/replica-source.ts';
 import type { Supervisor, SpawnWorker } from './supervisor/supervisor.ts';
-import { buildReplicaSources } from './replica-sources-wiring.ts';
+import { buildReplicaSources, remoteAccessOf } from './replica-sources-wiring.ts';
 import { Dispatcher } from './upstream/dispatcher.ts';
 import { workerClientFactory } from './upstream/worker-client.ts';
 import { buildObservability, type Observability } from './observability-wiring.ts';
@@ -113,7 +113,7 @@ export class Gateway {
       // A replica that left takes no new calls: its breaker's timers stop.
       replica.health.breaker.shutdown();
     });
-    const connect = deps.connect ?? workerClientFactory({ maxConnections: config.workers.maxConnectionsPerWorker });
+    const connect = deps.connect ?? workerClientFactory({ maxConnections: config.workers.maxConnectionsPerWorker, remote: remoteAccessOf(config.workers.remote) });
     // A version loaded from another file than the one this gateway already serves under that name is not routed to.
     const acceptReport = (replica: Replica, report: WorkerModelsBody): void => replica.setReport(report, this.registry.learn(replica.id, report));
 

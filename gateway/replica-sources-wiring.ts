@@ -2,6 +2,7 @@
 // local worker processes (placed per model) and the static list of workers it
 // does not run. Both feed the one replica set; app.ts owns their lifecycle.
 
+import { readFileSync } from 'node:fs';
 import type { Logger } from '../common/logger.ts';
 import { parseModelSelection } from '../common/model-selection.ts';
 import type { WorkerModelsBody } from '../common/wire.ts';
@@ -16,6 +17,7 @@ import { replicaAddressOf, StaticList } from './sources/static-list.ts';
 import { placeModels } from './supervisor/placement.ts';
 import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
 import { isReplicaFault } from './upstream/failure.ts';
+import type { RemoteAccess } from './upstream/worker-client.ts';
 
 /** Between two readiness checks of a static replica that is not up (a remote host may be down for long). */
 const STATIC_PROBE_INTERVAL_MS = 1_000;
@@ -72,7 +74,7 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
   const staticList = new StaticList({
     entries: config.staticReplicas.map((entry, i) => ({
       id: entry.id ?? `static-${i}`,
-      address: replicaAddressOf(entry.address),
+      address: entry.muxPort !== undefined ? { ...replicaAddressOf(entry.address), muxPort: entry.muxPort } : replicaAddressOf(entry.address),
       serving: entry.models.map(parseModelSelection),
     })),
     replicas,
@@ -85,4 +87,16 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
     logger,
   });
   return { supervisor, staticList };
+}
+
+/** workers.remote as the worker clients use it: the token, and TLS with its CA read from tlsCaFile (a config error naming the field when unreadable). */
+export function remoteAccessOf(remote: GatewayConfig['workers']['remote']): RemoteAccess {
+  const access: RemoteAccess = remote.token === undefined ? {} : { token: remote.token };
+  if (!remote.tls) return access;
+  if (remote.tlsCaFile === undefined) return { ...access, tls: {} };
+  try {
+    return { ...access, tls: { ca: readFileSync(remote.tlsCaFile) } };
+  } catch (err) {
+    throw new Error(`workers.remote.tlsCaFile: ${remote.tlsCaFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }

@@ -19,7 +19,7 @@
 // --drain-timeout-ms), 1 when the repository cannot be read (or a --model is
 // not in it) or the address cannot be bound, 2 for a command-line mistake.
 
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { trace } from '@opentelemetry/api';
 import { EXIT_WITH_PARENT_ENV } from '../common/wire.ts';
@@ -53,6 +53,13 @@ export async function runWorker(argv: string[]): Promise<void> {
   }
 
   const logger = createLogger({ level: options.logLevel, format: options.logFormat, bindings: { process: 'worker', worker: options.id } });
+  let access: WorkerAccess;
+  try {
+    access = workerAccess(options, process.env);
+  } catch (err) {
+    process.stderr.write(`infergate worker: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   let tracing: Tracing | null = null;
   try {
     tracing = await startTracing(process.env, TRACER_NAME);
@@ -91,9 +98,10 @@ export async function runWorker(argv: string[]): Promise<void> {
     injectFault: options.injectFault,
     onRun: allObservers([runLog(logger), metrics.onRun, spans?.onRun]),
     metrics: () => metrics.json(),
+    ...access,
   });
   // The multiplexed infer channel next to HTTP (worker/mux-server.ts); same infer path.
-  const mux = options.muxListen ? new MuxServer({ runFrame: (body, receivedAtMs) => server.runFrame(body, receivedAtMs), maxBodyBytes: options.maxBodyBytes, logger }) : null;
+  const mux = options.muxListen ? new MuxServer({ runFrame: (body, receivedAtMs) => server.runFrame(body, receivedAtMs), maxBodyBytes: options.maxBodyBytes, logger, ...access }) : null;
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -180,3 +188,23 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) await runWorker(process.argv.slice(2));
+
+type WorkerAccess = { token?: string; tls?: { cert: Buffer; key: Buffer } };
+
+/** The token (--token-file, else env INFERGATE_WORKER_TOKEN) and TLS files both listeners ask for; throws naming the file that cannot be read. */
+function workerAccess(options: WorkerOptions, env: NodeJS.ProcessEnv): WorkerAccess {
+  const access: WorkerAccess = {};
+  const read = (flag: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  if (options.tokenFile !== undefined) {
+    access.token = read('token-file', options.tokenFile).toString('utf8').replace(/\r?\n$/, '');
+    if (access.token === '') throw new Error(`--token-file ${options.tokenFile} is empty`);
+  } else if (env.INFERGATE_WORKER_TOKEN) access.token = env.INFERGATE_WORKER_TOKEN;
+  if (options.tls) access.tls = { cert: read('tls-cert', options.tls.certFile), key: read('tls-key', options.tls.keyFile) };
+  return access;
+}

@@ -12,6 +12,7 @@
 // idempotent.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { asInfergateError, InfergateError } from '../common/errors.ts';
 import { httpStatusOf } from '../common/http-status.ts';
 import { encodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../common/mux.ts';
@@ -19,6 +20,7 @@ import type { ListenAddress } from '../common/listen-address.ts';
 import type { Logger } from '../common/logger.ts';
 import { listenOn } from './listen.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../common/worker-options.ts';
+import { tokenMatches } from '../common/worker-token.ts';
 
 export type MuxServerOptions = {
   /** Request frame (and when it arrived, for its deadline) → response frame; throws InfergateError (WorkerServer.runFrame). */
@@ -27,6 +29,10 @@ export type MuxServerOptions = {
   maxBodyBytes?: number;
   /** Where unexpected (GW_ERR_INTERNAL) errors and protocol errors are logged; default: nowhere. */
   logger?: Logger;
+  /** When set, a connection's first message must be a hello carrying this token; anything else is refused and the connection closed. */
+  token?: string;
+  /** Serve TLS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
 };
 
 export class MuxServer {
@@ -34,6 +40,7 @@ export class MuxServer {
   readonly #runFrame: (body: Uint8Array, receivedAtMs: number) => Promise<Uint8Array>;
   readonly #maxBodyBytes: number;
   readonly #logger: Logger | undefined;
+  readonly #token: string | undefined;
   readonly #connections = new Map<Socket, MuxWriter>();
   #inFlight = 0;
   #closing: Promise<void> | null = null;
@@ -42,7 +49,9 @@ export class MuxServer {
     this.#runFrame = options.runFrame;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#logger = options.logger;
-    this.server = createServer((socket) => this.#accept(socket));
+    this.#token = options.token;
+    // A TLS server hands over each connection once its handshake is done.
+    this.server = options.tls ? createTlsServer({ ...options.tls, minVersion: 'TLSv1.2' }, (socket) => this.#accept(socket)) : createServer((socket) => this.#accept(socket));
   }
 
   /** Requests received and not yet answered. */
@@ -85,11 +94,13 @@ export class MuxServer {
     const writer = new MuxWriter(socket);
     const decoder = new MuxDecoder({ maxBodyBytes: this.#maxBodyBytes, alignRequestFrames: true });
     this.#connections.set(socket, writer);
+    let authorized = this.#token === undefined;
     socket.on('data', (chunk: Buffer) => {
       const receivedAtMs = performance.now();
       let messages: MuxMessage[];
       try {
         messages = decoder.push(chunk);
+        if (!authorized) messages = this.#hello(messages, writer, socket, () => (authorized = true));
         for (const m of messages) if (m.kind !== MUX_KIND.request) throw new Error(`kind ${m.kind} is not a request`);
       } catch (err) {
         this.#logger?.warn({ reason: (err as Error).message }, 'mux: dropping a connection that broke the protocol');
@@ -105,6 +116,26 @@ export class MuxServer {
       writer.discard();
       this.#connections.delete(socket);
     });
+  }
+
+  /**
+   * Before the token: the first message must be a hello that carries it. Returns the messages after a good hello;
+   * otherwise answers the first request GW_ERR_WORKER_TOKEN, closes the connection and returns none.
+   */
+  #hello(messages: MuxMessage[], writer: MuxWriter, socket: Socket, authorize: () => void): MuxMessage[] {
+    const [first, ...rest] = messages;
+    if (!first) return messages;
+    if (first.kind === MUX_KIND.hello && tokenMatches(this.#token!, Buffer.from(first.body).toString('utf8'))) {
+      authorize();
+      return rest;
+    }
+    const error = new InfergateError('GW_ERR_WORKER_TOKEN', first.kind === MUX_KIND.hello ? 'wrong token' : 'no hello with the token before the first request');
+    this.#logger?.warn({ remote: socket.remoteAddress }, 'mux: refused a connection without the worker token');
+    writer.write(first.id, MUX_KIND.responseError, encodeMuxError(httpStatusOf(error), error.toWire()));
+    writer.flush();
+    socket.end();
+    socket.pause();
+    return [];
   }
 
   #handle(writer: MuxWriter, message: MuxMessage, receivedAtMs: number): void {

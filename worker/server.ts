@@ -18,6 +18,8 @@
 // server open) and destroy() aborts every connection. Both are idempotent.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { bearerToken, tokenMatches } from '../common/worker-token.ts';
 import { asInfergateError, errorBody, InfergateError } from '../common/errors.ts';
 import { httpStatusOf } from '../common/http-status.ts';
 import type { Logger } from '../common/logger.ts';
@@ -49,12 +51,17 @@ export type WorkerServerOptions = {
   onRun?: RunObserver;
   /** Answers GET /metrics (worker-metrics.ts); absent: an empty list. */
   metrics?: () => Promise<WorkerMetricsBody>;
+  /** When set, every route but /health/live and /health/ready needs `Authorization: Bearer <token>` (GW_ERR_WORKER_TOKEN otherwise). */
+  token?: string;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
 };
 
 type Route = { methods: readonly string[]; handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> };
 
 export class WorkerServer {
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
+  readonly #token: string | undefined;
   readonly #store: InferenceBackend;
   readonly #control: ModelControl | undefined;
   readonly #maxBodyBytes: number;
@@ -86,7 +93,9 @@ export class WorkerServer {
       [WORKER_ROUTES.stats, { methods: ['GET'], handle: (_req, res) => sendJson(res, 200, this.#inferPath.stats()) }],
       [WORKER_ROUTES.metrics, { methods: ['GET'], handle: async (_req, res) => sendJson(res, 200, await metrics()) }],
     ]);
-    this.server = createServer((req, res) => this.#request(req, res));
+    this.#token = options.token;
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.#request(req, res);
+    this.server = options.tls ? createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
   }
 
   /** Readiness as GET /health/ready reports it. */
@@ -152,6 +161,10 @@ export class WorkerServer {
       : control
         ? { methods: ['POST'], handle: (r: IncomingMessage, s: ServerResponse) => this.#modelControl(r, s, control) }
         : this.#routes.get(path);
+    // The health routes stay open (an orchestrator's probes carry no token); everything else is the fleet's.
+    if (this.#token !== undefined && path !== WORKER_ROUTES.live && path !== WORKER_ROUTES.ready && !tokenMatches(this.#token, bearerToken(req.headers.authorization))) {
+      return sendError(res, new InfergateError('GW_ERR_WORKER_TOKEN', `${req.method} ${path}`));
+    }
     if (!route) return sendError(res, new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${req.method} ${path}`));
     if (!route.methods.includes(req.method ?? '')) {
       res.setHeader('allow', route.methods.join(', '));

@@ -11,7 +11,8 @@ import type { WorkerMetricsBody, WorkerStatsBody } from '../../common/worker-con
  * Where a replica listens: a unix socket (with the multiplexed infer channel beside it when `muxSocketPath` is
  * set), or a TCP host and port.
  */
-export type ReplicaAddress = { socketPath: string; muxSocketPath?: string } | { host: string; port: number };
+/** A local worker's unix sockets, or a worker over TCP: its HTTP port and, when it has one, its mux port (same host). */
+export type ReplicaAddress = { socketPath: string; muxSocketPath?: string } | { host: string; port: number; muxPort?: number };
 
 export type ReplicaClient = {
   /** Sends one binary infer frame; resolves with the response frame. Rejects with an UpstreamFailure. */

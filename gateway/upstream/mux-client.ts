@@ -1,5 +1,7 @@
-// The gateway's multiplexed infer channel to one local worker (framing in
-// common/mux.ts): one persistent unix-socket connection, requests tagged by id,
+// The gateway's multiplexed infer channel to one worker (framing in
+// common/mux.ts): one persistent connection (a unix socket to a local
+// worker; TCP, with TLS when configured, to a remote one, whose first message
+// is a hello carrying the shared worker token), requests tagged by id,
 // answers matched back by id in any order, writes of one event-loop turn
 // coalesced into one socket write. It has exactly the contract of
 // WorkerClient.infer: it resolves with the response frame or throws an
@@ -14,14 +16,20 @@
 // after it closed (lazily: a dead worker costs nothing until it is used).
 
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { InfergateError } from '../../common/errors.ts';
 import { decodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../../common/mux.ts';
 import type { FrameBytes } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown, UpstreamFailure } from './failure.ts';
 
+/** Where a worker's mux channel listens, and how to reach it over the network. */
+export type MuxTarget = { socketPath: string } | { host: string; port: number; tls?: { ca?: Buffer } };
+
 export type MuxClientOptions = {
   id: string;
-  socketPath: string;
+  target: MuxTarget;
+  /** The shared worker token, sent in a hello before the first request of each connection. */
+  token?: string;
   /** Largest accepted response frame; a bigger one is a protocol error that drops the connection. */
   maxBodyBytes?: number;
 };
@@ -35,7 +43,8 @@ const MAX_ID = 0xffff_ffff;
 
 export class MuxClient {
   readonly id: string;
-  readonly socketPath: string;
+  readonly target: MuxTarget;
+  readonly #token: string | undefined;
   readonly #maxBodyBytes: number;
   #connection: Connection | null = null;
   #nextId = 0;
@@ -45,7 +54,8 @@ export class MuxClient {
 
   constructor(options: MuxClientOptions) {
     this.id = options.id;
-    this.socketPath = options.socketPath;
+    this.target = options.target;
+    this.#token = options.token;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
 
@@ -97,9 +107,17 @@ export class MuxClient {
   }
 
   #connect(): Connection {
-    const socket = connect(this.socketPath);
+    const target = this.target;
+    const socket =
+      'socketPath' in target
+        ? connect(target.socketPath)
+        : target.tls
+          ? connectTls({ host: target.host, port: target.port, ...(target.tls.ca ? { ca: target.tls.ca } : {}), minVersion: 'TLSv1.2' })
+          : connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
     const connection: Connection = { socket, writer: new MuxWriter(socket), pending: new Map() };
+    // Written before any request, in the same first write.
+    if (this.#token !== undefined) connection.writer.write(0, MUX_KIND.hello, Buffer.from(this.#token, 'utf8'));
     const decoder = new MuxDecoder({ maxBodyBytes: this.#maxBodyBytes });
     socket.on('data', (chunk: Buffer) => {
       let messages: MuxMessage[];

@@ -10,16 +10,21 @@ import { classifyAnswer, classifyThrown } from './failure.ts';
 import { MuxClient } from './mux-client.ts';
 import type { ReplicaAddress, ReplicaClient, ReplicaClientFactory } from '../replicas/replica-client.ts';
 
+/** How the gateway reaches workers over TCP: the shared worker token they ask for, and TLS (with the CA that signed their certificates). */
+export type RemoteAccess = { token?: string; tls?: { ca?: Buffer } };
+
 export type WorkerClientOptions = {
   id: string;
-  /** With muxSocketPath, infer goes over the worker's multiplexed channel (mux-client.ts) instead of POST /infer. */
+  /** With muxSocketPath or muxPort, infer goes over the worker's multiplexed channel (mux-client.ts) instead of POST /infer. */
   address: ReplicaAddress;
   maxConnections: number;
+  /** Applies to TCP addresses (a local worker's unix sockets need neither). */
+  remote?: RemoteAccess;
 };
 
 /** The factory of worker clients the replica set's members are built with. */
-export function workerClientFactory(settings: { maxConnections: number }): ReplicaClientFactory {
-  return ({ id, address }) => new WorkerClient({ id, address, maxConnections: settings.maxConnections });
+export function workerClientFactory(settings: { maxConnections: number; remote?: RemoteAccess }): ReplicaClientFactory {
+  return ({ id, address }) => new WorkerClient({ id, address, maxConnections: settings.maxConnections, ...(settings.remote ? { remote: settings.remote } : {}) });
 }
 
 export class WorkerClient implements ReplicaClient {
@@ -27,20 +32,30 @@ export class WorkerClient implements ReplicaClient {
   readonly address: ReplicaAddress;
   #pool: Pool;
   #mux: MuxClient | null;
+  /** Sent with every HTTP call: the worker token, when a remote worker asks for one. */
+  readonly #headers: Record<string, string>;
 
   constructor(options: WorkerClientOptions) {
     this.id = options.id;
-    this.address = options.address;
-    const origin = 'socketPath' in options.address ? 'http://localhost' : `http://${hostInUrl(options.address.host)}:${options.address.port}`;
+    const { address } = options;
+    this.address = address;
+    const local = 'socketPath' in address;
+    const remote = local ? {} : (options.remote ?? {});
+    this.#headers = remote.token === undefined ? {} : { authorization: `Bearer ${remote.token}` };
+    const origin = local ? 'http://localhost' : `${remote.tls ? 'https' : 'http'}://${hostInUrl(address.host)}:${address.port}`;
     this.#pool = new Pool(origin, {
       connections: options.maxConnections,
-      socketPath: 'socketPath' in options.address ? options.address.socketPath : undefined,
+      socketPath: local ? address.socketPath : undefined,
+      ...(remote.tls ? { connect: { ...(remote.tls.ca ? { ca: remote.tls.ca } : {}), minVersion: 'TLSv1.2' as const } } : {}),
       // Timeouts are per request (the request's own deadline), not per pool.
       headersTimeout: 0,
       bodyTimeout: 0,
     });
-    const muxSocketPath = 'socketPath' in options.address ? options.address.muxSocketPath : undefined;
-    this.#mux = muxSocketPath ? new MuxClient({ id: options.id, socketPath: muxSocketPath }) : null;
+    if (local) this.#mux = address.muxSocketPath ? new MuxClient({ id: options.id, target: { socketPath: address.muxSocketPath } }) : null;
+    else {
+      const target = { host: address.host, port: address.muxPort ?? 0, ...(remote.tls ? { tls: remote.tls } : {}) };
+      this.#mux = address.muxPort === undefined ? null : new MuxClient({ id: options.id, target, ...(remote.token !== undefined ? { token: remote.token } : {}) });
+    }
   }
 
   /** Sends one binary infer frame; resolves with the response frame. Throws UpstreamFailure. */
@@ -52,7 +67,7 @@ export class WorkerClient implements ReplicaClient {
       const { statusCode, body } = await this.#pool.request({
         path: WORKER_ROUTES.infer,
         method: 'POST',
-        headers: { 'content-type': FRAME_CONTENT_TYPE },
+        headers: { ...this.#headers, 'content-type': FRAME_CONTENT_TYPE },
         body: frameBody,
         headersTimeout: Math.max(1, Math.ceil(timeoutMs)),
         bodyTimeout: Math.max(1, Math.ceil(timeoutMs)),
@@ -71,6 +86,7 @@ export class WorkerClient implements ReplicaClient {
       const { statusCode, body } = await this.#pool.request({
         path: WORKER_ROUTES.ready,
         method: 'GET',
+        headers: this.#headers,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -108,7 +124,7 @@ export class WorkerClient implements ReplicaClient {
   /** A control call answered with JSON: GET, or a POST with a JSON body or none. */
   async #callJson<T>(path: string, timeoutMs: number, method: 'GET' | 'POST' = 'GET', json?: string): Promise<T> {
     try {
-      const sent = json === undefined ? {} : { body: json, headers: { 'content-type': 'application/json' } };
+      const sent = json === undefined ? { headers: this.#headers } : { body: json, headers: { ...this.#headers, 'content-type': 'application/json' } };
       const { statusCode, body } = await this.#pool.request({ path, method, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...sent });
       const parsed = parseJson(new Uint8Array(await body.arrayBuffer()));
       if (statusCode !== 200) throw classifyAnswer(statusCode, parsed);

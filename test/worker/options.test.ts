@@ -26,9 +26,12 @@ t.test('valid command lines → typed options', async (t) => {
     modelLog: 'stderr',
     logLevel: 'info',
     logFormat: 'auto',
+    tokenFile: undefined,
+    tls: undefined,
   };
   const cases: Array<[string, string[], Partial<WorkerOptions>]> = [
     ['defaults', BASE, {}],
+    ['a token file and TLS', [...BASE, '--token-file', '/run/token', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], { tokenFile: '/run/token', tls: { certFile: 'c.pem', keyFile: 'k.pem' } }],
     ['an injected fault', [...BASE, '--inject-fault', 'infer-errors'], { injectFault: 'infer-errors' }],
     ['tcp listen', ['--listen', '0.0.0.0:9100', '--models', './models'], { listen: { kind: 'tcp', host: '0.0.0.0', port: 9100 }, muxListen: null }],
     [
@@ -68,6 +71,8 @@ t.test('mistakes → WorkerOptionsError naming the flag', async (t) => {
     [['--listen', 'h:70000', '--models', 'm'], '--listen', /out of range/],
     [['--listen', 'h:1', '--listen', 'h:2', '--models', 'm'], '--listen', /more than once/],
     [[...BASE, '--mux-listen', 'h:70000'], '--mux-listen', /out of range/],
+    [[...BASE, '--tls-cert', 'c.pem'], '--tls-key', /is needed with --tls-cert/],
+    [[...BASE, '--tls-key', 'k.pem'], '--tls-cert', /is needed with --tls-key/],
     [[...BASE, '--model'], '--model', /needs a value/],
     [[...BASE, '--model', '--models'], '--model', /needs a value/],
     [[...BASE, '--model', '../etc'], '--model', /not a model directory/],

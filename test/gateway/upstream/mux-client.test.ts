@@ -64,7 +64,7 @@ async function failure(promise: Promise<unknown>): Promise<UpstreamFailure> {
 t.test('concurrent requests share one connection, are coalesced, and resolve by id in any order', async (t) => {
   const held: Array<() => void> = [];
   const worker = await fakeWorker(t, (m, reply) => held.push(() => reply(MUX_KIND.responseOk, m.body)));
-  const client = new MuxClient({ id: 'w0', socketPath: worker.path });
+  const client = new MuxClient({ id: 'w0', target: { socketPath: worker.path } });
   t.teardown(() => client.destroy());
   const answers = Array.from({ length: 50 }, (_, i) => client.infer(Buffer.from(`frame-${i}`), 5_000));
   while (held.length < 50) await new Promise((resolve) => setImmediate(resolve));
@@ -81,7 +81,7 @@ t.test('response-error: ≥500 is the replica\'s failure, <500 the request\'s', 
     const code = status === 503 ? 'GW_ERR_SHUTTING_DOWN' : 'GW_ERR_MODEL_NOT_FOUND';
     reply(MUX_KIND.responseError, encodeMuxError(status, { code, message: `status ${status}` }));
   });
-  const client = new MuxClient({ id: 'w0', socketPath: worker.path });
+  const client = new MuxClient({ id: 'w0', target: { socketPath: worker.path } });
   t.teardown(() => client.destroy());
   const replica = await failure(client.infer(Buffer.from('503'), 5_000));
   t.same([replica.origin, replica.error.code, replica.message], ['replica', 'GW_ERR_SHUTTING_DOWN', 'status 503']);
@@ -95,7 +95,7 @@ t.test('no answer by the deadline → timeout; the late answer is dropped and th
     if (Buffer.from(m.body).toString() === 'slow') late = () => reply(MUX_KIND.responseOk, m.body);
     else reply(MUX_KIND.responseOk, m.body);
   });
-  const client = new MuxClient({ id: 'w0', socketPath: worker.path });
+  const client = new MuxClient({ id: 'w0', target: { socketPath: worker.path } });
   t.teardown(() => client.destroy());
   const timedOut = await failure(client.infer(Buffer.from('slow'), 10));
   t.same([timedOut.origin, timedOut.error.code], ['timeout', 'GW_ERR_DEADLINE_EXCEEDED']);
@@ -112,7 +112,7 @@ t.test('the connection closing fails every pending request as transport; the nex
     if (Buffer.from(m.body).toString() === 'ok') reply(MUX_KIND.responseOk, m.body);
     else if (Buffer.from(m.body).toString() === 'die') socket.destroy();
   });
-  const client = new MuxClient({ id: 'w0', socketPath: worker.path });
+  const client = new MuxClient({ id: 'w0', target: { socketPath: worker.path } });
   t.teardown(() => client.destroy());
   const pending = [client.infer(Buffer.from('hang'), 5_000), client.infer(Buffer.from('hang'), 5_000), client.infer(Buffer.from('die'), 5_000)];
   const failures = await Promise.all(pending.map(failure));
@@ -122,7 +122,7 @@ t.test('the connection closing fails every pending request as transport; the nex
 });
 
 t.test('no worker listening → transport', async (t) => {
-  const client = new MuxClient({ id: 'w0', socketPath: join(dir, 'nobody.sock.mux') });
+  const client = new MuxClient({ id: 'w0', target: { socketPath: join(dir, 'nobody.sock.mux') } });
   const f = await failure(client.infer(Buffer.from('x'), 5_000));
   t.same([f.origin, f.error.code], ['transport', 'GW_ERR_UPSTREAM_UNAVAILABLE']);
   t.match(f.message, /ENOENT/);
@@ -131,7 +131,7 @@ t.test('no worker listening → transport', async (t) => {
 t.test('close lets pending requests finish, then refuses; destroy fails pending ones', async (t) => {
   const held: Array<() => void> = [];
   const worker = await fakeWorker(t, (m, reply) => held.push(() => reply(MUX_KIND.responseOk, m.body)));
-  const client = new MuxClient({ id: 'w0', socketPath: worker.path });
+  const client = new MuxClient({ id: 'w0', target: { socketPath: worker.path } });
   const answer = client.infer(Buffer.from('a'), 5_000);
   while (held.length < 1) await new Promise((resolve) => setImmediate(resolve));
   const closed = client.close();
@@ -141,7 +141,7 @@ t.test('close lets pending requests finish, then refuses; destroy fails pending 
   await closed;
   t.equal(await client.close(), undefined, 'idempotent');
 
-  const other = new MuxClient({ id: 'w1', socketPath: worker.path });
+  const other = new MuxClient({ id: 'w1', target: { socketPath: worker.path } });
   const lost = other.infer(Buffer.from('c'), 5_000);
   while (held.length < 2) await new Promise((resolve) => setImmediate(resolve));
   await other.destroy();
@@ -170,7 +170,7 @@ t.test('a worker process killed mid-request → every pending request fails as t
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => child.kill('SIGKILL'));
   await once(child.stdout!, 'data');
-  const client = new MuxClient({ id: 'w0', socketPath: path });
+  const client = new MuxClient({ id: 'w0', target: { socketPath: path } });
   t.teardown(() => client.destroy());
   const pending = Array.from({ length: 5 }, () => client.infer(Buffer.from('x'), 10_000));
   while (client.pending < 5) await new Promise((resolve) => setImmediate(resolve));
