@@ -113,6 +113,22 @@ export const configSchema = z
             tls: z.boolean().default(false),
             /** PEM file of the CA that signed the workers' certificates. */
             tlsCaFile: z.string().min(1).optional(),
+            /**
+             * Workers found at run time, asked for again every refreshMs: a fixed list of `host:port`, and/or a DNS
+             * name whose A/AAAA records are the workers (at `port`). Each serves the models it reports.
+             */
+            discovery: z
+              .object({
+                static: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/, 'expected "host:port" or "[ipv6]:port"')).default([]),
+                dns: z.object({ name: z.string().min(1), port: z.number().int().min(1).max(65_535) }).strict().optional(),
+                /** DNS servers to ask (`ip` or `ip:port`); empty: the system's. */
+                servers: z.array(z.string().min(1)).default([]),
+                refreshMs: positiveInt().default(5_000),
+                /** Every discovered worker's mux port (worker --mux-listen); absent: infer over HTTP. */
+                muxPort: z.number().int().min(1).max(65_535).optional(),
+              })
+              .strict()
+              .prefault({}),
           })
           .strict()
           .prefault({}),

@@ -65,7 +65,7 @@ export class Gateway {
   readonly registry: ModelRegistry;
   readonly replicas: ReplicaSet;
   readonly supervisor: Supervisor;
-  /** Every source of replicas: the supervisor of local workers, then the static list. */
+  /** Every source of replicas: the supervisor of local workers, the static list, and discovery when configured. */
   readonly sources: readonly ReplicaSource[];
   readonly dispatcher: Dispatcher;
   readonly retryBudget: RetryBudget;
@@ -118,7 +118,7 @@ export class Gateway {
     const acceptReport = (replica: Replica, report: WorkerModelsBody): void => replica.setReport(report, this.registry.learn(replica.id, report));
 
     this.#ownedSocketDir = config.workers.socketDir ? null : mkdtempSync(join(tmpdir(), 'infergate-'));
-    const { supervisor, staticList } = buildReplicaSources({
+    const { supervisor, others } = buildReplicaSources({
       config,
       models,
       replicas: this.replicas,
@@ -131,7 +131,7 @@ export class Gateway {
       ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
     });
     this.supervisor = supervisor;
-    this.sources = [supervisor, staticList];
+    this.sources = [supervisor, ...others];
     this.retryBudget = new RetryBudget(
       { percent: config.upstream.retryBudgetPercent, minRetriesPerSecond: config.upstream.minRetriesPerSecond, windowMs: config.upstream.retryBudgetWindowMs },
       now,

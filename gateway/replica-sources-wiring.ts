@@ -13,7 +13,11 @@ import type { Replica } from './replicas/replica.ts';
 import type { ReplicaClientFactory } from './replicas/replica-client.ts';
 import type { ReplicaSet } from './replicas/replica-set.ts';
 import { Breaker, type BreakerClock } from './resilience/circuit-breaker.ts';
+import { Discovery } from './sources/discovery.ts';
+import { dnsWorkers, listedWorkers } from './sources/find-workers.ts';
 import { replicaAddressOf, StaticList } from './sources/static-list.ts';
+import type { ReplicaSource } from './replicas/replica-source.ts';
+import { parseListenAddress } from '../common/listen-address.ts';
 import { placeModels } from './supervisor/placement.ts';
 import { Supervisor, type SpawnWorker } from './supervisor/supervisor.ts';
 import { isReplicaFault } from './upstream/failure.ts';
@@ -39,7 +43,11 @@ export type ReplicaSourcesDeps = {
   spawnWorker?: SpawnWorker;
 };
 
-export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Supervisor; staticList: StaticList } {
+/** How long one DNS lookup of discovery may take. */
+const DNS_TIMEOUT_MS = 2_000;
+
+/** The supervisor of local workers, and the other sources: the static list, and discovery when configured. */
+export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Supervisor; others: ReplicaSource[] } {
   const { config, models, replicas, connect, acceptReport, now, logger } = deps;
   const healthFor = (replicaId: string): ReplicaHealth => {
     const breaker = new Breaker(replicaId, config.breaker, deps.breakerClock, isReplicaFault);
@@ -86,7 +94,33 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
     now,
     logger,
   });
-  return { supervisor, staticList };
+  const found = config.workers.remote.discovery;
+  const finders = [
+    ...(found.static.length > 0 ? [listedWorkers(found.static.map(tcpAddressOf))] : []),
+    ...(found.dns ? [dnsWorkers({ ...found.dns, servers: found.servers, timeoutMs: DNS_TIMEOUT_MS })] : []),
+  ];
+  if (finders.length === 0) return { supervisor, others: [staticList] };
+  const discovery = new Discovery({
+    find: async () => (await Promise.all(finders.map((find) => find()))).flat(),
+    muxPort: found.muxPort,
+    refreshMs: found.refreshMs,
+    drainMs: config.workers.drainTimeoutMs,
+    replicas,
+    connect,
+    healthFor,
+    probeIntervalMs: STATIC_PROBE_INTERVAL_MS,
+    probeTimeoutMs: STATIC_PROBE_TIMEOUT_MS,
+    acceptReport,
+    now,
+    logger,
+  });
+  return { supervisor, others: [staticList, discovery] };
+}
+
+function tcpAddressOf(text: string): { host: string; port: number } {
+  const address = parseListenAddress(text);
+  if (address.kind !== 'tcp') throw new Error(`workers.remote.discovery.static: ${text} is not host:port`);
+  return { host: address.host, port: address.port };
 }
 
 /** workers.remote as the worker clients use it: the token, and TLS with its CA read from tlsCaFile (a config error naming the field when unreadable). */

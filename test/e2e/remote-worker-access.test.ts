@@ -4,17 +4,17 @@
 // and CA serves through it; a caller with a wrong token or none is refused
 // on both channels, and the health routes stay open for probes.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { Agent, request } from 'undici';
-import { workerArgv } from '../../common/worker-options.ts';
 import { MuxClient } from '../../gateway/upstream/mux-client.ts';
 import { UpstreamFailure } from '../../gateway/upstream/failure.ts';
 import { encodeFrameBytes, requestHeader } from '../../common/wire.ts';
 import { demoRepository, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { startRemoteWorker } from '../helpers/remote-worker.ts';
 import { until } from '../helpers/until.ts';
 
 const openssl = (() => {
@@ -43,36 +43,21 @@ function makeCertificates(): void {
   run('x509', '-req', '-in', 'worker.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'worker.pem', '-days', '1', '-extfile', 'san.cnf');
 }
 
-/** A standalone worker with TLS and the token, on free TCP ports; resolves with its HTTP and mux ports once it listens. */
-async function remoteWorker(t: Test, repository: string): Promise<{ port: number; muxPort: number }> {
-  const argv = workerArgv({
-    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-    muxListen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-    modelsDir: repository,
-    models: [{ name: 'classifier' }],
-    tokenFile: file('token'),
-    tls: { certFile: file('worker.pem'), keyFile: file('worker.key') },
-    logFormat: 'json',
-  });
-  const worker = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'infergate.ts'), 'worker', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => {
-    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
-  });
-  let output = '';
-  worker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const line = () => output.split('\n').find((l) => l.includes('infergate worker listening on'));
-  await until(() => line() !== undefined, 60_000, 20);
-  const { address, mux } = JSON.parse(line()!) as { address: string; mux: string };
-  return { port: Number(/:(\d+)$/.exec(address)![1]), muxPort: Number(/:(\d+)$/.exec(mux)![1]) };
-}
-
 const random = seededRandom(17);
 const body = () => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: randomFloats(random, 64) }] });
 
 t.test('TLS and the worker token on both channels', { skip: !openssl }, async (t) => {
   makeCertificates();
   const repository = await demoRepository(t);
-  const worker = await remoteWorker(t, repository);
+  const worker = await startRemoteWorker(t, {
+    host: '127.0.0.1',
+    port: 0,
+    muxPort: 0,
+    repository,
+    models: [{ name: 'classifier' }],
+    tokenFile: file('token'),
+    tls: { certFile: file('worker.pem'), keyFile: file('worker.key') },
+  });
   const ca = readFileSync(file('ca.pem'));
   const https = new Agent({ connect: { ca } });
   t.teardown(() => https.close());
@@ -86,7 +71,7 @@ t.test('TLS and the worker token on both channels', { skip: !openssl }, async (t
         batching: { enabled: false },
         cache: { enabled: false },
         staticReplicas: [{ id: 'remote', address: `127.0.0.1:${worker.port}`, muxPort: worker.muxPort, models: ['classifier'] }],
-        workers: { remote: { token: TOKEN, tls: true, tlsCaFile: file('ca.pem') } },
+        workers: { remote: { token: TOKEN, tls: true, tlsCaFile: file('ca.pem'), discovery: { static: [], servers: [], refreshMs: 5_000 } } },
       },
       repository,
     );

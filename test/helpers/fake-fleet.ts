@@ -40,6 +40,9 @@ export type FakeFleet = {
   served: Map<string, number>;
   /** A new replica serving model `m` (not yet in the set; starting). */
   make(id: string): Replica;
+  /** What a source builds its own replicas with: fake clients (ready, reporting model `m`) and real health records. */
+  connect: (replica: { id: string }) => ReplicaClient;
+  healthFor: (id: string) => ReplicaHealth;
   /** Adds a replica and makes it ready with the standard report (joining a serving fleet, it ramps up: slow start). */
   join(id: string): Replica;
   /** Adds replicas, then makes them ready: a fleet that starts together (no slow start). */
@@ -77,11 +80,12 @@ export function fakeFleet(options: FakeFleetOptions = {}): FakeFleet {
     close: async () => {},
     destroy: async () => {},
   });
-  const make = (id: string): Replica => {
+  const healthFor = (id: string): ReplicaHealth => {
     const breaker = new Breaker(id, config.breaker, clock, isReplicaFault);
     breakers.push(breaker);
-    return new Replica({ id, address: { socketPath: `/nonexistent/${id}.sock` }, serving: [{ name: 'm' }], connect, health: new ReplicaHealth({ breaker, config: config.health, now }) });
+    return new ReplicaHealth({ breaker, config: config.health, now });
   };
+  const make = (id: string): Replica => new Replica({ id, address: { socketPath: `/nonexistent/${id}.sock` }, serving: [{ name: 'm' }], connect, health: healthFor(id) });
   const join = (id: string): Replica => {
     const replica = make(id);
     set.add(replica);
@@ -102,7 +106,7 @@ export function fakeFleet(options: FakeFleetOptions = {}): FakeFleet {
     for (const breaker of breakers) breaker.shutdown();
     clock.stop();
   };
-  return { set, served, make, join, startTogether, stop };
+  return { set, served, make, connect, healthFor, join, startTogether, stop };
 }
 
 /** The response frame of a request frame: every input doubled, as output `y`. */
