@@ -5,7 +5,7 @@
 // this machine's own external address or beyond. Needs root and iproute2;
 // `available()` says why not, for a test to skip with that reason.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 
 type Teardown = { teardown(fn: () => unknown): void };
@@ -17,6 +17,11 @@ export type TestHost = {
   clientAddress: string;
   /** Runs `node -e <script>` inside the test host; resolves with what it printed. */
   node(script: string): Promise<string>;
+  /** Starts `node <args>` inside the test host, killed at teardown (SIGKILL if still running). */
+  spawnNode(args: readonly string[]): ChildProcess;
+  /** The link goes down (packets are dropped, nothing is refused: a partition) or comes back up. */
+  linkDown(): void;
+  linkUp(): void;
 };
 
 let made = 0;
@@ -66,6 +71,16 @@ export function makeTestHost(t: Teardown): TestHost {
   return {
     hostAddress,
     clientAddress,
+    spawnNode: (args) => {
+      // `ip netns exec` runs the program in place of itself: the child is node.
+      const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      t.teardown(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      return child;
+    },
+    linkDown: () => ip('link', 'set', hostSide, 'down'),
+    linkUp: () => ip('link', 'set', hostSide, 'up'),
     node: async (script) => {
       const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
