@@ -26,7 +26,8 @@ export class ConfigError extends Error {
  */
 type Override = { flag?: string; env: string; path: readonly string[]; numeric: boolean; repeatable?: true; switch?: true };
 
-const OVERRIDES: readonly Override[] = [
+/** Every setting an environment variable (or a flag) overrides; exported for the deploy manifests' test. */
+export const OVERRIDES: readonly Override[] = [
   { flag: '--host', env: 'INFERGATE_HOST', path: ['server', 'host'], numeric: false },
   { flag: '--port', env: 'INFERGATE_PORT', path: ['server', 'port'], numeric: true },
   { flag: '--models', env: 'INFERGATE_MODELS', path: ['models', 'repository'], numeric: false },
