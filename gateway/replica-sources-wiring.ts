@@ -79,20 +79,15 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
     workerLogging: { level: config.logging.level, format: config.logging.format },
     ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
   });
+  // Workers the gateway does not run, listed or discovered, are brought up and watched alike.
+  const remote = { replicas, connect, healthFor, probeIntervalMs: STATIC_PROBE_INTERVAL_MS, probeTimeoutMs: STATIC_PROBE_TIMEOUT_MS, acceptReport, now, logger };
   const staticList = new StaticList({
     entries: config.staticReplicas.map((entry, i) => ({
       id: entry.id ?? `static-${i}`,
       address: entry.muxPort !== undefined ? { ...replicaAddressOf(entry.address), muxPort: entry.muxPort } : replicaAddressOf(entry.address),
       serving: entry.models.map(parseModelSelection),
     })),
-    replicas,
-    connect,
-    healthFor,
-    probeIntervalMs: STATIC_PROBE_INTERVAL_MS,
-    probeTimeoutMs: STATIC_PROBE_TIMEOUT_MS,
-    acceptReport,
-    now,
-    logger,
+    ...remote,
   });
   const found = config.workers.remote.discovery;
   const finders = [
@@ -105,14 +100,7 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
     muxPort: found.muxPort,
     refreshMs: found.refreshMs,
     drainMs: config.workers.drainTimeoutMs,
-    replicas,
-    connect,
-    healthFor,
-    probeIntervalMs: STATIC_PROBE_INTERVAL_MS,
-    probeTimeoutMs: STATIC_PROBE_TIMEOUT_MS,
-    acceptReport,
-    now,
-    logger,
+    ...remote,
   });
   return { supervisor, others: [staticList, discovery] };
 }

@@ -9,10 +9,9 @@
 //   refresh ─▶ found − known: add, probe ─▶ ready (its models placed from its report)
 //           ─▶ known − found: drain ─▶ in flight done (or drainMs) ─▶ removed
 
-import type { Logger } from '../../common/logger.ts';
 import type { WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth } from '../health/replica-health.ts';
-import { probeUntilReady } from '../replicas/readiness-probe.ts';
+import { probeRemote, reprobe, type RemoteProbeSettings } from './remote-probe.ts';
 import type { ReplicaAddress, ReplicaClientFactory } from '../replicas/replica-client.ts';
 import type { ReplicaSource } from '../replicas/replica-source.ts';
 import { Replica } from '../replicas/replica.ts';
@@ -31,12 +30,8 @@ export type DiscoveryDeps = {
   replicas: ReplicaSet;
   connect: ReplicaClientFactory;
   healthFor: (replicaId: string) => ReplicaHealth;
-  probeIntervalMs: number;
-  probeTimeoutMs: number;
   acceptReport: (replica: Replica, report: WorkerModelsBody) => void;
-  now: () => number;
-  logger: Logger;
-};
+} & RemoteProbeSettings;
 
 export class Discovery implements ReplicaSource {
   readonly #deps: DiscoveryDeps;
@@ -65,10 +60,7 @@ export class Discovery implements ReplicaSource {
   restart(replica: Replica, reason: string): boolean {
     if (![...this.#known.values()].includes(replica)) return false;
     if (this.#closing || replica.state !== 'ready') return true;
-    this.#deps.logger.warn({ replica: replica.id, reason }, 'discovered replica out of rotation until it answers its readiness check again');
-    replica.transition('exit');
-    replica.transition('restart');
-    void this.#probe(replica);
+    reprobe(replica, reason, this.#deps.logger, (r) => void this.#probe(r));
     return true;
   }
 
@@ -106,21 +98,13 @@ export class Discovery implements ReplicaSource {
     }
   }
 
-  async #probe(replica: Replica): Promise<void> {
-    const generation = replica.generation;
-    await probeUntilReady(replica, {
-      intervalMs: this.#deps.probeIntervalMs,
-      callTimeoutMs: this.#deps.probeTimeoutMs,
-      deadlineMs: undefined,
-      now: this.#deps.now,
-      stillWanted: () => !this.#closing && replica.generation === generation && replica.state === 'starting' && [...this.#known.values()].includes(replica),
-      // What it serves is what it loaded.
-      acceptReport: (r, report) => {
-        for (const name of new Set([...report.models, ...report.unavailable].map((m) => m.name))) if (!r.serves(name)) r.place(name, { name });
-        this.#deps.acceptReport(r, report);
-      },
-      logger: this.#deps.logger,
-    });
+  #probe(replica: Replica): Promise<void> {
+    // What it serves is what it loaded.
+    const acceptReport = (r: Replica, report: WorkerModelsBody): void => {
+      for (const name of new Set([...report.models, ...report.unavailable].map((m) => m.name))) if (!r.serves(name)) r.place(name, { name });
+      this.#deps.acceptReport(r, report);
+    };
+    return probeRemote(replica, { ...this.#deps, acceptReport }, () => !this.#closing && [...this.#known.values()].includes(replica));
   }
 
   /** Out of rotation at once; leaves the set once its requests in flight are done, or after `drainMs`. */

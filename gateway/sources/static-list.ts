@@ -6,10 +6,8 @@
 // rejoins once its worker answers (and re-reports what it loaded).
 
 import { parseListenAddress } from '../../common/listen-address.ts';
-import type { Logger } from '../../common/logger.ts';
-import type { WorkerModelsBody } from '../../common/wire.ts';
 import type { ReplicaHealth } from '../health/replica-health.ts';
-import { probeUntilReady } from '../replicas/readiness-probe.ts';
+import { probeRemote, reprobe, type RemoteProbeSettings } from './remote-probe.ts';
 import type { ReplicaAddress, ReplicaClientFactory } from '../replicas/replica-client.ts';
 import type { ReplicaSource } from '../replicas/replica-source.ts';
 import { Replica } from '../replicas/replica.ts';
@@ -18,17 +16,11 @@ import type { ModelSelection } from '../../common/model-repository.ts';
 
 export type StaticReplica = { id: string; address: ReplicaAddress; serving: readonly ModelSelection[] };
 
-export type StaticListDeps = {
+export type StaticListDeps = RemoteProbeSettings & {
   entries: readonly StaticReplica[];
   replicas: ReplicaSet;
   connect: ReplicaClientFactory;
   healthFor: (replicaId: string) => ReplicaHealth;
-  /** Between two unanswered readiness checks of a replica that is not up. */
-  probeIntervalMs: number;
-  probeTimeoutMs: number;
-  acceptReport?: (replica: Replica, report: WorkerModelsBody) => void;
-  now: () => number;
-  logger: Logger;
 };
 
 export class StaticList implements ReplicaSource {
@@ -52,10 +44,7 @@ export class StaticList implements ReplicaSource {
   restart(replica: Replica, reason: string): boolean {
     if (!this.#own.includes(replica)) return false;
     if (this.#closing || replica.state !== 'ready') return true;
-    this.#deps.logger.warn({ replica: replica.id, reason }, 'static replica out of rotation until it answers its readiness check again');
-    replica.transition('exit');
-    replica.transition('restart');
-    void this.#probe(replica);
+    reprobe(replica, reason, this.#deps.logger, (r) => void this.#probe(r));
     return true;
   }
 
@@ -71,17 +60,8 @@ export class StaticList implements ReplicaSource {
     return this.#closing;
   }
 
-  async #probe(replica: Replica): Promise<void> {
-    const generation = replica.generation;
-    await probeUntilReady(replica, {
-      intervalMs: this.#deps.probeIntervalMs,
-      callTimeoutMs: this.#deps.probeTimeoutMs,
-      deadlineMs: undefined,
-      now: this.#deps.now,
-      stillWanted: () => !this.#closing && replica.generation === generation && replica.state === 'starting',
-      ...(this.#deps.acceptReport ? { acceptReport: this.#deps.acceptReport } : {}),
-      logger: this.#deps.logger,
-    });
+  #probe(replica: Replica): Promise<void> {
+    return probeRemote(replica, this.#deps, () => !this.#closing);
   }
 }
 
