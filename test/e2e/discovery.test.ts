@@ -8,7 +8,8 @@
 import t from 'tap';
 import type { Replica } from '../../gateway/replicas/replica.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
-import { demoRepository, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { classifierLoad } from '../helpers/classifier-load.ts';
+import { demoRepository, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { startRemoteWorker } from '../helpers/remote-worker.ts';
 import { until } from '../helpers/until.ts';
 
@@ -34,16 +35,9 @@ const { gateway, url } = await startGateway(
 );
 const replica = (host: string): Replica | undefined => gateway.replicas.replicas.find((r) => r.id === `remote-${host}:${first.port}`);
 
-const random = seededRandom(18);
-let running = true;
-const statuses: number[] = [];
-const clients = Array.from({ length: 4 }, async () => {
-  while (running) statuses.push((await postJson(`${url}/v2/models/classifier/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: randomFloats(random, 64) }] })).status);
-});
-t.teardown(async () => {
-  running = false;
-  await Promise.all(clients);
-});
+const load = classifierLoad(url, 4, seededRandom(18));
+t.teardown(() => load.stop());
+const { statuses } = load;
 
 t.test('the worker the DNS name gives serves the models it reports', async (t) => {
   t.ok(await until(() => replica('127.0.0.2')?.state === 'ready', 30_000), 'discovered and ready');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
 import { workerArgv } from '../../common/worker-options.ts';
+import { classifierLoad } from '../helpers/classifier-load.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { demoRepository, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { makeTestHost, unavailable, type TestHost } from '../helpers/test-host.ts';
@@ -67,15 +68,8 @@ t.test('three remote workers by DNS; one killed and one added under load', { ski
   t.ok(worst < 1e-6, `answers equal onnxruntime's (largest difference ${worst})`);
   t.ok(hosts.slice(0, 3).every((h) => replicaOf(h)!.completed > 0), `balanced over the three (${hosts.slice(0, 3).map((h) => replicaOf(h)!.completed).join(', ')})`);
 
-  let running = true;
-  const statuses: number[] = [];
-  const clients = Array.from({ length: 4 }, async () => {
-    while (running) statuses.push((await postJson(`${url}/v2/models/classifier/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: randomFloats(random, 64) }] })).status);
-  });
-  t.teardown(async () => {
-    running = false;
-    await Promise.all(clients);
-  });
+  const load = classifierLoad(url, 4, random);
+  t.teardown(() => load.stop());
 
   // The first worker dies (its pod goes, so does its record); a new one starts on another host.
   workers[0]!.kill('SIGKILL');
@@ -84,7 +78,6 @@ t.test('three remote workers by DNS; one killed and one added under load', { ski
   dns.records.set(NAME, hosts.slice(1).map((h) => h.clientAddress));
   t.ok(await until(() => replicaOf(first) === undefined, 15_000), 'the dead worker left the set');
   t.ok(await until(() => replicaOf(spare)?.state === 'ready' && replicaOf(spare)!.completed > 20, 30_000), 'the new worker was discovered and serves');
-  running = false;
-  await Promise.all(clients);
+  const statuses = await load.stop();
   t.same([...new Set(statuses)], [200], `${statuses.length} requests while the fleet changed, all answered 200`);
 });

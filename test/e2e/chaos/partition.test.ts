@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { workerArgv } from '../../../common/worker-options.ts';
-import { demoRepository, postJson, randomFloats, seededRandom, startGateway } from '../../helpers/gateway.ts';
+import { classifierLoad } from '../../helpers/classifier-load.ts';
+import { demoRepository, seededRandom, startGateway } from '../../helpers/gateway.ts';
 import { makeTestHost, unavailable, type TestHost } from '../../helpers/test-host.ts';
 import { until } from '../../helpers/until.ts';
 
@@ -48,19 +49,8 @@ t.test('a partitioned worker is routed around with no client error, and rejoins 
   const replicaOf = (host: TestHost) => gateway.replicas.replicas.find((r) => r.id === `remote-${host.clientAddress}:${HTTP_PORT}`)!;
   t.ok(await until(() => replicaOf(a)?.state === 'ready' && replicaOf(b)?.state === 'ready', 60_000), 'both workers discovered and ready');
 
-  const random = seededRandom(19);
-  let running = true;
-  const answers: Array<{ status: number; atMs: number }> = [];
-  const clients = Array.from({ length: 4 }, async () => {
-    while (running) {
-      const body = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: randomFloats(random, 64) }] };
-      answers.push({ status: (await postJson(`${url}/v2/models/classifier/infer`, body)).status, atMs: Date.now() });
-    }
-  });
-  t.teardown(async () => {
-    running = false;
-    await Promise.all(clients);
-  });
+  const load = classifierLoad(url, 4, seededRandom(19));
+  t.teardown(() => load.stop());
   t.ok(await until(() => replicaOf(a).completed > 20 && replicaOf(b).completed > 20, 20_000), 'both serve');
 
   a.linkDown();
@@ -75,8 +65,6 @@ t.test('a partitioned worker is routed around with no client error, and rejoins 
   const servedByA = replicaOf(a).completed;
   t.ok(await until(() => replicaOf(a).completed > servedByA + 20, 20_000), 'and serves again');
 
-  running = false;
-  await Promise.all(clients);
-  const failed = answers.filter((x) => x.status !== 200);
-  t.same(failed, [], `${answers.length} requests across the partition, all answered 200`);
+  const statuses = await load.stop();
+  t.same([...new Set(statuses)], [200], `${statuses.length} requests across the partition, all answered 200`);
 });
