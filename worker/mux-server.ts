@@ -101,14 +101,15 @@ export class MuxServer {
       try {
         messages = decoder.push(chunk);
         if (!authorized) messages = this.#hello(messages, writer, socket, () => (authorized = true));
-        for (const m of messages) if (m.kind !== MUX_KIND.request) throw new Error(`kind ${m.kind} is not a request`);
+        // A hello where none is asked for (or a second one) changes nothing.
+        for (const m of messages) if (m.kind !== MUX_KIND.request && m.kind !== MUX_KIND.hello) throw new Error(`kind ${m.kind} is not a request`);
       } catch (err) {
         this.#logger?.warn({ reason: (err as Error).message }, 'mux: dropping a connection that broke the protocol');
         writer.discard();
         socket.destroy();
         return;
       }
-      for (const m of messages) this.#handle(writer, m, receivedAtMs);
+      for (const m of messages) if (m.kind === MUX_KIND.request) this.#handle(writer, m, receivedAtMs);
     });
     // An error is followed by 'close'; there is nobody to answer.
     socket.on('error', () => {});

@@ -37,8 +37,8 @@ class Peer {
     this.closed = once(this.socket, 'close');
   }
 
-  send(id: number, body: Uint8Array): void {
-    this.socket.write(Buffer.concat([encodeMuxHeader(id, MUX_KIND.request, body.byteLength), body]));
+  send(id: number, body: Uint8Array, kind: number = MUX_KIND.request): void {
+    this.socket.write(Buffer.concat([encodeMuxHeader(id, kind as typeof MUX_KIND.request, body.byteLength), body]));
   }
 
   async next(): Promise<MuxMessage> {
@@ -47,10 +47,10 @@ class Peer {
   }
 }
 
-async function start(t: Test, logger = captureLogger().logger) {
+async function start(t: Test, logger = captureLogger().logger, token?: string) {
   const store = new FakeStore();
   const worker = new WorkerServer({ store });
-  const mux = new MuxServer({ runFrame: (body) => worker.runFrame(body), maxBodyBytes: 4096, logger });
+  const mux = new MuxServer({ runFrame: (body) => worker.runFrame(body), maxBodyBytes: 4096, logger, ...(token ? { token } : {}) });
   const path = join(dir, `w${count++}.sock.mux`);
   await mux.listen({ kind: 'unix', path });
   const peers: Peer[] = [];
@@ -177,4 +177,34 @@ t.test('destroy aborts in-flight requests', async (t) => {
   run!.release();
   await mux.close();
   t.pass('connection aborted, close resolves');
+});
+
+t.test('a worker token: the hello must come first and carry it; a worker without one ignores a hello', async (t) => {
+  const token = Buffer.from('s3cret');
+  const guarded = await start(t, captureLogger().logger, 's3cret');
+  const good = guarded.peer();
+  good.send(0, token, MUX_KIND.hello);
+  const started = runs(guarded.store, 1);
+  good.send(1, echoFrame([5]));
+  (await started)[0]!.release();
+  t.same(values(await good.next()), [5], 'served after the right hello');
+
+  for (const [name, hello] of [['no hello', undefined], ['a wrong token', Buffer.from('guess')]] as const) {
+    const bad = guarded.peer();
+    if (hello) bad.send(0, hello, MUX_KIND.hello);
+    bad.send(2, echoFrame([6]));
+    const refused = await bad.next();
+    t.same([refused.kind, decodeMuxError(refused.body).status, (decodeMuxError(refused.body).body as { code: string }).code], [MUX_KIND.responseError, 401, 'GW_ERR_WORKER_TOKEN'], name);
+    await bad.closed;
+    t.pass(`${name}: the connection is closed`);
+  }
+  t.equal(guarded.store.seen.length, 1, 'nothing ran for them');
+
+  const open = await start(t);
+  const p = open.peer();
+  p.send(0, token, MUX_KIND.hello);
+  const run = runs(open.store, 1);
+  p.send(3, echoFrame([7]));
+  (await run)[0]!.release();
+  t.same(values(await p.next()), [7]);
 });
