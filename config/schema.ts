@@ -1,11 +1,14 @@
 // The gateway's configuration schema (a model's own config.yaml is
-// model-schema.ts; the batching fields both share are batching-schema.ts). Every field has a default, so an empty
+// model-schema.ts; the batching fields both share are batching-schema.ts;
+// the sections about workers the gateway does not run are
+// remote-workers-schema.ts). Every field has a default, so an empty
 // file (or none) is a valid config: local workers, the demo models, the
 // in-process cache. Unknown fields are errors (a typo must not be silently
 // ignored). Units are in the names.
 
 import { z } from 'zod';
 import { batchingSchema } from './batching-schema.ts';
+import { remoteWorkersSchema, staticReplicasSchema } from './remote-workers-schema.ts';
 import { nonNegativeInt, positiveInt } from './fields.ts';
 
 
@@ -104,62 +107,13 @@ export const configSchema = z
         socketDir: z.string().default(''),
         /** Chaos testing only: start these workers (by id, e.g. "worker-1") with a fault (worker --inject-fault). */
         injectFaults: z.record(z.string(), z.enum(['none', 'infer-errors'])).default({}),
-        /** How the gateway reaches workers over TCP (staticReplicas at host:port): what those workers ask of their callers. */
-        remote: z
-          .object({
-            /** The shared worker token (worker --token-file); env INFERGATE_WORKER_TOKEN. */
-            token: z.string().min(1).optional(),
-            /** TLS to the workers (worker --tls-cert/--tls-key): their certificates are checked against tlsCaFile, else the system's CAs. */
-            tls: z.boolean().default(false),
-            /** PEM file of the CA that signed the workers' certificates. */
-            tlsCaFile: z.string().min(1).optional(),
-            /**
-             * Workers found at run time, asked for again every refreshMs: a fixed list of `host:port`, and/or a DNS
-             * name whose A/AAAA records are the workers (at `port`). Each serves the models it reports.
-             */
-            discovery: z
-              .object({
-                static: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/, 'expected "host:port" or "[ipv6]:port"')).default([]),
-                dns: z.object({ name: z.string().min(1), port: z.number().int().min(1).max(65_535) }).strict().optional(),
-                /** DNS servers to ask (`ip` or `ip:port`); empty: the system's. */
-                servers: z.array(z.string().min(1)).default([]),
-                refreshMs: positiveInt().default(5_000),
-                /** Every discovered worker's mux port (worker --mux-listen); absent: infer over HTTP. */
-                muxPort: z.number().int().min(1).max(65_535).optional(),
-              })
-              .strict()
-              .prefault({}),
-          })
-          .strict()
-          .prefault({}),
+        /** How the gateway reaches workers over TCP (staticReplicas, discovery): what those workers ask of their callers, and where to find them. */
+        remote: remoteWorkersSchema.prefault({}),
       })
       .strict()
       .prefault({}),
-    /**
-     * Workers the gateway does not run: each at a fixed address (`host:port`, `[ipv6]:port` or `unix:/path`),
-     * serving the models listed (`name`, or `name:1,2` for some versions only). They are probed until ready and
-     * health-checked like local workers; a model may be served by both.
-     */
-    staticReplicas: z
-      .array(
-        z
-          .object({
-            id: z.string().regex(/^[\w.-]{1,64}$/, 'expected letters, digits, ".", "_" or "-"').optional(),
-            address: z.string().regex(/^(unix:\/.+|\[[0-9a-fA-F:.]+\]:\d{1,5}|[^\s:/[\]]+:\d{1,5})$/, 'expected "host:port", "[ipv6]:port" or "unix:/path"'),
-            /** A TCP worker's mux port (worker --mux-listen, same host): infer goes over it instead of POST /infer. */
-            muxPort: z.number().int().min(1).max(65_535).optional(),
-            models: z.array(z.string().min(1)).min(1),
-          })
-          .strict(),
-      )
-      .default([])
-      .superRefine((entries, ctx) => {
-        const ids = entries.map((e, i) => e.id ?? `static-${i}`);
-        ids.forEach((id, i) => {
-          if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate replica id "${id}"` });
-          if (/^worker-\d+$/.test(id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `"${id}" is the name of a local worker; choose another id` });
-        });
-      }),
+    /** Workers the gateway does not run, at fixed addresses (remote-workers-schema.ts). */
+    staticReplicas: staticReplicasSchema,
     upstream: z
       .object({
         /** Tries per request (or batch) across replicas when a replica fails (crash, reset, 5xx, attempt timeout): 2 = one retry, on another replica. */

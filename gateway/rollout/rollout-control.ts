@@ -60,7 +60,8 @@ export type RolloutControlDeps = {
   logger: Logger;
 };
 
-type Fleet = { candidates: Replica[]; stableHosts: Replica[]; servedBefore: string[] };
+/** The workers of one rollout, and since when none of its candidates is ready. */
+type Fleet = { candidates: Replica[]; stableHosts: Replica[]; servedBefore: string[]; pausedSinceMs: number | undefined };
 
 export class RolloutControl {
   readonly #deps: RolloutControlDeps;
@@ -69,7 +70,6 @@ export class RolloutControl {
   /** The running rollouts whose candidate takes traffic: what the infer path asks about (one map lookup per request). */
   readonly #traffic = new Map<string, Rollout>();
   readonly #fleets = new WeakMap<Rollout, Fleet>();
-  readonly #pausedSinceMs = new WeakMap<Rollout, number>();
   readonly #outcomes = new Map<string, { promoted: number; rolledBack: number }>();
   #timer: NodeJS.Timeout | null = null;
 
@@ -159,7 +159,7 @@ export class RolloutControl {
     const servedBefore = registry.model(model).versions.map((v) => v.version);
     const local = this.#deps.localReplicas();
     const stableHosts = replicas.replicas.filter((r) => r.serves(model) && local.includes(r));
-    const fleet: Fleet = { candidates: [], stableHosts, servedBefore };
+    const fleet: Fleet = { candidates: [], stableHosts, servedBefore, pausedSinceMs: undefined };
     this.#fleets.set(rollout, fleet);
     registry.pinStable(model, stable);
     for (const host of stableHosts) host.place(model, { name: model, versions: servedBefore });
@@ -200,12 +200,11 @@ export class RolloutControl {
     const fleet = this.#fleets.get(rollout)!;
     const ready = fleet.candidates.filter((r) => r.state === 'ready' && r.runs(rollout.model, rollout.candidate)).length;
     if (ready > 0) {
-      this.#pausedSinceMs.delete(rollout);
+      fleet.pausedSinceMs = undefined;
       rollout.pause(undefined);
       return;
     }
-    const since = this.#pausedSinceMs.get(rollout) ?? this.#deps.now();
-    this.#pausedSinceMs.set(rollout, since);
+    const since = (fleet.pausedSinceMs ??= this.#deps.now());
     const states = fleet.candidates.map((r) => `${r.id} ${r.state}`).join(', ');
     rollout.pause(`no candidate replica is ready (${states})`);
     // Canary requests waiting for a candidate replica are answered by stable now rather than after the restart.
