@@ -45,6 +45,11 @@ export const configSchema = z
         strictReadiness: z.boolean().default(true),
         /** Bearer token for the admin routes (/admin/*); unset: they answer loopback clients only. */
         adminToken: z.string().min(16, 'adminToken must be at least 16 characters').optional(),
+        /**
+         * Gateway processes serving the one port (SO_REUSEPORT): the first runs the local workers and the model
+         * control, the others are fronts that serve traffic on its workers; `auto`: one per core.
+         */
+        processes: z.union([positiveInt().max(256), z.literal('auto')]).default(1),
       })
       .strict()
       .prefault({}),

@@ -91,13 +91,12 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
   });
   const found = config.workers.remote.discovery;
   const finders = [
-    ...(found.static.length > 0 ? [listedWorkers(found.static.map(tcpAddressOf))] : []),
-    ...(found.dns ? [dnsWorkers({ ...found.dns, servers: found.servers, timeoutMs: DNS_TIMEOUT_MS })] : []),
+    ...(found.static.length > 0 ? [listedWorkers(found.static.map(tcpAddressOf), found.muxPort)] : []),
+    ...(found.dns ? [dnsWorkers({ ...found.dns, muxPort: found.muxPort, servers: found.servers, timeoutMs: DNS_TIMEOUT_MS })] : []),
   ];
   if (finders.length === 0) return { supervisor, others: [staticList] };
   const discovery = new Discovery({
     find: async () => (await Promise.all(finders.map((find) => find()))).flat(),
-    muxPort: found.muxPort,
     refreshMs: found.refreshMs,
     drainMs: config.workers.drainTimeoutMs,
     ...remote,

@@ -17,13 +17,17 @@ import type { ReplicaSource } from '../replicas/replica-source.ts';
 import { Replica } from '../replicas/replica.ts';
 import type { ReplicaSet } from '../replicas/replica-set.ts';
 
-/** Where the workers are now: `host:port` of each (the mux port, when workers have one, is the same on all). */
-export type FindWorkers = () => Promise<Array<{ host: string; port: number }>>;
+/**
+ * A worker found: its replica id (stable while it is found), where it listens, and, when the finder knows it
+ * better than a probe (a leader process passing its own workers' reports), what it serves now.
+ */
+export type FoundWorker = { id: string; address: ReplicaAddress; report?: WorkerModelsBody };
+
+/** Where the workers are now. */
+export type FindWorkers = () => Promise<FoundWorker[]>;
 
 export type DiscoveryDeps = {
   find: FindWorkers;
-  /** Every worker's mux port, when they listen for one. */
-  muxPort: number | undefined;
   refreshMs: number;
   /** How long a worker that vanished gets for its requests in flight. */
   drainMs: number;
@@ -35,7 +39,7 @@ export type DiscoveryDeps = {
 
 export class Discovery implements ReplicaSource {
   readonly #deps: DiscoveryDeps;
-  /** "host:port" → its replica. */
+  /** Replica id → its replica. */
   readonly #known = new Map<string, Replica>();
   #timer: NodeJS.Timeout | null = null;
   #refreshing: Promise<void> | null = null;
@@ -71,7 +75,7 @@ export class Discovery implements ReplicaSource {
   }
 
   async #refresh(): Promise<void> {
-    let found: Array<{ host: string; port: number }>;
+    let found: FoundWorker[];
     try {
       found = await this.#deps.find();
     } catch (err) {
@@ -79,32 +83,36 @@ export class Discovery implements ReplicaSource {
       return;
     }
     if (this.#closing) return;
-    const keys = new Set(found.map(keyOf));
-    for (const { host, port } of found) {
-      const key = keyOf({ host, port });
-      if (this.#known.has(key)) continue;
-      const address: ReplicaAddress = this.#deps.muxPort === undefined ? { host, port } : { host, port, muxPort: this.#deps.muxPort };
-      const replica = new Replica({ id: `remote-${key}`, address, serving: [], connect: this.#deps.connect, health: this.#deps.healthFor(`remote-${key}`) });
-      this.#known.set(key, replica);
+    for (const { id, address, report } of found) {
+      const known = this.#known.get(id);
+      if (known) {
+        // A report passed on is newer than the one the probe read; once ready, the replica follows it.
+        if (report && known.state === 'ready' && JSON.stringify(report) !== JSON.stringify(known.report)) this.#accept(known, report);
+        continue;
+      }
+      const replica = new Replica({ id, address, serving: [], connect: this.#deps.connect, health: this.#deps.healthFor(id) });
+      this.#known.set(id, replica);
       this.#deps.replicas.add(replica);
       this.#deps.logger.info({ replica: replica.id }, 'worker discovered');
       void this.#probe(replica);
     }
-    for (const [key, replica] of this.#known) {
-      if (keys.has(key)) continue;
-      this.#known.delete(key);
+    const ids = new Set(found.map((worker) => worker.id));
+    for (const [id, replica] of this.#known) {
+      if (ids.has(id)) continue;
+      this.#known.delete(id);
       this.#deps.logger.info({ replica: replica.id }, 'worker no longer discovered: draining it out');
       void this.#leave(replica, this.#deps.drainMs);
     }
   }
 
+  /** What a discovered worker serves is what it loaded. */
+  readonly #accept = (replica: Replica, report: WorkerModelsBody): void => {
+    for (const name of new Set([...report.models, ...report.unavailable].map((m) => m.name))) if (!replica.serves(name)) replica.place(name, { name });
+    this.#deps.acceptReport(replica, report);
+  };
+
   #probe(replica: Replica): Promise<void> {
-    // What it serves is what it loaded.
-    const acceptReport = (r: Replica, report: WorkerModelsBody): void => {
-      for (const name of new Set([...report.models, ...report.unavailable].map((m) => m.name))) if (!r.serves(name)) r.place(name, { name });
-      this.#deps.acceptReport(r, report);
-    };
-    return probeRemote(replica, { ...this.#deps, acceptReport }, () => !this.#closing && [...this.#known.values()].includes(replica));
+    return probeRemote(replica, { ...this.#deps, acceptReport: this.#accept }, () => !this.#closing && [...this.#known.values()].includes(replica));
   }
 
   /** Out of rotation at once; leaves the set once its requests in flight are done, or after `drainMs`. */
@@ -116,8 +124,4 @@ export class Discovery implements ReplicaSource {
     this.#deps.replicas.remove(replica);
     await replica.client.close();
   }
-}
-
-function keyOf({ host, port }: { host: string; port: number }): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -16,7 +16,6 @@ function discoveryOver(find: FindWorkers) {
   const fleet = fakeFleet();
   const discovery = new Discovery({
     find,
-    muxPort: 9101,
     refreshMs: 60_000,
     drainMs: 1_000,
     replicas: fleet.set,
@@ -35,7 +34,7 @@ t.test('found workers join with the models they report; vanished ones drain out;
   let found: Array<{ host: string; port: number }> | Error = [{ host: '10.0.0.1', port: 9100 }, { host: 'fd00::2', port: 9100 }];
   const { fleet, discovery } = discoveryOver(async () => {
     if (found instanceof Error) throw found;
-    return found;
+    return listedWorkers(found, 9101)();
   });
   t.teardown(() => {
     fleet.stop();
@@ -65,16 +64,36 @@ t.test('found workers join with the models they report; vanished ones drain out;
 });
 
 t.test('a listed fleet is the list itself', async (t) => {
-  t.same(await listedWorkers([{ host: 'a', port: 1 }])(), [{ host: 'a', port: 1 }]);
+  t.same(await listedWorkers([{ host: 'a', port: 1 }], undefined)(), [{ id: 'remote-a:1', address: { host: 'a', port: 1 } }]);
+});
+
+t.test('a report passed on with a worker replaces the one its probe read, once the replica is ready', async (t) => {
+  const worker = { id: 'worker-0', address: { socketPath: '/nonexistent/w0.sock' } };
+  let report: { models: Array<{ name: string; version: string }> } | undefined;
+  const { fleet, discovery } = discoveryOver(async () => [report ? { ...worker, report: report as never } : worker]);
+  t.teardown(() => {
+    fleet.stop();
+    return discovery.close();
+  });
+  await discovery.refresh();
+  const [replica] = fleet.set.replicas;
+  t.equal(replica!.id, 'worker-0', 'the id the finder gave');
+  t.ok(await until(() => replica!.state === 'ready', 2_000));
+  t.same(replica!.models, ['m']);
+  const probed = replica!.report;
+  report = { ...probed!, models: [...probed!.models, { ...probed!.models[0]!, name: 'n' }] };
+  await discovery.refresh();
+  t.same(replica!.models, ['m', 'n'], 'placed on the model the new report adds');
+  t.equal(replica!.report, report as never);
 });
 
 t.test('DNS: the A records at the port; no record is an empty fleet; a server that does not answer is an error', async (t) => {
   const dns = await startDnsServer(t);
   dns.records.set('workers.test', ['127.0.0.3', '127.0.0.2']);
-  const find = (name: string, servers = [dns.address]) => dnsWorkers({ name, port: 9100, servers, timeoutMs: 300 });
+  const find = (name: string, servers = [dns.address]) => dnsWorkers({ name, port: 9100, muxPort: undefined, servers, timeoutMs: 300 });
   t.same(await find('workers.test')(), [
-    { host: '127.0.0.2', port: 9100 },
-    { host: '127.0.0.3', port: 9100 },
+    { id: 'remote-127.0.0.2:9100', address: { host: '127.0.0.2', port: 9100 } },
+    { id: 'remote-127.0.0.3:9100', address: { host: '127.0.0.3', port: 9100 } },
   ]);
   dns.records.set('workers.test', []);
   t.same(await find('workers.test')(), [], 'a name without records');
