@@ -13,20 +13,16 @@ import type { InferAnswer, WorkerModelsBody } from '../common/wire.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { ReplicaClientFactory } from './replicas/replica-client.ts';
 import { ModelBatching } from './batching/model-batching.ts';
-import { RawBodyIndex } from './cache/raw-body-index.ts';
 import type { RedisTier } from './cache/redis-tier.ts';
 import type { ResultCache } from './cache/result-cache.ts';
 import { buildResultCache } from './result-cache-wiring.ts';
-import { adminAccess } from './http/admin-access.ts';
-import { Handlers } from './http/handlers.ts';
-import { KServeInferRoute } from './http/kserve-infer.ts';
 import { InferService } from './infer/infer-service.ts';
 import { buildModelControl, type ModelControl } from './model-control-wiring.ts';
-import { HttpFront } from './http/server.ts';
+import type { HttpFront } from './http/server.ts';
+import { buildHttpFront } from './http-front-wiring.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { startingModels } from './models/repository.ts';
-import { RequestBudget } from './http/request-budget.ts';
 import { ReplicaSet } from './replicas/replica-set.ts';
 import { BreakerClock } from './resilience/circuit-breaker.ts';
 import { RetryBudget } from './resilience/retry-budget.ts';
@@ -37,9 +33,11 @@ import { buildReplicaSources, remoteAccessOf } from './replica-sources-wiring.ts
 import { Dispatcher } from './upstream/dispatcher.ts';
 import { workerClientFactory } from './upstream/worker-client.ts';
 import { buildObservability, type Observability } from './observability-wiring.ts';
-
-/** Distinct request bodies remembered for decode-free cache hits, and the bytes of their stored copies at most. */
-const RAW_BODY_INDEX_LIMITS = { maxEntries: 16_384, maxBytes: 32 * 1024 * 1024 };
+import type { FrontLink } from './processes/front-link.ts';
+import type { FrontProcesses } from './processes/front-processes.ts';
+import type { FleetMirror } from './processes/fleet-mirror.ts';
+import { ControlSocket, frontActions, leaderMirror, processCount } from './processes-wiring.ts';
+import type { Discovery } from './sources/discovery.ts';
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -53,6 +51,10 @@ export type GatewayDeps = {
   connect?: ReplicaClientFactory;
   /** Spans go to this tracer (a configured OpenTelemetry provider's); absent: no spans. */
   tracer?: Tracer;
+  /** server.processes > 1, in a front process: its link to the leader, whose workers it serves on. */
+  front?: FrontLink;
+  /** server.processes > 1, in the leader: the front processes it runs. */
+  fronts?: FrontProcesses;
 };
 
 /** How long a worker may take to hand over its metrics at a scrape (a Prometheus scrape times out after 10 s by default). */
@@ -83,6 +85,13 @@ export class Gateway {
   /** Metrics, inference statistics, spans and the status page. */
   readonly observability: Observability;
   readonly #ownedSocketDir: string | null;
+  /** server.processes > 1: the link to the leader (in a front), or the fronts (in the leader). */
+  readonly front: FrontLink | undefined;
+  readonly fronts: FrontProcesses | undefined;
+  /** Where a leader's fronts send the routes only it answers. */
+  readonly control: ControlSocket;
+  /** In a front: the discovery of its leader's workers. */
+  readonly #leaderWorkers: Discovery | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(config: GatewayConfig, deps: GatewayDeps = {}) {
@@ -91,6 +100,8 @@ export class Gateway {
     const now = deps.now ?? (() => performance.now());
     const random = deps.random ?? Math.random;
     this.config = config;
+    this.front = deps.front;
+    this.fronts = deps.fronts;
 
     const models = startingModels(config.models);
     this.registry = new ModelRegistry(models, logger);
@@ -118,7 +129,7 @@ export class Gateway {
     const acceptReport = (replica: Replica, report: WorkerModelsBody): void => replica.setReport(report, this.registry.learn(replica.id, report));
 
     this.#ownedSocketDir = config.workers.socketDir ? null : mkdtempSync(join(tmpdir(), 'infergate-'));
-    const { supervisor, others } = buildReplicaSources({
+    const { supervisor, others, leaderWorkers } = buildReplicaSources({
       config,
       models,
       replicas: this.replicas,
@@ -129,7 +140,10 @@ export class Gateway {
       now,
       logger,
       ...(deps.spawnWorker ? { spawnWorker: deps.spawnWorker } : {}),
+      ...(deps.front ? { leaderWorkers: deps.front.findWorkers } : {}),
     });
+    this.#leaderWorkers = leaderWorkers;
+    this.control = new ControlSocket(join(config.workers.socketDir || this.#ownedSocketDir!, 'control.sock'));
     this.supervisor = supervisor;
     this.sources = [supervisor, ...others];
     this.retryBudget = new RetryBudget(
@@ -168,7 +182,7 @@ export class Gateway {
       dispatcher: this.dispatcher,
       maxResponseBytes: config.limits.maxResponseBytes,
       onRun: (...run) => this.observability.onRun(...run),
-      rollouts: { traffic: (model) => this.modelControl.rollouts.traffic(model) },
+      rollouts: { traffic: deps.front ? (model) => deps.front!.traffic(model) : (model) => this.modelControl.rollouts.traffic(model) },
       now,
     });
     this.observability = buildObservability({
@@ -183,6 +197,7 @@ export class Gateway {
       autoscaling: () => this.modelControl.autoscaler.decisions(),
       rollouts: () => this.modelControl.rollouts.summaries(),
       workerScrapeTimeoutMs: WORKER_SCRAPE_TIMEOUT_MS,
+      ...(deps.fronts ? { otherProcesses: () => deps.fronts!.metrics() } : {}),
       logger,
       logging: config.logging,
       random,
@@ -205,37 +220,29 @@ export class Gateway {
       random,
       logger,
     });
-    const handlers = new Handlers({
+    this.http = buildHttpFront({
+      config,
       registry: this.registry,
       replicas: this.replicas,
       retryBudget: this.retryBudget,
       cache: this.cache,
       batching: this.batching,
-      infer: new KServeInferRoute({
-        service: this.infer,
-        rawBodies: new RawBodyIndex(RAW_BODY_INDEX_LIMITS),
-        maxBodyBytes: config.server.maxBodyBytes,
-        limits: config.limits,
-        now,
-      }),
+      service: this.infer,
       repository: this.modelControl.repository,
       scaling: this.modelControl.adminScaling,
       rollouts: this.modelControl.rollouts,
+      ...(deps.fronts ? { purgeElsewhere: (model: string, version: string | undefined) => deps.fronts!.purge(model, version), controlSockets: this.control.sockets } : {}),
+      ...(deps.front ? { front: deps.front } : {}),
       now,
-      strictReadiness: config.server.strictReadiness,
-      adminAccess: adminAccess(config.server.adminToken),
       version: PACKAGE_VERSION,
-      observability: this.observability.routes,
-    });
-    this.http = new HttpFront({
-      handle: handlers.handle,
-      maxInFlightRequests: config.server.maxInFlightRequests,
-      budget: new RequestBudget(config.limits.maxBufferedRequestBytes),
-      observe: this.observability.observe,
-      ...(this.observability.begin ? { begin: this.observability.begin } : {}),
-      now,
+      observability: this.observability,
       logger,
     });
+  }
+
+  /** What a leader tells its fronts about the fleet now. */
+  mirror(): FleetMirror {
+    return leaderMirror(this);
   }
 
   /**
@@ -247,15 +254,25 @@ export class Gateway {
     const { server } = this.http;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.config.server.port, this.config.server.host, () => {
+      server.listen({ port: this.config.server.port, host: this.config.server.host, reusePort: processCount(this.config) > 1 }, () => {
         server.off('error', reject);
         resolve();
       });
     });
     for (const source of this.sources) source.start();
     this.healthChecker.start();
+    const { front, fronts } = this;
+    if (front) {
+      // A front changes nothing: the leader runs the model control, and its mirror says what changed.
+      front.start(frontActions(this, this.#leaderWorkers!));
+      return server.address() as AddressInfo;
+    }
     this.modelControl.watch?.start();
     this.modelControl.autoscaler.start();
+    if (fronts) {
+      await this.control.listen(this.http);
+      fronts.start();
+    }
     return server.address() as AddressInfo;
   }
 
@@ -281,7 +298,10 @@ export class Gateway {
       this.modelControl.watch?.close();
       this.modelControl.autoscaler.close();
       this.modelControl.rollouts.close();
-      await this.http.drain(this.config.server.shutdownGraceMs);
+      // A leader's fronts serve on its workers: they drain (beside it) before the workers stop.
+      await Promise.all([this.http.drain(this.config.server.shutdownGraceMs), this.fronts?.close(this.config.server.shutdownGraceMs)]);
+      this.control.close();
+      this.front?.close();
       // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.
       const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');
       this.batching.destroy(stopped);

@@ -2,19 +2,46 @@
 // Its lifecycle lines go through the gateway's logger; tests and benchmarks
 // find "infergate gateway listening on http://<host>:<port>" and
 // "infergate gateway ready" in the messages of those lines.
+//
+// With server.processes > 1 this process is the leader: it runs the workers
+// and the model control, and forks the fronts (this same entry, with
+// INFERGATE_FRONT_INDEX set), which serve the same port. The leader says
+// "ready" once its fronts are ready too; a front says "infergate front-<i> …".
 
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { trace } from '@opentelemetry/api';
-import type { Logger } from '../common/logger.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
 import { startTracing } from '../common/tracing.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { Gateway } from './app.ts';
+import type { GatewayConfig } from '../config/schema.ts';
+import { Gateway, type GatewayDeps } from './app.ts';
+import { FrontLink } from './processes/front-link.ts';
+import { FrontProcesses } from './processes/front-processes.ts';
+import { processCount } from './processes-wiring.ts';
+
+const ENTRY = fileURLToPath(new URL('../bin/infergate.ts', import.meta.url));
+/** How often the leader compares its fleet with the mirror its fronts last got. */
+const MIRROR_INTERVAL_MS = 250;
+/** How long a front may take to answer the leader's metrics or purge request. */
+const FRONT_ASK_TIMEOUT_MS = 2_000;
 
 export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   let gateway: Gateway;
+  const frontIndex = env.INFERGATE_FRONT_INDEX;
+  const name = frontIndex === undefined ? 'gateway' : `front-${frontIndex}`;
   // The standard OTEL_* variables switch on span export (docs/observability.md); without them, no spans are made.
   const tracing = await startTracing(env, 'infergate-gateway');
   try {
-    gateway = new Gateway(loadConfig(argv, env).config, tracing ? { tracer: trace.getTracer('infergate-gateway') } : {});
+    const config = loadConfig(argv, env).config;
+    const deps: GatewayDeps = tracing ? { tracer: trace.getTracer('infergate-gateway') } : {};
+    deps.logger = createLogger({ level: config.logging.level, format: config.logging.format, bindings: { process: name } });
+    if (frontIndex !== undefined) {
+      deps.front = new FrontLink({ channel: process, process: name, controlSocketPath: env.INFERGATE_LEADER_SOCKET ?? '', forwardTimeoutMs: config.server.requestTimeoutMs, random: Math.random, logger: deps.logger });
+    } else if (processCount(config) > 1) {
+      deps.fronts = frontProcesses(config, argv, env, deps.logger, () => gateway);
+    }
+    gateway = new Gateway(config, deps);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`infergate: ${err.message}\n`);
@@ -26,22 +53,24 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'infergate gateway draining');
+    logger.info({ signal }, `infergate ${name} draining`);
     gateway.close().then(
       async () => {
         await tracing?.shutdown();
         const { accepted, answered, shed, refusedWhileDraining } = gateway.http.stats();
-        logger.info({ accepted, answered, shed, refusedWhileDraining }, 'infergate gateway stopped');
+        logger.info({ accepted, answered, shed, refusedWhileDraining }, `infergate ${name} stopped`);
         exitAfterLogs(logger, 0);
       },
       (err: unknown) => {
-        logger.fatal({ err }, 'infergate gateway shutdown failed');
+        logger.fatal({ err }, `infergate ${name} shutdown failed`);
         exitAfterLogs(logger, 1);
       },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A front whose leader is gone (its workers with it) drains and exits; a new leader forks new fronts.
+  if (frontIndex !== undefined) process.on('disconnect', () => stop('leader exited'));
 
   let address;
   try {
@@ -55,8 +84,13 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const { config } = gateway;
   const url = `http://${address.address}:${address.port}`;
-  logger.info({ url, repository: config.models.repository }, `infergate gateway listening on ${url}`);
+  logger.info({ url, repository: config.models.repository }, `infergate ${name} listening on ${url}`);
   await gateway.whenReady();
+  if (frontIndex !== undefined) {
+    gateway.logger.info({ readyWorkers: gateway.replicas.replicas.filter((r) => r.state === 'ready').length }, `infergate ${name} ready`);
+    return gateway.front?.ready();
+  }
+  await gateway.fronts?.whenReady();
   const { registry } = gateway;
   // Model → its versions in that state; each unavailable version's reason was logged once already (ModelRegistry).
   const versionsIn = (state: string): Record<string, string[]> =>
@@ -69,6 +103,23 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   const unavailable = versionsIn('UNAVAILABLE');
   const readyWorkers = gateway.replicas.replicas.filter((r) => r.state === 'ready').length;
   logger.info({ serving, unavailable, readyWorkers, workers: gateway.replicas.replicas.length }, 'infergate gateway ready');
+}
+
+/** The leader's fronts: this entry forked with the same flags, on the port the leader bound. */
+function frontProcesses(config: GatewayConfig, argv: readonly string[], env: NodeJS.ProcessEnv, logger: Logger, gateway: () => Gateway): FrontProcesses {
+  return new FrontProcesses({
+    count: processCount(config) - 1,
+    fork: (index) => {
+      const { port } = gateway().http.server.address() as { port: number };
+      const frontEnv = { ...env, INFERGATE_FRONT_INDEX: String(index), INFERGATE_LEADER_SOCKET: gateway().control.path };
+      return fork(ENTRY, ['gateway', ...argv, '--port', String(port)], { env: frontEnv });
+    },
+    mirror: () => gateway().mirror(),
+    mirrorIntervalMs: MIRROR_INTERVAL_MS,
+    backoff: { initialMs: config.workers.restartBackoffInitialMs, maxMs: config.workers.restartBackoffMaxMs, stableMs: config.workers.restartBackoffMaxMs },
+    askTimeoutMs: FRONT_ASK_TIMEOUT_MS,
+    logger,
+  });
 }
 
 /**

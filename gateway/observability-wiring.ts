@@ -10,6 +10,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { ModelRegistry } from './models/registry.ts';
 import { registerFleetMetrics, type FleetSources } from './observability/fleet-metrics.ts';
 import { MetricsExposition } from './observability/metrics-exposition.ts';
+import type { ProcessMetrics } from './processes/process-messages.ts';
 import { RequestMetrics } from './observability/request-metrics.ts';
 import { RequestSpans } from './observability/request-spans.ts';
 import type { ObservabilityRoutes } from './http/handlers.ts';
@@ -28,6 +29,8 @@ export type ObservabilityDeps = FleetSources & {
   tracer?: Tracer;
   /** How long one worker may take to hand over its metrics at a scrape. */
   workerScrapeTimeoutMs: number;
+  /** In a leader of several processes: its fronts' metrics registries, merged into GET /metrics. */
+  otherProcesses?: () => Promise<ProcessMetrics[]>;
   logger: Logger;
   logging: LoggingConfig;
   random: () => number;
@@ -52,7 +55,12 @@ export function buildObservability(deps: ObservabilityDeps): Observability {
   collectDefaultMetrics({ register: registry, prefix: 'infergate_' });
   const requestMetrics = new RequestMetrics(registry);
   registerFleetMetrics(registry, deps);
-  const exposition = new MetricsExposition({ registry, replicas: () => deps.replicas.replicas, workerTimeoutMs: deps.workerScrapeTimeoutMs });
+  const exposition = new MetricsExposition({
+    registry,
+    replicas: () => deps.replicas.replicas,
+    workerTimeoutMs: deps.workerScrapeTimeoutMs,
+    ...(deps.otherProcesses ? { otherProcesses: deps.otherProcesses } : {}),
+  });
   const spans = deps.tracer ? new RequestSpans({ tracer: deps.tracer }) : undefined;
 
   const stats = new InferenceStats({ models: deps.models });

@@ -13,7 +13,7 @@ import type { Replica } from './replicas/replica.ts';
 import type { ReplicaClientFactory } from './replicas/replica-client.ts';
 import type { ReplicaSet } from './replicas/replica-set.ts';
 import { Breaker, type BreakerClock } from './resilience/circuit-breaker.ts';
-import { Discovery } from './sources/discovery.ts';
+import { Discovery, type FindWorkers } from './sources/discovery.ts';
 import { dnsWorkers, listedWorkers } from './sources/find-workers.ts';
 import { replicaAddressOf, StaticList } from './sources/static-list.ts';
 import type { ReplicaSource } from './replicas/replica-source.ts';
@@ -41,13 +41,18 @@ export type ReplicaSourcesDeps = {
   now: () => number;
   logger: Logger;
   spawnWorker?: SpawnWorker;
+  /** In a front process (server.processes > 1): the leader's workers, found from its mirror; it then runs none. */
+  leaderWorkers?: FindWorkers;
 };
+
+/** How often a front asks its mirror again besides when a new one comes (a safety net: a mirror triggers a refresh). */
+const LEADER_WORKERS_REFRESH_MS = 1_000;
 
 /** How long one DNS lookup of discovery may take. */
 const DNS_TIMEOUT_MS = 2_000;
 
 /** The supervisor of local workers, and the other sources: the static list, and discovery when configured. */
-export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Supervisor; others: ReplicaSource[] } {
+export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Supervisor; others: ReplicaSource[]; leaderWorkers?: Discovery } {
   const { config, models, replicas, connect, acceptReport, now, logger } = deps;
   const healthFor = (replicaId: string): ReplicaHealth => {
     const breaker = new Breaker(replicaId, config.breaker, deps.breakerClock, isReplicaFault);
@@ -56,8 +61,8 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
   };
   const supervisor = new Supervisor({
     replicas,
-    // A model whose config.yaml is invalid is UNAVAILABLE without a worker loading it.
-    placements: placeModels(models.filter((m) => m.configError === undefined).map((m) => ({ name: m.name, replicas: m.config.replicas ?? config.models.defaultReplicas }))),
+    // A model whose config.yaml is invalid is UNAVAILABLE without a worker loading it. A front runs no worker.
+    placements: deps.leaderWorkers ? [] : placeModels(models.filter((m) => m.configError === undefined).map((m) => ({ name: m.name, replicas: m.config.replicas ?? config.models.defaultReplicas }))),
     connect,
     transport: config.workers.transport,
     repository: config.models.repository,
@@ -94,14 +99,15 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
     ...(found.static.length > 0 ? [listedWorkers(found.static.map(tcpAddressOf), found.muxPort)] : []),
     ...(found.dns ? [dnsWorkers({ ...found.dns, muxPort: found.muxPort, servers: found.servers, timeoutMs: DNS_TIMEOUT_MS })] : []),
   ];
-  if (finders.length === 0) return { supervisor, others: [staticList] };
-  const discovery = new Discovery({
-    find: async () => (await Promise.all(finders.map((find) => find()))).flat(),
-    refreshMs: found.refreshMs,
-    drainMs: config.workers.drainTimeoutMs,
-    ...remote,
-  });
-  return { supervisor, others: [staticList, discovery] };
+  const others: ReplicaSource[] = [staticList];
+  if (finders.length > 0) {
+    const find = async () => (await Promise.all(finders.map((finder) => finder()))).flat();
+    others.push(new Discovery({ find, refreshMs: found.refreshMs, drainMs: config.workers.drainTimeoutMs, ...remote }));
+  }
+  if (!deps.leaderWorkers) return { supervisor, others };
+  // A front finds its leader's workers as any gateway finds remote ones: probed, slow start, drained out when gone.
+  const leaderWorkers = new Discovery({ find: deps.leaderWorkers, refreshMs: LEADER_WORKERS_REFRESH_MS, drainMs: config.workers.drainTimeoutMs, ...remote });
+  return { supervisor, others: [...others, leaderWorkers], leaderWorkers };
 }
 
 function tcpAddressOf(text: string): { host: string; port: number } {

@@ -45,6 +45,8 @@ export type HandlersDeps = {
   version: string;
   /** What the gateway tells about itself: metrics, inference statistics, the status page. */
   observability: ObservabilityRoutes;
+  /** Purges the in-process cache tiers of the gateway's other processes (server.processes > 1) after its own. */
+  purgeElsewhere?: (model: string, version: string | undefined) => Promise<void>;
 };
 
 /** The observability routes' answers, built where the numbers are kept (gateway/observability/). */
@@ -163,6 +165,7 @@ export class Handlers {
     const model = this.#deps.registry.model(modelName);
     const resolvedVersion = version === undefined ? undefined : this.#deps.registry.resolveVersion(model.name, version).version;
     const result = await this.#deps.cache.purge(model.name, resolvedVersion);
+    await this.#deps.purgeElsewhere?.(model.name, resolvedVersion);
     const failed = Object.entries(result.errors);
     if (failed.length > 0) {
       const detail = failed.map(([tier, message]) => `${tier}: ${message}`).join('; ');

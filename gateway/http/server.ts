@@ -65,8 +65,11 @@ export class HttpFront {
     this.#begin = options.begin;
     this.#now = options.now ?? (() => performance.now());
     this.#newRequestId = options.newRequestId ?? requestIds();
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.#handle(req, res));
+    this.server = createServer({ keepAliveTimeout: 65_000 }, this.onRequest);
   }
+
+  /** The server's request listener: another server (the leader's control socket) can answer through this front too. */
+  readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res);
 
   get inFlight(): number {
     return this.#inFlight;

@@ -12,8 +12,8 @@
 //
 // (the names of the KServe repository extension). One version's fault never
 // touches another: a request without a version goes to the highest version
-// that is not UNAVAILABLE. Each unavailable reason and each warm-up warning
-// is logged once, however many replicas report it and however often.
+// that is not UNAVAILABLE. Each unavailable reason and warm-up warning is
+// logged once.
 
 import { clientText, InfergateError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
@@ -27,7 +27,6 @@ export type ResolvedModel = { name: string; version: string; signature: ModelSig
 export type VersionState = 'LOADING' | 'READY' | 'UNAVAILABLE' | 'UNLOADING';
 
 export type VersionStatus = { version: string; state: VersionState; reason?: string };
-
 
 /** What the registry reads of a replica. */
 export type ReplicaView = {
@@ -68,9 +67,7 @@ export class ModelRegistry {
     this.observe([]);
   }
 
-  get models(): RepositoryModel[] {
-    return [...this.#models.values()];
-  }
+  get models(): RepositoryModel[] { return [...this.#models.values()]; }
 
   /**
    * Records the signatures a replica reports. The first file learned for a version is the one served; returns the
@@ -95,6 +92,11 @@ export class ModelRegistry {
       this.#logOnce(`warn/${warning.name}/${warning.version}/${warning.message}`, { model: warning.name, version: warning.version, warning: warning.message }, 'model version loaded with a warning');
     }
     return conflicting;
+  }
+
+  /** "name/version" → the sha256 of the file served, for each version a replica has reported. */
+  fingerprints(): Map<string, string> {
+    return new Map([...this.#signatures].map(([key, signature]) => [key, signature.fingerprint]));
   }
 
   /** Takes a model as the repository has it now (new, or rescanned for a load): its versions' states are recomputed at the next `observe`. */
@@ -250,10 +252,7 @@ export class ModelRegistry {
   /** True once no version is LOADING (each is READY or UNAVAILABLE). */
   settled = (): boolean => this.#unready(false).length === 0;
 
-  /**
-   * /v2/health/ready. Strict (Triton's --strict-readiness): every version of every model is READY. Otherwise:
-   * every version is READY or UNAVAILABLE. The reason names the versions that hold it back.
-   */
+  /** /v2/health/ready. Strict (Triton's --strict-readiness): every version READY; else READY or UNAVAILABLE. The reason names those holding it back. */
   readiness(strict: boolean): { ready: boolean; reason: string } {
     const unready = this.#unready(strict);
     if (unready.length === 0) return { ready: true, reason: '' };

@@ -7,9 +7,15 @@
 //
 // A worker that does not answer within the scrape timeout is left out of this
 // scrape (and counted): one stuck worker must not fail the whole scrape.
+//
+// With server.processes > 1 the leader answers every scrape: its own families
+// and each front's, every sample labelled with its process ("leader",
+// "front-1", …), as NGINX Plus's API reports its workers' shared zones summed
+// while each worker keeps its own connections.
 
 import { AggregatorRegistry, Counter, Registry } from 'prom-client';
 import type { Replica } from '../replicas/replica.ts';
+import type { ProcessMetrics } from '../processes/process-messages.ts';
 
 export type MetricsExpositionDeps = {
   registry: Registry;
@@ -17,6 +23,8 @@ export type MetricsExpositionDeps = {
   replicas: () => readonly Replica[];
   /** How long one worker may take to answer (workers are asked in parallel). */
   workerTimeoutMs: number;
+  /** In a leader of several processes: its fronts' registries. */
+  otherProcesses?: () => Promise<ProcessMetrics[]>;
 };
 
 export class MetricsExposition {
@@ -53,6 +61,12 @@ export class MetricsExposition {
       ),
     );
     const workers = answers.filter((m) => m !== null);
+    const others = this.#deps.otherProcesses;
+    if (others) {
+      const processes = [{ process: 'leader', metrics: await registry.getMetricsAsJSON() }, ...(await others())];
+      workers.push(...processes.map(({ process, metrics }) => metrics.map((m) => ({ ...m, values: m.values.map((v) => ({ ...v, labels: { ...v.labels, process } })) }))));
+      return (AggregatorRegistry.aggregate(workers.map((metrics) => metrics.map((m) => ({ ...m, aggregator: 'sum' as const })))) as Registry).metrics();
+    }
     if (workers.length === 0) return registry.metrics();
     // Every family is summed by labels: the replica label keeps each worker's samples apart, so the sum is each
     // worker's own value (prom-client's default "omit" or "average" for some process families would drop or blend them).

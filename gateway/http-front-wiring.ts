@@ -1,0 +1,69 @@
+// The gateway's HTTP front, built from its handlers: the KServe infer route,
+// admin access, and, when the gateway runs as several processes, who answers
+// which route. A front process hands the routes only the leader can answer to
+// the leader's control socket (after checking admin access itself, with the
+// same config); the leader takes those requests from its control socket as
+// already checked.
+
+import type { Socket } from 'node:net';
+import type { GatewayConfig } from '../config/schema.ts';
+import type { Logger } from '../common/logger.ts';
+import { RawBodyIndex } from './cache/raw-body-index.ts';
+import { adminAccess } from './http/admin-access.ts';
+import { Handlers, type HandlersDeps } from './http/handlers.ts';
+import { KServeInferRoute } from './http/kserve-infer.ts';
+import type { HandleRoute } from './http/reply.ts';
+import { RequestBudget } from './http/request-budget.ts';
+import { isAdminRoute } from './http/routes.ts';
+import { HttpFront } from './http/server.ts';
+import { headerText } from './http/infer-headers.ts';
+import type { InferService } from './infer/infer-service.ts';
+import type { Observability } from './observability-wiring.ts';
+import { isLeaderRoute, type FrontLink } from './processes/front-link.ts';
+
+/** Distinct request bodies remembered for decode-free cache hits, and the bytes of their stored copies at most. */
+const RAW_BODY_INDEX_LIMITS = { maxEntries: 16_384, maxBytes: 32 * 1024 * 1024 };
+
+export type HttpFrontWiringDeps = Omit<HandlersDeps, 'infer' | 'adminAccess' | 'strictReadiness' | 'observability'> & {
+  config: GatewayConfig;
+  service: InferService;
+  observability: Observability;
+  /** Set in a front process: its link to the leader. */
+  front?: FrontLink;
+  /** Set in a leader: the connections of its control socket, whose requests fronts have checked. */
+  controlSockets?: WeakSet<Socket>;
+  logger: Logger;
+};
+
+export function buildHttpFront(deps: HttpFrontWiringDeps): HttpFront {
+  const { config, front, controlSockets, observability, now } = deps;
+  const access = adminAccess(config.server.adminToken);
+  const handlerDeps: HandlersDeps = {
+    ...deps,
+    infer: new KServeInferRoute({ service: deps.service, rawBodies: new RawBodyIndex(RAW_BODY_INDEX_LIMITS), maxBodyBytes: config.server.maxBodyBytes, limits: config.limits, now }),
+    strictReadiness: config.server.strictReadiness,
+    adminAccess: access,
+    observability: observability.routes,
+  };
+  const handlers = new Handlers(handlerDeps);
+  let handle: HandleRoute = handlers.handle;
+  if (front) {
+    handle = (route, req, reservation, record) => {
+      if (!isLeaderRoute(route)) return handlers.handle(route, req, reservation, record);
+      if (isAdminRoute(route)) access(headerText(req, 'authorization'), req.socket.remoteAddress);
+      return front.forward(req);
+    };
+  } else if (controlSockets) {
+    const checked = new Handlers({ ...handlerDeps, adminAccess: () => {} });
+    handle = (route, req, reservation, record) => (controlSockets.has(req.socket) ? checked : handlers).handle(route, req, reservation, record);
+  }
+  return new HttpFront({
+    handle,
+    maxInFlightRequests: config.server.maxInFlightRequests,
+    budget: new RequestBudget(config.limits.maxBufferedRequestBytes),
+    observe: observability.observe,
+    ...(observability.begin ? { begin: observability.begin } : {}),
+    now,
+    logger: deps.logger,
+  });
+}
