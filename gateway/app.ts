@@ -35,8 +35,7 @@ import { workerClientFactory } from './upstream/worker-client.ts';
 import { buildObservability, type Observability } from './observability-wiring.ts';
 import type { FrontLink } from './processes/front-link.ts';
 import type { FrontProcesses } from './processes/front-processes.ts';
-import type { FleetMirror } from './processes/fleet-mirror.ts';
-import { ControlSocket, frontActions, leaderMirror, processCount } from './processes-wiring.ts';
+import { processCount, ProcessRole } from './processes-wiring.ts';
 import type { Discovery } from './sources/discovery.ts';
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -85,11 +84,8 @@ export class Gateway {
   /** Metrics, inference statistics, spans and the status page. */
   readonly observability: Observability;
   readonly #ownedSocketDir: string | null;
-  /** server.processes > 1: the link to the leader (in a front), or the fronts (in the leader). */
-  readonly front: FrontLink | undefined;
-  readonly fronts: FrontProcesses | undefined;
-  /** Where a leader's fronts send the routes only it answers. */
-  readonly control: ControlSocket;
+  /** server.processes > 1: a front (its link to the leader) or the leader (its fronts and control socket). */
+  readonly role: ProcessRole;
   /** In a front: the discovery of its leader's workers. */
   readonly #leaderWorkers: Discovery | undefined;
   #closing: Promise<void> | null = null;
@@ -100,8 +96,6 @@ export class Gateway {
     const now = deps.now ?? (() => performance.now());
     const random = deps.random ?? Math.random;
     this.config = config;
-    this.front = deps.front;
-    this.fronts = deps.fronts;
 
     const models = startingModels(config.models);
     this.registry = new ModelRegistry(models, logger);
@@ -143,7 +137,7 @@ export class Gateway {
       ...(deps.front ? { leaderWorkers: deps.front.findWorkers } : {}),
     });
     this.#leaderWorkers = leaderWorkers;
-    this.control = new ControlSocket(join(config.workers.socketDir || this.#ownedSocketDir!, 'control.sock'));
+    this.role = new ProcessRole({ front: deps.front, fronts: deps.fronts, controlSocketPath: join(config.workers.socketDir || this.#ownedSocketDir!, 'control.sock') });
     this.supervisor = supervisor;
     this.sources = [supervisor, ...others];
     this.retryBudget = new RetryBudget(
@@ -182,7 +176,7 @@ export class Gateway {
       dispatcher: this.dispatcher,
       maxResponseBytes: config.limits.maxResponseBytes,
       onRun: (...run) => this.observability.onRun(...run),
-      rollouts: { traffic: deps.front ? (model) => deps.front!.traffic(model) : (model) => this.modelControl.rollouts.traffic(model) },
+      rollouts: { traffic: this.role.traffic((model) => this.modelControl.rollouts.traffic(model)) },
       now,
     });
     this.observability = buildObservability({
@@ -231,18 +225,12 @@ export class Gateway {
       repository: this.modelControl.repository,
       scaling: this.modelControl.adminScaling,
       rollouts: this.modelControl.rollouts,
-      ...(deps.fronts ? { purgeElsewhere: (model: string, version: string | undefined) => deps.fronts!.purge(model, version), controlSockets: this.control.sockets } : {}),
-      ...(deps.front ? { front: deps.front } : {}),
+      ...this.role.httpDeps(),
       now,
       version: PACKAGE_VERSION,
       observability: this.observability,
       logger,
     });
-  }
-
-  /** What a leader tells its fronts about the fleet now. */
-  mirror(): FleetMirror {
-    return leaderMirror(this);
   }
 
   /**
@@ -261,18 +249,12 @@ export class Gateway {
     });
     for (const source of this.sources) source.start();
     this.healthChecker.start();
-    const { front, fronts } = this;
-    if (front) {
-      // A front changes nothing: the leader runs the model control, and its mirror says what changed.
-      front.start(frontActions(this, this.#leaderWorkers!));
-      return server.address() as AddressInfo;
+    // A front changes nothing: the leader runs the model control, and its mirror says what changed.
+    if (!this.role.front) {
+      this.modelControl.watch?.start();
+      this.modelControl.autoscaler.start();
     }
-    this.modelControl.watch?.start();
-    this.modelControl.autoscaler.start();
-    if (fronts) {
-      await this.control.listen(this.http);
-      fronts.start();
-    }
+    await this.role.start(this, this.#leaderWorkers);
     return server.address() as AddressInfo;
   }
 
@@ -298,10 +280,7 @@ export class Gateway {
       this.modelControl.watch?.close();
       this.modelControl.autoscaler.close();
       this.modelControl.rollouts.close();
-      // A leader's fronts serve on its workers: they drain (beside it) before the workers stop.
-      await Promise.all([this.http.drain(this.config.server.shutdownGraceMs), this.fronts?.close(this.config.server.shutdownGraceMs)]);
-      this.control.close();
-      this.front?.close();
+      await Promise.all([this.http.drain(this.config.server.shutdownGraceMs), this.role.drain(this.config.server.shutdownGraceMs)]);
       // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.
       const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');
       this.batching.destroy(stopped);

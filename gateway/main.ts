@@ -18,7 +18,7 @@ import type { GatewayConfig } from '../config/schema.ts';
 import { Gateway, type GatewayDeps } from './app.ts';
 import { FrontLink } from './processes/front-link.ts';
 import { FrontProcesses } from './processes/front-processes.ts';
-import { processCount } from './processes-wiring.ts';
+import { leaderMirror, processCount } from './processes-wiring.ts';
 
 const ENTRY = fileURLToPath(new URL('../bin/infergate.ts', import.meta.url));
 /** How often the leader compares its fleet with the mirror its fronts last got. */
@@ -88,9 +88,9 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   await gateway.whenReady();
   if (frontIndex !== undefined) {
     gateway.logger.info({ readyWorkers: gateway.replicas.replicas.filter((r) => r.state === 'ready').length }, `infergate ${name} ready`);
-    return gateway.front?.ready();
+    return gateway.role.front?.ready();
   }
-  await gateway.fronts?.whenReady();
+  await gateway.role.fronts?.whenReady();
   const { registry } = gateway;
   // Model → its versions in that state; each unavailable version's reason was logged once already (ModelRegistry).
   const versionsIn = (state: string): Record<string, string[]> =>
@@ -111,10 +111,10 @@ function frontProcesses(config: GatewayConfig, argv: readonly string[], env: Nod
     count: processCount(config) - 1,
     fork: (index) => {
       const { port } = gateway().http.server.address() as { port: number };
-      const frontEnv = { ...env, INFERGATE_FRONT_INDEX: String(index), INFERGATE_LEADER_SOCKET: gateway().control.path };
+      const frontEnv = { ...env, INFERGATE_FRONT_INDEX: String(index), INFERGATE_LEADER_SOCKET: gateway().role.control.path };
       return fork(ENTRY, ['gateway', ...argv, '--port', String(port)], { env: frontEnv });
     },
-    mirror: () => gateway().mirror(),
+    mirror: () => leaderMirror(gateway()),
     mirrorIntervalMs: MIRROR_INTERVAL_MS,
     backoff: { initialMs: config.workers.restartBackoffInitialMs, maxMs: config.workers.restartBackoffMaxMs, stableMs: config.workers.restartBackoffMaxMs },
     askTimeoutMs: FRONT_ASK_TIMEOUT_MS,

@@ -10,7 +10,9 @@ import type { GatewayConfig } from '../config/schema.ts';
 import type { Gateway } from './app.ts';
 import type { HttpFront } from './http/server.ts';
 import { applyMirror, mirrorOf, type FleetMirror } from './processes/fleet-mirror.ts';
-import type { FrontActions } from './processes/front-link.ts';
+import type { FrontActions, FrontLink } from './processes/front-link.ts';
+import type { FrontProcesses } from './processes/front-processes.ts';
+import type { RolloutTraffic } from './infer/infer-service.ts';
 import type { Discovery } from './sources/discovery.ts';
 
 /** server.processes as a count: `auto` is one per core. */
@@ -28,6 +30,51 @@ export function leaderMirror(gateway: Gateway): FleetMirror {
       return rollout && { stable: rollout.stable, candidate: rollout.candidate, percent: rollout.candidatePercent };
     },
   });
+}
+
+/**
+ * This process's part: the only one (neither set), a front (`front`: its link to the leader) or the leader
+ * (`fronts`: the front processes it runs, and its control socket). What differs between them is here.
+ */
+export class ProcessRole {
+  readonly front: FrontLink | undefined;
+  readonly fronts: FrontProcesses | undefined;
+  readonly control: ControlSocket;
+
+  constructor(role: { front?: FrontLink | undefined; fronts?: FrontProcesses | undefined; controlSocketPath: string }) {
+    this.front = role.front;
+    this.fronts = role.fronts;
+    this.control = new ControlSocket(role.controlSocketPath);
+  }
+
+  /** Where the infer path reads a model's rollout split: the leader's mirror in a front, else this process's rollouts. */
+  traffic(own: (model: string) => RolloutTraffic | undefined): (model: string) => RolloutTraffic | undefined {
+    const { front } = this;
+    return front ? (model) => front.traffic(model) : own;
+  }
+
+  /** The HTTP front's part: forwarding in a front; in a leader, the purge of the fronts' caches and the trusted control socket. */
+  httpDeps(): { front?: FrontLink; purgeElsewhere?: (model: string, version: string | undefined) => Promise<void>; controlSockets?: WeakSet<Socket> } {
+    const { front, fronts } = this;
+    if (front) return { front };
+    return fronts ? { purgeElsewhere: (model, version) => fronts.purge(model, version), controlSockets: this.control.sockets } : {};
+  }
+
+  /** Once listening: a front starts hearing its leader; a leader opens its control socket and forks its fronts. */
+  async start(gateway: Gateway, leaderWorkers: Discovery | undefined): Promise<void> {
+    if (this.front) this.front.start(frontActions(gateway, leaderWorkers!));
+    if (this.fronts) {
+      await this.control.listen(gateway.http);
+      this.fronts.start();
+    }
+  }
+
+  /** A leader's fronts serve on its workers: they drain (beside it) before the workers stop. */
+  async drain(graceMs: number): Promise<void> {
+    await this.fronts?.close(graceMs);
+    this.control.close();
+    this.front?.close();
+  }
 }
 
 /** A front's answers to its leader; `leaderWorkers` is the discovery of the leader's workers. */

@@ -6,8 +6,10 @@
 //
 // A system names its root processes and a role for each; descendants of a
 // root (a gateway's workers, nginx's worker process) get the root's
-// childRole. Samples are taken before and after a run; the difference is
-// the run's CPU.
+// childRole, except those whose command line shows they run the root's own
+// program (a gateway's front processes, server.processes > 1), which keep
+// the root's role. Samples are taken before and after a run; the
+// difference is the run's CPU.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -18,7 +20,20 @@ const cores = availableParallelism();
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every mainstream Linux build. */
 const TICKS_PER_S = 100;
 
-export type ProcessRoot = { role: string; pid: number; childRole?: string };
+export type ProcessRoot = {
+  role: string;
+  pid: number;
+  /** Role of its descendants (default: role). */
+  childRole?: string;
+  /** Descendants whose command line (arguments joined by spaces) contains this keep `role`: they are more of the root, not its children's kind. */
+  peerCmdline?: string;
+};
+
+/** The role a descendant of `root` counts as, given its command line (null: unreadable, e.g. it exited). */
+export function descendantRole(root: ProcessRoot, cmdline: string | null): string {
+  if (root.peerCmdline !== undefined && cmdline !== null && cmdline.includes(root.peerCmdline)) return root.role;
+  return root.childRole ?? root.role;
+}
 
 export type CpuSample = { atMs: number; generator: NodeJS.CpuUsage; ticksByRole: Map<string, number>; machine: { busyTicks: number; totalTicks: number } | null };
 
@@ -60,6 +75,15 @@ function readProcStats(): ProcStat[] | null {
   return stats;
 }
 
+/** /proc/<pid>/cmdline as one line: its NUL-separated arguments joined by spaces. */
+function readCmdline(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return null;
+  }
+}
+
 export function sampleCpu(roots: readonly ProcessRoot[]): CpuSample | null {
   const stats = readProcStats();
   if (stats === null) return null;
@@ -75,7 +99,8 @@ export function sampleCpu(roots: readonly ProcessRoot[]): CpuSample | null {
     const stack = [...(children.get(root.pid) ?? [])];
     while (stack.length > 0) {
       const s = stack.pop()!;
-      add(root.childRole ?? root.role, s.ticks);
+      // Only roots that classify their descendants pay for reading command lines.
+      add(descendantRole(root, root.peerCmdline === undefined ? null : readCmdline(s.pid)), s.ticks);
       stack.push(...(children.get(s.pid) ?? []));
     }
   }

@@ -3,7 +3,7 @@
 //
 //   direct       one worker, binary frames to its POST /infer (no gateway)
 //   direct-json  one worker, KServe v2 JSON to its public infer route
-//   gateway      infergate with N local workers (KServe v2 JSON)
+//   gateway      infergate with N local workers (KServe v2 JSON), served by P processes
 //   nginx        NGINX least_conn over N standalone workers (KServe v2 JSON)
 //   hello        a trivial HTTP server: the load generator's own ceiling
 //   baseline     the gateway from another checkout (--baseline), started as gateway is
@@ -33,6 +33,8 @@ export type SystemContext = {
   model: string;
   /** Workers behind gateway and nginx. */
   replicas: number;
+  /** Gateway processes serving its port (--processes, server.processes); 1 is the gateway's default and is not passed. */
+  processes: number;
   /** A scratch directory for generated configs. */
   tmpDir: string;
   /** Written as the gateway's --config file (e.g. cache off). */
@@ -48,6 +50,8 @@ export type StartedSystem = {
   inferPath: string;
   format: BodyFormat;
   replicas: number;
+  /** Gateway processes serving its port (gateway, baseline). */
+  processes?: number;
   /** The model's signature as the system reports it; null for hello. */
   signature: ModelSignature | null;
   /** Its processes by role, for CPU accounting. */
@@ -63,6 +67,13 @@ export type SystemDefinition = {
 };
 
 const kservePath = (model: string): string => `/v2/models/${encodeURIComponent(model)}/infer`;
+
+/**
+ * In a gateway's command line, and in those of its front processes (the
+ * leader forks bin/infergate.ts gateway again), but not in its workers'
+ * (worker/main.ts): the fronts' CPU counts as gateway, not workers.
+ */
+const GATEWAY_CMDLINE = 'bin/infergate.ts gateway';
 
 export const SYSTEMS: Record<SystemName, SystemDefinition> = {
   direct: {
@@ -90,6 +101,8 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       const configFile = join(ctx.tmpDir, `gateway-${Date.now()}.yaml`);
       writeFileSync(configFile, stringify(ctx.gatewayConfig));
       const args = [join(ctx.root, 'bin', 'infergate.ts'), 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--replicas', String(ctx.replicas), '--models', ctx.modelsDir];
+      // Only when asked: a --baseline checkout from before server.processes would refuse the flag.
+      if (ctx.processes > 1) args.push('--processes', String(ctx.processes));
       const { handle } = await ctx.processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: ctx.readyTimeoutMs });
       const port = /listening on http:\/\/[^\s]+?:(\d+)/.exec(handle.output())?.[1];
       if (!port) {
@@ -98,8 +111,8 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       }
       const origin = `http://127.0.0.1:${port}`;
       const signature = await kserveSignature(origin, ctx.model);
-      const roots = [{ role: 'gateway', pid: handle.pid, childRole: 'workers' }];
-      return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, signature, roots, stop: () => handle.stop() };
+      const roots = [{ role: 'gateway', pid: handle.pid, childRole: 'workers', peerCmdline: GATEWAY_CMDLINE }];
+      return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, processes: ctx.processes, signature, roots, stop: () => handle.stop() };
     },
   },
   nginx: {
