@@ -7,7 +7,11 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { GatewayConfig } from '../config/schema.ts';
-import type { Gateway } from './app.ts';
+import type { Registry } from 'prom-client';
+import type { ModelRegistry } from './models/registry.ts';
+import type { ReplicaSet } from './replicas/replica-set.ts';
+import type { Replica } from './replicas/replica.ts';
+import type { RolloutControl } from './rollout/rollout-control.ts';
 import type { HttpFront } from './http/server.ts';
 import { applyMirror, mirrorOf, type FleetMirror } from './processes/fleet-mirror.ts';
 import type { FrontActions, FrontLink } from './processes/front-link.ts';
@@ -15,12 +19,24 @@ import type { FrontProcesses } from './processes/front-processes.ts';
 import type { RolloutTraffic } from './infer/infer-service.ts';
 import type { Discovery } from './sources/discovery.ts';
 
+/** The parts of a gateway (app.ts) that a process role reads. */
+export type GatewayParts = {
+  registry: ModelRegistry;
+  replicas: ReplicaSet;
+  supervisor: { readonly replicas: readonly Replica[] };
+  modelControl: { rollouts: Pick<RolloutControl, 'traffic'> };
+  observability: { registry: Registry };
+  cache: { purge(model: string, version?: string): Promise<unknown> };
+  redisTier: object | null;
+  http: HttpFront;
+};
+
 /** server.processes as a count: `auto` is one per core. */
 export function processCount(config: GatewayConfig): number {
   return config.server.processes === 'auto' ? availableParallelism() : config.server.processes;
 }
 
-export function leaderMirror(gateway: Gateway): FleetMirror {
+export function leaderMirror(gateway: GatewayParts): FleetMirror {
   const { rollouts } = gateway.modelControl;
   return mirrorOf({
     registry: gateway.registry,
@@ -61,7 +77,7 @@ export class ProcessRole {
   }
 
   /** Once listening: a front starts hearing its leader; a leader opens its control socket and forks its fronts. */
-  async start(gateway: Gateway, leaderWorkers: Discovery | undefined): Promise<void> {
+  async start(gateway: GatewayParts, leaderWorkers: Discovery | undefined): Promise<void> {
     if (this.front) this.front.start(frontActions(gateway, leaderWorkers!));
     if (this.fronts) {
       await this.control.listen(gateway.http);
@@ -78,7 +94,7 @@ export class ProcessRole {
 }
 
 /** A front's answers to its leader; `leaderWorkers` is the discovery of the leader's workers. */
-export function frontActions(gateway: Gateway, leaderWorkers: Discovery): FrontActions {
+export function frontActions(gateway: GatewayParts, leaderWorkers: Discovery): FrontActions {
   return {
     mirror: (mirror) => {
       applyMirror(mirror, gateway.registry);

@@ -13,9 +13,11 @@
 // "front-1", …), as NGINX Plus's API reports its workers' shared zones summed
 // while each worker keeps its own connections.
 
-import { AggregatorRegistry, Counter, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Replica } from '../replicas/replica.ts';
-import type { ProcessMetrics } from '../processes/process-messages.ts';
+
+/** One process's metrics registry as prom-client JSON, named by its process label ("leader", "front-1", …). */
+export type ProcessMetrics = { process: string; metrics: Array<MetricObjectWithValues<MetricValue<string>>> };
 
 export type MetricsExpositionDeps = {
   registry: Registry;

@@ -2,11 +2,10 @@
 // channel node's fork gives them (JSON, one object per message). Requests
 // carry an id that the answer repeats.
 
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { ProcessMetrics } from '../observability/metrics-exposition.ts';
 import type { FleetMirror } from './fleet-mirror.ts';
 
-/** One process's metrics registry as prom-client JSON, named by its process label ("leader", "front-1", …). */
-export type ProcessMetrics = { process: string; metrics: Array<MetricObjectWithValues<MetricValue<string>>> };
+export type { ProcessMetrics };
 
 export type LeaderMessage =
   | { kind: 'mirror'; mirror: FleetMirror }

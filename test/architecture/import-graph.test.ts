@@ -35,8 +35,9 @@ const FLOORS: Record<string, number> = {
   'gateway/http': 9,
   'gateway/observability': 9,
   'gateway/rollout': 9,
-  gateway: 10,
-  bin: 11,
+  'gateway/processes': 10,
+  gateway: 11,
+  bin: 12,
 };
 
 /** The process a folder belongs to: the gateway and the worker share only config/ and common/. */

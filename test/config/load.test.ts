@@ -56,6 +56,15 @@ t.test('model control: the mode, and the models loaded at start in explicit mode
   t.throws(() => loadConfig(['--model-control-mode', 'sometimes'], {}), /models\.controlMode \(from --model-control-mode\)/);
 });
 
+t.test('server.processes: a count or auto, from the file, --processes or INFERGATE_PROCESSES', async (t) => {
+  t.equal(loadConfig([], {}).config.server.processes, 1, 'one process by default');
+  t.equal(loadConfig(['--processes', '4'], {}).config.server.processes, 4);
+  t.equal(loadConfig([], { INFERGATE_PROCESSES: 'auto' }).config.server.processes, 'auto');
+  t.equal(loadConfig(['--config', configFile('server:\n  processes: 2\n')], {}).config.server.processes, 2);
+  t.throws(() => loadConfig(['--processes', '0'], {}), /server\.processes \(from --processes\): /);
+  t.throws(() => loadConfig(['--processes', 'many'], {}), /server\.processes \(from --processes\): /);
+});
+
 t.test('logging: level and format flags, and the access log switch', async (t) => {
   const table: Array<{ argv?: string[]; env?: Record<string, string>; yaml?: string; logging: object }> = [
     { logging: { level: 'info', format: 'auto', accessLog: { enabled: false, sampleRate: 1 } } },
