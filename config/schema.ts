@@ -50,6 +50,11 @@ export const configSchema = z
          * control, the others are fronts that serve traffic on its workers; `auto`: one per core.
          */
         processes: z.union([positiveInt().max(256), z.literal('auto')]).default(1),
+        /**
+         * With Redis configured: a scale, a rollout started or aborted, and a model loaded or unloaded here are
+         * taken by every gateway on the same Redis and cache.keyPrefix, each on the workers it runs.
+         */
+        shareAdminActions: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -210,6 +210,7 @@ export class Gateway {
       busySeconds: (model) => this.observability.requestMetrics.busySeconds(model),
       queueTotals: (model) => this.batching.queueTotals(model),
       runShadow: (call, version) => this.infer.shadowCopy(call, version),
+      sharesAdminActions: !deps.front,
       now,
       random,
       logger,
@@ -222,9 +223,7 @@ export class Gateway {
       cache: this.cache,
       batching: this.batching,
       service: this.infer,
-      repository: this.modelControl.repository,
-      scaling: this.modelControl.adminScaling,
-      rollouts: this.modelControl.rollouts,
+      ...this.modelControl.admin,
       ...this.role.httpDeps(),
       now,
       version: PACKAGE_VERSION,
@@ -290,7 +289,7 @@ export class Gateway {
       for (const replica of this.replicas.replicas) replica.health.breaker.shutdown();
       this.#breakerClock.stop();
       this.observability.close();
-      await this.redisTier?.close();
+      await Promise.all([this.redisTier?.close(), this.modelControl.bus?.close()]);
       if (this.#ownedSocketDir) rmSync(this.#ownedSocketDir, { recursive: true, force: true });
     })();
     return this.#closing;

@@ -18,6 +18,9 @@ import { RolloutControl } from './rollout/rollout-control.ts';
 import { Autoscaler } from './scaling/autoscaler.ts';
 import { ScaleControl, type LocalFleet } from './scaling/scale-control.ts';
 import type { ModelScaling } from './http/model-admin-routes.ts';
+import { createRedisClient } from './cache/redis-client.ts';
+import { AdminBus } from './fleet/admin-bus.ts';
+import { publishingTargets, takeAction, type AdminTargets } from './fleet/fleet-actions.ts';
 
 export type ModelControlDeps = {
   config: GatewayConfig;
@@ -33,6 +36,8 @@ export type ModelControlDeps = {
   queueTotals: (model: string) => { count: number; sumMs: number };
   /** Runs a rollout's shadow copy of a call on the candidate version. */
   runShadow: (call: InferCall, version: string) => Promise<InferAnswer>;
+  /** Whether this process shares its admin actions with the fleet's other gateways (when Redis is configured); a front process leaves that to its leader. */
+  sharesAdminActions: boolean;
   now: () => number;
   random: () => number;
   logger: Logger;
@@ -49,6 +54,10 @@ export type ModelControl = {
   /** Scaling as the admin routes see it: the scale control, with the autoscaler's last decision in each status. */
   adminScaling: ModelScaling;
   watch: RepositoryWatch | null;
+  /** What the admin routes act on: scaling, rollouts, repository, each action published to the fleet when shared. */
+  admin: AdminTargets;
+  /** The channel of the fleet's admin actions, when shared. */
+  bus: AdminBus | null;
 };
 
 export function buildModelControl(deps: ModelControlDeps): ModelControl {
@@ -131,5 +140,19 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     status: (model) => ({ ...scaling.status(model), autoscaler: autoscaler.status(model) }),
   };
   const watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, repository, logger) : null;
-  return { repository, autoscaler, rollouts, adminScaling, watch };
+  const own: AdminTargets = { scaling: adminScaling, rollouts, repository };
+  const { cache } = config;
+  if (!deps.sharesAdminActions || !config.server.shareAdminActions || (cache.redisUrl === '' && cache.redisNodes.length === 0)) return { repository, autoscaler, rollouts, adminScaling, watch, admin: own, bus: null };
+  // Every gateway on the same Redis and key prefix takes the actions any of them took, on what it runs itself.
+  const bus = new AdminBus({
+    publisher: createRedisClient(cache, 'admin'),
+    subscriber: createRedisClient(cache, 'subscriber'),
+    channel: `${cache.keyPrefix}:admin`,
+    heard: (action, from) => {
+      logger.info({ action: action.kind, model: action.model, from }, 'taking an admin action another gateway took');
+      takeAction(own, action).catch((err: unknown) => logger.warn({ action: action.kind, model: action.model, from, err }, 'an admin action another gateway took failed here'));
+    },
+    logger,
+  });
+  return { repository, autoscaler, rollouts, adminScaling, watch, admin: publishingTargets(own, (action) => bus.publish(action)), bus };
 }

@@ -32,7 +32,7 @@ export type HandlersDeps = {
   batching: ModelBatching;
   infer: KServeInferRoute;
   /** Loads and unloads models while serving (the repository extension's routes). */
-  repository: RepositoryControl;
+  repository: Pick<RepositoryControl, 'index' | 'load' | 'unload'>;
   /** Scales a model's replicas while it serves; its status includes the autoscaler's last decision. */
   scaling: ModelScaling;
   /** Rollouts of new model versions behind gates. */
