@@ -38,7 +38,10 @@ generator; latencies come from HDR histograms (p50, p90, p99, p99.9, max).
 - **Systems**: \`direct\` (one worker, binary frames), \`gateway\` (infergate over
   N workers, KServe v2 JSON), \`nginx\` (NGINX \`least_conn\` over the same N
   workers, KServe v2 JSON, when installed), \`hello\` (a trivial HTTP server: the
-  load generator's own ceiling on the machine).
+  load generator's own ceiling on the machine). \`--gateway-processes 1,2\`
+  (overhead, replicas) runs the gateway once per count of processes serving its
+  port (\`gateway\`, \`gateway-2p\`), in interleaved rounds; the front processes'
+  CPU counts as gateway.
 - **CPU per request** by process role comes from \`/proc\`; "other processes" is
   what the rest of the machine used meanwhile. Load generator and systems share
   the machine's cores, so compare ratios within one run, not numbers across machines.

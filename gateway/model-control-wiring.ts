@@ -62,6 +62,7 @@ export type ModelControl = {
 
 export function buildModelControl(deps: ModelControlDeps): ModelControl {
   const { config, registry, replicas, fleet, logger } = deps;
+  let bus: AdminBus | null = null;
   const repository = new RepositoryControl({
     repository: config.models.repository,
     include: config.models.include,
@@ -117,6 +118,8 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     now: deps.now,
     wallClockMs: Date.now,
     random: deps.random,
+    // A rollout one gateway of a fleet rolls back is aborted on the others too.
+    onRollBack: (model, reason) => bus?.publish({ kind: 'rolloutAbort', model, reason }),
     logger,
   });
   replicas.on('state', (replica, _from, to) => {
@@ -141,10 +144,16 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
   };
   const watch = config.models.controlMode === 'poll' ? pollingWatch(config.models, repository, logger) : null;
   const own: AdminTargets = { scaling: adminScaling, rollouts, repository };
+  bus = deps.sharesAdminActions ? fleetBus(config, own, logger) : null;
+  const shared = bus;
+  return { repository, autoscaler, rollouts, adminScaling, watch, admin: shared ? publishingTargets(own, (action) => shared.publish(action)) : own, bus };
+}
+
+/** With Redis configured (and server.shareAdminActions): every gateway on the same Redis and key prefix takes the actions any of them took, on what it runs itself. */
+function fleetBus(config: GatewayConfig, own: AdminTargets, logger: Logger): AdminBus | null {
   const { cache } = config;
-  if (!deps.sharesAdminActions || !config.server.shareAdminActions || (cache.redisUrl === '' && cache.redisNodes.length === 0)) return { repository, autoscaler, rollouts, adminScaling, watch, admin: own, bus: null };
-  // Every gateway on the same Redis and key prefix takes the actions any of them took, on what it runs itself.
-  const bus = new AdminBus({
+  if (!config.server.shareAdminActions || (cache.redisUrl === '' && cache.redisNodes.length === 0)) return null;
+  return new AdminBus({
     publisher: createRedisClient(cache, 'admin'),
     subscriber: createRedisClient(cache, 'subscriber'),
     channel: `${cache.keyPrefix}:admin`,
@@ -154,5 +163,4 @@ export function buildModelControl(deps: ModelControlDeps): ModelControl {
     },
     logger,
   });
-  return { repository, autoscaler, rollouts, adminScaling, watch, admin: publishingTargets(own, (action) => bus.publish(action)), bus };
 }

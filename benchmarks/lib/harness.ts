@@ -39,6 +39,8 @@ export type HarnessDeps = {
 
 export type SystemSettings = {
   replicas?: number;
+  /** Gateway processes serving its port (gateway only; default 1): server.processes. */
+  processes?: number;
   gatewayConfig?: Record<string, unknown>;
   /** Model to call (default --model): a scenario may compare several in one run. */
   model?: string;
@@ -113,14 +115,16 @@ export class Harness {
     if (this.aborted) return;
     const o = this.options;
     const definition = SYSTEMS[name];
-    const why = definition.unavailable(this.#deps.env ?? process.env);
+    const why = this.#unavailable(name);
     if (why) return this.note(`${name} skipped: ${why}`);
 
     const replicas = settings.replicas ?? o.replicas;
+    const processes = settings.processes ?? 1;
     const model = settings.model ?? o.model;
     const label = settings.label ?? name;
     const tmpDir = mkdtempSync(join(tmpdir(), 'infergate-bench-'));
-    this.#deps.progress.note(`${name}: starting${name === 'gateway' || name === 'baseline' || name === 'nginx' ? ` with ${replicas} workers` : ''}…`);
+    const workers = name === 'gateway' || name === 'baseline' || name === 'nginx' ? ` with ${replicas} workers${processes > 1 ? ` and ${processes} processes` : ''}` : '';
+    this.#deps.progress.note(`${label}: starting${workers}…`);
     // Bodies are unique by default, so a cache could only cost; scenarios that measure it turn it on.
     const gatewayConfig = { cache: { enabled: false }, models: { include: [model] }, ...settings.gatewayConfig };
     if (name === 'gateway') this.gatewayConfig = gatewayConfig;
@@ -132,6 +136,7 @@ export class Harness {
         modelsDir: settings.modelsDir ?? o.modelsDir,
         model,
         replicas,
+        gatewayProcesses: processes,
         tmpDir,
         gatewayConfig,
         readyTimeoutMs: o.readyTimeoutMs,
@@ -146,7 +151,7 @@ export class Harness {
       const warmupS = settings.warmupS ?? o.warmupS;
       if (warmupS > 0) {
         const connections = Math.min(64, Math.max(...o.connections));
-        await this.#load(target, { mode: 'closed', connections, pipelining: 1, durationS: warmupS }, `${name} warm-up`, o.timeoutMs);
+        await this.#load(target, { mode: 'closed', connections, pipelining: 1, durationS: warmupS }, `${label} warm-up`, o.timeoutMs);
       }
       await fn(target);
     } catch (err) {
@@ -160,9 +165,16 @@ export class Harness {
   /**
    * Several systems running at once, for scenarios that interleave their
    * runs (A B C, A B C, …) so that a machine whose speed drifts during the
-   * benchmark weighs on every system alike. `fn` runs only if all started.
+   * benchmark weighs on every system alike. Systems that cannot run here
+   * (nginx not installed) are skipped with a note; `fn` runs only if all the
+   * others started.
    */
-  async withSystems(systems: ReadonlyArray<readonly [SystemName, SystemSettings]>, fn: (targets: Target[]) => Promise<void>): Promise<void> {
+  async withSystems(all: ReadonlyArray<readonly [SystemName, SystemSettings]>, fn: (targets: Target[]) => Promise<void>): Promise<void> {
+    const systems = all.filter(([name]) => {
+      const why = this.#unavailable(name);
+      if (why) this.note(`${name} skipped: ${why}`);
+      return !why;
+    });
     const started: Target[] = [];
     const startFrom = async (i: number): Promise<void> => {
       if (i === systems.length) return fn(started);
@@ -181,7 +193,7 @@ export class Harness {
     const before = sampleCpu(system.roots);
     const summary = await this.#load(target, load, `${target.label} ${loadLabel(load)}`, this.options.timeoutMs, extras);
     const cpu = cpuBetween(before, sampleCpu(system.roots), summary.responses);
-    const record: RunRecord = { system: target.label, model: target.model, replicas: system.replicas, load, body: target.bodies.description, summary, ...(cpu && { cpu }), ...(extras.round !== undefined && { round: extras.round }) };
+    const record: RunRecord = { system: target.label, model: target.model, replicas: system.replicas, ...(system.processes !== undefined && { processes: system.processes }), load, body: target.bodies.description, summary, ...(cpu && { cpu }), ...(extras.round !== undefined && { round: extras.round }) };
     if (summary.responses + summary.errors === 0) record.failure = 'no request completed';
     else if (extras.judged !== false && summary.errorRate > this.options.maxErrorRate) {
       record.failure = `errors + non-2xx are ${(summary.errorRate * 100).toFixed(2)}% of requests, above the ${this.options.maxErrorRate * 100}% allowance (status ${JSON.stringify(summary.statusCodes)}, errors ${JSON.stringify(summary.errorKinds)})`;
@@ -246,6 +258,11 @@ export class Harness {
       await alongside;
     }
     return recorder.summary();
+  }
+
+  /** Why `name` cannot run on this machine, or null. */
+  #unavailable(name: SystemName): string | null {
+    return SYSTEMS[name].unavailable(this.#deps.env ?? process.env);
   }
 
   /** One request before any load: a system that cannot answer fails fast with its answer in the message. */

@@ -14,12 +14,14 @@ export type BenchOptions = {
   modelsDir: string;
   replicas: number;
   replicaCounts: number[];
+  /** Gateway processes serving its port (server.processes), overhead and replicas: several measure the system gateway once per count, in interleaved rounds. */
+  gatewayProcesses: number[];
   connections: number[];
   pipelining: number;
   durationS: number;
   amount: number | undefined;
   warmupS: number;
-  /** Scenarios that repeat their measurements interleaved (cache; overhead and batching against a baseline): how many rounds; reports give medians. */
+  /** Scenarios that repeat their measurements interleaved (cache; overhead and batching against a baseline; overhead and replicas over several gateway process counts): how many rounds; reports give medians. */
   rounds: number;
   /** Another checkout of this repository whose gateway runs as the system `baseline` (an A/B of the gateway). */
   baseline: string | undefined;
@@ -58,6 +60,7 @@ export function defaultOptions(root: string, env: NodeJS.ProcessEnv): BenchOptio
     modelsDir: join(root, 'models'),
     replicas: 2,
     replicaCounts: [1, 2, 4],
+    gatewayProcesses: [1],
     connections: [16, 64],
     pipelining: 1,
     durationS: 10,
@@ -93,6 +96,7 @@ const FLAGS = {
   models: { type: 'string' },
   replicas: { type: 'string' },
   'replica-counts': { type: 'string' },
+  'gateway-processes': { type: 'string' },
   connections: { type: 'string', short: 'c' },
   pipelining: { type: 'string', short: 'p' },
   duration: { type: 'string', short: 'd' },
@@ -143,6 +147,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   set('modelsDir', v.models);
   set('replicas', int(v.replicas, 'replicas', 1));
   set('replicaCounts', v['replica-counts'] === undefined ? undefined : list(v['replica-counts'], 'replica-counts').map((s) => int(s, 'replica-counts', 1)!));
+  set('gatewayProcesses', v['gateway-processes'] === undefined ? undefined : [...new Set(list(v['gateway-processes'], 'gateway-processes').map((s) => int(s, 'gateway-processes', 1)!))]);
   set('connections', v.connections === undefined ? undefined : list(v.connections, 'connections').map((s) => int(s, 'connections', 1)!));
   set('pipelining', int(v.pipelining, 'pipelining', 1));
   set('durationS', num(v.duration, 'duration', 0.05));
@@ -151,6 +156,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   set('rounds', int(v.rounds, 'rounds', 1));
   set('baseline', v.baseline);
   applyBaseline(flags);
+  // Several process counts are an A/B of the gateway too: paired rounds, as with --baseline.
+  if ((flags.gatewayProcesses?.length ?? 0) > 1) flags.rounds ??= PAIRED_ROUNDS;
   set('rows', int(v.rows, 'rows', 1));
   if (v.inputs !== undefined) {
     try {
@@ -180,8 +187,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   return { help: v.help === true, scenario: parsed.positionals[0], flags };
 }
 
-/** Rounds when a baseline is given and --rounds is not: a median of 5 paired rounds shrugs off one disturbed round. */
-const BASELINE_ROUNDS = 5;
+/** Rounds when a baseline or several gateway process counts are given and --rounds is not: a median of 5 paired rounds shrugs off one disturbed round. */
+const PAIRED_ROUNDS = 5;
 
 /**
  * --baseline adds the system `baseline` (without --systems: gateway and
@@ -195,7 +202,7 @@ function applyBaseline(flags: Partial<BenchOptions>): void {
   }
   if (flags.baseline.trim() === '') throw new OptionsError('--baseline needs a directory');
   flags.systems = flags.systems === undefined ? ['gateway', 'baseline'] : [...new Set([...flags.systems, 'baseline' as const])];
-  flags.rounds ??= BASELINE_ROUNDS;
+  flags.rounds ??= PAIRED_ROUNDS;
 }
 
 function list(text: string, flag: string): string[] {

@@ -150,6 +150,8 @@ export type RunRecord = {
   /** The model called, when a scenario names one per system. */
   model?: string;
   replicas: number;
+  /** Gateway processes that served the run (the gateway systems; server.processes). */
+  processes?: number;
   load: LoadSpec;
   body: BodyDescription;
   summary: RunSummary;

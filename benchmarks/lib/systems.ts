@@ -33,8 +33,8 @@ export type SystemContext = {
   model: string;
   /** Workers behind gateway and nginx. */
   replicas: number;
-  /** Gateway processes serving its port (--processes, server.processes); 1 is the gateway's default and is not passed. */
-  processes: number;
+  /** Gateway processes serving its port (--processes, server.processes); default 1, the gateway's own default, which is not passed. */
+  gatewayProcesses?: number;
   /** A scratch directory for generated configs. */
   tmpDir: string;
   /** Written as the gateway's --config file (e.g. cache off). */
@@ -102,7 +102,8 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       writeFileSync(configFile, stringify(ctx.gatewayConfig));
       const args = [join(ctx.root, 'bin', 'infergate.ts'), 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--replicas', String(ctx.replicas), '--models', ctx.modelsDir];
       // Only when asked: a --baseline checkout from before server.processes would refuse the flag.
-      if (ctx.processes > 1) args.push('--processes', String(ctx.processes));
+      const processes = ctx.gatewayProcesses ?? 1;
+      if (processes > 1) args.push('--processes', String(processes));
       const { handle } = await ctx.processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: ctx.readyTimeoutMs });
       const port = /listening on http:\/\/[^\s]+?:(\d+)/.exec(handle.output())?.[1];
       if (!port) {
@@ -112,7 +113,7 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       const origin = `http://127.0.0.1:${port}`;
       const signature = await kserveSignature(origin, ctx.model);
       const roots = [{ role: 'gateway', pid: handle.pid, childRole: 'workers', peerCmdline: GATEWAY_CMDLINE }];
-      return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, processes: ctx.processes, signature, roots, stop: () => handle.stop() };
+      return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, processes, signature, roots, stop: () => handle.stop() };
     },
   },
   nginx: {

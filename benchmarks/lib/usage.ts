@@ -16,7 +16,8 @@ ${scenarios.map((s) => `  ${s.name.padEnd(pad)}${s.summary}`).join('\n')}
 systems (--systems, comma-separated; defaults depend on the scenario):
   direct       one worker, binary frames to its POST /infer (no gateway)
   direct-json  one worker, KServe v2 JSON to its public infer route
-  gateway      infergate with --replicas local workers (cache off)
+  gateway      infergate with --replicas local workers (cache off), served by
+               --gateway-processes processes (gateway-2p: two)
   nginx        NGINX least_conn over --replicas workers (skipped when not installed)
   hello        trivial HTTP server: the load generator's own ceiling
   baseline     the gateway from the --baseline checkout, started as gateway is
@@ -27,8 +28,9 @@ load:
   -d, --duration <s>         seconds per run                      (10)
       --amount <n>           requests per run instead of a duration
       --warmup <s>           closed-loop warm-up per system start (2)
-      --rounds <n>           cache, and overhead/batching with --baseline: every run
-                             n times, interleaved; medians reported (5)
+      --rounds <n>           cache, overhead/batching with --baseline, overhead/replicas
+                             with several --gateway-processes: every run n times,
+                             interleaved; medians reported (5)
       --rate <r>             open loop at r req/s instead of closed loop
       --arrivals <a>         open-loop arrivals: constant | poisson (constant)
       --open-connections <n> keep-alive connections for open loop (64)
@@ -43,6 +45,14 @@ bodies:
 systems and capacity:
       --replicas <n>         workers behind gateway and nginx     (2)
       --replica-counts <l>   replicas scenario                    (1,2,4)
+      --gateway-processes <l>
+                             overhead, replicas: processes serving the gateway's port
+                             (its --processes) (1). A list (1,2) runs the gateway once
+                             per count, labelled gateway, gateway-2p, …, all started
+                             at once (replicas: at each worker count) and measured in
+                             interleaved rounds (sets --rounds 5); the report pairs
+                             each gateway-Np with gateway by round. Front processes'
+                             CPU counts as gateway. baseline keeps one process.
       --slo-ms <ms>          capacity: p99 latency SLO            (50)
       --max-error-rate <f>   capacity criterion and failure allowance (0.001 = 0.1%)
       --start-rate <r>       capacity search: first probe         (200)

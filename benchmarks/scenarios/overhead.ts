@@ -4,11 +4,14 @@
 // inference on one worker, as behind NGINX; bodies are unique by default.
 // With --baseline, gateway and baseline (an earlier checkout's gateway) run
 // at once in interleaved rounds (lib/interleaved.ts), compared by
-// lib/baseline-report.ts.
+// lib/baseline-report.ts. With several --gateway-processes (1,2) the gateway
+// runs once per process count (gateway, gateway-2p; lib/gateway-processes.ts),
+// all systems at once in interleaved rounds too.
 
 import { comparesWithBaseline } from '../lib/baseline.ts';
 import { compareWithBaseline, comparisonHighlight, comparisonSection } from '../lib/baseline-report.ts';
 import { latencyVsThroughput, throughputBars } from '../lib/charts.ts';
+import { processesOfLabel, processHighlights, withGatewayProcesses } from '../lib/gateway-processes.ts';
 import { measureInterleaved } from '../lib/interleaved.ts';
 import type { LoadSpec, RunRecord } from '../lib/results.ts';
 import { formatRate } from '../lib/report-markdown.ts';
@@ -34,13 +37,14 @@ const scenario: Scenario = {
         ? { mode: 'closed', connections, pipelining: o.pipelining, durationS: o.durationS, amount: o.amount }
         : { mode: 'open', ratePerS: o.ratePerS, arrivals: o.arrivals, connections, durationS: o.durationS },
     );
-    if (comparesWithBaseline(o.systems)) {
-      // Every system at once, in interleaved rounds: a drift of the machine's speed weighs on gateway and baseline alike.
-      await measureInterleaved(h, o.systems.map((name) => [name, settings] as const), loads, o.rounds);
+    const systems = withGatewayProcesses(o.systems, o.gatewayProcesses, settings);
+    if (comparesWithBaseline(o.systems) || o.gatewayProcesses.length > 1) {
+      // Every system at once, in interleaved rounds: a drift of the machine's speed weighs on the gateways compared alike.
+      await measureInterleaved(h, systems, loads, o.rounds);
       return;
     }
-    for (const name of o.systems) {
-      await h.withSystem(name, settings, async (target) => {
+    for (const [name, variant] of systems) {
+      await h.withSystem(name, variant, async (target) => {
         for (const load of loads) {
           await h.measure(target, load);
           if (h.aborted) return;
@@ -55,14 +59,17 @@ const scenario: Scenario = {
     const category = (r: RunRecord): string => `${r.load.connections} connections`;
     const find = (system: string, c: string): RunRecord | undefined => runs.find((r) => r.system === system && !r.failure && category(r) === c);
     const highlights: string[] = [];
+    // gateway, and gateway-2p … when several --gateway-processes ran.
+    const gateways = [...new Set(runs.map((r) => r.system).filter((s) => processesOfLabel(s) !== null))];
     for (const c of [...new Set(runs.map(category))]) {
-      const gateway = find('gateway', c);
       const parts: string[] = [];
       for (const base of ['direct', 'nginx']) {
         const other = find(base, c);
-        if (gateway && other) {
+        for (const label of gateways) {
+          const gateway = find(label, c);
+          if (!gateway || !other) continue;
           parts.push(
-            `gateway/${base} req/s ${ratio(gateway.summary.responsesPerS, other.summary.responsesPerS)} ` +
+            `${label}/${base} req/s ${ratio(gateway.summary.responsesPerS, other.summary.responsesPerS)} ` +
               `(${formatRate(gateway.summary.responsesPerS)} vs ${formatRate(other.summary.responsesPerS)}), ` +
               `p99 ${gateway.summary.latency.p99Ms.toFixed(2)} vs ${other.summary.latency.p99Ms.toFixed(2)} ms`,
           );
@@ -72,6 +79,7 @@ const scenario: Scenario = {
       if (hello) parts.push(`hello ceiling ${formatRate(hello.summary.responsesPerS)} req/s`);
       if (parts.length > 0) highlights.push(`**${c}**: ${parts.join('; ')}`);
     }
+    highlights.push(...processHighlights(report.runs, category));
     const againstBaseline = compareWithBaseline(report.runs, 'gateway', 'baseline');
     highlights.push(...againstBaseline.map((c) => comparisonHighlight(c)));
     const subtitle = `${report.config.model}, ${report.config.rows} row(s)/request, ${report.config.replicas} workers behind gateway and nginx`;

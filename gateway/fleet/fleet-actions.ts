@@ -12,7 +12,8 @@ import type { RepositoryControl } from '../repository/repository-control.ts';
 export type FleetAction =
   | { kind: 'scale'; model: string; replicas: number }
   | { kind: 'rolloutStart'; model: string; plan: unknown }
-  | { kind: 'rolloutAbort'; model: string }
+  /** `reason`: set when the rollout rolled back by itself on the gateway that published it (a gate, a pause). */
+  | { kind: 'rolloutAbort'; model: string; reason?: string }
   | { kind: 'load'; model: string }
   | { kind: 'unload'; model: string };
 
@@ -72,7 +73,7 @@ export async function takeAction(targets: AdminTargets, action: FleetAction): Pr
       targets.rollouts.start(action.model, action.plan);
       return;
     case 'rolloutAbort':
-      targets.rollouts.abort(action.model);
+      targets.rollouts.abort(action.model, `aborted on another gateway of the fleet${action.reason ? `, which rolled back: ${action.reason}` : ''}`);
       return;
     case 'load':
       return targets.repository.load(action.model);

@@ -23,7 +23,8 @@ export type ModelRollouts = {
   /** Throws 404, 400 GW_ERR_INVALID_ADMIN_REQUEST naming the field, or 409. */
   start(model: string, plan: unknown): object;
   status(model: string): object;
-  abort(model: string): object;
+  /** `reason`: when another gateway of the fleet asks, why. */
+  abort(model: string, reason?: string): object;
 };
 
 const ADMIN_BODY_MAX_BYTES = 16 * 1024;

@@ -57,6 +57,8 @@ export type RolloutControlDeps = {
   now: () => number;
   wallClockMs: () => number;
   random: () => number;
+  /** A rollout rolls back for a reason of its own (a gate, a pause, a failure), not an abort. */
+  onRollBack?: (model: string, reason: string) => void;
   logger: Logger;
 };
 
@@ -132,13 +134,13 @@ export class RolloutControl {
     return rollout.status();
   }
 
-  /** DELETE: aborts the running rollout and rolls back; throws 404 when none runs, 409 once promotion has begun. */
-  abort(model: string): RolloutStatus {
+  /** DELETE (or another gateway of the fleet, saying why): aborts the running rollout and rolls back; throws 404 when none runs, 409 once promotion has begun. */
+  abort(model: string, reason = 'aborted by DELETE /admin/models/{m}/rollouts/current'): RolloutStatus {
     this.#deps.registry.model(model);
     const rollout = this.#rollouts.get(model);
     if (!rollout?.running) throw new InfergateError('GW_ERR_ROLLOUT_NOT_FOUND', `model ${clientText(model)} has no rollout in progress`);
     if (rollout.state === 'promoting') throw new InfergateError('GW_ERR_ADMIN_CONFLICT', `the rollout of ${clientText(model)} version ${rollout.candidate} is being promoted; it can no longer be aborted`);
-    this.#rollBack(rollout, 'aborted by DELETE /admin/models/{m}/rollouts/current');
+    this.#rollBack(rollout, reason, true);
     return rollout.status();
   }
 
@@ -241,7 +243,7 @@ export class RolloutControl {
     });
   }
 
-  #rollBack(rollout: Rollout, reason: string): void {
+  #rollBack(rollout: Rollout, reason: string, aborted = false): void {
     if (rollout.state === 'rolling-back' || !rollout.running) return;
     const { registry, replicas, loadOn, logger } = this.#deps;
     const { model } = rollout;
@@ -249,6 +251,7 @@ export class RolloutControl {
     this.#traffic.delete(model);
     rollout.rollingBack(reason);
     logger.warn({ model, stable: rollout.stable, candidate: rollout.candidate, reason: rollout.reason }, 'rollout rolling back');
+    if (!aborted) this.#deps.onRollBack?.(model, reason);
     const restore = async (): Promise<void> => {
       const fleet = this.#fleets.get(rollout);
       if (fleet) {

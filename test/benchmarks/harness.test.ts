@@ -12,9 +12,9 @@ import { startFixture } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function harness(overrides: Partial<BenchOptions>): Harness {
+function harness(overrides: Partial<BenchOptions>, env?: NodeJS.ProcessEnv): Harness {
   const options = { ...defaultOptions(ROOT, {}), ...overrides };
-  return new Harness({ options, root: ROOT, processes: new ProcessGroup(), progress: new ProgressLine({ quiet: true }), signal: new AbortController().signal });
+  return new Harness({ options, root: ROOT, processes: new ProcessGroup(), progress: new ProgressLine({ quiet: true }), signal: new AbortController().signal, ...(env && { env }) });
 }
 
 function target(origin: string): Target {
@@ -65,4 +65,15 @@ t.test('an unjudged run (chaos) may fail requests; what runs alongside starts wi
   t.notOk(h.failed);
   t.ok(alongsideStart > 0 && alongsideDone, 'started at the load start, awaited');
   t.equal(observed, run.summary.responses + run.summary.errors, 'the observer saw every request');
+});
+
+t.test('systems started together skip one that cannot run here, with a note, and start the rest', async (t) => {
+  const h = harness({ warmupS: 0 }, { NGINX_BIN: '/nonexistent/nginx' });
+  let labels: string[] = [];
+  await h.withSystems([['nginx', {}], ['hello', { label: 'hello-1' }], ['hello', { label: 'hello-2' }]], async (targets) => {
+    labels = targets.map((x) => x.label);
+  });
+  t.same(labels, ['hello-1', 'hello-2']);
+  t.match(h.notes.join('\n'), /nginx skipped: /);
+  t.notOk(h.failed);
 });

@@ -39,7 +39,8 @@ export function runCli(args: string[]): Promise<{ code: number | null; stdout: s
   });
 }
 
-export type SmokeCase = { name: string; args: string[]; expect: (t: Test, report: ScenarioReport) => void };
+/** `folder`: the results folder (default: the scenario's name), for a second case of one scenario. */
+export type SmokeCase = { name: string; folder?: string; args: string[]; expect: (t: Test, report: ScenarioReport) => void };
 export type SmokeDirs = { models: string; results: string };
 
 /** A temp dir with the demo models (written before the tests), removed at teardown. */
@@ -55,10 +56,11 @@ export function smokeWorkspace(t: Test): SmokeDirs {
 
 /** Runs a scenario through the CLI: exit 0, the table on stdout, results.json, report.md and one well-formed SVG per chart. */
 export async function smokeScenario(t: Test, scenario: SmokeCase, dirs: SmokeDirs): Promise<void> {
-  const { code, stdout, stderr } = await runCli([scenario.name, '--models', dirs.models, '--results', dirs.results, '--name', scenario.name, ...scenario.args]);
+  const folder = scenario.folder ?? scenario.name;
+  const { code, stdout, stderr } = await runCli([scenario.name, '--models', dirs.models, '--results', dirs.results, '--name', folder, ...scenario.args]);
   t.equal(code, 0, `exit code 0\n${stderr}`);
   t.match(stdout, /\| system \|/, 'the table is printed');
-  const dir = join(dirs.results, scenario.name);
+  const dir = join(dirs.results, folder);
   const report = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ScenarioReport;
   t.equal(report.scenario, scenario.name);
   t.equal(report.failed, false);

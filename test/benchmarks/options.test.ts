@@ -49,6 +49,18 @@ t.test('--baseline adds the system baseline and interleaved rounds; baseline alo
   t.match(usage([]), /--baseline <dir>[\s\S]*git clone/, 'the help gives a recipe for the checkout');
 });
 
+t.test('--gateway-processes takes a list of counts; several mean paired rounds', async (t) => {
+  const table: [string[], Partial<{ gatewayProcesses: number[]; rounds: number }>][] = [
+    [['overhead', '--gateway-processes', '2'], { gatewayProcesses: [2] }],
+    [['overhead', '--gateway-processes', '1,2'], { gatewayProcesses: [1, 2], rounds: 5 }],
+    [['replicas', '--gateway-processes', '1, 2,2', '--rounds', '1'], { gatewayProcesses: [1, 2], rounds: 1 }],
+  ];
+  for (const [argv, flags] of table) t.same(parseCommandLine(argv).flags, flags, argv.join(' '));
+  for (const bad of ['0', '1.5', 'two', ',']) t.throws(() => parseCommandLine(['overhead', '--gateway-processes', bad]), { name: 'OptionsError', message: /--gateway-processes/ }, bad);
+  t.same(defaultOptions('/repo', {}).gatewayProcesses, [1], 'one process by default');
+  t.match(usage([]), /--gateway-processes <l>[\s\S]*gateway-2p/, 'the help names the option and its label');
+});
+
 t.test('defaults: results dir from the environment, usage lists scenarios', async (t) => {
   t.equal(defaultOptions('/repo', {}).resultsDir, '/repo/benchmarks/results');
   t.equal(defaultOptions('/repo', { BENCH_RESULTS_DIR: '/tmp/x' }).resultsDir, '/tmp/x');

@@ -90,12 +90,22 @@ const SCENARIOS: SmokeCase[] = [
     args: ['--systems', 'gateway', '--replica-counts', '1,2', '--connections', '2', ...tiny],
     expect: (t, r) => t.same(r.runs.map((x) => x.replicas), [1, 2]),
   },
+  {
+    // Two gateways at once, one with a front process: the ×2 label, the count recorded, the pair compared.
+    name: 'overhead',
+    folder: 'overhead-processes',
+    args: ['--systems', 'gateway', '--gateway-processes', '1,2', '--rounds', '1', '--replicas', '1', '--connections', '2', ...tiny],
+    expect: (t, r) => {
+      t.same(r.runs.map((x) => [x.system, x.processes, x.round]), [['gateway', 1, 1], ['gateway-2p', 2, 1]]);
+      t.ok(r.highlights.some((h) => h.includes('gateway-2p/gateway req/s')), 'a gateway-2p/gateway ratio');
+    },
+  },
 ];
 
 const dirs = smokeWorkspace(t);
 
 for (const scenario of SCENARIOS) {
-  t.test(`scenario ${scenario.name} writes a valid report`, (t) => smokeScenario(t, scenario, dirs));
+  t.test(`scenario ${scenario.folder ?? scenario.name} writes a valid report`, (t) => smokeScenario(t, scenario, dirs));
 }
 
 t.test('a usage error exits 2 and an unknown scenario is named', async (t) => {

@@ -2,8 +2,9 @@
 // an admin action taken on either is taken by both, each on what it runs. A
 // scale gives both the new replica count, a model loaded on one serves on
 // both, a rollout started on one runs on both and is aborted on both from
-// either, an unload reaches both, and an action refused where it was asked
-// reaches nobody.
+// either, a rollout one gateway's gate rolls back is rolled back on the
+// other too, an unload reaches both, and an action refused where it was
+// asked reaches nobody.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { startRedis } from '../helpers/redis.ts';
-import { classifierModel, writeModel } from '../helpers/test-models.ts';
+import { classifierModel, failingClassifierModel, writeModel } from '../helpers/test-models.ts';
 import { until } from '../helpers/until.ts';
 
 const repository = mkdtempSync(join(tmpdir(), 'infergate-fleet-admin-'));
@@ -60,9 +61,22 @@ t.test('a rollout started on one gateway runs on both, and an abort on either st
   const plan = { version: '2', stages: [{ kind: 'canary', percent: 10, minDurationMs: 600_000 }, { kind: 'promote' }] };
   const started = await postJson(`${a.url}/admin/models/classifier/rollouts`, plan);
   t.equal(started.status, 202, JSON.stringify(started.body).slice(0, 200));
-  t.ok(await until(async () => ['preparing', 'running'].includes(String(await rolloutState(b.url))), 10_000), 'the other gateway runs it too');
+  t.ok(await until(async () => ['preparing', 'canary'].includes(String(await rolloutState(b.url))), 10_000), 'the other gateway runs it too');
   const aborted = await fetch(`${b.url}/admin/models/classifier/rollouts/current`, { method: 'DELETE' });
   t.equal(aborted.status, 202, 'aborted on the other gateway');
-  t.ok(await until(async () => ['rolled-back', 'aborted'].includes(String(await rolloutState(a.url))), 30_000), `and on the first (${await rolloutState(a.url)})`);
+  t.ok(await until(async () => (await rolloutState(a.url)) === 'rolled-back', 30_000), 'and on the first');
+  t.ok(await until(async () => (await rolloutState(b.url)) === 'rolled-back', 30_000), 'both have rolled back (their candidate workers stopped)');
   t.equal((await infer(a.url, 'classifier')).body.model_version, '1', 'which serves the stable version');
+});
+
+t.test("a rollout one gateway's gate rolls back is rolled back on the other, which saw no traffic", async (t) => {
+  writeModel(repository, 'classifier', '3', failingClassifierModel());
+  const plan = { version: '3', stages: [{ kind: 'canary', percent: 50, minDurationMs: 600_000 }, { kind: 'promote' }], gates: { errors: { minRequests: 5 } } };
+  t.equal((await postJson(`${a.url}/admin/models/classifier/rollouts`, plan)).status, 202);
+  t.ok(await until(async () => (await rolloutState(b.url)) === 'canary', 30_000), 'in its canary stage on both');
+  // Traffic to the first gateway alone: only its gates read anything.
+  t.ok(await until(async () => (await Promise.all(Array.from({ length: 8 }, () => infer(a.url, 'classifier')))) && (await rolloutState(a.url)) === 'rolled-back', 30_000), 'the error gate rolls it back there');
+  t.ok(await until(async () => (await rolloutState(b.url)) === 'rolled-back', 10_000), 'and the other gateway rolls back too');
+  const reason = (await getJson(`${b.url}/admin/models/classifier/rollouts/current`)).body.reason as string;
+  t.match(reason, /aborted on another gateway of the fleet, which rolled back: .*error/, `the other gateway says why (${reason})`);
 });

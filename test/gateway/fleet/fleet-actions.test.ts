@@ -17,7 +17,7 @@ function targets(calls: string[]): AdminTargets {
     rollouts: {
       start: (model, plan) => (calls.push(`start ${model} ${JSON.stringify(plan)}`), {}),
       status: () => ({}),
-      abort: (model) => (calls.push(`abort ${model}`), {}),
+      abort: (model, reason) => (calls.push(`abort ${model}${reason?.includes('which rolled back') ? ' (rolled back there)' : ''}`), {}),
     },
     repository: {
       index: () => [],
