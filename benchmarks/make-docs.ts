@@ -20,7 +20,7 @@ import type { ScenarioReport } from './lib/results.ts';
 import { loadScenario } from './lib/scenario.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ORDER = ['overhead', 'batching', 'capacity', 'concurrency', 'replicas', 'chaos', 'scaling', 'rollout'];
+const ORDER = ['overhead', 'batching', 'capacity', 'concurrency', 'replicas', 'processes', 'chaos', 'scaling', 'rollout'];
 
 const INTRO = `# Benchmarks
 
@@ -41,7 +41,10 @@ generator; latencies come from HDR histograms (p50, p90, p99, p99.9, max).
   load generator's own ceiling on the machine). \`--gateway-processes 1,2\`
   (overhead, replicas) runs the gateway once per count of processes serving its
   port (\`gateway\`, \`gateway-2p\`), in interleaved rounds; the front processes'
-  CPU counts as gateway.
+  CPU counts as gateway. The \`processes\` scenario compares 1 and 2 processes
+  with batching off and on, and from the gateway's \`/metrics\` how evenly each
+  process's own balancing spreads requests over the workers, the rows per
+  worker run, and each process's share of the requests.
 - **CPU per request** by process role comes from \`/proc\`; "other processes" is
   what the rest of the machine used meanwhile. Load generator and systems share
   the machine's cores, so compare ratios within one run, not numbers across machines.

@@ -165,6 +165,8 @@ export type RunRecord = {
   round?: number;
   /** The memory scenario: the gateway's resident memory through the run, and what its cache tier held at the end. */
   memory?: RunMemory;
+  /** The processes scenario: how the run's work spread over the workers and the gateway processes. */
+  sharing?: RunSharing;
 };
 
 export type RunMemory = {
@@ -176,6 +178,24 @@ export type RunMemory = {
   cacheEntries?: number;
   cacheBytes?: number;
   cacheMaxBytes?: number;
+};
+
+/**
+ * One run's work by worker and by gateway process: differences of the
+ * gateway's GET /metrics counters scraped before and after the run
+ * (work-sharing.ts), for the run's model only.
+ */
+export type RunSharing = {
+  /** By worker (replica id): rows it ran (infergate_worker_batch_rows_sum; a request is --rows rows) and its runs (infergate_worker_runs_total, outcome ok). */
+  workers: Record<string, { rows: number; runs: number }>;
+  /** By gateway process ("leader", "front-1", …): requests it answered (infergate_requests_total), and the frames it sent and their rows (infergate_batch_size_rows). */
+  processes: Record<string, { requests: number; batches: number; batchRows: number }>;
+  /** The workers' rows, highest / lowest (null when one ran none). */
+  rowsMaxMin: number | null;
+  /** The workers' rows, coefficient of variation: standard deviation / mean (0 = even). */
+  rowsCv: number;
+  /** Rows per worker run over all workers (1 without batching at 1 row per request). */
+  rowsPerRun: number;
 };
 
 export type CapacityProbe = {

@@ -28,9 +28,9 @@ load:
   -d, --duration <s>         seconds per run                      (10)
       --amount <n>           requests per run instead of a duration
       --warmup <s>           closed-loop warm-up per system start (2)
-      --rounds <n>           cache, overhead/batching with --baseline, overhead/replicas
-                             with several --gateway-processes: every run n times,
-                             interleaved; medians reported (5)
+      --rounds <n>           cache, processes, overhead/batching with --baseline,
+                             overhead/replicas with several --gateway-processes: every
+                             run n times, interleaved; medians reported (5)
       --rate <r>             open loop at r req/s instead of closed loop
       --arrivals <a>         open-loop arrivals: constant | poisson (constant)
       --open-connections <n> keep-alive connections for open loop (64)
@@ -53,6 +53,8 @@ systems and capacity:
                              interleaved rounds (sets --rounds 5); the report pairs
                              each gateway-Np with gateway by round. Front processes'
                              CPU counts as gateway. baseline keeps one process.
+                             processes: the counts compared, each with batching off
+                             and on (1,2).
       --slo-ms <ms>          capacity: p99 latency SLO            (50)
       --max-error-rate <f>   capacity criterion and failure allowance (0.001 = 0.1%)
       --start-rate <r>       capacity search: first probe         (200)
