@@ -2,7 +2,7 @@
 // leader's mirror of its fleet and its control socket, and what a front does
 // when its leader asks (apply a mirror, hand over metrics, purge its cache).
 
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -129,6 +129,8 @@ export class ControlSocket {
       server.once('error', reject);
       server.listen(this.path, () => resolve());
     });
+    // Only this user's processes may connect, whatever directory workers.socketDir names.
+    chmodSync(this.path, 0o600);
     this.#server = server;
   }
 
