@@ -5,8 +5,8 @@ const USAGE = `usage: infergate <command> [options]
 
 commands:
   gateway [--config file] [--host h] [--port p] [--models dir] [--replicas n] [--redis-url url]
-          [--log-level level] [--log-format auto|json|pretty] [--access-log]
-          run the gateway with its local worker processes
+          [--processes n|auto] [--log-level level] [--log-format auto|json|pretty] [--access-log]
+          run the gateway with its local worker processes (n gateway processes on one port)
   worker  --listen <unix:/path.sock | host:port> --models <dir> [--model name[:versions]]...
           run one standalone worker
   models  [--out dir] [--if-missing]

@@ -100,6 +100,30 @@ const SCENARIOS: SmokeCase[] = [
       t.ok(r.highlights.some((h) => h.includes('gateway-2p/gateway req/s')), 'a gateway-2p/gateway ratio');
     },
   },
+  {
+    // Four gateways at once (1 and 2 processes, batching off and on), each run between two scrapes of GET /metrics.
+    name: 'processes',
+    args: ['--rounds', '1', '--connections', '4', ...tiny],
+    expect: (t, r) => {
+      t.same(r.runs.map((x) => [x.system, x.processes, x.round]), [
+        ['gateway batching off', 1, 1],
+        ['gateway-2p batching off', 2, 1],
+        ['gateway batching on', 1, 1],
+        ['gateway-2p batching on', 2, 1],
+      ]);
+      for (const run of r.runs) {
+        const s = run.sharing;
+        t.same(Object.keys(s?.workers ?? {}), ['worker-0', 'worker-1'], `${run.system}: both workers counted`);
+        const rows = Object.values(s?.workers ?? {}).reduce((a, w) => a + w.rows, 0);
+        const requests = Object.values(s?.processes ?? {}).reduce((a, p) => a + p.requests, 0);
+        t.ok(rows >= run.summary.ok && requests >= run.summary.ok, `${run.system}: every answer was run and counted (${rows} rows, ${requests} requests, ${run.summary.ok} ok)`);
+        t.ok(Object.keys(s?.processes ?? {}).every((p) => (run.processes === 1 ? ['leader'] : ['leader', 'front-1']).includes(p)), `${run.system}: requests by its processes`);
+        if (run.system.endsWith('batching off')) t.equal(s?.rowsPerRun, 1, `${run.system}: one row per run`);
+      }
+      t.ok(r.highlights.some((h) => h.includes('gateway-2p batching on vs gateway batching on')), 'the two-process gateway compared with one');
+      t.ok(r.sections?.some((x) => x.includes('Medians of the rounds')), 'the medians table');
+    },
+  },
 ];
 
 const dirs = smokeWorkspace(t);
