@@ -37,7 +37,7 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
     const deps: GatewayDeps = tracing ? { tracer: trace.getTracer('infergate-gateway') } : {};
     deps.logger = createLogger({ level: config.logging.level, format: config.logging.format, bindings: { process: name } });
     if (frontIndex !== undefined) {
-      deps.front = new FrontLink({ channel: process, process: name, controlSocketPath: env.INFERGATE_LEADER_SOCKET ?? '', forwardTimeoutMs: config.server.requestTimeoutMs, random: Math.random, logger: deps.logger });
+      deps.front = new FrontLink({ channel: process, process: name, controlSocketPath: env.INFERGATE_LEADER_SOCKET ?? '', forwardTimeoutMs: config.server.requestTimeoutMs + config.workers.startupTimeoutMs, random: Math.random, logger: deps.logger });
     } else if (processCount(config) > 1) {
       deps.fronts = frontProcesses(config, argv, env, deps.logger, () => gateway);
     }

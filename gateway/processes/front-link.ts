@@ -32,7 +32,7 @@ export type FrontLinkDeps = {
   process: string;
   /** The leader's control socket. */
   controlSocketPath: string;
-  /** A forwarded request's deadline. */
+  /** A forwarded request's deadline: as long as a model load may take (a repository load answers once it is done). */
   forwardTimeoutMs: number;
   random: () => number;
   logger: Logger;

@@ -66,7 +66,14 @@ export class FrontProcesses {
 
   /** Sends the mirror to every front when it changed since it was last sent (or to all, forced). */
   sendMirror(force = false): void {
-    const mirror = this.#deps.mirror();
+    let mirror: FleetMirror;
+    try {
+      mirror = this.#deps.mirror();
+    } catch (err) {
+      // A mirror read mid-change is taken again at the next tick; a timer must never end the leader.
+      this.#deps.logger.warn({ err }, 'the fleet mirror could not be read; the fronts get it at the next tick');
+      return;
+    }
     const text = JSON.stringify(mirror);
     if (!force && text === this.#lastMirror) return;
     this.#lastMirror = text;
@@ -134,7 +141,7 @@ export class FrontProcesses {
     if (message.kind === 'serving') {
       front.servingSinceMs = performance.now();
       this.#deps.logger.info({ front: front.index, pid: front.child?.pid }, 'gateway front process serving');
-      this.#send(front, { kind: 'mirror', mirror: this.#deps.mirror() });
+      this.sendMirror(true);
       return;
     }
     if (message.kind === 'ready') {
