@@ -3,36 +3,10 @@
 // not, and that each problem is logged once.
 
 import t from 'tap';
-import type { RepositoryModel } from '../../../common/model-repository.ts';
-import type { ModelSignature, WorkerModelsBody } from '../../../common/wire.ts';
 import { silentLogger } from '../../../common/logger.ts';
-import { ModelRegistry, type ReplicaView } from '../../../gateway/models/registry.ts';
+import { ModelRegistry } from '../../../gateway/models/registry.ts';
+import { model, replica, report, sig } from '../../helpers/registry-fixtures.ts';
 import { captureLogger } from '../../helpers/capture-logger.ts';
-
-const sig = (name: string, version: string, fingerprint = `fp-${name}-${version}`): ModelSignature => ({
-  name,
-  version,
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
-  outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }],
-  fingerprint,
-});
-const model = (name: string, versions: string[], extra: Partial<RepositoryModel> = {}): RepositoryModel => ({
-  name,
-  versions: versions.map((version) => ({ version, path: `/repo/${name}/${version}/model.onnx`, missing: false })),
-  config: {},
-  ...extra,
-});
-const report = (models: ModelSignature[], unavailable: Array<[string, string, string]> = [], warnings: Array<[string, string, string]> = []): WorkerModelsBody => ({
-  models,
-  unavailable: unavailable.map(([name, version, reason]) => ({ name, version, reason })),
-  warnings: warnings.map(([name, version, message]) => ({ name, version, message })),
-});
-const replica = (id: string, state: string, body: WorkerModelsBody | null): ReplicaView => ({
-  id,
-  state,
-  report: body,
-  runs: (m, v) => body?.models.some((s) => s.name === m && s.version === v) ?? false,
-});
 
 t.test('version states: READY with a ready replica, UNAVAILABLE as reported or scanned, else LOADING', async (t) => {
   const logs = captureLogger();

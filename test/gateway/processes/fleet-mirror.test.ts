@@ -3,27 +3,14 @@
 // version reloaded from a new file, and the rollout split a front applies.
 
 import t from 'tap';
-import type { RepositoryModel } from '../../../common/model-repository.ts';
-import type { ModelSignature, WorkerModelsBody } from '../../../common/wire.ts';
-import { ModelRegistry, type ReplicaView } from '../../../gateway/models/registry.ts';
+import type { WorkerModelsBody } from '../../../common/wire.ts';
+import { ModelRegistry } from '../../../gateway/models/registry.ts';
 import { applyMirror, mirroredTraffic, mirrorOf, type FleetMirror } from '../../../gateway/processes/fleet-mirror.ts';
 import type { Replica } from '../../../gateway/replicas/replica.ts';
 import { splitsToCandidate } from '../../../gateway/rollout/traffic-split.ts';
+import { model, replica, report, sig } from '../../helpers/registry-fixtures.ts';
 
-const sig = (name: string, version: string, fingerprint = `fp-${name}-${version}`): ModelSignature => ({
-  name,
-  version,
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
-  outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }],
-  fingerprint,
-});
-const model = (name: string, versions: string[]): RepositoryModel => ({
-  name,
-  versions: versions.map((version) => ({ version, path: `/repo/${name}/${version}/model.onnx`, missing: false })),
-  config: {},
-});
-const report = (models: ModelSignature[]): WorkerModelsBody => ({ models, unavailable: [], warnings: [] });
-const view = (id: string, body: WorkerModelsBody): ReplicaView => ({ id, state: 'ready', report: body, runs: (m, v) => body.models.some((s) => s.name === m && s.version === v) });
+const view = (id: string, body: WorkerModelsBody) => replica(id, 'ready', body);
 /** The parts of a replica the mirror reads. */
 const local = (id: string, state: string, body: WorkerModelsBody | null) => ({ id, state, report: body, address: { socketPath: `/run/${id}.sock` } }) as unknown as Replica;
 
