@@ -191,7 +191,7 @@ export class Gateway {
       autoscaling: () => this.modelControl.autoscaler.decisions(),
       rollouts: () => this.modelControl.rollouts.summaries(),
       workerScrapeTimeoutMs: WORKER_SCRAPE_TIMEOUT_MS,
-      ...(deps.fronts ? { otherProcesses: () => deps.fronts!.metrics() } : {}),
+      ...(deps.fronts ? { otherProcesses: () => deps.fronts!.metrics(), otherStats: (model, version) => deps.fronts!.stats(model, version) } : {}),
       logger,
       logging: config.logging,
       random,

@@ -17,7 +17,8 @@ import type { RequestObserver, RequestRecord, RunObserver } from './telemetry/re
 import type { Logger } from '../common/logger.ts';
 import type { LoggingConfig } from '../config/schema.ts';
 import { accessLog } from './observability/access-log.ts';
-import { InferenceStats } from './observability/inference-stats.ts';
+import { InferenceStats, type ModelStatsBody } from './observability/inference-stats.ts';
+import { mergeModelStats } from './observability/stats-merge.ts';
 import { StatusData } from './observability/status-data.ts';
 import { StatusHistory } from './observability/status-history.ts';
 import { StatusPage } from './observability/status-page.ts';
@@ -30,6 +31,8 @@ export type ObservabilityDeps = FleetSources & {
   workerScrapeTimeoutMs: number;
   /** In a leader of several processes: its fronts' metrics registries, merged into GET /metrics. */
   otherProcesses?: () => Promise<ProcessMetrics[]>;
+  /** In a leader of several processes: its fronts' inference statistics (same arguments as the route's). */
+  otherStats?: (model: string | undefined, version: string | undefined) => Promise<ModelStatsBody[]>;
   logger: Logger;
   logging: LoggingConfig;
   random: () => number;
@@ -39,6 +42,8 @@ export type ObservabilityDeps = FleetSources & {
 
 export type Observability = {
   registry: Registry;
+  /** Triton's statistics of this process alone (what a front hands its leader). */
+  statsBody: (model: string | undefined, version: string | undefined) => ModelStatsBody;
   requestMetrics: RequestMetrics;
   routes: ObservabilityRoutes;
   /** For the HTTP front: every inference request's record when it ends, and as it begins. */
@@ -83,10 +88,15 @@ export function buildObservability(deps: ObservabilityDeps): Observability {
 
   return {
     registry,
+    statsBody: (model, version) => stats.body(model, version),
     requestMetrics,
     routes: {
       metrics: async () => ({ status: 200, headers: { 'content-type': exposition.contentType }, body: await exposition.text() }),
-      modelStats: (model, version) => ({ status: 200, body: stats.body(model, version) }),
+      modelStats: (model, version) => {
+        const own = stats.body(model, version);
+        const others = deps.otherStats;
+        return others ? others(model, version).then((bodies) => ({ status: 200, body: mergeModelStats([own, ...bodies]) })) : { status: 200, body: own };
+      },
       statusPage: () => statusPage.reply(),
       statusData: () => statusData.reply(),
     },

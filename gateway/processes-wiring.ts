@@ -13,6 +13,7 @@ import type { ReplicaSet } from './replicas/replica-set.ts';
 import type { Replica } from './replicas/replica.ts';
 import type { RolloutControl } from './rollout/rollout-control.ts';
 import type { HttpFront } from './http/server.ts';
+import type { ModelStatsBody } from './observability/inference-stats.ts';
 import { applyMirror, mirrorOf, type FleetMirror } from './processes/fleet-mirror.ts';
 import type { FrontActions, FrontLink } from './processes/front-link.ts';
 import type { FrontProcesses } from './processes/front-processes.ts';
@@ -25,7 +26,7 @@ export type GatewayParts = {
   replicas: ReplicaSet;
   supervisor: { readonly replicas: readonly Replica[] };
   modelControl: { rollouts: Pick<RolloutControl, 'traffic'> };
-  observability: { registry: Registry };
+  observability: { registry: Registry; statsBody(model: string | undefined, version: string | undefined): ModelStatsBody };
   cache: { purge(model: string, version?: string): Promise<unknown> };
   redisTier: object | null;
   http: HttpFront;
@@ -102,6 +103,7 @@ export function frontActions(gateway: GatewayParts, leaderWorkers: Discovery): F
       void leaderWorkers.refresh();
     },
     metrics: () => gateway.observability.registry.getMetricsAsJSON(),
+    stats: (model, version) => gateway.observability.statsBody(model, version),
     // With Redis, the purge notice on its channel reaches every process already.
     purge: async (model, version) => (gateway.redisTier ? undefined : gateway.cache.purge(model, version)),
   };

@@ -54,7 +54,7 @@ export type ObservabilityRoutes = {
   /** GET /metrics: the Prometheus exposition of the gateway and its workers. */
   metrics(): Promise<Reply>;
   /** GET /v2/models[/{m}[/versions/{v}]]/stats: Triton's statistics extension; throws the catalogued 404 or 400. */
-  modelStats(model: string | undefined, version: string | undefined): Reply;
+  modelStats(model: string | undefined, version: string | undefined): Reply | Promise<Reply>;
   /** GET /: the status page. */
   statusPage(): Reply;
   /** GET /admin/status: what the status page draws. */

@@ -9,6 +9,7 @@ import { request, Agent } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { ModelStatsBody } from '../observability/inference-stats.ts';
 import type { RolloutTraffic } from '../infer/infer-service.ts';
 import type { FindWorkers } from '../sources/discovery.ts';
 import type { Reply } from '../http/reply.ts';
@@ -42,6 +43,7 @@ export type FrontLinkDeps = {
 export type FrontActions = {
   mirror(mirror: FleetMirror): void;
   metrics(): Promise<ProcessMetrics['metrics']>;
+  stats(model: string | undefined, version: string | undefined): ModelStatsBody;
   purge(model: string, version: string | undefined): Promise<unknown>;
 };
 
@@ -114,6 +116,16 @@ export class FrontLink {
       case 'metrics':
         this.#send({ kind: 'metrics', id: message.id, process: this.#deps.process, metrics: await actions.metrics() });
         return;
+      case 'stats': {
+        let body: ModelStatsBody | null = null;
+        try {
+          body = actions.stats(message.model, message.version);
+        } catch {
+          // The leader answers the 404 or 400 itself, from its own registry.
+        }
+        this.#send({ kind: 'stats', id: message.id, body });
+        return;
+      }
       case 'purge':
         try {
           await actions.purge(message.model, message.version);

@@ -12,6 +12,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../../common/logger.ts';
 import { crashesAfterExit, restartDelayMs, type BackoffPolicy } from '../supervisor/restart-backoff.ts';
+import type { ModelStatsBody } from '../observability/inference-stats.ts';
 import type { FleetMirror } from './fleet-mirror.ts';
 import type { FrontMessage, LeaderMessage, ProcessMetrics } from './process-messages.ts';
 
@@ -84,6 +85,13 @@ export class FrontProcesses {
   async metrics(): Promise<ProcessMetrics[]> {
     const answers = await Promise.all(this.#fronts.map((front) => this.#ask(front, (id) => ({ kind: 'metrics', id }))));
     return answers.flatMap((answer) => (answer?.kind === 'metrics' ? [{ process: answer.process, metrics: answer.metrics }] : []));
+  }
+
+  /** Each front's inference statistics; a front that does not answer in time (or cannot) is left out. */
+  async stats(model: string | undefined, version: string | undefined): Promise<ModelStatsBody[]> {
+    const asked = (id: number): LeaderMessage => ({ kind: 'stats', id, ...(model === undefined ? {} : { model }), ...(version === undefined ? {} : { version }) });
+    const answers = await Promise.all(this.#fronts.map((front) => this.#ask(front, asked)));
+    return answers.flatMap((answer) => (answer?.kind === 'stats' && answer.body ? [answer.body] : []));
   }
 
   /** Purges each front's in-process cache tier; resolves when all answered (or timed out). */

@@ -102,6 +102,9 @@ t.test('both processes answer, and an admin call through either one is the leade
   t.ok(answered.leader > 0, 'the leader answered some');
   t.ok(answered.front > 0, 'the front answered some');
   t.equal(answered.leader + answered.front, counts.ok, 'the merged metrics count every answer once');
+  const stats = (await (await fetch(`${gateway.origin}/v2/models/classifier/stats`)).json()) as { model_stats: Array<{ version: string; inference_stats: { success: { count: number } } }> };
+  const successes = stats.model_stats.reduce((sum, s) => sum + s.inference_stats.success.count, 0);
+  t.equal(successes, counts.ok, "Triton's statistics count both processes' requests");
 
   // Several connections, so that some land on each process: every one is answered by the leader's scale control.
   const ready = async (name: string) => sumOf(await scrape(gateway.origin), 'infergate_replicas', { state: 'ready', process: name });
