@@ -6,7 +6,8 @@
 // labelled `replica`, once).
 //
 //   requests per worker  infergate_worker_batch_rows_sum   rows run (= requests at one row each,
-//                                                          batched or not; runs_total counts batches)
+//                                                          batched or not; runs_total counts batches;
+//                                                          unique bodies: a batch runs identical rows once)
 //   rows per run         …_batch_rows_sum / infergate_worker_runs_total{outcome="ok"}
 //   share by process     infergate_requests_total by `process` (absent with one process: "leader")
 

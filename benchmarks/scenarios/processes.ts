@@ -75,9 +75,9 @@ const scenario: Scenario = {
     const runs = report.runs.filter((r) => !r.failure && r.sharing);
     const systems = [...new Set(runs.map((r) => r.system))];
     const loads = [...new Set(runs.map((r) => r.load.connections))];
-    const perRun = ['| run | req/s | p99 ms | gateway µs/req | requests per worker | max/min | CV | rows/run | requests by process |', '|---|--:|--:|--:|---|--:|--:|--:|---|'];
+    const perRun = ['| run | req/s | p99 ms | gateway µs/req | requests per worker | max/min | CV | rows/run | share by process |', '|---|--:|--:|--:|---|--:|--:|--:|---|'];
     for (const r of runs) perRun.push(`| ${r.system} · ${r.load.connections} conn${r.round === undefined ? '' : ` · round ${r.round}`} | ${cells(r).join(' | ')} |`);
-    const medians = ['| system | conn | rounds | req/s | p99 ms | gateway µs/req | max/min | CV | rows/run | requests by process |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|---|'];
+    const medians = ['| system | conn | rounds | req/s | p99 ms | gateway µs/req | max/min | CV | rows/run | share by process |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|---|'];
     const highlights: string[] = [];
     for (const connections of loads) {
       for (const system of systems) {
@@ -90,12 +90,12 @@ const scenario: Scenario = {
     }
     const chosen = representativeRuns(runs);
     const category = (r: RunRecord): string => `${r.load.connections} conn`;
-    const subtitle = `${report.config.model}, ${report.config.replicas} workers, closed loop, median round`;
+    const subtitle = `${report.config.model}, ${report.config.replicas} workers, closed loop`;
     return {
       highlights,
       charts: [
-        throughputBars(chosen, { file: 'throughput.svg', title: 'Throughput by process count and batching', subtitle, xLabel: 'load', category }),
-        sharingBars(runs, loads, systems, subtitle),
+        throughputBars(chosen, { file: 'throughput.svg', title: 'Throughput by process count and batching', subtitle: `${subtitle}, median round`, xLabel: 'load', category }),
+        sharingBars(runs, loads, systems, `${subtitle}, median of the rounds`),
       ],
       sections: [`**Medians of the rounds**\n\n${medians.join('\n')}`, `**Every run** (requests per worker: rows each worker ran)\n\n${perRun.join('\n')}`],
     };
@@ -139,7 +139,7 @@ function comparison(runs: readonly RunRecord[], config: string, connections: num
       `**${config}, ${connections} conn**: ${system} vs ${label(1, config)}: req/s ${formatRate(m.rps)} vs ${formatRate(m1.rps)}${paired}, ` +
         `p99 ${m.p99Ms.toFixed(2)} vs ${m1.p99Ms.toFixed(2)} ms, gateway ${us(m.gatewayUs)} vs ${us(m1.gatewayUs)} µs/req; ` +
         `workers max/min ${fixed(m.maxMin, 3)} vs ${fixed(m1.maxMin, 3)}, CV ${fixed(m.cv, 3)} vs ${fixed(m1.cv, 3)}; rows/run ${fixed(m.rowsPerRun, 2)} vs ${fixed(m1.rowsPerRun, 2)}; ` +
-        `requests by process ${m.shares}`,
+        `share by process ${m.shares}`,
     );
   }
   return lines;
