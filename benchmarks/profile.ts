@@ -57,6 +57,7 @@ writeFileSync(
 );
 const gateway = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, join(ROOT, 'bin', 'infergate.ts'), 'gateway', '--config', configFile], {
   stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, INFERGATE_GRPC_PORT: '0' },
 });
 let stdout = '';
 await new Promise<void>((ready, fail) => {

@@ -31,6 +31,7 @@ export const OVERRIDES: readonly Override[] = [
   { flag: '--host', env: 'INFERGATE_HOST', path: ['server', 'host'], numeric: false },
   { flag: '--port', env: 'INFERGATE_PORT', path: ['server', 'port'], numeric: true },
   { flag: '--processes', env: 'INFERGATE_PROCESSES', path: ['server', 'processes'], numeric: true },
+  { flag: '--grpc-port', env: 'INFERGATE_GRPC_PORT', path: ['server', 'grpcPort'], numeric: true },
   { flag: '--models', env: 'INFERGATE_MODELS', path: ['models', 'repository'], numeric: false },
   { flag: '--replicas', env: 'INFERGATE_REPLICAS', path: ['models', 'defaultReplicas'], numeric: true },
   { flag: '--model-control-mode', env: 'INFERGATE_MODEL_CONTROL_MODE', path: ['models', 'controlMode'], numeric: false },

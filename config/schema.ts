@@ -55,6 +55,13 @@ export const configSchema = z
          * taken by every gateway on the same Redis and cache.keyPrefix, each on the workers it runs.
          */
         shareAdminActions: z.boolean().default(true),
+        /** KServe v2 gRPC (inference.GRPCInferenceService) on this port, beside HTTP; 0: no gRPC listener. */
+        grpcPort: z.number().int().min(0).max(65535).default(8001),
+        /** Largest gRPC message received or sent (a request's or an answer's tensors with their framing). */
+        grpcMaxMessageBytes: positiveInt().default(64 * 1024 * 1024),
+        /** How often the server pings an idle gRPC connection, and how long it waits for the answer before closing it. */
+        grpcKeepaliveTimeMs: positiveInt().default(7_200_000),
+        grpcKeepaliveTimeoutMs: positiveInt().default(20_000),
       })
       .strict()
       .prefault({}),

@@ -104,7 +104,9 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       // Only when asked: a --baseline checkout from before server.processes would refuse the flag.
       const processes = ctx.gatewayProcesses ?? 1;
       if (processes > 1) args.push('--processes', String(processes));
-      const { handle } = await ctx.processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: ctx.readyTimeoutMs });
+      // No gRPC listener on a fixed port (from the environment: a --baseline checkout from before it ignores the variable).
+      const env = { ...process.env, INFERGATE_GRPC_PORT: '0' };
+      const { handle } = await ctx.processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: ctx.readyTimeoutMs, env });
       const port = /listening on http:\/\/[^\s]+?:(\d+)/.exec(handle.output())?.[1];
       if (!port) {
         await handle.stop();

@@ -90,7 +90,16 @@ export function decodeInferRequest(body: Uint8Array, signature: ModelSignature, 
   } catch (err) {
     throw new InfergateError('GW_ERR_MALFORMED_JSON', (err as Error).message);
   }
-  const request = checkRequest(root, signature, split && new BinarySection(split.binary), limitsOf(options));
+  return decodeParsedInferRequest(root, signature, split?.binary, options);
+}
+
+/**
+ * Steps 1–7 on a request already in the protocol's JSON shape, with its binary section: what decodeInferRequest
+ * does after parsing, and what another protocol's front (gRPC) calls once it has translated its message into
+ * that shape, so that every front checks and converts tensors the one same way.
+ */
+export function decodeParsedInferRequest(root: unknown, signature: ModelSignature, binary: Uint8Array | undefined, options: DecodeOptions = {}): DecodedInferRequest {
+  const request = checkRequest(root, signature, binary && new BinarySection(binary), limitsOf(options));
   // Step 6 for every input before step 7 for any.
   const leaves = request.inputs.map(({ spec, shape, data, bytes }) => {
     if (bytes) return void checkBinaryTensor(spec.name, spec.datatype, shape, bytes);

@@ -29,7 +29,7 @@ export type StartedGateway = { gateway: Gateway; url: string; repository: string
 export async function startGateway(t: Teardown, overrides: Overrides = {}, repository?: string, logger: Logger = silentLogger()): Promise<StartedGateway> {
   const repo = repository ?? (await demoRepository(t));
   // Workers print their own lines to the shared stdout: only warnings and worse, unless a test asks for more.
-  const raw: Record<string, object> = { server: { port: 0 }, models: { repository: repo }, logging: { level: 'warn' } };
+  const raw: Record<string, object> = { server: { port: 0, grpcPort: 0 }, models: { repository: repo }, logging: { level: 'warn' } };
   for (const [section, values] of Object.entries(overrides)) raw[section] = Array.isArray(values) ? values : { ...raw[section], ...values };
   const config = configSchema.parse(raw);
   const gateway = new Gateway(config, { logger });
