@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tracer } from '@opentelemetry/api';
 import { InfergateError } from '../common/errors.ts';
+import { listening } from '../common/listening.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import type { InferAnswer, WorkerModelsBody } from '../common/wire.ts';
 import type { GatewayConfig } from '../config/schema.ts';
@@ -20,6 +21,8 @@ import { InferService } from './infer/infer-service.ts';
 import { buildModelControl, type ModelControl } from './model-control-wiring.ts';
 import type { HttpFront } from './http/server.ts';
 import { buildHttpFront } from './http-front-wiring.ts';
+import type { GrpcFront } from './grpc/grpc-front.ts';
+import { buildGrpcFront } from './grpc-front-wiring.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { startingModels } from './models/repository.ts';
@@ -81,6 +84,8 @@ export class Gateway {
   /** What changes models and replicas while serving: repository control, poll mode's watch, scaling, autoscaler. */
   readonly modelControl: ModelControl;
   readonly http: HttpFront;
+  /** KServe v2 gRPC on server.grpcPort; null when it is 0, and in a front process (the leader serves gRPC). */
+  readonly grpc: GrpcFront | null;
   /** Metrics, inference statistics, spans and the status page. */
   readonly observability: Observability;
   readonly #ownedSocketDir: string | null;
@@ -230,6 +235,7 @@ export class Gateway {
       observability: this.observability,
       logger,
     });
+    this.grpc = deps.front ? null : buildGrpcFront({ config, service: this.infer, registry: this.registry, admin: this.modelControl.admin, observability: this.observability, version: PACKAGE_VERSION, now, logger });
   }
 
   /**
@@ -239,13 +245,9 @@ export class Gateway {
    */
   async listen(): Promise<AddressInfo> {
     const { server } = this.http;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: this.config.server.port, host: this.config.server.host, reusePort: processCount(this.config) > 1 }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const { host, port, grpcPort } = this.config.server;
+    await listening(server, { port, host, reusePort: processCount(this.config) > 1 });
+    await this.grpc?.listen(host, grpcPort);
     for (const source of this.sources) source.start();
     this.healthChecker.start();
     // A front changes nothing: the leader runs the model control, and its mirror says what changed.
@@ -279,7 +281,8 @@ export class Gateway {
       this.modelControl.watch?.close();
       this.modelControl.autoscaler.close();
       this.modelControl.rollouts.close();
-      await Promise.all([this.http.drain(this.config.server.shutdownGraceMs), this.role.drain(this.config.server.shutdownGraceMs)]);
+      const graceMs = this.config.server.shutdownGraceMs;
+      await Promise.all([this.http.drain(graceMs), this.grpc?.close(graceMs), this.role.drain(graceMs)]);
       // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.
       const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');
       this.batching.destroy(stopped);

@@ -44,6 +44,8 @@ export type Observability = {
   registry: Registry;
   /** Triton's statistics of this process alone (what a front hands its leader). */
   statsBody: (model: string | undefined, version: string | undefined) => ModelStatsBody;
+  /** Triton's statistics of every process of the gateway (the leader asks its fronts). */
+  allStatsBody: (model: string | undefined, version: string | undefined) => ModelStatsBody | Promise<ModelStatsBody>;
   requestMetrics: RequestMetrics;
   routes: ObservabilityRoutes;
   /** For the HTTP front: every inference request's record when it ends, and as it begins. */
@@ -79,6 +81,11 @@ export function buildObservability(deps: ObservabilityDeps): Observability {
     startedAtMs: Date.now(),
   });
   const statusPage = new StatusPage();
+  const allStats = (model: string | undefined, version: string | undefined): ModelStatsBody | Promise<ModelStatsBody> => {
+    const own = stats.body(model, version);
+    const others = deps.otherStats;
+    return others ? others(model, version).then((bodies) => mergeModelStats([own, ...bodies])) : own;
+  };
 
   const observers: RequestObserver[] = [requestMetrics.onRequest, stats.onRequest];
   if (spans) observers.push(spans.onRequest);
@@ -89,13 +96,13 @@ export function buildObservability(deps: ObservabilityDeps): Observability {
   return {
     registry,
     statsBody: (model, version) => stats.body(model, version),
+    allStatsBody: allStats,
     requestMetrics,
     routes: {
       metrics: async () => ({ status: 200, headers: { 'content-type': exposition.contentType }, body: await exposition.text() }),
       modelStats: (model, version) => {
-        const own = stats.body(model, version);
-        const others = deps.otherStats;
-        return others ? others(model, version).then((bodies) => ({ status: 200, body: mergeModelStats([own, ...bodies]) })) : { status: 200, body: own };
+        const body = allStats(model, version);
+        return body instanceof Promise ? body.then((merged) => ({ status: 200, body: merged })) : { status: 200, body };
       },
       statusPage: () => statusPage.reply(),
       statusData: () => statusData.reply(),

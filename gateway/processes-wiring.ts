@@ -6,6 +6,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { listening } from '../common/listening.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Registry } from 'prom-client';
 import type { ModelRegistry } from './models/registry.ts';
@@ -127,10 +128,7 @@ export class ControlSocket {
     rmSync(this.path, { force: true });
     const server = createServer({ keepAliveTimeout: 65_000 }, front.onRequest);
     server.on('connection', (socket) => this.sockets.add(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.path, () => resolve());
-    });
+    await listening(server, { path: this.path });
     // Only this user's processes may connect, whatever directory workers.socketDir names.
     chmodSync(this.path, 0o600);
     this.#server = server;

@@ -1,10 +1,12 @@
 // The controls a request may set on its own run, judged the same way
 // whatever carried them (an HTTP header, a KServe parameter, gRPC metadata):
-// its priority (1 is highest) and a deadline shorter than the model's. A
-// front reads the raw values; these only judge them.
+// its priority (1 is highest), a deadline shorter than the model's, a fresh
+// answer, and the order of the outputs. A front reads the raw values; these
+// only judge them.
 
 import { InfergateError } from '../../common/errors.ts';
 import { describe } from '../../common/kserve/describe.ts';
+import type { InferAnswer, Tensor } from '../../common/wire.ts';
 
 /** What a model version allows a request to ask for. */
 export type ControlLimits = { priorityLevels: number; timeoutMs: number };
@@ -27,4 +29,21 @@ export function askedTimeoutMs(raw: unknown, limits: ControlLimits): number | un
     throw new InfergateError('GW_ERR_INVALID_REQUEST', `timeout must be a positive number of milliseconds, got ${describe(raw)}`);
   }
   return Math.min(value, limits.timeoutMs);
+}
+
+/** Whether the request asks for a fresh answer (KServe parameter `no_cache`): the cache is not asked, the answer is still stored. */
+export function wantsFreshAnswer(parameters: Record<string, unknown> | undefined): boolean {
+  const noCache = parameters?.no_cache;
+  if (noCache === undefined || typeof noCache === 'boolean') return noCache === true;
+  throw new InfergateError('GW_ERR_INVALID_REQUEST', `"parameters": "no_cache" must be true or false, not ${JSON.stringify(noCache)}`);
+}
+
+/** The answer's tensors in the order the request named its outputs (all of them, as the model gives them, when it named none). */
+export function inRequestedOrder(answer: InferAnswer, outputs: readonly string[] | undefined): InferAnswer {
+  if (outputs === undefined) return answer;
+  const { tensors } = answer;
+  if (tensors.length === outputs.length && tensors.every((t, i) => t.name === outputs[i])) return answer;
+  const byName = new Map<string, Tensor>(tensors.map((t) => [t.name, t]));
+  const ordered = outputs.map((name) => byName.get(name)).filter((t): t is Tensor => t !== undefined);
+  return { model: answer.model, version: answer.version, tensors: ordered };
 }

@@ -14,7 +14,7 @@
 import type { RequestTag, WorkerTiming } from '../../common/wire.ts';
 
 /** The front a request came in by (a metrics label: bounded). */
-export type Protocol = 'rest';
+export type Protocol = 'rest' | 'grpc';
 
 /** How the result cache took part (result-cache.ts's outcomes; undefined when the request never got that far). */
 export type CacheTook = 'hit' | 'miss' | 'joined' | 'bypass' | 'off';

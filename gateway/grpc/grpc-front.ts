@@ -1,0 +1,172 @@
+// The gateway's gRPC front: KServe v2's inference.GRPCInferenceService with
+// Triton's extensions (protos/grpc_service.proto), on server.grpcPort. Every
+// RPC translates into what the REST routes call: the infer service, the
+// registry, the repository control, the statistics. Errors carry the
+// catalogued code in the trailing metadata and the kind's status code.
+//
+// The listener is a plain net.Server whose connections are handed to the
+// gRPC server (grpc-js's connection injector): the gateway owns the socket
+// as it does the HTTP one. With server.processes > 1 the leader alone
+// serves gRPC (a front would need the leader for the repository RPCs). Close: the listener stops, open connections are told to go away and get
+// the drain's grace to finish their calls, then the server shuts down.
+
+import { createServer, type Server as NetServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { loadPackageDefinition, Metadata, Server, ServerCredentials, status, type ConnectionInjector, type ServerDuplexStream, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { asInfergateError, InfergateError } from '../../common/errors.ts';
+import { listening } from '../../common/listening.ts';
+import type { Logger } from '../../common/logger.ts';
+import { modelMetadata, SERVER_NAME } from '../../common/kserve/metadata.ts';
+import type { ModelRegistry } from '../models/registry.ts';
+import type { ModelStatsBody } from '../observability/inference-stats.ts';
+import type { TritonModelConfig } from '../models/triton-model-config.ts';
+import type { RepositoryIndexEntry } from '../repository/repository-control.ts';
+import { grpcInfer, type GrpcInferDeps } from './grpc-infer.ts';
+import { ERROR_CODE_METADATA, grpcStatusOf } from './grpc-status.ts';
+import type { GrpcInferRequest } from './grpc-tensors.ts';
+
+const PROTOS = fileURLToPath(new URL('./protos/', import.meta.url));
+
+/** The service definition, loaded once per process: field names as the .proto spells them, int64 as numbers. */
+let serviceDefinition: ReturnType<typeof loadService> | undefined;
+function loadService() {
+  const definition = loadSync('grpc_service.proto', { includeDirs: [PROTOS], keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  const inference = loadPackageDefinition(definition).inference as unknown as { GRPCInferenceService: { service: Parameters<Server['addService']>[0] } };
+  return inference.GRPCInferenceService.service;
+}
+
+export type GrpcFrontDeps = GrpcInferDeps & {
+  registry: ModelRegistry;
+  repository: { index(): RepositoryIndexEntry[]; load(model: string): Promise<void>; unload(model: string): Promise<void> };
+  /** Triton's statistics (of every process of the gateway). */
+  statistics: (model: string | undefined, version: string | undefined) => ModelStatsBody | Promise<ModelStatsBody>;
+  modelConfig: (model: string, version: string | undefined) => TritonModelConfig;
+  /** Throws for a caller who may not use the repository RPCs (the admin rule of the REST routes). */
+  adminAccess: (authorization: string | undefined, remoteAddress: string | undefined) => void;
+  strictReadiness: boolean;
+  version: string;
+  settings: { maxMessageBytes: number; keepaliveTimeMs: number; keepaliveTimeoutMs: number };
+  logger: Logger;
+};
+
+export class GrpcFront {
+  readonly #deps: GrpcFrontDeps;
+  readonly #server: Server;
+  readonly #injector: ConnectionInjector;
+  readonly #listener: NetServer;
+  #closing: Promise<void> | null = null;
+
+  constructor(deps: GrpcFrontDeps) {
+    this.#deps = deps;
+    const { settings } = deps;
+    this.#server = new Server({
+      'grpc.max_receive_message_length': settings.maxMessageBytes,
+      'grpc.max_send_message_length': settings.maxMessageBytes,
+      'grpc.keepalive_time_ms': settings.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': settings.keepaliveTimeoutMs,
+    });
+    serviceDefinition ??= loadService();
+    this.#server.addService(serviceDefinition, this.#implementation());
+    this.#injector = this.#server.createConnectionInjector(ServerCredentials.createInsecure());
+    this.#listener = createServer((socket) => this.#injector.injectConnection(socket));
+  }
+
+  /** Listens on host:port; resolves with the bound port. */
+  async listen(host: string, port: number): Promise<number> {
+    await listening(this.#listener, { host, port });
+    return (this.#listener.address() as { port: number }).port;
+  }
+
+  /** Stops taking connections; calls in flight get `graceMs` to finish, then every connection is closed. Idempotent. */
+  close(graceMs: number): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#listener.close();
+      this.#injector.drain(graceMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        this.#server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.#injector.destroy();
+    })();
+    return this.#closing;
+  }
+
+  #implementation(): UntypedServiceImplementation {
+    const { registry } = this.#deps;
+    const unary = <Req, Res>(answer: (request: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) => (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+      Promise.resolve()
+        .then(() => answer(call.request, call))
+        .then((response) => callback(null, response), (err: unknown) => callback(this.#grpcError(err)));
+    };
+    const admin = <Req, Res>(answer: (request: Req) => Res | Promise<Res>) =>
+      unary<Req, Res>((request, call) => {
+        const [authorization] = call.metadata.get('authorization');
+        this.#deps.adminAccess(typeof authorization === 'string' ? authorization : undefined, peerAddress(call.getPeer()));
+        return answer(request);
+      });
+    return {
+      ServerLive: unary(() => ({ live: true })),
+      ServerReady: unary(() => ({ ready: registry.readiness(this.#deps.strictReadiness).ready })),
+      ModelReady: unary((request: { name: string; version: string }) => ({ ready: registry.resolveVersion(request.name, request.version || undefined).state === 'READY' })),
+      ServerMetadata: unary(() => ({ name: SERVER_NAME, version: this.#deps.version, extensions: ['model_repository', 'statistics', 'model_configuration'] })),
+      ModelMetadata: unary((request: { name: string; version: string }) => {
+        const model = registry.model(request.name);
+        const resolved = registry.resolve(request.name, request.version || undefined);
+        return modelMetadata(resolved.signature, request.version ? [resolved.version] : model.versions.map((v) => v.version));
+      }),
+      ModelConfig: unary((request: { name: string; version: string }) => ({ config: this.#deps.modelConfig(request.name, request.version || undefined) })),
+      ModelStatistics: unary(async (request: { name: string; version: string }) => this.#deps.statistics(request.name || undefined, request.version || undefined)),
+      ModelInfer: unary((request: GrpcInferRequest, call) => grpcInfer(this.#deps, request, call.metadata, call.getDeadline())),
+      ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, object>) => this.#stream(call),
+      RepositoryIndex: admin((request: { ready: boolean }) => ({ models: this.#deps.repository.index().filter((m) => !request.ready || m.state === 'READY').map((m) => ({ version: '', reason: '', ...m })) })),
+      RepositoryModelLoad: admin(async (request: { model_name: string }) => (await this.#deps.repository.load(request.model_name), {})),
+      RepositoryModelUnload: admin(async (request: { model_name: string }) => (await this.#deps.repository.unload(request.model_name), {})),
+    };
+  }
+
+  /**
+   * ModelStreamInfer: each request runs as it arrives; the answers go back in the order the requests came, each
+   * with its error (the stream itself stays open after a failed request, as Triton's does).
+   */
+  #stream(call: ServerDuplexStream<GrpcInferRequest, object>): void {
+    let previous: Promise<void> = Promise.resolve();
+    call.on('data', (request: GrpcInferRequest) => {
+      const answered = grpcInfer(this.#deps, request, call.metadata, call.getDeadline()).then(
+        (infer_response) => ({ error_message: '', infer_response }),
+        (err: unknown) => ({ error_message: asInfergateError(err).message }),
+      );
+      previous = previous.then(async () => {
+        const message = await answered;
+        if (!call.cancelled) call.write(message);
+      });
+    });
+    call.on('end', () => void previous.then(() => call.end()));
+  }
+
+  /** A catalogued error as a gRPC status, its code in the trailing metadata; anything else is INTERNAL (and logged). */
+  #grpcError(err: unknown): { code: status; details: string; metadata: Metadata } {
+    const error = err instanceof InfergateError ? err : asInfergateError(err);
+    if (error.code === 'GW_ERR_INTERNAL') this.#deps.logger.error({ err }, 'internal error in a gRPC call');
+    const metadata = new Metadata();
+    metadata.set(ERROR_CODE_METADATA, error.code);
+    if (error.retryAfterSeconds !== undefined) metadata.set('retry-after', String(error.retryAfterSeconds));
+    return { code: grpcStatusOf(error.kind), details: error.message, metadata };
+  }
+}
+
+/** The peer's address from grpc-js's "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" / "127.0.0.1:5000". */
+export function peerAddress(peer: string): string | undefined {
+  const bare = peer.replace(/^ipv[46]:/, '');
+  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(bare);
+  if (bracketed) return bracketed[1];
+  const plain = /^([^:]+):\d+$/.exec(bare);
+  return plain ? plain[1] : undefined;
+}
