@@ -28,10 +28,10 @@ import type { GrpcInferRequest } from './grpc-tensors.ts';
 
 const PROTOS = fileURLToPath(new URL('./protos/', import.meta.url));
 
-/** The service definition, loaded once per process: field names as the .proto spells them, int64 as numbers. */
+/** The service definition, loaded once per process: field names as the .proto spells them, 64-bit integers as exact decimal strings. */
 let serviceDefinition: ReturnType<typeof loadService> | undefined;
 function loadService() {
-  const definition = loadSync('grpc_service.proto', { includeDirs: [PROTOS], keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  const definition = loadSync('grpc_service.proto', { includeDirs: [PROTOS], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   const inference = loadPackageDefinition(definition).inference as unknown as { GRPCInferenceService: { service: Parameters<Server['addService']>[0] } };
   return inference.GRPCInferenceService.service;
 }

@@ -18,7 +18,7 @@ import { decodeParsedInferRequest, type DecodedInferRequest, type DecodeOptions 
 import type { ModelSignature, Tensor } from '../../common/wire.ts';
 
 /** An InferParameter as @grpc/proto-loader gives it (oneofs: true names the field that is set). */
-export type GrpcParameter = { parameter_choice?: string; bool_param?: boolean; int64_param?: number; string_param?: string; double_param?: number; uint64_param?: number };
+export type GrpcParameter = { parameter_choice?: string; bool_param?: boolean; int64_param?: number | string; string_param?: string; double_param?: number; uint64_param?: number | string };
 
 export type GrpcContents = {
   bool_contents?: boolean[];
@@ -36,7 +36,7 @@ export type GrpcInferRequest = {
   model_version: string;
   id: string;
   parameters: Record<string, GrpcParameter>;
-  inputs: Array<{ name: string; datatype: string; shape: number[]; parameters: Record<string, GrpcParameter>; contents: GrpcContents | null }>;
+  inputs: Array<{ name: string; datatype: string; shape: Array<number | string>; parameters: Record<string, GrpcParameter>; contents: GrpcContents | null }>;
   outputs: Array<{ name: string; parameters: Record<string, GrpcParameter> }>;
   raw_input_contents: Uint8Array[];
 };
@@ -93,7 +93,8 @@ export function decodeGrpcInferRequest(message: GrpcInferRequest, signature: Mod
   const binary: Uint8Array[] = [];
   const inputs = message.inputs.map((input, i) => {
     const parameters = plainParameters(input.parameters) ?? {};
-    const base = { name: input.name, datatype: input.datatype, shape: input.shape };
+    // int64 dims arrive as decimal strings (the loader keeps 64-bit integers exact).
+    const base = { name: input.name, datatype: input.datatype, shape: input.shape.map(Number) };
     if (raw.length > 0) {
       if (hasContents(input.contents)) throw invalid(`input ${clientText(input.name)} has contents, and the request also has raw_input_contents: send one or the other`);
       binary.push(raw[i]!);
@@ -136,9 +137,8 @@ function typedElements(name: string, datatype: string, contents: GrpcContents | 
   for (const [other, values] of Object.entries(contents ?? {})) {
     if (other !== field && Array.isArray(values) && values.length > 0) throw invalid(`input ${clientText(name)}: ${datatype} elements belong in contents.${field}, not contents.${other}`);
   }
-  const values = contents?.[field] ?? [];
-  // int64/uint64 may come as decimal strings (exact beyond 2^53); the JSON path reads numbers.
-  return field === 'int64_contents' || field === 'uint64_contents' ? values.map((v) => (typeof v === 'string' ? Number(v) : v)) : values;
+  // 64-bit integers come as decimal strings (exact beyond 2^53), which the shared conversion reads as the JSON path does.
+  return contents?.[field] ?? [];
 }
 
 /** BYTES elements in the binary layout: each one's 4-byte little-endian length, then its bytes. */

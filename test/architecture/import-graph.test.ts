@@ -36,6 +36,7 @@ const FLOORS: Record<string, number> = {
   'gateway/observability': 9,
   'gateway/rollout': 9,
   'gateway/processes': 10,
+  'gateway/grpc': 10,
   'gateway/fleet': 10,
   gateway: 11,
   bin: 12,
