@@ -26,6 +26,7 @@ export type ErrorKind =
   | 'overloaded'
   | 'unavailable'
   | 'deadline_exceeded'
+  | 'cancelled'
   | 'internal';
 
 export const ERROR_CATALOG = {
@@ -38,6 +39,9 @@ export const ERROR_CATALOG = {
   GW_ERR_BODY_TOO_LARGE: { kind: 'too_large', summary: 'request body is larger than the configured limit' },
   GW_ERR_BODY_TIMEOUT: { kind: 'slow_client', summary: "the request body did not arrive within the request's deadline" },
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported_format', summary: 'request body has a content type the endpoint cannot read' },
+  GW_ERR_UNSUPPORTED_ENCODING: { kind: 'unsupported_format', summary: 'request body has a Content-Encoding the gateway cannot decode (it reads gzip, deflate and identity)' },
+  GW_ERR_MALFORMED_ENCODING: { kind: 'invalid_argument', summary: 'request body does not decode as its Content-Encoding says' },
+  GW_ERR_CORS_ORIGIN: { kind: 'permission_denied', summary: 'a CORS preflight from an origin that server.cors does not allow' },
 
   // Admin plane.
   GW_ERR_INVALID_ADMIN_REQUEST: { kind: 'invalid_argument', summary: 'an admin request body is not valid; the message names the field' },
@@ -73,6 +77,7 @@ export const ERROR_CATALOG = {
   GW_ERR_MODEL_NOT_READY: { kind: 'unavailable', summary: 'no ready replica serves this model' },
   GW_ERR_UPSTREAM_UNAVAILABLE: { kind: 'unavailable', summary: 'every attempt to reach a replica failed' },
   GW_ERR_DEADLINE_EXCEEDED: { kind: 'deadline_exceeded', summary: "the request's deadline passed before it was answered" },
+  GW_ERR_CANCELLED: { kind: 'cancelled', summary: 'the client cancelled the request (or went away) before it ran' },
   GW_ERR_SHUTTING_DOWN: { kind: 'unavailable', summary: 'the process is draining and takes no new work' },
   GW_ERR_CACHE_UNAVAILABLE: { kind: 'unavailable', summary: 'the shared cache tier (Redis) could not be reached for this operation' },
   GW_ERR_INTERNAL: { kind: 'internal', summary: 'an unexpected internal error (a bug: please report it)' },

@@ -22,6 +22,8 @@ const HTTP_STATUS: Record<ErrorKind, number> = {
   overloaded: 503,
   unavailable: 503,
   deadline_exceeded: 504,
+  // NGINX's "client closed request": nobody reads it, but the metrics and logs count it apart from real failures.
+  cancelled: 499,
 };
 
 export function httpStatusOf(error: Pick<InfergateError, 'kind'>): number {

@@ -24,6 +24,8 @@ export type BatchRequest = {
   deadlineMs: number;
   /** Its record, written as it goes through the queue and the run (request-record.ts). */
   record?: RequestRecord | undefined;
+  /** Aborted when the client cancels: the request leaves the queue (once in a batch, it runs and its answer is dropped). */
+  signal?: AbortSignal | undefined;
 };
 
 /** A queued request, as the batcher hands it over. */

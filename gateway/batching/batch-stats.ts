@@ -4,7 +4,7 @@
 // inclusive) so snapshots from several gateways can be added up.
 
 export type BatchReason = 'full' | 'preferred' | 'delay' | 'deadline' | 'oversize';
-export type RejectReason = 'queueFull' | 'deadline' | 'expectedWait';
+export type RejectReason = 'queueFull' | 'deadline' | 'expectedWait' | 'cancelled';
 
 const BATCH_ROWS_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] as const;
 const QUEUE_MS_BOUNDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500] as const;
@@ -54,7 +54,7 @@ export class BatchStats {
   readonly #rows = histogram(BATCH_ROWS_BOUNDS);
   readonly #queueMs = histogram(QUEUE_MS_BOUNDS);
   readonly #reasons: Record<BatchReason, number> = { full: 0, preferred: 0, delay: 0, deadline: 0, oversize: 0 };
-  readonly #rejects: Record<RejectReason, number> = { queueFull: 0, deadline: 0, expectedWait: 0 };
+  readonly #rejects: Record<RejectReason, number> = { queueFull: 0, deadline: 0, expectedWait: 0, cancelled: 0 };
 
   batchFormed(reason: BatchReason, rows: number, queuedMs: readonly number[]): void {
     this.#batches++;

@@ -130,24 +130,41 @@ export class Batcher {
     } catch (err) {
       return Promise.reject(err);
     }
+    const { signal } = request;
+    if (signal?.aborted) return Promise.reject(cancelled(this.#settings.model));
     const now = this.#settings.now();
     if (this.#queue.length === 0) this.#busyFromMs = now;
     if (request.record) request.record.queuedMs = now;
     return new Promise((resolve, reject) => {
-      this.#queue.push({
-        id: this.#nextId++,
-        rows: Math.max(1, request.rows),
-        groupKey: request.groupKey,
-        priority: request.priority,
-        enqueuedAtMs: now,
-        deadlineMs: request.deadlineMs,
-        request,
-        resolve,
-        reject,
-      });
+      const id = this.#nextId++;
+      const item = { id, rows: Math.max(1, request.rows), groupKey: request.groupKey, priority: request.priority, enqueuedAtMs: now, deadlineMs: request.deadlineMs, request, resolve, reject };
+      if (signal) {
+        // Only a request that can be cancelled pays for the listener.
+        const leave = () => this.#cancel(id);
+        signal.addEventListener('abort', leave, { once: true });
+        item.resolve = (answer) => {
+          signal.removeEventListener('abort', leave);
+          resolve(answer);
+        };
+        item.reject = (err) => {
+          signal.removeEventListener('abort', leave);
+          reject(err);
+        };
+      }
+      this.#queue.push(item);
       this.stats.queueDepth(this.#queue.length);
       this.#schedule();
     });
+  }
+
+  /** A queued request whose client went away leaves the queue; one already in a batch runs on. */
+  #cancel(id: number): void {
+    const index = this.#queue.findIndex((item) => item.id === id);
+    if (index === -1) return;
+    const [item] = this.#queue.splice(index, 1);
+    this.stats.reject('cancelled');
+    this.stats.queueDepth(this.#queue.length);
+    item!.reject(cancelled(this.#settings.model));
   }
 
   snapshot(): BatchStatsSnapshot & { queueDepth: number; expectedRunMs: number; drainRowsPerMs: number | null } {
@@ -285,4 +302,8 @@ function queueFull(model: string, size: number): InfergateError {
   const error = new InfergateError('GW_ERR_QUEUE_FULL', `model "${model}" has ${size} requests queued`);
   error.retryAfterSeconds = 1;
   return error;
+}
+
+function cancelled(model: string): InfergateError {
+  return new InfergateError('GW_ERR_CANCELLED', `model "${model}": the client cancelled the request while it was queued`);
 }

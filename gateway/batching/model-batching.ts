@@ -130,7 +130,7 @@ export class ModelBatching {
 
   /** Requests every batcher refused so far, by reason (retired batchers included). */
   rejects(): Record<RejectReason, number> {
-    const totals: Record<RejectReason, number> = { queueFull: 0, deadline: 0, expectedWait: 0 };
+    const totals: Record<RejectReason, number> = { queueFull: 0, deadline: 0, expectedWait: 0, cancelled: 0 };
     for (const batcher of this.#batchers()) {
       const { rejects } = batcher.stats.snapshot();
       for (const reason of Object.keys(totals) as RejectReason[]) totals[reason] += rejects[reason];

@@ -124,7 +124,7 @@ export class GrpcFront {
       }),
       ModelConfig: unary((request: { name: string; version: string }) => ({ config: this.#deps.modelConfig(request.name, request.version || undefined) })),
       ModelStatistics: unary(async (request: { name: string; version: string }) => this.#deps.statistics(request.name || undefined, request.version || undefined)),
-      ModelInfer: unary((request: GrpcInferRequest, call) => grpcInfer(this.#deps, request, call.metadata, call.getDeadline())),
+      ModelInfer: unary((request: GrpcInferRequest, call) => grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), cancellation(call))),
       ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, object>) => this.#stream(call),
       RepositoryIndex: admin((request: { ready: boolean }) => ({ models: this.#deps.repository.index().filter((m) => !request.ready || m.state === 'READY').map((m) => ({ version: '', reason: '', ...m })) })),
       RepositoryModelLoad: admin(async (request: { model_name: string }) => (await this.#deps.repository.load(request.model_name), {})),
@@ -138,8 +138,9 @@ export class GrpcFront {
    */
   #stream(call: ServerDuplexStream<GrpcInferRequest, object>): void {
     let previous: Promise<void> = Promise.resolve();
+    const signal = cancellation(call);
     call.on('data', (request: GrpcInferRequest) => {
-      const answered = grpcInfer(this.#deps, request, call.metadata, call.getDeadline()).then(
+      const answered = grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), signal).then(
         (infer_response) => ({ error_message: '', infer_response }),
         (err: unknown) => ({ error_message: asInfergateError(err).message }),
       );
@@ -160,6 +161,14 @@ export class GrpcFront {
     if (error.retryAfterSeconds !== undefined) metadata.set('retry-after', String(error.retryAfterSeconds));
     return { code: grpcStatusOf(error.kind), details: error.message, metadata };
   }
+}
+
+/** Aborts when the client cancels the call (or its deadline passes on the client's side). */
+function cancellation(call: { on(event: 'cancelled', listener: () => void): unknown; cancelled: boolean }): AbortSignal {
+  const controller = new AbortController();
+  if (call.cancelled) controller.abort();
+  else call.on('cancelled', () => controller.abort());
+  return controller.signal;
 }
 
 /** The peer's address from grpc-js's "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" / "127.0.0.1:5000". */

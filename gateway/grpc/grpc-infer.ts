@@ -24,8 +24,8 @@ export type GrpcInferDeps = {
   now: () => number;
 };
 
-/** One inference: its answer, or a thrown catalogued error. `deadline` is the call's (grpc-timeout), Infinity when none. */
-export async function grpcInfer(deps: GrpcInferDeps, message: GrpcInferRequest, metadata: Metadata, deadline: Date | number): Promise<GrpcInferResponse> {
+/** One inference: its answer, or a thrown catalogued error. `deadline` is the call's (grpc-timeout), Infinity when none; `signal` aborts when the client cancels. */
+export async function grpcInfer(deps: GrpcInferDeps, message: GrpcInferRequest, metadata: Metadata, deadline: Date | number, signal: AbortSignal): Promise<GrpcInferResponse> {
   const { service, now } = deps;
   const requestId = firstValue(metadata, 'x-request-id');
   const record = newRequestRecord(requestId && requestId.length <= 128 ? requestId : deps.newRequestId(), 'grpc', now(), firstValue(metadata, 'traceparent'));
@@ -51,7 +51,7 @@ export async function grpcInfer(deps: GrpcInferDeps, message: GrpcInferRequest, 
     const priority = askedPriority(parameters?.priority, plan) ?? plan.defaultPriority;
     service.admitEarly(target, priority, deadlineMs);
     const bypassCache = wantsFreshAnswer(parameters);
-    const result = await service.infer({ target, tensors: request.tensors, outputs: request.outputs, deadlineMs, priority, bypassCache, requestId: request.id, record });
+    const result = await service.infer({ target, tensors: request.tensors, outputs: request.outputs, deadlineMs, priority, bypassCache, requestId: request.id, record, signal });
     record.encodeStartMs = now();
     const response = grpcInferResponse(inRequestedOrder(result.answer, request.outputs), request.id, request.rawOutputs);
     record.status = 200;

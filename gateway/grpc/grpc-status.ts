@@ -21,6 +21,7 @@ const GRPC_STATUS: Record<ErrorKind, status> = {
   overloaded: status.RESOURCE_EXHAUSTED,
   unavailable: status.UNAVAILABLE,
   deadline_exceeded: status.DEADLINE_EXCEEDED,
+  cancelled: status.CANCELLED,
 };
 
 export function grpcStatusOf(kind: ErrorKind): status {

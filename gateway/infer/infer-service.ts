@@ -68,6 +68,8 @@ export type InferCall = {
   requestId: string | undefined;
   /** What happens to the request, written down stage by stage (request-record.ts); undefined when nobody reads it. */
   record: RequestRecord | undefined;
+  /** Aborted when the client cancels: a request still queued for a batch leaves the queue. */
+  signal?: AbortSignal | undefined;
 };
 
 export type InferResult = {
@@ -214,7 +216,7 @@ export class InferService {
       const { record } = call;
       const compute = (): Promise<InferAnswer> => {
         if (batched) {
-          return plan.batcher!.submit({ tensors, outputs, rows: rows!, groupKey: groupKey(tensors, plan.axes!, outputs), dedupeKey: cacheKey, priority: call.priority, deadlineMs: call.deadlineMs, record });
+          return plan.batcher!.submit({ tensors, outputs, rows: rows!, groupKey: groupKey(tensors, plan.axes!, outputs), dedupeKey: cacheKey, priority: call.priority, deadlineMs: call.deadlineMs, record, signal: call.signal });
         }
         return this.#dispatch(model, tensors, outputs, call.deadlineMs, record);
       };

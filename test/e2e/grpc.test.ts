@@ -133,6 +133,22 @@ t.test('grpc-timeout is the deadline: a request whose deadline passes while queu
   t.ok(await until(async () => (await deadlines()) === before + 1, 5_000), 'the gateway dropped it from the queue at its deadline (it never ran)');
 });
 
+t.test('a client cancellation takes the request out of the queue: it never reaches a worker', async (t) => {
+  const [replica] = gateway.replicas.replicas;
+  const cancelledCount = async () => ((await getJson(`${url}/admin/batching`)).body['heavy/1']?.rejects.cancelled ?? 0) as number;
+  const before = await cancelledCount();
+  const busy = postBinary(`${url}/v2/models/heavy/infer`, binaryFloatRequest(random, [1024, 512]));
+  while (replica!.outstanding === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  const request = { model_name: 'heavy', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512] }], raw_input_contents: [rawFloats(randomFloats(random, 512))] };
+  const pending = new Promise<ServiceError>((resolve) => {
+    const inFlight = client.ModelInfer!(request, new Metadata(), {}, (err: ServiceError | null) => resolve(err!)) as { cancel(): void };
+    setTimeout(() => inFlight.cancel(), 20);
+  });
+  t.equal((await pending).code, status.CANCELLED, 'the client sees its own cancellation');
+  t.ok(await until(async () => (await cancelledCount()) === before + 1, 5_000), 'the gateway took it out of the queue');
+  t.equal((await busy).status, 200);
+});
+
 t.test('ModelStreamInfer: 1000 requests on one stream, answered in order, a bad one answered with its error', async (t) => {
   const stream = (client.ModelStreamInfer as () => NodeJS.ReadWriteStream & { write(m: object): boolean; end(): void })();
   const answers: Array<{ error_message: string; infer_response: { id: string; raw_output_contents: Buffer[] } | null }> = [];
