@@ -90,7 +90,7 @@ t.test('the kustomize base builds, and every object passes schema validation', {
   });
 
   t.test('ports: the config and the worker flags listen where the manifests say', async (t) => {
-    t.equal(gatewayContainer.ports[0].containerPort, gatewayConfig.server.port);
+    t.same(gatewayContainer.ports.map((p: { containerPort: number }) => p.containerPort), [gatewayConfig.server.port, gatewayConfig.server.grpcPort], 'HTTP and gRPC');
     t.equal(gatewayConfig.server.host, '0.0.0.0', 'the gateway listens beyond the pod');
     const options = parseWorkerOptions(workerContainer.args.slice(1));
     t.same(workerContainer.ports.map((p: { containerPort: number }) => p.containerPort), [options.listen.kind === 'tcp' && options.listen.port, options.muxListen?.kind === 'tcp' && options.muxListen.port]);
