@@ -62,6 +62,27 @@ export const configSchema = z
         /** How often the server pings an idle gRPC connection, and how long it waits for the answer before closing it. */
         grpcKeepaliveTimeMs: positiveInt().default(7_200_000),
         grpcKeepaliveTimeoutMs: positiveInt().default(20_000),
+        /** Answers of at least minBytes go gzip- or deflate-compressed to clients that send Accept-Encoding for it. */
+        compression: z
+          .object({
+            enabled: z.boolean().default(true),
+            minBytes: nonNegativeInt().default(1024),
+          })
+          .strict()
+          .prefault({}),
+        /** Cross-origin requests from browser pages: off, they get no CORS headers and OPTIONS is 405. */
+        cors: z
+          .object({
+            enabled: z.boolean().default(false),
+            /** Origins allowed, as a browser sends them ("https://app.example.com", no path); "*": every origin, on the data plane only. */
+            origins: z.array(z.string().regex(/^(\*|[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+)$/, 'an origin is "*" or scheme://host[:port], without a path or a trailing slash')).default([]),
+            /** How long a browser may reuse a preflight's answer. */
+            maxAgeSeconds: nonNegativeInt().default(600),
+          })
+          .strict()
+          .prefault({}),
+        /** Also serve HTTP/2 by prior knowledge (h2c, no TLS) on the HTTP port, beside HTTP/1.1. */
+        h2c: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -11,10 +11,15 @@
 // - with a Content-Length the buffer is allocated once and each chunk is
 //   copied in as it arrives: no concatenation of a large body in one step
 //   (touching tens of fresh megabytes at once costs milliseconds of page
-//   faults on the event loop).
+//   faults on the event loop);
+// - a gzip or deflate body (Content-Encoding) is decompressed as it arrives,
+//   with the limit on what it decompresses to (encoded-body.ts); another
+//   coding is refused (415) before anything is read.
 
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
+import { requestCoding, type Coding } from './content-coding.ts';
+import { readEncodedBody } from './encoded-body.ts';
 
 export type ReadBodyOptions = {
   maxBytes: number;
@@ -35,6 +40,17 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     return Promise.reject(tooLarge(declared, maxBytes));
+  }
+  // One lookup on the common path: a body without Content-Encoding reads as it always did.
+  const contentEncoding = req.headers['content-encoding'];
+  if (contentEncoding !== undefined) {
+    let coding: Coding | undefined;
+    try {
+      coding = requestCoding(contentEncoding);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (coding !== undefined) return readEncodedBody(req, coding, options);
   }
   const expected = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
   return new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@ import { TimeSlicer } from '../../common/time-slice.ts';
 import type { InferAnswer } from '../../common/wire.ts';
 import type { LimitsConfig } from '../../config/schema.ts';
 import { RawBodyIndex, type BodyContext } from '../cache/raw-body-index.ts';
-import { askedPriority, askedTimeoutMs } from '../infer/request-controls.ts';
+import { askedPriority, askedTimeoutMs, askedTimeoutUs } from '../infer/request-controls.ts';
 import type { InferService, InferTarget } from '../infer/infer-service.ts';
 import { readBody } from './body.ts';
 import { readInferHeaders, type InferHeaders } from './infer-headers.ts';
@@ -76,7 +76,9 @@ export class KServeInferRoute {
     const request = await this.#decode(body, target, headers);
     record.decodedMs = now();
     const { parameters, outputs } = request;
-    const deadlineMs = startedMs + (headers.timeoutMs ?? askedTimeoutMs(parameters?.timeout_ms, plan) ?? plan.timeoutMs);
+    // The header first, then the gateway's own timeout_ms, then Triton's timeout (µs), then the model's default.
+    const askedMs = headers.timeoutMs ?? askedTimeoutMs(parameters?.timeout_ms, plan) ?? askedTimeoutUs(parameters?.timeout, plan);
+    const deadlineMs = startedMs + (askedMs ?? plan.timeoutMs);
     const priority = headers.priority ?? askedPriority(parameters?.priority, plan) ?? plan.defaultPriority;
     const bypassCache = headers.fresh || wantsFreshAnswer(parameters);
     const result = await service.infer({ target, tensors: request.tensors, outputs, deadlineMs, priority, bypassCache, requestId: request.id, record });

@@ -63,21 +63,53 @@ export function isAdminRoute(route: Route): boolean {
   return ADMIN_ROUTES.has(route.name);
 }
 
-/** Resolves a route; throws GW_ERR_ROUTE_NOT_FOUND or GW_ERR_METHOD_NOT_ALLOWED. */
+/** The methods each kind of path takes, as an Allow header lists them: HEAD wherever GET is. */
+const ALLOW_METHODS: Record<Allowed, readonly string[]> = {
+  GET: ['GET', 'HEAD'],
+  POST: ['POST'],
+  PUT: ['PUT'],
+  DELETE: ['DELETE'],
+  'GET, DELETE': ['GET', 'HEAD', 'DELETE'],
+};
+
+/** GW_ERR_METHOD_NOT_ALLOWED with the methods the path does take, for the answer's Allow header (RFC 9110 wants one on every 405). */
+export class MethodNotAllowedError extends InfergateError {
+  readonly allowedMethods: readonly string[];
+
+  constructor(detail: string, allowedMethods: readonly string[]) {
+    super('GW_ERR_METHOD_NOT_ALLOWED', detail);
+    this.allowedMethods = allowedMethods;
+  }
+}
+
+/** A path's endpoint whatever the method (the GET route where a path has several) and the methods it takes; undefined: no endpoint. */
+export function matchPath(url: string): { route: Route; methods: readonly string[] } | undefined {
+  const found = match(segmentsOf(pathOf(url)));
+  return found && { route: found[0], methods: ALLOW_METHODS[found[1]] };
+}
+
+/** Resolves a route; throws GW_ERR_ROUTE_NOT_FOUND or GW_ERR_METHOD_NOT_ALLOWED (a MethodNotAllowedError). */
 export function matchRoute(method: string, url: string): Route {
-  const queryStart = url.indexOf('?');
-  const path = queryStart === -1 ? url : url.slice(0, queryStart);
-  const segments = path.split('/').filter((s) => s !== '');
-  const found = match(segments);
+  const path = pathOf(url);
+  const found = match(segmentsOf(path));
   // The path is the client's text: cut, so that a 10 KB path is not echoed whole.
   if (!found) throw new InfergateError('GW_ERR_ROUTE_NOT_FOUND', `${clientText(method, 16)} ${clientText(path, 128)}`);
   const [route, allowed] = found;
   const effective = method === 'HEAD' ? 'GET' : method;
   if (allowed === 'GET, DELETE' && route.name === 'rolloutStatus' && effective === 'DELETE') return { name: 'rolloutAbort', model: route.model };
   if (effective !== allowed && !(allowed === 'GET, DELETE' && effective === 'GET')) {
-    throw new InfergateError('GW_ERR_METHOD_NOT_ALLOWED', `${clientText(method, 16)} ${clientText(path, 128)} (allowed: ${allowed})`);
+    throw new MethodNotAllowedError(`${clientText(method, 16)} ${clientText(path, 128)} (allowed: ${allowed})`, ALLOW_METHODS[allowed]);
   }
   return route;
+}
+
+function pathOf(url: string): string {
+  const queryStart = url.indexOf('?');
+  return queryStart === -1 ? url : url.slice(0, queryStart);
+}
+
+function segmentsOf(path: string): string[] {
+  return path.split('/').filter((s) => s !== '');
 }
 
 function match(s: string[]): [Route, Allowed] | undefined {
@@ -117,6 +149,8 @@ function match(s: string[]): [Route, Allowed] | undefined {
   }
   if (s[1] !== 'models' || s.length < 3) return undefined;
   // As in Triton, /v2/models/stats is the statistics of every model, not the metadata of a model named "stats".
+  // A model that is named "stats" loses only that one path: its metadata is at /v2/models/stats/versions/{v},
+  // and its other routes (/v2/models/stats/ready, /infer, /stats) are longer paths that still reach it.
   if (s.length === 3 && s[2] === 'stats') return [{ name: 'modelStats' }, 'GET'];
 
   const model = decode(s[2]!);

@@ -1,7 +1,11 @@
 // The gateway's HTTP front: routes each request to its handler, turns every
 // thrown error into a catalogued JSON answer, counts requests in flight and
 // drains them on close. The handlers hold the KServe logic; this file holds
-// only the HTTP mechanism.
+// only the HTTP mechanism (write-reply.ts writes the answers).
+//
+// Besides HTTP/1.1 it answers, as configured: `Expect: 100-continue` (the 100
+// goes out only once the request may go on), OPTIONS preflights and CORS
+// headers (cors.ts), compressed answers (compression.ts) and h2c (h2c.ts).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { asInfergateError, errorBody, InfergateError } from '../../common/errors.ts';
@@ -9,10 +13,14 @@ import { httpStatusOf } from '../../common/http-status.ts';
 import type { Logger } from '../../common/logger.ts';
 import { newRequestRecord, type RequestObserver, type RequestRecord } from '../telemetry/request-record.ts';
 import { saneTraceparent } from '../telemetry/trace-context.ts';
+import { acceptedCoding, type Coding } from './content-coding.ts';
+import { corsAnswerHeaders, optionsReply, type CorsConfig } from './cors.ts';
+import { H2cAcceptor } from './h2c.ts';
 import type { HandleRoute, Reply } from './reply.ts';
 import { requestIdOf, requestIds } from './request-id.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
-import { matchRoute } from './routes.ts';
+import { matchRoute, MethodNotAllowedError } from './routes.ts';
+import { closeAfterAnswer, sendReply as send, type AnswerShape } from './write-reply.ts';
 
 export type HttpFrontOptions = {
   /** Answers one routed request (handlers.ts). */
@@ -29,6 +37,14 @@ export type HttpFrontOptions = {
   now?: () => number;
   /** A new request id, for a request that brings none (or an insane one); default: requestIds(). */
   newRequestId?: () => string;
+  /** The largest body any route takes (server.maxBodyBytes): `Expect: 100-continue` declaring more gets 413 without the 100. Default: unbounded. */
+  maxBodyBytes?: number;
+  /** Answers of at least `minBytes` go compressed to clients that accept gzip or deflate (server.compression); default: none. */
+  compression?: { minBytes: number };
+  /** Cross-origin policy (server.cors); default: none (OPTIONS is then 405, as any method a path does not take). */
+  cors?: CorsConfig;
+  /** Also serve HTTP/2 by prior knowledge (h2c) on the same port (server.h2c). */
+  h2c?: boolean;
 };
 
 /** Counts of what the front did with requests since it started. */
@@ -37,6 +53,9 @@ export type HttpFrontStats = { accepted: number; answered: number; shed: number;
 
 /** An unread request body up to this size is drained after an early answer instead of closing the connection. */
 const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
+
+/** Idle kept-alive connections close after this (longer than the usual 60 s of a load balancer in front, so that it closes first). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export class HttpFront {
   readonly server: Server;
@@ -48,6 +67,10 @@ export class HttpFront {
   readonly #begin: ((record: RequestRecord) => void) | undefined;
   readonly #now: () => number;
   readonly #newRequestId: () => string;
+  readonly #maxBodyBytes: number;
+  readonly #compression: { minBytes: number } | undefined;
+  readonly #cors: CorsConfig | undefined;
+  readonly #h2c: H2cAcceptor | undefined;
   #inFlight = 0;
   #accepted = 0;
   #answered = 0;
@@ -65,11 +88,21 @@ export class HttpFront {
     this.#begin = options.begin;
     this.#now = options.now ?? (() => performance.now());
     this.#newRequestId = options.newRequestId ?? requestIds();
-    this.server = createServer({ keepAliveTimeout: 65_000 }, this.onRequest);
+    this.#maxBodyBytes = options.maxBodyBytes ?? Infinity;
+    this.#compression = options.compression;
+    this.#cors = options.cors?.enabled ? options.cors : undefined;
+    this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, this.onRequest);
+    // With a listener, Node no longer sends `100 Continue` by itself: #handle sends it once the request may go on.
+    this.server.on('checkContinue', this.#onCheckContinue);
+    this.#h2c = options.h2c
+      ? new H2cAcceptor(this.server, { onRequest: this.onRequest, onCheckContinue: this.#onCheckContinue, idleTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, prefaceTimeoutMs: this.server.headersTimeout })
+      : undefined;
   }
 
   /** The server's request listener: another server (the leader's control socket) can answer through this front too. */
-  readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res);
+  readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res, false);
+
+  readonly #onCheckContinue = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res, true);
 
   get inFlight(): number {
     return this.#inFlight;
@@ -91,6 +124,8 @@ export class HttpFront {
     // Stop accepting; idle kept-alive connections close now, busy ones after their answer (sent with connection: close).
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    // HTTP/2 connections get GOAWAY: their running streams finish, and the connection closes after them.
+    this.#h2c?.close();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
@@ -99,16 +134,37 @@ export class HttpFront {
     await Promise.race([closed, graceOver]);
     clearTimeout(timer);
     this.server.closeAllConnections();
+    this.#h2c?.destroy();
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * What this request adds to the plain way of answering: a compressed body for a client that accepts one,
+   * CORS headers for a page's request. Undefined (the plain path) for most: a header lookup each is their cost.
+   */
+  #shapeOf(req: IncomingMessage): AnswerShape | undefined {
+    let coding: Coding | undefined;
+    if (this.#compression !== undefined && req.method !== 'HEAD') {
+      const accepted = req.headers['accept-encoding'];
+      if (accepted !== undefined) coding = acceptedCoding(accepted);
+    }
+    let headers: Record<string, string> | undefined;
+    if (this.#cors !== undefined) {
+      const origin = headerValue(req, 'origin');
+      if (origin !== undefined) headers = corsAnswerHeaders(this.#cors, origin, req.url ?? '/');
+    }
+    if (coding === undefined && headers === undefined) return undefined;
+    return { coding, minBytes: this.#compression?.minBytes ?? Infinity, headers };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     // The client's request id when sane, else a new one; send() echoes it on every answer, refusals included.
     const record = newRequestRecord(requestIdOf(req.headers['x-request-id'], this.#newRequestId), 'rest', this.#now(), saneTraceparent(req.headers.traceparent));
     const id = record.id;
+    const shape = this.#shapeOf(req);
     if (this.#draining) {
       this.#refusedWhileDraining++;
-      res.setHeader('connection', 'close');
-      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_SHUTTING_DOWN')) }, id);
+      closeAfterAnswer(req, res);
+      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_SHUTTING_DOWN')) }, id, shape);
       req.resume();
       return;
     }
@@ -116,8 +172,17 @@ export class HttpFront {
       // Shed before reading the body: memory stays bounded however many clients push.
       this.#shedInFlight++;
       res.setHeader('retry-after', '1');
-      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_OVERLOADED', `${this.#inFlight} requests in flight`)) }, id);
+      // Refused before its 100: the client may send its body later or never, so the connection cannot be reused.
+      if (expectsContinue) closeAfterAnswer(req, res);
+      send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_OVERLOADED', `${this.#inFlight} requests in flight`)) }, id, shape);
       req.resume();
+      return;
+    }
+    if (expectsContinue && declaredBodyBytes(req) > this.#maxBodyBytes) {
+      // RFC 9110 §10.1.1: a final status instead of the 100, so the client never sends a body that would be refused.
+      closeAfterAnswer(req, res);
+      const error = new InfergateError('GW_ERR_BODY_TOO_LARGE', `${declaredBodyBytes(req)} bytes declared > limit of ${this.#maxBodyBytes} (server.maxBodyBytes)`);
+      send(res, { status: httpStatusOf(error), body: errorBody(error) }, id, shape);
       return;
     }
     let reservation: Reservation;
@@ -128,47 +193,55 @@ export class HttpFront {
       this.#shedBodyBudget++;
       const error = asInfergateError(err);
       res.setHeader('retry-after', String(error.retryAfterSeconds ?? 1));
-      res.setHeader('connection', 'close');
-      send(res, { status: httpStatusOf(error), body: errorBody(error) }, id);
+      closeAfterAnswer(req, res);
+      send(res, { status: httpStatusOf(error), body: errorBody(error) }, id, shape);
       return;
     }
+    // The request may go on: now the client may send its body.
+    if (expectsContinue) res.writeContinue();
     this.#accepted++;
     this.#inFlight++;
     let observed = false;
     try {
-      const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
-      observed = route.name === 'infer' && this.#observe !== undefined;
-      if (observed) this.#begin?.(record);
       let reply: Reply;
       try {
-        reply = await this.#answer(route, req, reservation, record);
+        if (this.#cors !== undefined && req.method === 'OPTIONS') {
+          reply = optionsReply(this.#cors, req.url ?? '/', headerValue(req, 'origin'), headerValue(req, 'access-control-request-method'));
+        } else {
+          const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
+          observed = route.name === 'infer' && this.#observe !== undefined;
+          if (observed) this.#begin?.(record);
+          reply = await this.#answer(route, req, reservation, record);
+        }
       } finally {
-        // The body and its decoded tensors are no longer needed once the answer exists.
+        // The body and its decoded tensors are no longer needed once the answer exists (nor for a request
+        // refused by its route: its reservation must come back too).
         reservation.release();
       }
       // Draining: the connection ends after this answer (Node closes it once the answer is written).
-      if (this.#draining) res.setHeader('connection', 'close');
+      if (this.#draining) closeAfterAnswer(req, res);
       record.status = reply.status;
-      await send(res, reply, id);
+      await send(res, reply, id, shape);
     } catch (err) {
       const error = asInfergateError(err);
       if (error.code === 'GW_ERR_INTERNAL') this.#logger.error({ requestId: record.id, method: req.method, url: req.url, err }, 'internal error');
       // A body we stopped reading cannot be followed by another request on this connection.
-      if (this.#draining) res.setHeader('connection', 'close');
+      if (this.#draining) closeAfterAnswer(req, res);
       else if (!req.complete) {
         // A body left unread (refused before reading it): a small one is read and dropped so the connection
         // stays usable; a large or oversized one ends the connection instead.
         // A timed-out (slow) or oversized body is never read on: the connection ends instead.
-        const declaredBytes = Number(req.headers['content-length'] ?? Infinity);
-        if (error.kind !== 'too_large' && error.kind !== 'slow_client' && error.code !== 'GW_ERR_OVERLOADED' && declaredBytes <= DISCARD_BODY_MAX_BYTES) req.resume();
-        else res.setHeader('connection', 'close');
+        if (error.kind !== 'too_large' && error.kind !== 'slow_client' && error.code !== 'GW_ERR_OVERLOADED' && unreadBodyBytes(req) <= DISCARD_BODY_MAX_BYTES) req.resume();
+        else closeAfterAnswer(req, res);
       }
       if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
+      // RFC 9110 §15.5.6: a 405 lists the methods the path takes (OPTIONS too while CORS answers it).
+      if (error instanceof MethodNotAllowedError) res.setHeader('allow', [...error.allowedMethods, ...(this.#cors ? ['OPTIONS'] : [])].join(', '));
       // Basic too: a browser (the status page) can only be asked for a password, never for a bearer token.
       if (error.kind === 'unauthenticated') res.setHeader('www-authenticate', ['Basic realm="infergate admin"', 'Bearer realm="infergate admin"']);
       record.status = httpStatusOf(error);
       record.code = error.code;
-      send(res, { status: record.status, body: errorBody(error) }, id);
+      send(res, { status: record.status, body: errorBody(error) }, id, shape);
     } finally {
       this.#answered++;
       this.#inFlight--;
@@ -180,64 +253,25 @@ export class HttpFront {
   }
 }
 
-/**
- * Every answer, refusals included, carries the request's id. It goes in writeHead's object, not setHeader: a
- * response with no header set before writeHead takes Node's fast path (the object becomes the headers as is).
- */
-function send(res: ServerResponse, reply: Reply, requestId: string): void | Promise<void> {
-  if (res.headersSent || res.destroyed) return;
-  if ('parts' in reply) return sendParts(res, reply.status, reply.headers, reply.parts, requestId);
-  if ('stream' in reply) return sendStream(res, reply.status, reply.headers, reply.stream, requestId);
-  const isBytes = Buffer.isBuffer(reply.body) || typeof reply.body === 'string';
-  const payload = isBytes ? (reply.body as Buffer | string) : JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    'content-type': 'application/json',
-    ...reply.headers,
-    'content-length': Buffer.byteLength(payload),
-    'x-request-id': requestId,
-  });
-  res.end(payload);
-}
-
-async function sendParts(res: ServerResponse, status: number, headers: Record<string, string> | undefined, parts: readonly Uint8Array[], requestId: string): Promise<void> {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': length, 'x-request-id': requestId });
-  for (const part of parts) if (!(await write(res, part))) return;
-  res.end();
-}
-
-async function sendStream(res: ServerResponse, status: number, headers: Record<string, string> | undefined, stream: AsyncIterable<Uint8Array>, requestId: string): Promise<void> {
-  // No content-length: Node sends the pieces chunked as they are rendered.
-  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'x-request-id': requestId });
-  try {
-    for await (const piece of stream) if (!(await write(res, piece))) return;
-  } catch (err) {
-    // Headers are gone: the client can only learn of the failure by a cut answer.
-    res.destroy(err as Error);
-    return;
-  }
-  res.end();
-}
-
-/** Writes with back-pressure; false once the client is gone. */
-async function write(res: ServerResponse, piece: Uint8Array): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (res.write(piece)) return true;
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-  return !res.destroyed;
-}
-
 /** The body bytes a request declares (0 for none, or for a body of unknown length, which grows its reservation as it arrives). */
 function declaredBodyBytes(req: IncomingMessage): number {
   const declared = Number(req.headers['content-length']);
   return Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+}
+
+/**
+ * The bytes of body a request may still have to come when it is answered early: none for a request that
+ * declares no body (neither Content-Length nor Transfer-Encoding: a GET), so that a 404 or 405 to it keeps
+ * its connection; unknown (Infinity) for a chunked one.
+ */
+function unreadBodyBytes(req: IncomingMessage): number {
+  const declared = req.headers['content-length'];
+  if (declared === undefined) return req.headers['transfer-encoding'] === undefined ? 0 : Infinity;
+  const bytes = Number(declared);
+  return Number.isFinite(bytes) ? bytes : Infinity;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -31,6 +31,18 @@ export function askedTimeoutMs(raw: unknown, limits: ControlLimits): number | un
   return Math.min(value, limits.timeoutMs);
 }
 
+/**
+ * Triton's `timeout` request parameter, in microseconds (Triton's unit), as a time budget in milliseconds capped
+ * as askedTimeoutMs's. 0 asks for none, as in Triton (the model's default applies). Undefined when it asks for none.
+ */
+export function askedTimeoutUs(raw: unknown, limits: ControlLimits): number | undefined {
+  if (raw === undefined || raw === 0) return undefined;
+  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0) {
+    throw new InfergateError('GW_ERR_INVALID_REQUEST', `"parameters": "timeout" must be a whole number of microseconds (0: none), got ${describe(raw)}`);
+  }
+  return Math.min(raw / 1000, limits.timeoutMs);
+}
+
 /** Whether the request asks for a fresh answer (KServe parameter `no_cache`): the cache is not asked, the answer is still stored. */
 export function wantsFreshAnswer(parameters: Record<string, unknown> | undefined): boolean {
   const noCache = parameters?.no_cache;
