@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { batchingSchema } from './batching-schema.ts';
 import { remoteWorkersSchema, staticReplicasSchema } from './remote-workers-schema.ts';
+import { externalModelsSchema } from './external-models-schema.ts';
 import { nonNegativeInt, positiveInt } from './fields.ts';
 
 
@@ -152,6 +153,8 @@ export const configSchema = z
       .prefault({}),
     /** Workers the gateway does not run, at fixed addresses (remote-workers-schema.ts). */
     staticReplicas: staticReplicasSchema,
+    /** Models another HTTP model server serves, proxied as they are (external-models-schema.ts). */
+    externalModels: externalModelsSchema,
     upstream: z
       .object({
         /** Tries per request (or batch) across replicas when a replica fails (crash, reset, 5xx, attempt timeout): 2 = one retry, on another replica. */

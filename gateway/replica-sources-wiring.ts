@@ -15,7 +15,9 @@ import type { ReplicaSet } from './replicas/replica-set.ts';
 import { Breaker, type BreakerClock } from './resilience/circuit-breaker.ts';
 import { Discovery, type FindWorkers } from './sources/discovery.ts';
 import { dnsWorkers, listedWorkers } from './sources/find-workers.ts';
-import { replicaAddressOf, StaticList } from './sources/static-list.ts';
+import { replicaAddressOf, StaticList, type StaticReplica } from './sources/static-list.ts';
+import { ExternalClient } from './upstream/external-client.ts';
+import type { ExternalModelConfig } from '../config/external-models-schema.ts';
 import type { ReplicaSource } from './replicas/replica-source.ts';
 import { parseListenAddress } from '../common/listen-address.ts';
 import { placeModels } from './supervisor/placement.ts';
@@ -100,6 +102,8 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
     ...(found.dns ? [dnsWorkers({ ...found.dns, muxPort: found.muxPort, servers: found.servers, timeoutMs: DNS_TIMEOUT_MS })] : []),
   ];
   const others: ReplicaSource[] = [staticList];
+  // External model servers: replicas of their own kind (health on the server's route, requests proxied as they are).
+  if (config.externalModels.length > 0) others.push(new StaticList({ ...remote, ...externalReplicas(config.externalModels) }));
   if (finders.length > 0) {
     const find = async () => (await Promise.all(finders.map((finder) => finder()))).flat();
     others.push(new Discovery({ find, refreshMs: found.refreshMs, drainMs: config.workers.drainTimeoutMs, ...remote }));
@@ -126,4 +130,18 @@ export function remoteAccessOf(remote: GatewayConfig['workers']['remote']): Remo
   } catch (err) {
     throw new Error(`workers.remote.tlsCaFile: ${remote.tlsCaFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+}
+
+/** The replicas of the external models, and the client of each: its base URL and health route. */
+function externalReplicas(models: readonly ExternalModelConfig[]): { entries: StaticReplica[]; connect: ReplicaClientFactory } {
+  const targets = new Map<string, { baseUrl: string; healthPath: string }>();
+  const entries = models.flatMap((model) =>
+    model.replicas.map((baseUrl, i) => {
+      const id = `external-${model.name}-${i}`;
+      targets.set(id, { baseUrl, healthPath: model.healthPath });
+      const url = new URL(baseUrl);
+      return { id, address: { host: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) }, serving: [{ name: model.name }] };
+    }),
+  );
+  return { entries, connect: ({ id }) => new ExternalClient(targets.get(id)!.baseUrl, targets.get(id)!.healthPath) };
 }

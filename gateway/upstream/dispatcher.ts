@@ -43,7 +43,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    * retry's frame carries what is left when it is sent, so the worker that
    * gets it drops the work once the client's deadline has passed.
    */
-  async dispatch(model: string, version: string | undefined, encode: (budgetMs: number) => FrameBytes, deadlineMs: number): Promise<Uint8Array> {
+  dispatch(model: string, version: string | undefined, encode: (budgetMs: number) => FrameBytes, deadlineMs: number): Promise<Uint8Array> {
+    return this.run(model, version, (replica, timeoutMs, budgetMs) => replica.client.infer(encode(budgetMs), timeoutMs), deadlineMs);
+  }
+
+  /**
+   * `dispatch` for any kind of call: `send` sends the request to the replica it is given, bounded by
+   * `timeoutMs` (the attempt timeout or the time left), and rejects with an UpstreamFailure that says whether
+   * another replica may succeed. Replicas, breakers, retries, the retry budget and the deadline are the same.
+   */
+  async run<T>(model: string, version: string | undefined, send: (replica: Replica, timeoutMs: number, budgetMs: number) => Promise<T>, deadlineMs: number): Promise<T> {
     const { replicas, retryBudget, now } = this.#deps;
     const tried: Tried = new Map();
     let lastFailure: UpstreamFailure | undefined;
@@ -70,7 +79,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       const { replica } = acquired;
       try {
         const budgetMs = deadlineMs - now();
-        const answer = await this.#attempt(acquired, encode(budgetMs), Math.min(this.#deps.attemptTimeoutMs, budgetMs));
+        const timeoutMs = Math.min(this.#deps.attemptTimeoutMs, budgetMs);
+        const answer = await this.#attempt(acquired, () => send(replica, timeoutMs, budgetMs));
         replicas.release(replica, null);
         return answer;
       } catch (err) {
@@ -88,8 +98,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     throw new InfergateError('GW_ERR_UPSTREAM_UNAVAILABLE', `${this.#deps.maxAttempts} attempts failed; last: ${lastFailure?.error.message}`);
   }
 
-  #attempt({ replica, panic }: Acquired, frame: FrameBytes, timeoutMs: number): Promise<Uint8Array> {
-    const call = () => replica.client.infer(frame, timeoutMs);
+  #attempt<T>({ replica, panic }: Acquired, call: () => Promise<T>): Promise<T> {
     const { breaker } = replica.health;
     // In panic mode an open breaker is bypassed: spreading over every replica beats failing every request.
     return panic && !breaker.admits() ? call() : breaker.run(call);
