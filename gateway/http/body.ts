@@ -19,18 +19,9 @@
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
 import { requestCoding, type Coding } from './content-coding.ts';
-import { readEncodedBody } from './encoded-body.ts';
+import { readEncodedBody, type ReadBodyOptions } from './encoded-body.ts';
 
-export type ReadBodyOptions = {
-  maxBytes: number;
-  /** When the request's headers arrived, on the `now` clock. */
-  startedMs: number;
-  /** The request's time budget from then: its deadline. */
-  timeoutMs: number;
-  now: () => number;
-  /** The request's share of limits.maxBufferedRequestBytes, grown as a body of unknown length arrives. */
-  reservation?: { grow(bodyBytes: number): void };
-};
+export type { ReadBodyOptions };
 
 /** A body of unknown length grows its reservation in steps of this many bytes. */
 const RESERVE_STEP_BYTES = 1024 * 1024;

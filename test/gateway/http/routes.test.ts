@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isAdminRoute, matchRoute } from '../../../gateway/http/routes.ts';
+import { isAdminRoute, matchPath, matchRoute } from '../../../gateway/http/routes.ts';
 
 t.test('KServe v2 routes', async (t) => {
   const table: Array<[string, string, object]> = [
@@ -96,4 +96,35 @@ t.test('the rollout routes refuse other methods and paths', async (t) => {
     message: 'the endpoint does not accept this HTTP method: "PUT" "/admin/models/m/rollouts/current" (allowed: GET, DELETE)',
   });
   t.throws(() => matchRoute('GET', '/admin/models/m/rollouts'), { code: 'GW_ERR_METHOD_NOT_ALLOWED', message: /\(allowed: POST\)$/ });
+});
+
+t.test('a 405 carries the methods the path takes (HEAD wherever GET is), for its Allow header', async (t) => {
+  const table: Array<[string, string, string[]]> = [
+    ['POST', '/v2/health/live', ['GET', 'HEAD']],
+    ['GET', '/v2/models/m/infer', ['POST']],
+    ['OPTIONS', '/v2/models/m/infer', ['POST']],
+    ['GET', '/admin/cache/models/m', ['DELETE']],
+    ['PUT', '/admin/models/m/rollouts/current', ['GET', 'HEAD', 'DELETE']],
+    ['GET', '/admin/models/m/replicas', ['PUT']],
+  ];
+  for (const [method, url, allowed] of table) {
+    t.throws(() => matchRoute(method, url), { code: 'GW_ERR_METHOD_NOT_ALLOWED', allowedMethods: allowed }, `${method} ${url}`);
+  }
+});
+
+t.test('matchPath: a path\'s endpoint and methods whatever the method asked', async (t) => {
+  t.same(matchPath('/v2/models/m/infer?x=1'), { route: { name: 'infer', model: 'm' }, methods: ['POST'] });
+  t.same(matchPath('/admin/models/m/rollouts/current'), { route: { name: 'rolloutStatus', model: 'm' }, methods: ['GET', 'HEAD', 'DELETE'] });
+  t.equal(matchPath('/v3'), undefined);
+});
+
+t.test('/v2/models/stats is every model\'s statistics; a model named "stats" keeps its other routes', async (t) => {
+  const table: Array<[string, string, object]> = [
+    ['GET', '/v2/models/stats', { name: 'modelStats' }],
+    ['GET', '/v2/models/stats/versions/1', { name: 'modelMetadata', model: 'stats', version: '1' }],
+    ['GET', '/v2/models/stats/ready', { name: 'modelReady', model: 'stats' }],
+    ['POST', '/v2/models/stats/infer', { name: 'infer', model: 'stats' }],
+    ['GET', '/v2/models/stats/stats', { name: 'modelStats', model: 'stats' }],
+  ];
+  for (const [method, url, route] of table) t.same(matchRoute(method, url), route, `${method} ${url}`);
 });
