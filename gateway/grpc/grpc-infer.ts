@@ -9,7 +9,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { asInfergateError } from '../../common/errors.ts';
 import { httpStatusOf } from '../../common/http-status.ts';
 import type { LimitsConfig } from '../../config/schema.ts';
-import { askedPriority, askedTimeoutMs, inRequestedOrder, wantsFreshAnswer } from '../infer/request-controls.ts';
+import { askedPriority, askedTimeoutMs, askedTimeoutUs, inRequestedOrder, wantsFreshAnswer } from '../infer/request-controls.ts';
 import type { InferService } from '../infer/infer-service.ts';
 import { newRequestRecord, type RequestObserver, type RequestRecord } from '../telemetry/request-record.ts';
 import { decodeGrpcInferRequest, grpcInferResponse, type GrpcInferRequest, type GrpcInferResponse } from './grpc-tensors.ts';
@@ -44,9 +44,9 @@ export async function grpcInfer(deps: GrpcInferDeps, message: GrpcInferRequest, 
     });
     record.decodedMs = now();
     const { parameters } = request;
-    // grpc-timeout first, then the request's own timeout_ms, then the model's default; whichever is asked, the shortest wins.
+    // The request's own timeout_ms (or Triton's `timeout` in µs), else the model's default; grpc-timeout when shorter.
     const remainingMs = typeof deadline === 'number' ? deadline - Date.now() : deadline.getTime() - Date.now();
-    const askedMs = askedTimeoutMs(parameters?.timeout_ms, plan) ?? plan.timeoutMs;
+    const askedMs = askedTimeoutMs(parameters?.timeout_ms, plan) ?? askedTimeoutUs(parameters?.timeout, plan) ?? plan.timeoutMs;
     const deadlineMs = record.receivedMs + Math.min(askedMs, Number.isFinite(remainingMs) ? Math.max(0, remainingMs) : askedMs);
     const priority = askedPriority(parameters?.priority, plan) ?? plan.defaultPriority;
     service.admitEarly(target, priority, deadlineMs);

@@ -7,7 +7,7 @@
 import { BINARY_CONTENT_TYPE, HEADER_LENGTH_HEADER } from '../../common/kserve/binary-data.ts';
 import { encodeBinaryInferResponse, encodeInferResponse, renderBinaryInferResponse, renderInferResponse, type InferResponse } from '../../common/kserve/encode-response.ts';
 import { TimeSlicer } from '../../common/time-slice.ts';
-import type { InferAnswer, Tensor } from '../../common/wire.ts';
+import type { InferAnswer } from '../../common/wire.ts';
 import type { CacheOutcome } from '../cache/result-cache.ts';
 import type { Reply } from './reply.ts';
 
@@ -16,21 +16,6 @@ export const CACHE_HEADER = 'x-infergate-cache';
 
 /** Answers with at least this many tensor bytes are rendered in slices, so that no one answer holds the event loop for long. */
 export const SLICED_ANSWER_MIN_BYTES = 64 * 1024;
-
-/**
- * The answer's outputs in the order (and selection) this request asked for.
- * A stored or shared answer was computed for a request that may have listed
- * the same outputs in another order; the same object comes back when the
- * order already matches (so per-answer memos keep working).
- */
-export function inRequestedOrder(answer: InferAnswer, outputs: readonly string[] | undefined): InferAnswer {
-  if (outputs === undefined) return answer;
-  const { tensors } = answer;
-  if (tensors.length === outputs.length && tensors.every((t, i) => t.name === outputs[i])) return answer;
-  const byName = new Map<string, Tensor>(tensors.map((t) => [t.name, t]));
-  const ordered = outputs.map((name) => byName.get(name)).filter((t): t is Tensor => t !== undefined);
-  return { model: answer.model, version: answer.version, tensors: ordered };
-}
 
 /** The reply for an answer: encoded at once when small, a reply rendered in slices when large. */
 export function answerReply(answer: InferAnswer, id: string | undefined, binaryOutputs: readonly string[] | undefined, outcome: CacheOutcome): Reply | Promise<Reply> {

@@ -9,17 +9,16 @@
 //   infer(call) → the answer in the requested output order, rendered.
 
 import type { IncomingMessage } from 'node:http';
-import { InfergateError } from '../../common/errors.ts';
 import { decodeInferRequest, decodeInferRequestSliced, SLICED_DECODE_MIN_BYTES, type DecodedInferRequest, type DecodeOptions } from '../../common/kserve/decode-request.ts';
 import { TimeSlicer } from '../../common/time-slice.ts';
 import type { InferAnswer } from '../../common/wire.ts';
 import type { LimitsConfig } from '../../config/schema.ts';
 import { RawBodyIndex, type BodyContext } from '../cache/raw-body-index.ts';
-import { askedPriority, askedTimeoutMs, askedTimeoutUs } from '../infer/request-controls.ts';
+import { askedPriority, askedTimeoutMs, askedTimeoutUs, inRequestedOrder, wantsFreshAnswer } from '../infer/request-controls.ts';
 import type { InferService, InferTarget } from '../infer/infer-service.ts';
 import { readBody } from './body.ts';
 import { readInferHeaders, type InferHeaders } from './infer-headers.ts';
-import { answerReply, inRequestedOrder } from './infer-reply.ts';
+import { answerReply } from './infer-reply.ts';
 import type { Reply } from './reply.ts';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reservation } from './request-budget.ts';
@@ -123,8 +122,3 @@ export class KServeInferRoute {
 }
 
 /** `"no_cache": true` in the request's parameters asks for a freshly computed answer (as Cache-Control: no-cache does). */
-function wantsFreshAnswer(parameters: Record<string, unknown> | undefined): boolean {
-  const noCache = parameters?.no_cache;
-  if (noCache === undefined || typeof noCache === 'boolean') return noCache === true;
-  throw new InfergateError('GW_ERR_INVALID_REQUEST', `"parameters": "no_cache" must be true or false, not ${JSON.stringify(noCache)}`);
-}
