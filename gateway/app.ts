@@ -96,8 +96,7 @@ export class Gateway {
   #closing: Promise<void> | null = null;
 
   constructor(config: GatewayConfig, deps: GatewayDeps = {}) {
-    const logger = deps.logger ?? createLogger({ level: config.logging.level, format: config.logging.format, bindings: { process: 'gateway' } });
-    this.logger = logger;
+    const logger = (this.logger = deps.logger ?? createLogger({ level: config.logging.level, format: config.logging.format, bindings: { process: 'gateway' } }));
     const now = deps.now ?? (() => performance.now());
     const random = deps.random ?? Math.random;
     this.config = config;
@@ -228,6 +227,7 @@ export class Gateway {
       cache: this.cache,
       batching: this.batching,
       service: this.infer,
+      dispatcher: this.dispatcher,
       ...this.modelControl.admin,
       ...this.role.httpDeps(),
       now,

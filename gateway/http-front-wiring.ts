@@ -15,7 +15,10 @@ import { Handlers, type HandlersDeps } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
 import type { HandleRoute } from './http/reply.ts';
 import { RequestBudget } from './http/request-budget.ts';
-import { isAdminRoute } from './http/routes.ts';
+import { isAdminRoute, type Route } from './http/routes.ts';
+import { ExternalRoute } from './http/external-route.ts';
+import { externalReplicas } from './replica-sources-wiring.ts';
+import type { Dispatcher } from './upstream/dispatcher.ts';
 import { HttpFront } from './http/server.ts';
 import { headerText } from './http/infer-headers.ts';
 import type { InferService } from './infer/infer-service.ts';
@@ -31,6 +34,8 @@ export type HttpFrontWiringDeps = Omit<HandlersDeps, 'infer' | 'adminAccess' | '
   observability: Observability;
   /** Set in a front process: its link to the leader. */
   front?: FrontLink;
+  /** Sends the proxied requests of external models (config externalModels) to their replicas. */
+  dispatcher: Dispatcher;
   /** Set in a leader: the connections of its control socket, whose requests fronts have checked. */
   controlSockets?: WeakSet<Socket>;
   logger: Logger;
@@ -57,6 +62,10 @@ export function buildHttpFront(deps: HttpFrontWiringDeps): HttpFront {
   } else if (controlSockets) {
     const checked = new Handlers({ ...handlerDeps, adminAccess: () => {} });
     handle = (route, req, reservation, record) => (controlSockets.has(req.socket) ? checked : handlers).handle(route, req, reservation, record);
+  }
+  if (config.externalModels.length > 0) {
+    const { baseUrlOf } = externalReplicas(config.externalModels);
+    handle = proxyingExternal(handle, new ExternalRoute({ models: config.externalModels, baseUrlOf, dispatcher: deps.dispatcher, maxBodyBytes: config.server.maxBodyBytes, now }));
   }
   const { compression, cors } = config.server;
   return new HttpFront({
@@ -85,4 +94,14 @@ function forwardable(req: IncomingMessage): IncomingMessage {
   const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !name.startsWith(':') && name !== 'accept-encoding'));
   const standIn = { headers, method: req.method, url: req.url, pipe: <T extends NodeJS.WritableStream>(destination: T): T => req.pipe(destination) };
   return standIn as unknown as IncomingMessage;
+}
+
+/** Data-plane routes of a model that an external server serves go to it, as they are (external-route.ts). */
+const EXTERNAL_ROUTES: ReadonlySet<Route['name']> = new Set(['modelMetadata', 'modelReady', 'infer']);
+
+function proxyingExternal(handle: HandleRoute, external: ExternalRoute): HandleRoute {
+  return (route, req, reservation, record, res) => {
+    const model = EXTERNAL_ROUTES.has(route.name) && 'model' in route ? route.model : undefined;
+    return model !== undefined && external.has(model) ? external.handle(model, req, res, reservation, record) : handle(route, req, reservation, record, res);
+  };
 }

@@ -103,7 +103,10 @@ export function buildReplicaSources(deps: ReplicaSourcesDeps): { supervisor: Sup
   ];
   const others: ReplicaSource[] = [staticList];
   // External model servers: replicas of their own kind (health on the server's route, requests proxied as they are).
-  if (config.externalModels.length > 0) others.push(new StaticList({ ...remote, ...externalReplicas(config.externalModels) }));
+  if (config.externalModels.length > 0) {
+    const { entries, connect: externalConnect } = externalReplicas(config.externalModels);
+    others.push(new StaticList({ ...remote, entries, connect: externalConnect }));
+  }
   if (finders.length > 0) {
     const find = async () => (await Promise.all(finders.map((finder) => finder()))).flat();
     others.push(new Discovery({ find, refreshMs: found.refreshMs, drainMs: config.workers.drainTimeoutMs, ...remote }));
@@ -132,8 +135,8 @@ export function remoteAccessOf(remote: GatewayConfig['workers']['remote']): Remo
   }
 }
 
-/** The replicas of the external models, and the client of each: its base URL and health route. */
-function externalReplicas(models: readonly ExternalModelConfig[]): { entries: StaticReplica[]; connect: ReplicaClientFactory } {
+/** The replicas of the external models, the client of each (its base URL and health route), and each one's base URL. */
+export function externalReplicas(models: readonly ExternalModelConfig[]): { entries: StaticReplica[]; connect: ReplicaClientFactory; baseUrlOf: (id: string) => string | undefined } {
   const targets = new Map<string, { baseUrl: string; healthPath: string }>();
   const entries = models.flatMap((model) =>
     model.replicas.map((baseUrl, i) => {
@@ -143,5 +146,5 @@ function externalReplicas(models: readonly ExternalModelConfig[]): { entries: St
       return { id, address: { host: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) }, serving: [{ name: model.name }] };
     }),
   );
-  return { entries, connect: ({ id }) => new ExternalClient(targets.get(id)!.baseUrl, targets.get(id)!.healthPath) };
+  return { entries, connect: ({ id }) => new ExternalClient(targets.get(id)!.baseUrl, targets.get(id)!.healthPath), baseUrlOf: (id) => targets.get(id)?.baseUrl };
 }

@@ -1,12 +1,12 @@
 // What an HTTP handler answers; the front (server.ts) writes it.
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reservation } from './request-budget.ts';
 import type { Route } from './routes.ts';
 
-/** Answers one routed request, or throws a catalogued error; a promise for routes that wait. `record` is written down as it runs. */
-export type HandleRoute = (route: Route, req: IncomingMessage, reservation: Reservation, record: RequestRecord) => Reply | Promise<Reply>;
+/** Answers one routed request, or throws a catalogued error; a promise for routes that wait. `record` is written down as it runs; `res` is for a route that proxies (the front still writes the answer). */
+export type HandleRoute = (route: Route, req: IncomingMessage, reservation: Reservation, record: RequestRecord, res: ServerResponse) => Reply | Promise<Reply>;
 
 /**
  * An answer: a body sent at once (bytes, or an object sent as JSON), the parts of a body of known length written

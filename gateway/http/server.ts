@@ -211,7 +211,7 @@ export class HttpFront {
           const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
           observed = route.name === 'infer' && this.#observe !== undefined;
           if (observed) this.#begin?.(record);
-          reply = await this.#answer(route, req, reservation, record);
+          reply = await this.#answer(route, req, reservation, record, res);
         }
       } finally {
         // The body and its decoded tensors are no longer needed once the answer exists (nor for a request
