@@ -27,6 +27,8 @@ import { ERROR_CODE_METADATA, grpcStatusOf } from './grpc-status.ts';
 import type { GrpcInferRequest } from './grpc-tensors.ts';
 
 const PROTOS = fileURLToPath(new URL('./protos/', import.meta.url));
+/** After the last call ended, how long its answer may take to leave before the connections are cut. */
+const FLUSH_GRACE_MS = 2_000;
 
 /** The service definition, loaded once per process: field names as the .proto spells them, 64-bit integers as exact decimal strings. */
 let serviceDefinition: ReturnType<typeof loadService> | undefined;
@@ -55,6 +57,9 @@ export class GrpcFront {
   readonly #server: Server;
   readonly #injector: ConnectionInjector;
   readonly #listener: NetServer;
+  /** Calls being answered (a stream counts until it ends): close waits for them. */
+  #inFlight = 0;
+  #idle: (() => void) | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(deps: GrpcFrontDeps) {
@@ -78,16 +83,28 @@ export class GrpcFront {
     return (this.#listener.address() as { port: number }).port;
   }
 
-  /** Stops taking connections; calls in flight get `graceMs` to finish, then every connection is closed. Idempotent. */
+  /** Stops taking connections and calls; calls in flight get `graceMs` to finish, then every connection is closed. Idempotent. */
   close(graceMs: number): Promise<void> {
     this.#closing ??= (async () => {
       this.#listener.close();
+      // GOAWAY: clients open no new call on these connections (and reconnect elsewhere, to nothing here).
       this.#injector.drain(graceMs);
+      if (this.#inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          timer.unref();
+          this.#idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      // The last answers are still being written: a graceful shutdown lets them out, a forced one follows the grace.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.#server.forceShutdown();
           resolve();
-        }, graceMs);
+        }, Math.min(graceMs, FLUSH_GRACE_MS));
         timer.unref();
         this.#server.tryShutdown(() => {
           clearTimeout(timer);
@@ -99,12 +116,23 @@ export class GrpcFront {
     return this.#closing;
   }
 
+  /** Counts a call from its start to its end, so that close can wait for it. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight++;
+    return work.finally(() => {
+      if (--this.#inFlight === 0) this.#idle?.();
+    });
+  }
+
   #implementation(): UntypedServiceImplementation {
     const { registry } = this.#deps;
     const unary = <Req, Res>(answer: (request: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) => (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      Promise.resolve()
-        .then(() => answer(call.request, call))
-        .then((response) => callback(null, response), (err: unknown) => callback(this.#grpcError(err)));
+      if (this.#closing) return callback(this.#grpcError(new InfergateError('GW_ERR_SHUTTING_DOWN')));
+      void this.#track(
+        Promise.resolve()
+          .then(() => answer(call.request, call))
+          .then((response) => callback(null, response), (err: unknown) => callback(this.#grpcError(err))),
+      );
     };
     const admin = <Req, Res>(answer: (request: Req) => Res | Promise<Res>) =>
       unary<Req, Res>((request, call) => {
@@ -149,7 +177,10 @@ export class GrpcFront {
         if (!call.cancelled) call.write(message);
       });
     });
-    call.on('end', () => void previous.then(() => call.end()));
+    let ended!: () => void;
+    void this.#track(new Promise<void>((resolve) => (ended = resolve)));
+    call.on('end', () => void previous.then(() => call.end()).finally(ended));
+    call.on('cancelled', () => ended());
   }
 
   /** A catalogued error as a gRPC status, its code in the trailing metadata; anything else is INTERNAL (and logged). */

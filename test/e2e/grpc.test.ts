@@ -123,14 +123,18 @@ t.test('every error class is its gRPC status, with the catalogued code', async (
 
 t.test('grpc-timeout is the deadline: a request whose deadline passes while queued never reaches a worker', async (t) => {
   const [replica] = gateway.replicas.replicas;
-  const deadlines = async () => ((await getJson(`${url}/admin/batching`)).body['heavy/1']?.rejects.deadline ?? 0) as number;
+  // Dropped at its deadline, refused up front for it, or taken out when the client's own deadline cancelled the call first.
+  const deadlines = async () => {
+    const rejects = (await getJson(`${url}/admin/batching`)).body['heavy/1']?.rejects;
+    return rejects ? (rejects.deadline as number) + (rejects.expectedWait as number) + (rejects.cancelled as number) : 0;
+  };
   const before = await deadlines();
   // The one worker busy with a large request; then a one-row request with 30 ms to live.
   const busy = postBinary(`${url}/v2/models/heavy/infer`, binaryFloatRequest(random, [1024, 512]));
   while (replica!.outstanding === 0) await new Promise((resolve) => setTimeout(resolve, 1));
   await refused(t, call('ModelInfer', { model_name: 'heavy', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512] }], raw_input_contents: [rawFloats(randomFloats(random, 512))] }, { deadlineMs: 30 }), status.DEADLINE_EXCEEDED, undefined, 'deadline passed');
   t.equal((await busy).status, 200);
-  t.ok(await until(async () => (await deadlines()) === before + 1, 5_000), 'the gateway dropped it from the queue at its deadline (it never ran)');
+  t.ok(await until(async () => (await deadlines()) === before + 1, 5_000), 'the gateway dropped it from the queue by its deadline (it never ran)');
 });
 
 t.test('a client cancellation takes the request out of the queue: it never reaches a worker', async (t) => {
@@ -179,4 +183,18 @@ t.test('statistics and the repository over gRPC', async (t) => {
   await refused(t, call('ModelReady', { name: 'pooler' }), status.NOT_FOUND, 'GW_ERR_MODEL_NOT_FOUND', 'unloaded');
   t.same(await call('RepositoryModelLoad', { model_name: 'pooler' }), {});
   t.same(await call('ModelReady', { name: 'pooler' }), { ready: true }, 'loaded again');
+});
+
+t.test('close drains: a call in flight is answered, a new one is refused', async (t) => {
+  const [replica] = gateway.replicas.replicas;
+  const inFlight = call('ModelInfer', { model_name: 'heavy', inputs: [{ name: 'input', datatype: 'FP32', shape: [256, 512] }], raw_input_contents: [rawFloats(randomFloats(random, 256 * 512))] });
+  while (replica!.outstanding === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  const closing = gateway.close();
+  const answer = await inFlight;
+  t.same(answer.outputs[0].shape.map(Number), [256, answer.outputs[0].shape.map(Number)[1]], 'the call in flight got its answer');
+  await closing;
+  const late = new Service(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+  t.teardown(() => late.close());
+  const refusedLate = new Promise((resolve, reject) => late.ServerLive!({}, new Metadata(), { deadline: Date.now() + 2_000 }, (err: ServiceError | null) => (err ? reject(err) : resolve(null))));
+  await refused(t, refusedLate, status.UNAVAILABLE, undefined, 'after close, nothing listens');
 });
