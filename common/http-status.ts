@@ -1,7 +1,9 @@
 // The HTTP front's map from an error's protocol-neutral kind to its status.
-// The gateway's KServe v2 REST front and the worker's HTTP routes (and the
-// worker's mux error frames, which carry an HTTP status) answer by it; a gRPC
-// front brings its own map.
+// The gateway's KServe v2 REST and TF Serving REST routes and the worker's
+// HTTP routes (and the worker's mux error frames, which carry an HTTP status)
+// answer by it; a gRPC front brings its own map. TF Serving's own map
+// (canonical code → HTTP) gives the same status for every kind it has a code
+// for (test/gateway/http/tfserving-errors.test.ts).
 
 import type { ErrorKind, InfergateError } from './errors.ts';
 

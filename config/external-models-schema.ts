@@ -14,7 +14,7 @@ export const externalModelsSchema = z
   .array(
     z
       .object({
-        /** The name clients use (under /v2/models/{name}/…). It must not also be a model of the repository. */
+        /** The name clients use (under /v2/models/{name}/…, and TF Serving's /v1/models/{name}…). It must not also be a model of the repository. */
         name: z.string().regex(MODEL_NAME, 'expected a model name: letters, digits, "_", "." or "-"'),
         /** The model's name on the upstream server; default: `name`. */
         upstreamName: z.string().regex(MODEL_NAME, 'expected a model name: letters, digits, "_", "." or "-"').optional(),

@@ -1,5 +1,5 @@
 // The gateway's HTTP front, built from its handlers: the KServe infer route,
-// admin access, and, when the gateway runs as several processes, who answers
+// TF Serving's routes, admin access, and, when the gateway runs as several processes, who answers
 // which route. A front process hands the routes only the leader can answer to
 // the leader's control socket (after checking admin access itself, with the
 // same config); the leader takes those requests from its control socket as
@@ -13,6 +13,8 @@ import { RawBodyIndex } from './cache/raw-body-index.ts';
 import { adminAccess } from './http/admin-access.ts';
 import { Handlers, type HandlersDeps } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
+import { TfServingRoute } from './http/tfserving-route.ts';
+import { effectiveBatching, tritonModelConfig } from './models/triton-model-config.ts';
 import type { HandleRoute } from './http/reply.ts';
 import { RequestBudget } from './http/request-budget.ts';
 import { isAdminRoute, type Route } from './http/routes.ts';
@@ -28,7 +30,7 @@ import { isLeaderRoute, type FrontLink } from './processes/front-link.ts';
 /** Distinct request bodies remembered for decode-free cache hits, and the bytes of their stored copies at most. */
 const RAW_BODY_INDEX_LIMITS = { maxEntries: 16_384, maxBytes: 32 * 1024 * 1024 };
 
-export type HttpFrontWiringDeps = Omit<HandlersDeps, 'infer' | 'adminAccess' | 'strictReadiness' | 'observability'> & {
+export type HttpFrontWiringDeps = Omit<HandlersDeps, 'infer' | 'tfserving' | 'modelConfig' | 'adminAccess' | 'strictReadiness' | 'observability'> & {
   config: GatewayConfig;
   service: InferService;
   observability: Observability;
@@ -42,11 +44,14 @@ export type HttpFrontWiringDeps = Omit<HandlersDeps, 'infer' | 'adminAccess' | '
 };
 
 export function buildHttpFront(deps: HttpFrontWiringDeps): HttpFront {
-  const { config, front, controlSockets, observability, now } = deps;
+  const { config, front, controlSockets, observability, registry, now } = deps;
   const access = adminAccess(config.server.adminToken);
   const handlerDeps: HandlersDeps = {
     ...deps,
     infer: new KServeInferRoute({ service: deps.service, rawBodies: new RawBodyIndex(RAW_BODY_INDEX_LIMITS), maxBodyBytes: config.server.maxBodyBytes, limits: config.limits, now }),
+    tfserving: new TfServingRoute({ service: deps.service, registry, maxBodyBytes: config.server.maxBodyBytes, limits: config.limits, now }),
+    // As the gRPC ModelConfig RPC answers it (grpc-front-wiring.ts).
+    modelConfig: (model, version) => tritonModelConfig(registry.model(model), registry.resolve(model, version).signature, effectiveBatching(registry.model(model), config.batching)),
     strictReadiness: config.server.strictReadiness,
     adminAccess: access,
     observability: observability.routes,
@@ -96,8 +101,8 @@ function forwardable(req: IncomingMessage): IncomingMessage {
   return standIn as unknown as IncomingMessage;
 }
 
-/** Data-plane routes of a model that an external server serves go to it, as they are (external-route.ts). */
-const EXTERNAL_ROUTES: ReadonlySet<Route['name']> = new Set(['modelMetadata', 'modelReady', 'infer']);
+/** Data-plane routes of a model that an external server serves go to it, as they are (external-route.ts): KServe v2's, Triton's model config, TF Serving's. */
+const EXTERNAL_ROUTES: ReadonlySet<Route['name']> = new Set(['modelMetadata', 'modelReady', 'infer', 'modelConfig', 'tfservingStatus', 'tfservingMetadata', 'tfservingPredict']);
 
 function proxyingExternal(handle: HandleRoute, external: ExternalRoute): HandleRoute {
   return (route, req, reservation, record, res) => {

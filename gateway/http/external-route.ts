@@ -1,5 +1,6 @@
-// Every route under /v2/models/{m}/… of a model that an external model
-// server serves (config externalModels): the request goes to one of the
+// Every data-plane route of a model that an external model server serves
+// (config externalModels): KServe v2's and Triton's under /v2/models/{m}/…,
+// TF Serving's under /v1/models/{m}…. The request goes to one of the
 // server's replicas as it is — the path with the model's upstream name, the
 // headers, the body's bytes — and the server's answer comes back as it is,
 // streamed. No decode, no batching, no cache: the gateway does not know the
@@ -68,8 +69,14 @@ export class ExternalRoute {
   }
 }
 
-/** The client's path with the model's upstream name: /v2/models/{name}/… → /v2/models/{upstreamName}/… (query kept). */
+/**
+ * The client's path with the model's upstream name, the rest kept (query included): /v2/models/{name}/… →
+ * /v2/models/{upstreamName}/…, and TF Serving's /v1/models/{name}[/…|:predict] → /v1/models/{upstreamName}[/…|:predict].
+ * The name's segment is replaced as the client wrote it (percent-encoded or not): only the route matched it.
+ */
 export function upstreamPath(url: string, model: ExternalModelConfig): string {
-  const prefix = `/v2/models/${encodeURIComponent(model.name)}`;
-  return url.startsWith(prefix) ? `/v2/models/${encodeURIComponent(model.upstreamName ?? model.name)}${url.slice(prefix.length)}` : url;
+  // A TF Serving name ends at its ":" verb; a KServe name may hold one (no external model's does: the schema's pattern).
+  const named = /^(\/v2\/models\/)[^/?]+|^(\/v1\/models\/)[^/?:]+/.exec(url);
+  if (!named) return url;
+  return `${named[1] ?? named[2]}${encodeURIComponent(model.upstreamName ?? model.name)}${url.slice(named[0].length)}`;
 }

@@ -1,7 +1,7 @@
-// The gateway's KServe v2 REST routes: each takes a matched route and answers
-// a Reply; errors are thrown as catalogued InfergateErrors. Inference is the
-// infer service's (kserve-infer.ts translates it); the rest reads the
-// registry, the replica set, the cache and the batchers.
+// The gateway's HTTP routes: each takes a matched route and answers a Reply;
+// errors are thrown as catalogued InfergateErrors. Inference is the infer
+// service's (kserve-infer.ts and tfserving-route.ts translate it); the rest
+// reads the registry, the replica set, the cache and the batchers.
 
 import type { IncomingMessage } from 'node:http';
 import { InfergateError } from '../../common/errors.ts';
@@ -17,12 +17,17 @@ import { headerText } from './infer-headers.ts';
 import type { RepositoryControl } from '../repository/repository-control.ts';
 import { rolloutStartReply, scaleReply, type ModelRollouts, type ModelScaling } from './model-admin-routes.ts';
 import type { KServeInferRoute } from './kserve-infer.ts';
+import type { TfServingRoute } from './tfserving-route.ts';
+import type { TritonModelConfig } from '../models/triton-model-config.ts';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reply } from './reply.ts';
 import type { Reservation } from './request-budget.ts';
 import { isAdminRoute, type Route } from './routes.ts';
 
 export { CACHE_HEADER } from './infer-reply.ts';
+
+/** The protocol extensions the REST routes serve, by Triton's names (GET /v2 lists them; its tools may look). */
+const REST_EXTENSIONS = ['binary_tensor_data', 'model_repository', 'statistics', 'model_configuration'];
 
 export type HandlersDeps = {
   registry: ModelRegistry;
@@ -31,6 +36,10 @@ export type HandlersDeps = {
   cache: ResultCache<InferAnswer>;
   batching: ModelBatching;
   infer: KServeInferRoute;
+  /** TF Serving's REST API: model status, metadata and predict. */
+  tfserving: TfServingRoute;
+  /** Triton's model configuration of a model version (the model-config extension); throws the catalogued 404 or 400. */
+  modelConfig: (model: string, version: string | undefined) => TritonModelConfig;
   /** Loads and unloads models while serving (the repository extension's routes). */
   repository: Pick<RepositoryControl, 'index' | 'load' | 'unload'>;
   /** Scales a model's replicas while it serves; its status includes the autoscaler's last decision. */
@@ -79,7 +88,7 @@ export class Handlers {
         return ready ? { status: 200, body: serverReadyBody(true) } : notReady(reason);
       }
       case 'serverMetadata':
-        return { status: 200, body: serverMetadata(this.#deps.version, ['binary_tensor_data']) };
+        return { status: 200, body: serverMetadata(this.#deps.version, REST_EXTENSIONS) };
       case 'modelMetadata': {
         const model = this.#deps.registry.model(route.model);
         const resolved = this.#deps.registry.resolve(route.model, route.version);
@@ -93,6 +102,14 @@ export class Handlers {
       }
       case 'infer':
         return this.#deps.infer.handle(route.model, route.version, req, reservation, record);
+      case 'modelConfig':
+        return { status: 200, body: this.#deps.modelConfig(route.model, route.version) };
+      case 'tfservingStatus':
+        return this.#deps.tfserving.status(route.model, route.version);
+      case 'tfservingMetadata':
+        return this.#deps.tfserving.metadata(route.model, route.version);
+      case 'tfservingPredict':
+        return this.#deps.tfserving.predict(route.model, route.version, req, reservation, record);
       case 'replicas':
         return { status: 200, body: this.#replicasBody() };
       case 'cacheStats':

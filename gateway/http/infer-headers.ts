@@ -2,7 +2,9 @@
 // place before anything else happens to the request: before its body is
 // read, before the cache is asked. A header that is wrong is a 4xx whether
 // the answer would come from the cache or from a model (a hit must not
-// accept what a miss refuses).
+// accept what a miss refuses). TF Serving's predict route reads the last
+// three the same way (readControlHeaders); it does not check the content
+// type, as TF Serving does not (`curl -d` sends a form's).
 //
 //   content-type                       application/json (or octet-stream with the binary extension)
 //   inference-header-content-length    the binary extension's JSON length: a byte count
@@ -29,6 +31,9 @@ export type InferHeaders = {
   fresh: boolean;
 };
 
+/** The headers by which a request controls its own run, whatever protocol its body speaks (KServe, TF Serving). */
+export type ControlHeaders = Omit<InferHeaders, 'binaryHeaderLength'>;
+
 /** Reads and checks every header the infer route uses; throws the catalogued 4xx. */
 export function readInferHeaders(req: IncomingMessage, plan: ControlLimits): InferHeaders {
   const binaryHeaderLength = headerText(req, HEADER_LENGTH_HEADER);
@@ -36,9 +41,13 @@ export function readInferHeaders(req: IncomingMessage, plan: ControlLimits): Inf
     throw new InfergateError('GW_ERR_BINARY_HEADER_LENGTH', `Inference-Header-Content-Length is ${clientText(binaryHeaderLength)}, not a byte count`);
   }
   checkContentType(headerText(req, 'content-type'), binaryHeaderLength !== undefined);
+  return { binaryHeaderLength, ...readControlHeaders(req, plan) };
+}
+
+/** x-infergate-priority, x-infergate-timeout-ms and Cache-Control, checked; throws the catalogued 400. */
+export function readControlHeaders(req: IncomingMessage, plan: ControlLimits): ControlHeaders {
   const control = headerText(req, 'cache-control');
   return {
-    binaryHeaderLength,
     priority: askedPriority(headerText(req, PRIORITY_HEADER), plan),
     timeoutMs: askedTimeoutMs(headerText(req, TIMEOUT_HEADER), plan),
     fresh: control !== undefined && /\bno-(cache|store)\b/i.test(control),

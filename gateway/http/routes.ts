@@ -24,8 +24,13 @@
 //   POST /admin/models/{m}/rollouts              roll a new version out behind gates (202 with the rollout)
 //   GET  /admin/models/{m}/rollouts/current      the running (or last) rollout: stage, gate readings, history
 //   DELETE /admin/models/{m}/rollouts/current    abort it: all traffic back on stable, candidate released
+//   GET  /v2/models/{m}[/versions/{v}]/config    Triton's model configuration (its model-config extension)
+//   GET  /v1/models/{m}[/versions/{v}|/labels/{l}]            TF Serving: model status
+//   GET  /v1/models/{m}[/versions/{v}|/labels/{l}]/metadata   TF Serving: the signature_def
+//   POST /v1/models/{m}[/versions/{v}|/labels/{l}]:predict    TF Serving: inference (row or columnar JSON)
 
 import { clientText, InfergateError } from '../../common/errors.ts';
+import type { Protocol } from '../telemetry/request-record.ts';
 
 export type Route =
   | { name: 'serverMetadata' }
@@ -34,6 +39,10 @@ export type Route =
   | { name: 'modelMetadata'; model: string; version?: string }
   | { name: 'modelReady'; model: string; version?: string }
   | { name: 'infer'; model: string; version?: string }
+  | { name: 'modelConfig'; model: string; version?: string }
+  | { name: 'tfservingStatus'; model: string; version?: string }
+  | { name: 'tfservingMetadata'; model: string; version?: string }
+  | { name: 'tfservingPredict'; model: string; version?: string }
   | { name: 'replicas' }
   | { name: 'cacheStats' }
   | { name: 'cachePurge'; model: string; version?: string }
@@ -61,6 +70,13 @@ const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStat
 /** The admin plane (/admin/* and the repository control routes): guarded by server.adminToken, or loopback-only without one. */
 export function isAdminRoute(route: Route): boolean {
   return ADMIN_ROUTES.has(route.name);
+}
+
+/** The routes that run an inference (metrics, statistics, access log and spans observe them), and the protocol each counts under. */
+const INFERENCE_ROUTES: Partial<Record<Route['name'], Protocol>> = { infer: 'rest', tfservingPredict: 'tfserving' };
+
+export function inferenceProtocol(route: Route): Protocol | undefined {
+  return INFERENCE_ROUTES[route.name];
 }
 
 /** The methods each kind of path takes, as an Allow header lists them: HEAD wherever GET is. */
@@ -139,6 +155,7 @@ function match(s: string[]): [Route, Allowed] | undefined {
     if (s[1] === 'status') return [{ name: 'statusData' }, 'GET'];
     return undefined;
   }
+  if (s[0] === 'v1') return matchTfServing(s);
   if (s[0] !== 'v2') return undefined;
   if (s.length === 1) return [{ name: 'serverMetadata' }, 'GET'];
   if (s[1] === 'repository') return matchRepository(s);
@@ -167,7 +184,35 @@ function match(s: string[]): [Route, Allowed] | undefined {
   if (rest.length === 1 && rest[0] === 'ready') return [{ name: 'modelReady', ...target }, 'GET'];
   if (rest.length === 1 && rest[0] === 'infer') return [{ name: 'infer', ...target }, 'POST'];
   if (rest.length === 1 && rest[0] === 'stats') return [{ name: 'modelStats', ...target }, 'GET'];
+  if (rest.length === 1 && rest[0] === 'config') return [{ name: 'modelConfig', ...target }, 'GET'];
   return undefined;
+}
+
+/**
+ * TF Serving's paths (its http_rest_api_util.cc grammar): /v1/models/{m}[/versions/{v}|/labels/{l}] then
+ * nothing (status), /metadata, or :predict on the last segment. Names hold no "/" or ":" there; encoded, they
+ * may. A version and a label both go to the registry, which resolves either. :classify and :regress need
+ * TensorFlow's classification and regression signatures, which an ONNX model has not: no route.
+ */
+function matchTfServing(s: string[]): [Route, Method] | undefined {
+  if (s[1] !== 'models' || s.length < 3) return undefined;
+  const rest = s.slice(2);
+  const last = rest[rest.length - 1]!;
+  const colon = last.indexOf(':');
+  const verb = colon === -1 ? undefined : last.slice(colon + 1);
+  if (verb !== undefined) {
+    if (verb !== 'predict') return undefined;
+    rest[rest.length - 1] = last.slice(0, colon);
+  }
+  const metadata = verb === undefined && (rest.length === 2 || rest.length === 4) && rest[rest.length - 1] === 'metadata';
+  if (metadata) rest.pop();
+  if (rest.length !== 1 && !(rest.length === 3 && (rest[1] === 'versions' || rest[1] === 'labels'))) return undefined;
+  const model = decode(rest[0]!);
+  const version = rest.length === 3 ? decode(rest[2]!) : undefined;
+  if (!model || (rest.length === 3 && !version)) return undefined;
+  const target = version === undefined ? { model } : { model, version };
+  if (verb === 'predict') return [{ name: 'tfservingPredict', ...target }, 'POST'];
+  return [{ name: metadata ? 'tfservingMetadata' : 'tfservingStatus', ...target }, 'GET'];
 }
 
 function matchRepository(s: string[]): [Route, Method] | undefined {

@@ -19,7 +19,7 @@ import { H2cAcceptor } from './h2c.ts';
 import type { HandleRoute, Reply } from './reply.ts';
 import { requestIdOf, requestIds } from './request-id.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
-import { matchRoute, MethodNotAllowedError } from './routes.ts';
+import { inferenceProtocol, matchRoute, MethodNotAllowedError } from './routes.ts';
 import { closeAfterAnswer, sendReply as send, type AnswerShape } from './write-reply.ts';
 
 export type HttpFrontOptions = {
@@ -209,8 +209,12 @@ export class HttpFront {
           reply = optionsReply(this.#cors, req.url ?? '/', headerValue(req, 'origin'), headerValue(req, 'access-control-request-method'));
         } else {
           const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
-          observed = route.name === 'infer' && this.#observe !== undefined;
-          if (observed) this.#begin?.(record);
+          const protocol = inferenceProtocol(route);
+          if (protocol !== undefined && this.#observe !== undefined) {
+            observed = true;
+            record.protocol = protocol;
+            this.#begin?.(record);
+          }
           reply = await this.#answer(route, req, reservation, record, res);
         }
       } finally {

@@ -1,5 +1,5 @@
-// The one infer path, with no protocol in it. A front (KServe v2 REST today;
-// gRPC and TF Serving REST next) resolves a target, decodes its protocol into
+// The one infer path, with no protocol in it. A front (KServe v2 REST, KServe
+// v2 gRPC, TF Serving REST) resolves a target, decodes its protocol into
 // tensors and calls `infer`; it gets back the answer and how it was served,
 // and renders that in its protocol. Everything between is here, once:
 //

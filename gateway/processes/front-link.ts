@@ -3,7 +3,7 @@
 // splits), answers the leader's metrics and purge requests, and hands the
 // routes only the leader can answer (admin, repository, metrics, statistics)
 // to the leader's control socket. Data-plane routes (infer, health,
-// metadata) stay in the front.
+// metadata, model config, TF Serving's) stay in the front.
 
 import { request, Agent } from 'node:http';
 import type { IncomingMessage } from 'node:http';
@@ -18,7 +18,7 @@ import { mirroredTraffic, type FleetMirror } from './fleet-mirror.ts';
 import type { FrontMessage, LeaderMessage, ProcessMetrics } from './process-messages.ts';
 
 /** The routes a front answers itself; every other one is the leader's. */
-const FRONT_ROUTES: ReadonlySet<Route['name']> = new Set(['live', 'ready', 'serverMetadata', 'modelMetadata', 'modelReady', 'infer']);
+const FRONT_ROUTES: ReadonlySet<Route['name']> = new Set(['live', 'ready', 'serverMetadata', 'modelMetadata', 'modelReady', 'infer', 'modelConfig', 'tfservingStatus', 'tfservingMetadata', 'tfservingPredict']);
 
 export function isLeaderRoute(route: Route): boolean {
   return !FRONT_ROUTES.has(route.name);

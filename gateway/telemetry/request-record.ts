@@ -13,8 +13,8 @@
 
 import type { RequestTag, WorkerTiming } from '../../common/wire.ts';
 
-/** The front a request came in by (a metrics label: bounded). */
-export type Protocol = 'rest' | 'grpc';
+/** The front a request came in by (a metrics label: bounded): KServe v2 REST, KServe v2 gRPC, TF Serving REST. */
+export type Protocol = 'rest' | 'grpc' | 'tfserving';
 
 /** How the result cache took part (result-cache.ts's outcomes; undefined when the request never got that far). */
 export type CacheTook = 'hit' | 'miss' | 'joined' | 'bypass' | 'off';
@@ -24,7 +24,8 @@ export type RequestRecord = {
   readonly id: string;
   /** The W3C traceparent the worker's span joins, when the request is traced or the client sent one. */
   traceparent: string | undefined;
-  readonly protocol: Protocol;
+  /** Set by the front once it knows the route: the HTTP front serves KServe and TF Serving alike. */
+  protocol: Protocol;
   readonly receivedMs: number;
   /** The model and version that served it (known names only: a metrics label must stay bounded). */
   model: string | undefined;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isAdminRoute, matchPath, matchRoute } from '../../../gateway/http/routes.ts';
+import { inferenceProtocol, isAdminRoute, matchPath, matchRoute } from '../../../gateway/http/routes.ts';
 
 t.test('KServe v2 routes', async (t) => {
   const table: Array<[string, string, object]> = [
@@ -31,6 +31,55 @@ t.test('KServe v2 routes', async (t) => {
   for (const [method, url, route] of table) t.same(matchRoute(method, url), route, `${method} ${url}`);
 });
 
+t.test('Triton\'s model-config route', async (t) => {
+  t.same(matchRoute('GET', '/v2/models/classifier/config'), { name: 'modelConfig', model: 'classifier' });
+  t.same(matchRoute('HEAD', '/v2/models/classifier/versions/2/config'), { name: 'modelConfig', model: 'classifier', version: '2' });
+  t.throws(() => matchRoute('POST', '/v2/models/classifier/config'), { code: 'GW_ERR_METHOD_NOT_ALLOWED' });
+  t.notOk(isAdminRoute(matchRoute('GET', '/v2/models/classifier/config')), 'data plane: Triton\'s tools read it without a token');
+});
+
+t.test('TF Serving\'s routes: status, metadata and predict, by version or label', async (t) => {
+  const table: Array<[string, string, object]> = [
+    ['GET', '/v1/models/classifier', { name: 'tfservingStatus', model: 'classifier' }],
+    ['GET', '/v1/models/classifier/versions/2', { name: 'tfservingStatus', model: 'classifier', version: '2' }],
+    ['HEAD', '/v1/models/classifier/labels/canary', { name: 'tfservingStatus', model: 'classifier', version: 'canary' }],
+    ['GET', '/v1/models/classifier/metadata', { name: 'tfservingMetadata', model: 'classifier' }],
+    ['GET', '/v1/models/classifier/versions/1/metadata?x=1', { name: 'tfservingMetadata', model: 'classifier', version: '1' }],
+    ['GET', '/v1/models/classifier/labels/stable/metadata', { name: 'tfservingMetadata', model: 'classifier', version: 'stable' }],
+    ['GET', '/v1/models/metadata', { name: 'tfservingStatus', model: 'metadata' }],
+    ['POST', '/v1/models/classifier:predict', { name: 'tfservingPredict', model: 'classifier' }],
+    ['POST', '/v1/models/classifier/versions/2:predict', { name: 'tfservingPredict', model: 'classifier', version: '2' }],
+    ['POST', '/v1/models/classifier/labels/canary:predict', { name: 'tfservingPredict', model: 'classifier', version: 'canary' }],
+    ['POST', '/v1/models/my%20model:predict', { name: 'tfservingPredict', model: 'my model' }],
+    ['POST', '/v1/models/a%3Ab:predict', { name: 'tfservingPredict', model: 'a:b' }],
+  ];
+  for (const [method, url, route] of table) t.same(matchRoute(method, url), route, `${method} ${url}`);
+  const refused: Array<[string, string, string]> = [
+    ['GET', '/v1/models/classifier:predict', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['POST', '/v1/models/classifier', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['POST', '/v1/models/classifier/metadata', 'GW_ERR_METHOD_NOT_ALLOWED'],
+    ['POST', '/v1/models/classifier:classify', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['POST', '/v1/models/classifier:regress', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['POST', '/v1/models/:predict', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['POST', '/v1/models/classifier/metadata:predict', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['POST', '/v1/models/classifier:predict:x', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v1/models/classifier/versions', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v1/models/classifier/tags/1', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v1/models/classifier/versions/1/metadata/x', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v1/models/%E0%A4%A', 'GW_ERR_ROUTE_NOT_FOUND'],
+  ];
+  for (const [method, url, code] of refused) t.throws(() => matchRoute(method, url), { code }, `${method} ${url}`);
+  t.same(matchPath('/v1/models/classifier:predict')?.methods, ['POST']);
+  t.notOk(isAdminRoute(matchRoute('POST', '/v1/models/m:predict')));
+});
+
+t.test('inference routes and the protocol each is counted under', async (t) => {
+  t.equal(inferenceProtocol(matchRoute('POST', '/v2/models/m/infer')), 'rest');
+  t.equal(inferenceProtocol(matchRoute('POST', '/v1/models/m:predict')), 'tfserving');
+  t.equal(inferenceProtocol(matchRoute('GET', '/v1/models/m/metadata')), undefined);
+  t.equal(inferenceProtocol(matchRoute('GET', '/v2/models/m')), undefined);
+});
+
 t.test('the repository control routes are admin routes; the data plane is not', async (t) => {
   for (const url of ['/v2/repository/index', '/v2/repository/models/m/load', '/v2/repository/models/m/unload']) t.ok(isAdminRoute(matchRoute('POST', url)), url);
   t.ok(isAdminRoute(matchRoute('GET', '/admin/models')));
@@ -45,7 +94,8 @@ t.test('unknown paths and wrong methods are catalogued errors', async (t) => {
   const table: Array<[string, string, string]> = [
     ['GET', '/index.html', 'GW_ERR_ROUTE_NOT_FOUND'],
     ['POST', '/', 'GW_ERR_METHOD_NOT_ALLOWED'],
-    ['GET', '/v1/models/x', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v1/models', 'GW_ERR_ROUTE_NOT_FOUND'],
+    ['GET', '/v1/things/x', 'GW_ERR_ROUTE_NOT_FOUND'],
     ['GET', '/v2/health', 'GW_ERR_ROUTE_NOT_FOUND'],
     ['GET', '/v2/models', 'GW_ERR_ROUTE_NOT_FOUND'],
     ['GET', '/v2/models/x/versions', 'GW_ERR_ROUTE_NOT_FOUND'],
