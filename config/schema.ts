@@ -1,7 +1,7 @@
 // The gateway's configuration schema (a model's own config.yaml is
 // model-schema.ts; the batching fields both share are batching-schema.ts;
 // the sections about workers the gateway does not run are
-// remote-workers-schema.ts). Every field has a default, so an empty
+// remote-workers-schema.ts; the listeners are server-schema.ts). Every field has a default, so an empty
 // file (or none) is a valid config: local workers, the demo models, the
 // in-process cache. Unknown fields are errors (a typo must not be silently
 // ignored). Units are in the names.
@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { batchingSchema } from './batching-schema.ts';
 import { remoteWorkersSchema, staticReplicasSchema } from './remote-workers-schema.ts';
 import { externalModelsSchema } from './external-models-schema.ts';
+import { serverSchema } from './server-schema.ts';
 import { nonNegativeInt, positiveInt } from './fields.ts';
-
 
 export const sessionOptionsSchema = z
   .object({
@@ -26,67 +26,7 @@ export const sessionOptionsSchema = z
 
 export const configSchema = z
   .object({
-    server: z
-      .object({
-        host: z.string().min(1).default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8000),
-        /** Largest request body accepted; larger ones get 413 before being read in full. */
-        maxBodyBytes: positiveInt().default(64 * 1024 * 1024),
-        /** Deadline of a request that names none: covers waiting for a replica, retries and the run. */
-        requestTimeoutMs: positiveInt().default(30_000),
-        /** On SIGTERM, how long accepted requests may take to finish before the process exits anyway. */
-        shutdownGraceMs: positiveInt().default(30_000),
-        /** Requests being handled at once at most; beyond: 503 with Retry-After at once (memory stays bounded under any overload). */
-        maxInFlightRequests: positiveInt().default(8192),
-        /**
-         * GET /v2/health/ready as Triton's --strict-readiness: true, ready only when every version of every model
-         * is READY; false, ready once every version is READY or UNAVAILABLE (a broken model does not take the whole
-         * gateway out of a load balancer's rotation; its own ready route still says 400).
-         */
-        strictReadiness: z.boolean().default(true),
-        /** Bearer token for the admin routes (/admin/*); unset: they answer loopback clients only. */
-        adminToken: z.string().min(16, 'adminToken must be at least 16 characters').optional(),
-        /**
-         * Gateway processes serving the one port (SO_REUSEPORT): the first runs the local workers and the model
-         * control, the others are fronts that serve traffic on its workers; `auto`: one per core.
-         */
-        processes: z.union([positiveInt().max(256), z.literal('auto')]).default(1),
-        /**
-         * With Redis configured: a scale, a rollout started or aborted, and a model loaded or unloaded here are
-         * taken by every gateway on the same Redis and cache.keyPrefix, each on the workers it runs.
-         */
-        shareAdminActions: z.boolean().default(true),
-        /** KServe v2 gRPC (inference.GRPCInferenceService) on this port, beside HTTP; 0: no gRPC listener. */
-        grpcPort: z.number().int().min(0).max(65535).default(8001),
-        /** Largest gRPC message received or sent (a request's or an answer's tensors with their framing). */
-        grpcMaxMessageBytes: positiveInt().default(64 * 1024 * 1024),
-        /** How often the server pings an idle gRPC connection, and how long it waits for the answer before closing it. */
-        grpcKeepaliveTimeMs: positiveInt().default(7_200_000),
-        grpcKeepaliveTimeoutMs: positiveInt().default(20_000),
-        /** Answers of at least minBytes go gzip- or deflate-compressed to clients that send Accept-Encoding for it. */
-        compression: z
-          .object({
-            enabled: z.boolean().default(true),
-            minBytes: nonNegativeInt().default(1024),
-          })
-          .strict()
-          .prefault({}),
-        /** Cross-origin requests from browser pages: off, they get no CORS headers and OPTIONS is 405. */
-        cors: z
-          .object({
-            enabled: z.boolean().default(false),
-            /** Origins allowed, as a browser sends them ("https://app.example.com", no path); "*": every origin, on the data plane only. */
-            origins: z.array(z.string().regex(/^(\*|[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+)$/, 'an origin is "*" or scheme://host[:port], without a path or a trailing slash')).default([]),
-            /** How long a browser may reuse a preflight's answer. */
-            maxAgeSeconds: nonNegativeInt().default(600),
-          })
-          .strict()
-          .prefault({}),
-        /** Also serve HTTP/2 by prior knowledge (h2c, no TLS) on the HTTP port, beside HTTP/1.1. */
-        h2c: z.boolean().default(false),
-      })
-      .strict()
-      .prefault({}),
+    server: serverSchema,
     models: z
       .object({
         /** Model repository: <repository>/<name>/<version>/model.onnx. */

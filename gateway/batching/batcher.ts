@@ -19,6 +19,7 @@ import type { BatchingConfig } from '../../config/batching-schema.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { BatchAxes } from './batch-axes.ts';
 import { decideBatch, expectedWaitMs, expiredItems, type QueuedItem } from './batch-policy.ts';
+import { cancelled, queueFull, waitTooLong } from './batch-refusals.ts';
 import { DrainRate } from './drain-rate.ts';
 import { BatchStats, type BatchStatsSnapshot } from './batch-stats.ts';
 import { runBatch, type BatchMember, type BatchRequest, type BatchRunnerOptions } from './batch-runner.ts';
@@ -109,12 +110,7 @@ export class Batcher {
     if (waitMs !== null && (now + waitMs + this.#expectedRunMs > deadlineMs || (config.maxQueueWaitMs > 0 && waitMs > config.maxQueueWaitMs))) {
       // It would expire in the queue, or wait past the queue-delay target: say so now, while the client can still go elsewhere.
       this.stats.reject('expectedWait');
-      const error = new InfergateError(
-        'GW_ERR_OVERLOADED',
-        `model "${this.#settings.model}": about ${Math.round(waitMs)} ms of queued work is ahead (deadline in ${Math.max(0, Math.round(deadlineMs - now))} ms, queue-delay target ${config.maxQueueWaitMs || 'none'})`,
-      );
-      error.retryAfterSeconds = 1;
-      throw error;
+      throw waitTooLong(this.#settings.model, waitMs, deadlineMs - now, config.maxQueueWaitMs);
     }
   }
 
@@ -297,13 +293,3 @@ export class Batcher {
 
 /** The drain rate follows the load over about this long. */
 const DRAIN_RATE_WINDOW_MS = 1_000;
-
-function queueFull(model: string, size: number): InfergateError {
-  const error = new InfergateError('GW_ERR_QUEUE_FULL', `model "${model}" has ${size} requests queued`);
-  error.retryAfterSeconds = 1;
-  return error;
-}
-
-function cancelled(model: string): InfergateError {
-  return new InfergateError('GW_ERR_CANCELLED', `model "${model}": the client cancelled the request while it was queued`);
-}
