@@ -84,7 +84,8 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const { config } = gateway;
   const url = `http://${address.address}:${address.port}`;
-  logger.info({ url, repository: config.models.repository }, `infergate ${name} listening on ${url}`);
+  const grpc = gateway.grpc ? `${config.server.host}:${config.server.grpcPort}` : undefined;
+  logger.info({ url, ...(grpc ? { grpc } : {}), repository: config.models.repository }, `infergate ${name} listening on ${url}${grpc ? ` and gRPC ${grpc}` : ''}`);
   await gateway.whenReady();
   if (frontIndex !== undefined) {
     gateway.logger.info({ readyWorkers: gateway.replicas.replicas.filter((r) => r.state === 'ready').length }, `infergate ${name} ready`);
