@@ -20,7 +20,7 @@ import type { ScenarioReport } from './lib/results.ts';
 import { loadScenario } from './lib/scenario.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ORDER = ['overhead', 'batching', 'capacity', 'concurrency', 'replicas', 'processes', 'chaos', 'scaling', 'rollout'];
+const ORDER = ['overhead', 'batching', 'protocols', 'capacity', 'concurrency', 'replicas', 'processes', 'chaos', 'scaling', 'rollout'];
 
 const INTRO = `# Benchmarks
 
@@ -38,7 +38,10 @@ generator; latencies come from HDR histograms (p50, p90, p99, p99.9, max).
 - **Systems**: \`direct\` (one worker, binary frames), \`gateway\` (infergate over
   N workers, KServe v2 JSON), \`nginx\` (NGINX \`least_conn\` over the same N
   workers, KServe v2 JSON, when installed), \`hello\` (a trivial HTTP server: the
-  load generator's own ceiling on the machine). \`--gateway-processes 1,2\`
+  load generator's own ceiling on the machine). The \`protocols\` scenario calls one
+  gateway by KServe v2 REST JSON, REST with the binary tensor extension, and gRPC
+  with raw contents (a grpc-js closed or open loop with the same accounting; N
+  connections are N concurrent calls over ceil(N / 8) HTTP/2 connections). \`--gateway-processes 1,2\`
   (overhead, replicas) runs the gateway once per count of processes serving its
   port (\`gateway\`, \`gateway-2p\`), in interleaved rounds; the front processes'
   CPU counts as gateway. The \`processes\` scenario compares 1 and 2 processes

@@ -1,6 +1,17 @@
 // Request body generators. A body source makes infer request bodies for one
-// model signature, as KServe v2 JSON or as the worker's binary frame
-// (common/wire.ts), with `rows` rows per request (the batch axis), either:
+// model signature, with `rows` rows per request (the batch axis), in one of
+// these formats:
+//
+//   json           KServe v2 JSON
+//   binary         the worker's binary frame (common/wire.ts)
+//   kserve-binary  KServe v2's binary tensor extension: a JSON header with
+//                  each input's binary_data_size, then the raw tensor bytes
+//                  (Inference-Header-Content-Length says where the JSON
+//                  ends); the outputs asked back binary too
+//   grpc-raw       a KServe v2 gRPC ModelInferRequest with raw_input_contents,
+//                  encoded (grpc-messages.ts); its answer comes back raw
+//
+// and either:
 //
 //   unique   every request differs (no cache can answer it): a template
 //            whose first float is replaced by a counter, k / 2^24, exact in
@@ -16,9 +27,10 @@
 
 import { encodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type Tensor, type TensorSpec } from '../../common/wire.ts';
 import { mulberry32 } from '../../scripts/demo-models/prng.ts';
+import { encodeInferRequest } from './grpc-messages.ts';
 import type { BodyDescription } from './results.ts';
 
-export type BodyFormat = 'json' | 'binary';
+export type BodyFormat = 'json' | 'binary' | 'kserve-binary' | 'grpc-raw';
 export type InputsMode = 'unique' | number;
 export type Body = string | Buffer;
 
@@ -37,6 +49,8 @@ export type BodySourceOptions = {
 
 export type BodySource = {
   contentType: string;
+  /** Request headers every body goes with: content-type, and the binary extension's Inference-Header-Content-Length (HTTP formats). */
+  headers: Record<string, string>;
   description: BodyDescription;
   /** The next body to send. */
   next(): Body;
@@ -54,6 +68,13 @@ export const CLASSIFIER_LIKE_INPUTS: readonly TensorSpec[] = [{ name: 'input', d
 
 const UNIQUE_SCALE = 2 ** 24;
 
+const CONTENT_TYPES: Record<BodyFormat, string> = {
+  json: 'application/json',
+  binary: FRAME_CONTENT_TYPE,
+  'kserve-binary': 'application/octet-stream',
+  'grpc-raw': 'application/grpc',
+};
+
 export function parseInputsMode(text: string): InputsMode {
   if (text === 'unique') return 'unique';
   const match = /^pool:(\d+)$/.exec(text);
@@ -65,7 +86,14 @@ export function parseInputsMode(text: string): InputsMode {
 export function createBodySource(options: BodySourceOptions): BodySource {
   const random = mulberry32(options.seed);
   const make = (): TypedTensor[] => options.inputs.map((spec) => randomTensor(spec, options.rows, random));
-  const contentType = options.format === 'json' ? 'application/json' : FRAME_CONTENT_TYPE;
+  const contentType = CONTENT_TYPES[options.format];
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (options.format === 'kserve-binary') {
+    // Every body of a source has the same JSON header (the values travel in the binary section): one length fits all.
+    const zeros = options.inputs.map((spec) => randomTensor(spec, options.rows, () => 0));
+    headers['inference-header-content-length'] = String(kserveHeader(zeros).byteLength);
+  }
+  const base = { contentType, headers };
   const describe = (sample: Body): BodyDescription => ({
     format: options.format,
     rows: options.rows,
@@ -76,22 +104,22 @@ export function createBodySource(options: BodySourceOptions): BodySource {
   if (options.mode !== 'unique') {
     const pool = Array.from({ length: options.mode }, () => encode(options, make()));
     let i = 0;
-    return { contentType, description: describe(pool[0]!), pool, next: () => pool[i++ % pool.length]! };
+    return { ...base, description: describe(pool[0]!), pool, next: () => pool[i++ % pool.length]! };
   }
 
-  const unique = uniqueSource(options, make, contentType, describe);
+  const unique = uniqueSource(options, make, base, describe);
   const hitRatio = options.hitRatio ?? 0;
   if (hitRatio <= 0) return unique;
   const hot = Array.from({ length: HOT_BODIES }, () => encode(options, make()));
   const description = { ...unique.description, hitRatio };
   let h = 0;
-  if (hitRatio >= 1) return { contentType, description, pool: hot, hot, next: () => hot[h++ % hot.length]! };
+  if (hitRatio >= 1) return { ...base, description, pool: hot, hot, next: () => hot[h++ % hot.length]! };
   // A separate stream, so the hot/unique choice does not shift the bodies' values.
   const choose = mulberry32(options.seed + 1);
-  return { contentType, description, pool: null, hot, next: () => (choose() < hitRatio ? hot[h++ % hot.length]! : unique.next()) };
+  return { ...base, description, pool: null, hot, next: () => (choose() < hitRatio ? hot[h++ % hot.length]! : unique.next()) };
 }
 
-function uniqueSource(options: BodySourceOptions, make: () => TypedTensor[], contentType: string, describe: (sample: Body) => BodyDescription): BodySource {
+function uniqueSource(options: BodySourceOptions, make: () => TypedTensor[], base: Pick<BodySource, 'contentType' | 'headers'>, describe: (sample: Body) => BodyDescription): BodySource {
   const tensors = make();
   const slot = tensors.findIndex((t) => t.values instanceof Float32Array || t.values instanceof Float64Array);
   if (slot === -1) throw new Error(`unique inputs need a float input tensor; ${options.model} has none (use --inputs pool:N)`);
@@ -102,16 +130,16 @@ function uniqueSource(options: BodySourceOptions, make: () => TypedTensor[], con
     const marker = '"@@unique@@"';
     const text = encodeJson(tensors, { tensor: slot, marker });
     const [prefix, suffix] = text.split(marker) as [string, string];
-    return { contentType, description: describe(text), pool: null, next: () => prefix + nextValue() + suffix };
+    return { ...base, description: describe(text), pool: null, next: () => prefix + nextValue() + suffix };
   }
-  const template = encodeBinary(options, tensors);
-  // The slot tensor's bytes start after every earlier tensor's bytes, counted from the end.
-  let tail = 0;
-  for (let i = slot; i < tensors.length; i++) tail += tensors[i]!.values.byteLength;
-  const offset = template.byteLength - tail;
+  const template = encode(options, tensors) as Buffer;
+  // Every binary format ends with the tensors' raw bytes in input order (gRPC's with a field tag and length before
+  // each), so the slot tensor's bytes are found by their last occurrence; random floats make a false match implausible.
+  const offset = template.lastIndexOf(bytesOf(tensors[slot]!));
+  if (offset === -1) throw new Error(`body generator: the ${options.format} encoding does not hold input ${tensors[slot]!.spec.name}'s raw bytes`);
   const write = tensors[slot]!.values instanceof Float32Array ? 'writeFloatLE' : 'writeDoubleLE';
   return {
-    contentType,
+    ...base,
     description: describe(template),
     pool: null,
     next: () => {
@@ -149,7 +177,27 @@ function randomTensor(spec: TensorSpec, rows: number, random: () => number): Typ
 }
 
 function encode(options: BodySourceOptions, tensors: TypedTensor[]): Body {
-  return options.format === 'json' ? encodeJson(tensors) : encodeBinary(options, tensors);
+  switch (options.format) {
+    case 'json':
+      return encodeJson(tensors);
+    case 'binary':
+      return encodeBinary(options, tensors);
+    case 'kserve-binary':
+      return Buffer.concat([kserveHeader(tensors), ...tensors.map(bytesOf)]);
+    case 'grpc-raw':
+      return encodeInferRequest({ model_name: options.model, inputs: tensors.map((t) => ({ name: t.spec.name, datatype: t.spec.datatype, shape: t.shape })), raw_input_contents: tensors.map(bytesOf) });
+  }
+}
+
+/** A tensor's values as raw little-endian bytes (a view, no copy). */
+function bytesOf(t: TypedTensor): Uint8Array {
+  return new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength);
+}
+
+/** The binary extension's JSON header: each input's size in the binary section, and every output asked back binary. */
+function kserveHeader(tensors: TypedTensor[]): Buffer {
+  const inputs = tensors.map((t) => ({ name: t.spec.name, datatype: t.spec.datatype, shape: t.shape, parameters: { binary_data_size: t.values.byteLength } }));
+  return Buffer.from(JSON.stringify({ inputs, parameters: { binary_data_output: true } }));
 }
 
 function encodeJson(tensors: TypedTensor[], unique?: { tensor: number; marker: string }): string {
@@ -167,7 +215,7 @@ function encodeBinary(options: BodySourceOptions, tensors: TypedTensor[]): Buffe
     name: t.spec.name,
     datatype: t.spec.datatype,
     shape: t.shape,
-    data: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength),
+    data: bytesOf(t),
   }));
   return encodeFrame<InferRequestHeader>({ model: options.model, version: options.version }, frameTensors);
 }

@@ -4,6 +4,7 @@
 // only say which systems, which loads, in which order.
 //
 //   scenario ──▶ withSystem(name) ──▶ measure(load) ──▶ closed-loop / open-loop ──▶ Recorder
+//                      │   variant(format)  │              grpc-loop (gRPC bodies) ──┘
 //                      │                searchCapacity ──▶ capacity-search policy ─┘
 //                      └── systems.ts (processes.ts) ── stopped in `finally`
 
@@ -11,18 +12,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TensorSpec } from '../../common/wire.ts';
-import { CLASSIFIER_LIKE_INPUTS, createBodySource, type BodySource } from './bodies.ts';
+import { CLASSIFIER_LIKE_INPUTS, createBodySource, type BodyFormat, type BodySource } from './bodies.ts';
 import { nextStep, probePassed, type SearchSettings } from './capacity-search.ts';
-import { runClosedLoop } from './closed-loop.ts';
 import { cpuBetween, sampleCpu } from './cpu.ts';
-import { runOpenLoop, type Answer } from './open-loop.ts';
+import type { Answer } from './open-loop.ts';
 import type { BenchOptions } from './options.ts';
-import type { ProcessGroup } from './processes.ts';
+import { freePort, type ProcessGroup } from './processes.ts';
 import type { ProgressLine } from './progress.ts';
-import { Recorder } from './recorder.ts';
 import { formatRate, loadLabel } from './report-markdown.ts';
 import type { CapacityProbe, CapacityRecord, LoadSpec, RunRecord, RunSummary } from './results.ts';
 import { SYSTEMS, type StartedSystem, type SystemName } from './systems.ts';
+import { grpcAddress, loadTarget, singleRequest } from './target-load.ts';
 
 /** CPU used by processes outside the benchmark (% of one core) above which a run is flagged as disturbed. */
 const DISTURBED_PERCENT = 20;
@@ -52,6 +52,8 @@ export type SystemSettings = {
   hitRatio?: number;
   /** Model repository for this system (default --models), e.g. a copy whose config.yaml turns autoscaling on. */
   modelsDir?: string;
+  /** Gateway (and baseline): also serve KServe v2 gRPC, on a free port (variant() then calls it with format grpc-raw). */
+  grpc?: boolean;
 };
 
 /** For runs where failures are the point (chaos). */
@@ -130,6 +132,7 @@ export class Harness {
     if (name === 'gateway') this.gatewayConfig = gatewayConfig;
     let system: StartedSystem | null = null;
     try {
+      const grpcPort = settings.grpc ? await freePort() : undefined;
       system = await definition.start({
         processes: this.#deps.processes,
         root: this.#deps.root,
@@ -141,18 +144,14 @@ export class Harness {
         gatewayConfig,
         readyTimeoutMs: o.readyTimeoutMs,
         ...(o.baseline !== undefined && { baselineRoot: o.baseline }),
+        ...(grpcPort !== undefined && { grpcPort }),
       });
-      const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;
       if (system.signature) this.#lastInputs = system.signature.inputs;
-      const bodies = createBodySource({ format: system.format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed, ...(settings.hitRatio !== undefined ? { hitRatio: settings.hitRatio } : {}) });
+      const bodies = this.#bodySource(system, model, system.format, settings.hitRatio);
       const target: Target = { system, bodies, label, model };
       await this.#check(target);
-      for (const body of bodies.hot ?? []) await this.#single(target, body);
-      const warmupS = settings.warmupS ?? o.warmupS;
-      if (warmupS > 0) {
-        const connections = Math.min(64, Math.max(...o.connections));
-        await this.#load(target, { mode: 'closed', connections, pipelining: 1, durationS: warmupS }, `${label} warm-up`, o.timeoutMs);
-      }
+      for (const body of bodies.hot ?? []) await singleRequest(target, body, this.options.timeoutMs);
+      await this.#warmUp(target, settings.warmupS ?? o.warmupS);
       await fn(target);
     } catch (err) {
       this.fail(`${name}: ${(err as Error).message}`);
@@ -160,6 +159,19 @@ export class Harness {
       await system?.stop();
       rmSync(tmpDir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The same started system called another way, as a target of its own: the
+   * bodies in `format` (e.g. REST binary or gRPC next to REST JSON, against one
+   * gateway process), checked with one request and warmed up as a started
+   * system is. Its runs are recorded under `label`, with the system's CPU.
+   */
+  async variant(target: Target, options: { format: BodyFormat; label: string; warmupS?: number }): Promise<Target> {
+    const variant: Target = { ...target, bodies: this.#bodySource(target.system, target.model, options.format), label: options.label };
+    await this.#check(variant);
+    await this.#warmUp(variant, options.warmupS ?? this.options.warmupS);
+    return variant;
   }
 
   /**
@@ -239,25 +251,22 @@ export class Harness {
     return record;
   }
 
-  async #load(target: Target, load: LoadSpec, label: string, timeoutMs: number, extras: MeasureExtras = {}): Promise<RunSummary> {
-    const { system, bodies } = target;
-    const recorder = new Recorder();
-    const common = { origin: system.origin, path: system.inferPath, headers: { 'content-type': bodies.contentType }, recorder, timeoutMs, signal: this.#deps.signal };
-    this.#deps.progress.start(label, load.mode === 'closed' && load.amount ? 0 : load.durationS, () => recorder.live());
-    let alongside: Promise<void> = Promise.resolve();
-    const onStart = (startMs: number): void => {
-      if (extras.alongside) alongside = extras.alongside(startMs);
-    };
-    try {
-      if (load.mode === 'closed') {
-        onStart(performance.now());
-        await runClosedLoop({ ...common, bodies, load });
-      } else await runOpenLoop({ ...common, body: () => bodies.next(), load, seed: this.options.seed, onStart, observe: extras.observe, answerVersions: extras.answerVersions });
-    } finally {
-      this.#deps.progress.stop();
-      await alongside;
-    }
-    return recorder.summary();
+  #bodySource(system: StartedSystem, model: string, format: BodyFormat, hitRatio?: number): BodySource {
+    const o = this.options;
+    const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;
+    return createBodySource({ format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed, ...(hitRatio !== undefined ? { hitRatio } : {}) });
+  }
+
+  /** Closed-loop load for `warmupS`, recorded nowhere: the first seconds of a process (JIT, connections, pools) are not what a run measures. */
+  async #warmUp(target: Target, warmupS: number): Promise<void> {
+    if (warmupS <= 0) return;
+    const connections = Math.min(64, Math.max(...this.options.connections));
+    await this.#load(target, { mode: 'closed', connections, pipelining: 1, durationS: warmupS }, `${target.label} warm-up`, this.options.timeoutMs);
+  }
+
+  #load(target: Target, load: LoadSpec, label: string, timeoutMs: number, extras: MeasureExtras = {}): Promise<RunSummary> {
+    const { progress, signal } = this.#deps;
+    return loadTarget(target, load, { label, timeoutMs, progress, signal, seed: this.options.seed, grpcCallsPerChannel: this.options.grpcCallsPerChannel }, extras);
   }
 
   /** Why `name` cannot run on this machine, or null. */
@@ -267,26 +276,22 @@ export class Harness {
 
   /** One request before any load: a system that cannot answer fails fast with its answer in the message. */
   async #check(target: Target): Promise<void> {
-    const { status, text } = await this.#single(target);
-    if (status < 200 || status >= 300) throw new Error(`POST ${target.system.inferPath} answered ${status}: ${text.slice(0, 300)}`);
+    const { status, text, binaryAnswer } = await singleRequest(target, target.bodies.next(), this.options.timeoutMs);
+    const format = target.bodies.description.format;
+    const call = format === 'grpc-raw' ? `gRPC ModelInfer at ${grpcAddress(target)}` : `POST ${target.system.inferPath}`;
+    if (status < 200 || status >= 300) throw new Error(`${call} answered ${status}: ${text.slice(0, 300)}`);
+    // Binary in, binary out: a typed or JSON answer would measure another path than the one named.
+    if ((format === 'grpc-raw' || format === 'kserve-binary') && !binaryAnswer) throw new Error(`${call} answered without binary outputs: ${text.slice(0, 300)}`);
   }
 
   /** After an overloaded probe: wait (≤ 15 s) until a lone request is answered within the SLO again. */
   async #settle(target: Target): Promise<void> {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && !this.aborted) {
-      const answer = await this.#single(target).catch(() => null);
+      const answer = await singleRequest(target, target.bodies.next(), this.options.timeoutMs).catch(() => null);
       if (answer && answer.ms <= this.options.sloP99Ms) return;
       await sleep(200);
     }
-  }
-
-  async #single(target: Target, body = target.bodies.next()): Promise<{ status: number; text: string; ms: number }> {
-    const { system, bodies } = target;
-    const started = performance.now();
-    const res = await fetch(`${system.origin}${system.inferPath}`, { method: 'POST', headers: { 'content-type': bodies.contentType }, body });
-    const text = await res.text();
-    return { status: res.status, text, ms: performance.now() - started };
   }
 }
 

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseInputsMode, type InputsMode } from './bodies.ts';
+import { DEFAULT_CALLS_PER_CHANNEL } from './grpc-channels.ts';
 import { SYSTEM_NAMES, type SystemName } from './systems.ts';
 
 export type BenchOptions = {
@@ -31,6 +32,8 @@ export type BenchOptions = {
   ratePerS: number | undefined;
   arrivals: 'constant' | 'poisson';
   openConnections: number;
+  /** gRPC loads: concurrent calls per channel (one HTTP/2 connection each), grpc-channels.ts. */
+  grpcCallsPerChannel: number;
   sloP99Ms: number;
   /** Capacity criterion, and the allowance beyond which a run counts as failed. */
   maxErrorRate: number;
@@ -73,6 +76,7 @@ export function defaultOptions(root: string, env: NodeJS.ProcessEnv): BenchOptio
     ratePerS: undefined,
     arrivals: 'constant',
     openConnections: 64,
+    grpcCallsPerChannel: DEFAULT_CALLS_PER_CHANNEL,
     sloP99Ms: 50,
     maxErrorRate: 0.001,
     startRatePerS: 200,
@@ -109,6 +113,7 @@ const FLAGS = {
   rate: { type: 'string' },
   arrivals: { type: 'string' },
   'open-connections': { type: 'string' },
+  'grpc-calls-per-channel': { type: 'string' },
   'slo-ms': { type: 'string' },
   'max-error-rate': { type: 'string' },
   'start-rate': { type: 'string' },
@@ -170,6 +175,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   if (v.arrivals !== undefined && v.arrivals !== 'constant' && v.arrivals !== 'poisson') throw new OptionsError(`--arrivals must be constant or poisson, not "${v.arrivals}"`);
   set('arrivals', v.arrivals as BenchOptions['arrivals'] | undefined);
   set('openConnections', int(v['open-connections'], 'open-connections', 1));
+  set('grpcCallsPerChannel', int(v['grpc-calls-per-channel'], 'grpc-calls-per-channel', 1));
   set('sloP99Ms', num(v['slo-ms'], 'slo-ms', 0.001));
   set('maxErrorRate', num(v['max-error-rate'], 'max-error-rate', 0));
   set('startRatePerS', num(v['start-rate'], 'start-rate', 0.1));

@@ -112,6 +112,7 @@ function configLine(report: ScenarioReport): string {
   const keys = [...COMMON_SETTINGS];
   if (report.capacities.length > 0 || report.runs.some((r) => r.load.mode === 'open')) keys.push(...OPEN_LOOP_SETTINGS);
   if (report.capacities.length > 0) keys.push(...CAPACITY_SETTINGS);
+  if (report.runs.some((r) => r.body.format === 'grpc-raw')) keys.push('grpcCallsPerChannel');
   return keys
     .filter((k) => report.config[k] !== undefined)
     .map((k) => `${k} ${typeof report.config[k] === 'object' ? `\`${JSON.stringify(report.config[k])}\`` : String(report.config[k])}`)

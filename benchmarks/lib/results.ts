@@ -125,7 +125,8 @@ export type ReplicaSecond = { second: number; offeredPerS: number; desired: numb
 export type VersionSecond = { second: number; offeredPerS: number; answers: Record<string, number>; rollout: { candidate: string; state: string; percent: number } | null };
 
 export type BodyDescription = {
-  format: 'json' | 'binary';
+  /** KServe v2 JSON, the worker's binary frame, KServe's binary tensor extension, or a gRPC ModelInferRequest with raw_input_contents (bodies.ts). */
+  format: 'json' | 'binary' | 'kserve-binary' | 'grpc-raw';
   rows: number;
   /** 'unique' or the size of the fixed pool of distinct inputs. */
   inputs: 'unique' | number;
@@ -180,11 +181,7 @@ export type RunMemory = {
   cacheMaxBytes?: number;
 };
 
-/**
- * One run's work by worker and by gateway process: differences of the
- * gateway's GET /metrics counters scraped before and after the run
- * (work-sharing.ts), for the run's model only.
- */
+/** One run's work by worker and by gateway process: differences of GET /metrics counters around the run, its model only (work-sharing.ts). */
 export type RunSharing = {
   /** By worker (replica id): rows it ran (infergate_worker_batch_rows_sum; a request is --rows rows) and its runs (infergate_worker_runs_total, outcome ok). */
   workers: Record<string, { rows: number; runs: number }>;

@@ -3,7 +3,8 @@
 //
 //   direct       one worker, binary frames to its POST /infer (no gateway)
 //   direct-json  one worker, KServe v2 JSON to its public infer route
-//   gateway      infergate with N local workers (KServe v2 JSON), served by P processes
+//   gateway      infergate with N local workers (KServe v2 JSON), served by P processes;
+//                also KServe v2 gRPC when its settings ask for it (a free port)
 //   nginx        NGINX least_conn over N standalone workers (KServe v2 JSON)
 //   hello        a trivial HTTP server: the load generator's own ceiling
 //   baseline     the gateway from another checkout (--baseline), started as gateway is
@@ -42,6 +43,8 @@ export type SystemContext = {
   readyTimeoutMs: number;
   /** The --baseline checkout, whose bin/infergate.ts the system baseline runs. */
   baselineRoot?: string;
+  /** Gateway (and baseline): serve KServe v2 gRPC on this port (server.grpcPort); absent or 0: no gRPC listener. */
+  grpcPort?: number;
 };
 
 export type StartedSystem = {
@@ -52,6 +55,8 @@ export type StartedSystem = {
   replicas: number;
   /** Gateway processes serving its port (gateway, baseline). */
   processes?: number;
+  /** host:port of its KServe v2 gRPC listener, when it has one. */
+  grpcAddress?: string;
   /** The model's signature as the system reports it; null for hello. */
   signature: ModelSignature | null;
   /** Its processes by role, for CPU accounting. */
@@ -104,8 +109,10 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       // Only when asked: a --baseline checkout from before server.processes would refuse the flag.
       const processes = ctx.gatewayProcesses ?? 1;
       if (processes > 1) args.push('--processes', String(processes));
-      // No gRPC listener on a fixed port (from the environment: a --baseline checkout from before it ignores the variable).
-      const env = { ...process.env, INFERGATE_GRPC_PORT: '0' };
+      // gRPC only when asked for, on the port given: never on the default fixed port, which another gateway may hold.
+      // From the environment, not a flag: a --baseline checkout from before gRPC ignores the variable.
+      const grpcPort = ctx.grpcPort ?? 0;
+      const env = { ...process.env, INFERGATE_GRPC_PORT: String(grpcPort) };
       const { handle } = await ctx.processes.start('gateway', process.execPath, args, { ready: /gateway ready/, readyTimeoutMs: ctx.readyTimeoutMs, env });
       const port = /listening on http:\/\/[^\s]+?:(\d+)/.exec(handle.output())?.[1];
       if (!port) {
@@ -115,7 +122,7 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
       const origin = `http://127.0.0.1:${port}`;
       const signature = await kserveSignature(origin, ctx.model);
       const roots = [{ role: 'gateway', pid: handle.pid, childRole: 'workers', peerCmdline: GATEWAY_CMDLINE }];
-      return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, processes, signature, roots, stop: () => handle.stop() };
+      return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, processes, ...(grpcPort > 0 && { grpcAddress: `127.0.0.1:${grpcPort}` }), signature, roots, stop: () => handle.stop() };
     },
   },
   nginx: {

@@ -28,12 +28,17 @@ load:
   -d, --duration <s>         seconds per run                      (10)
       --amount <n>           requests per run instead of a duration
       --warmup <s>           closed-loop warm-up per system start (2)
-      --rounds <n>           cache, processes, overhead/batching with --baseline,
-                             overhead/replicas with several --gateway-processes: every
-                             run n times, interleaved; medians reported (5)
+      --rounds <n>           cache, processes, protocols (3), overhead/batching with
+                             --baseline, overhead/replicas with several
+                             --gateway-processes: every run n times, interleaved;
+                             medians reported (5)
       --rate <r>             open loop at r req/s instead of closed loop
       --arrivals <a>         open-loop arrivals: constant | poisson (constant)
       --open-connections <n> keep-alive connections for open loop (64)
+      --grpc-calls-per-channel <n>
+                             protocols: gRPC calls in flight per channel, each
+                             channel one HTTP/2 connection; N connections are N
+                             concurrent calls on ceil(N / n) channels (8)
       --timeout-ms <n>       per-request timeout                  (10000)
 
 bodies:

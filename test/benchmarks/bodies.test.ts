@@ -1,7 +1,10 @@
 // Body generators: unique bodies differ, pools repeat exactly N bodies,
-// rows set the batch axis, JSON parses as KServe v2 and binary decodes as a
-// worker frame.
+// rows set the batch axis, JSON parses as KServe v2, binary decodes as a
+// worker frame, KServe binary-extension bodies split at their header length,
+// and gRPC bodies decode as ModelInferRequests.
 
+import { fileURLToPath } from 'node:url';
+import { loadSync } from '@grpc/proto-loader';
 import t from 'tap';
 import { createBodySource, parseInputsMode } from '../../benchmarks/lib/bodies.ts';
 import { decodeFrame, FRAME_CONTENT_TYPE, type InferRequestHeader, type TensorSpec } from '../../common/wire.ts';
@@ -70,4 +73,35 @@ t.test('inputs modes parse; bad ones and unusable models are refused', async (t)
   t.throws(() => createBodySource({ format: 'json', model: 'ids', version: '1', inputs: intsOnly, rows: 1, mode: 'unique', seed: 1 }), /float input/);
   const strings: TensorSpec[] = [{ name: 's', datatype: 'BYTES', shape: [-1] }];
   t.throws(() => createBodySource({ format: 'json', model: 's', version: '1', inputs: strings, rows: 1, mode: 2, seed: 1 }), /not supported/);
+});
+
+t.test('unique binary-extension bodies: a JSON header of the given length, raw inputs, binary outputs asked for', async (t) => {
+  const source = createBodySource({ format: 'kserve-binary', model: 'ranker', version: '1', inputs: ranker, rows: 2, mode: 'unique', seed: 1 });
+  t.equal(source.headers['content-type'], 'application/octet-stream');
+  const headerLength = Number(source.headers['inference-header-content-length']);
+  const [a, b] = [source.next() as Buffer, source.next() as Buffer];
+  const header = JSON.parse(a.subarray(0, headerLength).toString('utf8'));
+  t.same(header.parameters, { binary_data_output: true });
+  t.same(header.inputs.map((i: { name: string; shape: number[]; parameters: { binary_data_size: number } }) => [i.name, i.shape, i.parameters.binary_data_size]), [['features', [2, 16], 2 * 16 * 4], ['item_ids', [2, 4], 2 * 4 * 8]]);
+  t.equal(a.byteLength, headerLength + 128 + 64, 'the header, then each input\'s bytes');
+  t.equal(a.readFloatLE(headerLength), 0);
+  t.equal(b.readFloatLE(headerLength), 1 / 2 ** 24, 'the counter sits in the first float');
+  t.same(a.subarray(headerLength + 4), b.subarray(headerLength + 4), 'the rest is the template');
+});
+
+t.test('unique gRPC bodies are ModelInferRequests with raw_input_contents that differ only in the first value', async (t) => {
+  const protos = fileURLToPath(new URL('../../gateway/grpc/protos/', import.meta.url));
+  const definition = loadSync('grpc_service.proto', { includeDirs: [protos], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const decode = (definition['inference.GRPCInferenceService'] as unknown as Record<string, { requestDeserialize(b: Buffer): any }>).ModelInfer!.requestDeserialize;
+  const source = createBodySource({ format: 'grpc-raw', model: 'ranker', version: '1', inputs: ranker, rows: 2, mode: 'unique', seed: 1 });
+  const [a, b] = [decode(source.next() as Buffer), decode(source.next() as Buffer)];
+  t.equal(a.model_name, 'ranker');
+  t.same(a.inputs.map((i: { name: string; datatype: string; shape: string[] }) => [i.name, i.datatype, i.shape]), [['features', 'FP32', ['2', '16']], ['item_ids', 'INT64', ['2', '4']]]);
+  t.same(a.raw_input_contents.map((r: Buffer) => r.byteLength), [128, 64]);
+  const first = (m: { raw_input_contents: Buffer[] }) => m.raw_input_contents[0]!.readFloatLE(0);
+  t.equal(first(a), 0);
+  t.equal(first(b), 1 / 2 ** 24);
+  t.same(a.raw_input_contents[0].subarray(4), b.raw_input_contents[0].subarray(4), 'the rest of the tensor is the template');
+  t.same(a.raw_input_contents[1], b.raw_input_contents[1], 'other inputs too');
+  t.equal(source.description.format, 'grpc-raw');
 });

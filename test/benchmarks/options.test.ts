@@ -61,6 +61,13 @@ t.test('--gateway-processes takes a list of counts; several mean paired rounds',
   t.match(usage([]), /--gateway-processes <l>[\s\S]*gateway-2p/, 'the help names the option and its label');
 });
 
+t.test('--grpc-calls-per-channel takes a whole number ≥ 1 (default 8)', async (t) => {
+  t.same(parseCommandLine(['protocols', '--grpc-calls-per-channel', '16']).flags, { grpcCallsPerChannel: 16 });
+  for (const bad of ['0', '1.5', 'many']) t.throws(() => parseCommandLine(['protocols', '--grpc-calls-per-channel', bad]), { name: 'OptionsError', message: /--grpc-calls-per-channel/ }, bad);
+  t.equal(defaultOptions('/repo', {}).grpcCallsPerChannel, 8);
+  t.match(usage([]), /--grpc-calls-per-channel <n>[\s\S]*HTTP\/2 connection/, 'the help says what a channel is');
+});
+
 t.test('defaults: results dir from the environment, usage lists scenarios', async (t) => {
   t.equal(defaultOptions('/repo', {}).resultsDir, '/repo/benchmarks/results');
   t.equal(defaultOptions('/repo', { BENCH_RESULTS_DIR: '/tmp/x' }).resultsDir, '/tmp/x');

@@ -86,6 +86,19 @@ const SCENARIOS: SmokeCase[] = [
     },
   },
   {
+    // One gateway per model with gRPC on a free port; REST JSON, REST binary and gRPC against it in one round.
+    name: 'protocols',
+    args: ['--rounds', '1', '--connections', '2', ...tiny],
+    expect: (t, r) => {
+      const protocols = ['REST JSON', 'REST binary', 'gRPC raw'];
+      t.same(r.runs.map((x) => [x.model, x.system, x.body.format, x.round]).sort(), ['classifier', 'heavy'].flatMap((m) => protocols.map((p, i) => [m, `${m} ${p}`, ['json', 'kserve-binary', 'grpc-raw'][i], 1])).sort(), 'every protocol against each model');
+      t.ok(r.runs.every((x) => x.summary.non2xx === 0 && x.summary.errors === 0), 'no failed request');
+      t.ok(r.runs.every((x) => x.cpu === undefined || x.cpu.usPerRequest.gateway !== undefined), 'gateway CPU per request recorded');
+      for (const model of ['classifier', 'heavy']) t.ok(r.highlights.some((h) => h.startsWith(`**${model}, 2 conn**`) && h.includes('gRPC raw/REST JSON req/s') && h.includes('REST binary/REST JSON req/s')), `${model}: both ratios`);
+      t.ok(r.sections?.some((x) => x.includes('Paired ratios to REST JSON')), 'the paired ratios table');
+    },
+  },
+  {
     name: 'replicas',
     args: ['--systems', 'gateway', '--replica-counts', '1,2', '--connections', '2', ...tiny],
     expect: (t, r) => t.same(r.runs.map((x) => x.replicas), [1, 2]),

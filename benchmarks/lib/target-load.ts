@@ -1,0 +1,64 @@
+// Load on one target: the closed or open loop that fits its bodies (HTTP, or
+// gRPC for gRPC bodies) recording into one Recorder, and a single request
+// (the harness's check before a load, and its settle probe).
+
+import { runClosedLoop } from './closed-loop.ts';
+import { grpcSingle } from './grpc-channels.ts';
+import { runGrpcClosedLoop, runGrpcOpenLoop } from './grpc-loop.ts';
+import type { MeasureExtras, Target } from './harness.ts';
+import { runOpenLoop } from './open-loop.ts';
+import type { ProgressLine } from './progress.ts';
+import { Recorder } from './recorder.ts';
+import type { LoadSpec, RunSummary } from './results.ts';
+
+/** One load's setting: its progress label, the per-request timeout, and what the loops share. */
+export type LoadRun = { label: string; timeoutMs: number; progress: ProgressLine; signal: AbortSignal; seed: number; grpcCallsPerChannel: number };
+
+export type SingleAnswer = { status: number; text: string; ms: number; binaryAnswer: boolean };
+
+export async function loadTarget(target: Target, load: LoadSpec, run: LoadRun, extras: MeasureExtras = {}): Promise<RunSummary> {
+  const { label, timeoutMs, progress, signal } = run;
+  const { system, bodies } = target;
+  const recorder = new Recorder();
+  const common = { origin: system.origin, path: system.inferPath, headers: bodies.headers, recorder, timeoutMs, signal };
+  progress.start(label, load.mode === 'closed' && load.amount ? 0 : load.durationS, () => recorder.live());
+  let alongside: Promise<void> = Promise.resolve();
+  const onStart = (startMs: number): void => {
+    if (extras.alongside) alongside = extras.alongside(startMs);
+  };
+  try {
+    if (bodies.description.format === 'grpc-raw') {
+      if (extras.observe || extras.answerVersions) throw new Error('the gRPC loops do not report answers one by one (observe, answerVersions)');
+      const grpc = { address: grpcAddress(target), recorder, timeoutMs, signal, callsPerChannel: run.grpcCallsPerChannel };
+      if (load.mode === 'closed') {
+        onStart(performance.now());
+        await runGrpcClosedLoop({ ...grpc, bodies, load });
+      } else await runGrpcOpenLoop({ ...grpc, body: () => bodies.next() as Buffer, load, seed: run.seed, onStart });
+    } else if (load.mode === 'closed') {
+      onStart(performance.now());
+      await runClosedLoop({ ...common, bodies, load });
+    } else await runOpenLoop({ ...common, body: () => bodies.next(), load, seed: run.seed, onStart, observe: extras.observe, answerVersions: extras.answerVersions });
+  } finally {
+    progress.stop();
+    await alongside;
+  }
+  return recorder.summary();
+}
+
+/** One request; `binaryAnswer`: its outputs came back raw (gRPC raw_output_contents, or the binary extension's header). */
+export async function singleRequest(target: Target, body: string | Buffer, timeoutMs: number): Promise<SingleAnswer> {
+  const { system, bodies } = target;
+  if (bodies.description.format === 'grpc-raw') {
+    const { status, text, ms, answer } = await grpcSingle(grpcAddress(target), body as Buffer, timeoutMs);
+    return { status, text, ms, binaryAnswer: (answer?.raw_output_contents.length ?? 0) > 0 };
+  }
+  const started = performance.now();
+  const res = await fetch(`${system.origin}${system.inferPath}`, { method: 'POST', headers: bodies.headers, body });
+  const text = await res.text();
+  return { status: res.status, text, ms: performance.now() - started, binaryAnswer: res.headers.has('inference-header-content-length') };
+}
+
+export function grpcAddress(target: Target): string {
+  if (target.system.grpcAddress === undefined) throw new Error(`${target.label}: ${target.system.name} serves no gRPC (start it with the setting grpc: true)`);
+  return target.system.grpcAddress;
+}
