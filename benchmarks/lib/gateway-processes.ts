@@ -12,7 +12,7 @@
 import type { SystemSettings } from './harness.ts';
 import { formatRate } from './report-markdown.ts';
 import type { RunRecord } from './results.ts';
-import { median, pairedRatios } from './rounds.ts';
+import { median, medianOf, pairedRatios, us } from './rounds.ts';
 import type { SystemName } from './systems.ts';
 
 export type SystemToStart = readonly [SystemName, SystemSettings];
@@ -69,12 +69,3 @@ function gatewayUs(r: RunRecord): number | undefined {
   return r.cpu?.usPerRequest.gateway;
 }
 
-function medianOf(runs: readonly RunRecord[], value: (r: RunRecord) => number | undefined): number | null {
-  const values = runs.map(value).filter((v): v is number => v !== undefined);
-  return values.length > 0 ? median(values) : null;
-}
-
-function us(value: number | null): string {
-  if (value === null) return '—';
-  return value >= 100 ? String(Math.round(value)) : value.toFixed(1);
-}

@@ -73,3 +73,15 @@ export function representativeRuns(runs: readonly RunRecord[]): readonly RunReco
   }
   return [...groups.values()].map((group) => medianRun(group)!);
 }
+
+/** The median of a value over runs that have it; null when none has. */
+export function medianOf(runs: readonly RunRecord[], value: (r: RunRecord) => number | undefined): number | null {
+  const values = runs.map(value).filter((v): v is number => v !== undefined);
+  return values.length > 0 ? median(values) : null;
+}
+
+/** Microseconds for a table: whole from 100 on, one decimal below; a dash for none. */
+export function us(value: number | null): string {
+  if (value === null) return '—';
+  return value >= 100 ? String(Math.round(value)) : value.toFixed(1);
+}

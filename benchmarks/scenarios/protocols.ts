@@ -20,7 +20,7 @@ import type { BodyFormat } from '../lib/bodies.ts';
 import type { Target } from '../lib/harness.ts';
 import { formatRate } from '../lib/report-markdown.ts';
 import type { ChartSpec, LoadSpec, RunRecord } from '../lib/results.ts';
-import { median, medianRun, pairedRatiosOf, roundPlan, roundsOf } from '../lib/rounds.ts';
+import { median, medianOf, medianRun, pairedRatiosOf, roundPlan, roundsOf, us } from '../lib/rounds.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 const MODELS = ['classifier', 'heavy'] as const;
@@ -127,15 +127,6 @@ const scenario: Scenario = {
   },
 };
 
-function medianOf(runs: readonly RunRecord[], value: (r: RunRecord) => number | undefined): number | null {
-  const values = runs.map(value).filter((v): v is number => v !== undefined);
-  return values.length > 0 ? median(values) : null;
-}
-
-function us(value: number | null): string {
-  if (value === null) return '—';
-  return value >= 100 ? String(Math.round(value)) : value.toFixed(1);
-}
 
 function times(ratios: readonly number[]): string {
   return ratios.length > 0 ? `${median(ratios).toFixed(2)}×` : '—';

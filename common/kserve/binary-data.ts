@@ -157,3 +157,15 @@ export function joinBinaryBody(json: Buffer, tensors: readonly Uint8Array[]): { 
 function binaryData(detail: string): InfergateError {
   return new InfergateError('GW_ERR_BINARY_DATA', detail);
 }
+
+/** BYTES elements in the binary layout: each one's 4-byte little-endian length, then its bytes (fronts whose protocol sends the elements apart: gRPC, TF Serving's b64). */
+export function lengthPrefixed(elements: readonly Uint8Array[]): Uint8Array {
+  const out = Buffer.allocUnsafe(elements.reduce((sum, e) => sum + 4 + e.byteLength, 0));
+  let offset = 0;
+  for (const element of elements) {
+    out.writeUInt32LE(element.byteLength, offset);
+    out.set(element, offset + 4);
+    offset += 4 + element.byteLength;
+  }
+  return out;
+}

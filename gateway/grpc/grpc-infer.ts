@@ -11,6 +11,7 @@ import { httpStatusOf } from '../../common/http-status.ts';
 import type { LimitsConfig } from '../../config/schema.ts';
 import { askedPriority, askedTimeoutMs, askedTimeoutUs, inRequestedOrder, wantsFreshAnswer } from '../infer/request-controls.ts';
 import type { InferService } from '../infer/infer-service.ts';
+import { requestTarget } from '../infer/request-target.ts';
 import { newRequestRecord, type RequestObserver, type RequestRecord } from '../telemetry/request-record.ts';
 import { decodeGrpcInferRequest, grpcInferResponse, type GrpcInferRequest, type GrpcInferResponse } from './grpc-tensors.ts';
 
@@ -31,11 +32,9 @@ export async function grpcInfer(deps: GrpcInferDeps, message: GrpcInferRequest, 
   const record = newRequestRecord(requestId && requestId.length <= 128 ? requestId : deps.newRequestId(), 'grpc', now(), firstValue(metadata, 'traceparent'));
   deps.begin?.(record);
   try {
-    const targeted = service.target(message.model_name, message.model_version || undefined, firstValue(metadata, 'x-session-id'));
+    const targeted = requestTarget(service, message.model_name, message.model_version || undefined, firstValue(metadata, 'x-session-id'), record);
     const target = targeted instanceof Promise ? await targeted : targeted;
     const { plan } = target;
-    record.model = target.model.name;
-    record.version = target.model.version;
     const { batchAxes } = plan;
     const request = decodeGrpcInferRequest(message, target.model.signature, {
       maxElements: deps.limits.maxElementsPerRequest,

@@ -14,6 +14,7 @@
 
 import { datatypeByKServe, type KServeDatatype } from '../../common/datatypes.ts';
 import { clientText, InfergateError } from '../../common/errors.ts';
+import { lengthPrefixed } from '../../common/kserve/binary-data.ts';
 import { decodeParsedInferRequest, type DecodedInferRequest, type DecodeOptions } from '../../common/kserve/decode-request.ts';
 import type { ModelSignature, Tensor } from '../../common/wire.ts';
 
@@ -139,19 +140,6 @@ function typedElements(name: string, datatype: string, contents: GrpcContents | 
   }
   // 64-bit integers come as decimal strings (exact beyond 2^53), which the shared conversion reads as the JSON path does.
   return contents?.[field] ?? [];
-}
-
-/** BYTES elements in the binary layout: each one's 4-byte little-endian length, then its bytes. */
-function lengthPrefixed(elements: readonly Uint8Array[]): Uint8Array {
-  const total = elements.reduce((sum, e) => sum + 4 + e.byteLength, 0);
-  const out = Buffer.allocUnsafe(total);
-  let offset = 0;
-  for (const element of elements) {
-    out.writeUInt32LE(element.byteLength, offset);
-    out.set(element, offset + 4);
-    offset += 4 + element.byteLength;
-  }
-  return out;
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {

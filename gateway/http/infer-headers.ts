@@ -65,3 +65,9 @@ export function headerText(req: IncomingMessage, name: string): string | undefin
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** x-session-id: a rollout's canary split keeps a client that sends one on one version. */
+export function sessionKeyOf(req: IncomingMessage): string | undefined {
+  const session = req.headers['x-session-id'];
+  return typeof session === 'string' ? session : undefined;
+}

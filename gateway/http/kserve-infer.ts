@@ -16,8 +16,9 @@ import type { LimitsConfig } from '../../config/schema.ts';
 import { RawBodyIndex, type BodyContext } from '../cache/raw-body-index.ts';
 import { askedPriority, askedTimeoutMs, askedTimeoutUs, inRequestedOrder, wantsFreshAnswer } from '../infer/request-controls.ts';
 import type { InferService, InferTarget } from '../infer/infer-service.ts';
+import { requestTarget } from '../infer/request-target.ts';
 import { readBody } from './body.ts';
-import { readInferHeaders, type InferHeaders } from './infer-headers.ts';
+import { readInferHeaders, sessionKeyOf, type InferHeaders } from './infer-headers.ts';
 import { answerReply } from './infer-reply.ts';
 import type { Reply } from './reply.ts';
 import type { RequestRecord } from '../telemetry/request-record.ts';
@@ -46,12 +47,9 @@ export class KServeInferRoute {
     const startedMs = record.receivedMs;
     // Resolve before reading so that an unknown or unavailable model costs no body buffering. A rollout's canary
     // split keeps a client that sends x-session-id on one version.
-    const session = req.headers['x-session-id'];
-    const targeted = service.target(modelName, version, typeof session === 'string' ? session : undefined);
+    const targeted = requestTarget(service, modelName, version, sessionKeyOf(req), record);
     const target = targeted instanceof Promise ? await targeted : targeted;
     const { plan } = target;
-    record.model = target.model.name;
-    record.version = target.model.version;
     // Every header is checked now, before the cache is asked: a hit answers only what a miss would.
     const headers = readInferHeaders(req, plan);
     const timeoutMs = headers.timeoutMs ?? plan.timeoutMs;

@@ -20,6 +20,7 @@
 // {"b64": "<base64>"} for any bytes; they go into the binary section,
 // length-prefixed, as the binary extension carries them.
 
+import { lengthPrefixed } from '../../common/kserve/binary-data.ts';
 import { clientText, InfergateError } from '../../common/errors.ts';
 import { decodeParsedInferRequest, type DecodeOptions } from '../../common/kserve/decode-request.ts';
 import { jsonDataLeaves, MAX_DATA_DEPTH } from '../../common/kserve/data-nesting.ts';
@@ -165,18 +166,6 @@ function base64Bytes(name: string, index: number, text: string): Uint8Array {
     throw new InfergateError('GW_ERR_INVALID_DATA', `input ${clientText(name)} element ${index}: "b64" is not standard base64 (${clientText(text, 32)})`);
   }
   return bytes;
-}
-
-/** BYTES elements in the binary layout: each one's 4-byte little-endian length, then its bytes. */
-function lengthPrefixed(elements: readonly Uint8Array[]): Uint8Array {
-  const out = Buffer.allocUnsafe(elements.reduce((sum, e) => sum + 4 + e.byteLength, 0));
-  let offset = 0;
-  for (const element of elements) {
-    out.writeUInt32LE(element.byteLength, offset);
-    out.set(element, offset + 4);
-    offset += 4 + element.byteLength;
-  }
-  return out;
 }
 
 function nameList(names: readonly string[]): string {

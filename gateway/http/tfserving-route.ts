@@ -26,10 +26,11 @@ import type { DecodeOptions } from '../../common/kserve/decode-request.ts';
 import { TimeSlicer } from '../../common/time-slice.ts';
 import type { LimitsConfig } from '../../config/schema.ts';
 import type { InferService } from '../infer/infer-service.ts';
+import { requestTarget } from '../infer/request-target.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import { readBody } from './body.ts';
-import { readControlHeaders } from './infer-headers.ts';
+import { readControlHeaders, sessionKeyOf } from './infer-headers.ts';
 import { CACHE_HEADER, SLICED_ANSWER_MIN_BYTES } from './infer-reply.ts';
 import type { Reply } from './reply.ts';
 import type { Reservation } from './request-budget.ts';
@@ -68,12 +69,9 @@ export class TfServingRoute {
   async predict(modelName: string, version: string | undefined, req: IncomingMessage, reservation: Reservation | undefined, record: RequestRecord): Promise<Reply> {
     const { service, now, limits } = this.#deps;
     const startedMs = record.receivedMs;
-    const session = req.headers['x-session-id'];
-    const targeted = service.target(modelName, version, typeof session === 'string' ? session : undefined);
+    const targeted = requestTarget(service, modelName, version, sessionKeyOf(req), record);
     const target = targeted instanceof Promise ? await targeted : targeted;
     const { plan } = target;
-    record.model = target.model.name;
-    record.version = target.model.version;
     // TF Serving's body has no parameters: the gateway's headers are how a client asks for a priority, a
     // shorter deadline or a fresh answer.
     const controls = readControlHeaders(req, plan);
