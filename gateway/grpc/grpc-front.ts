@@ -152,7 +152,14 @@ export class GrpcFront {
       }),
       ModelConfig: unary((request: { name: string; version: string }) => ({ config: this.#deps.modelConfig(request.name, request.version || undefined) })),
       ModelStatistics: unary(async (request: { name: string; version: string }) => this.#deps.statistics(request.name || undefined, request.version || undefined)),
-      ModelInfer: unary((request: GrpcInferRequest, call) => grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), cancellation(call))),
+      ModelInfer: unary(async (request: GrpcInferRequest, call) => {
+        const cancel = cancellation(call);
+        try {
+          return await grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), cancel.signal);
+        } finally {
+          cancel.answered();
+        }
+      }),
       ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, object>) => this.#stream(call),
       RepositoryIndex: admin((request: { ready: boolean }) => ({ models: this.#deps.repository.index().filter((m) => !request.ready || m.state === 'READY').map((m) => ({ version: '', reason: '', ...m })) })),
       RepositoryModelLoad: admin(async (request: { model_name: string }) => (await this.#deps.repository.load(request.model_name), {})),
@@ -166,7 +173,7 @@ export class GrpcFront {
    */
   #stream(call: ServerDuplexStream<GrpcInferRequest, object>): void {
     let previous: Promise<void> = Promise.resolve();
-    const signal = cancellation(call);
+    const { signal } = cancellation(call);
     call.on('data', (request: GrpcInferRequest) => {
       const answered = grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), signal).then(
         (infer_response) => ({ error_message: '', infer_response }),
@@ -194,12 +201,17 @@ export class GrpcFront {
   }
 }
 
-/** Aborts when the client cancels the call (or its deadline passes on the client's side). */
-function cancellation(call: { on(event: 'cancelled', listener: () => void): unknown; cancelled: boolean }): AbortSignal {
+/**
+ * A signal that aborts when the client cancels the call (or its deadline passes on the client's side) before it is
+ * answered. grpc-js reports every call's stream closing as "cancelled", answered or not: after `answered`, it is
+ * ignored (an abort per call would cost an AbortError's stack each time).
+ */
+function cancellation(call: { on(event: 'cancelled', listener: () => void): unknown; cancelled: boolean }): { signal: AbortSignal; answered(): void } {
   const controller = new AbortController();
+  let answered = false;
   if (call.cancelled) controller.abort();
-  else call.on('cancelled', () => controller.abort());
-  return controller.signal;
+  else call.on('cancelled', () => answered || controller.abort());
+  return { signal: controller.signal, answered: () => void (answered = true) };
 }
 
 /** The peer's address from grpc-js's "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" / "127.0.0.1:5000". */
