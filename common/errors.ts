@@ -22,6 +22,7 @@ export type ErrorKind =
   | 'unauthenticated'
   | 'permission_denied'
   | 'too_large'
+  | 'headers_too_large'
   | 'slow_client'
   | 'overloaded'
   | 'unavailable'
@@ -36,6 +37,7 @@ export const ERROR_CATALOG = {
   GW_ERR_UNAUTHORIZED: { kind: 'unauthenticated', summary: 'admin routes need the bearer token configured as server.adminToken' },
   GW_ERR_WORKER_TOKEN: { kind: 'unauthenticated', summary: "the worker asks for its shared token (the gateway's workers.remote.token), and this call did not carry it" },
   GW_ERR_FORBIDDEN: { kind: 'permission_denied', summary: 'admin routes refuse this client' },
+  GW_ERR_HEADERS_TOO_LARGE: { kind: 'headers_too_large', summary: 'the request has more header fields than server.maxHeadersCount' },
   GW_ERR_BODY_TOO_LARGE: { kind: 'too_large', summary: 'request body is larger than the configured limit' },
   GW_ERR_BODY_TIMEOUT: { kind: 'slow_client', summary: "the request body did not arrive within the request's deadline" },
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported_format', summary: 'request body has a content type the endpoint cannot read' },

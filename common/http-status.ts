@@ -19,6 +19,8 @@ const HTTP_STATUS: Record<ErrorKind, number> = {
   unimplemented: 405,
   slow_client: 408,
   too_large: 413,
+  // RFC 6585 §5: Request Header Fields Too Large, apart from a body too large.
+  headers_too_large: 431,
   unsupported_format: 415,
   internal: 500,
   overloaded: 503,

@@ -62,6 +62,27 @@ export const serverSchema = z
       .prefault({}),
     /** Also serve HTTP/2 by prior knowledge (h2c, no TLS) on the HTTP port, beside HTTP/1.1. */
     h2c: z.boolean().default(false),
+    /** A connection whose request headers have not all arrived this long after it opened (or its last answer) is closed: slowloris. */
+    headersTimeoutMs: positiveInt().default(10_000),
+    /**
+     * A whole request (headers and body) must arrive within this, or Node answers 408 and closes the connection
+     * (Node's requestTimeout). Longer than requestTimeoutMs, so that the inference deadline's own 408 comes first.
+     */
+    requestReceiveTimeoutMs: positiveInt().default(60_000),
+    /** Idle kept-alive connections close after this (longer than the usual 60 s of a load balancer in front, so that it closes first). */
+    keepAliveTimeoutMs: positiveInt().default(65_000),
+    /** Largest request header block (request line and headers); larger: a bare 431 from Node's parser. */
+    maxHeaderBytes: positiveInt().default(16 * 1024),
+    /** Header fields a request may have; more: 431 GW_ERR_HEADERS_TOO_LARGE. */
+    maxHeadersCount: positiveInt().default(100),
+    /** TCP connections open at once from one client address; one over it is closed at once. */
+    maxConnectionsPerAddress: positiveInt().default(512),
+    /** TCP connections open at once on the HTTP port (per gateway process); one over it is closed at once. */
+    maxConnections: positiveInt().default(10_000),
+    /** Send `x-infergate-cache: hit|miss` on inference answers; false for untrusted clients (a hit tells that someone sent the same input). */
+    cacheHeader: z.boolean().default(true),
   })
   .strict()
+  // Node refuses a header timeout longer than the whole request's.
+  .refine((server) => server.headersTimeoutMs <= server.requestReceiveTimeoutMs, { message: 'headersTimeoutMs must be at most requestReceiveTimeoutMs', path: ['headersTimeoutMs'] })
   .prefault({});

@@ -15,7 +15,7 @@ import { Handlers, type HandlersDeps } from './http/handlers.ts';
 import { KServeInferRoute } from './http/kserve-infer.ts';
 import { TfServingRoute } from './http/tfserving-route.ts';
 import { effectiveBatching, tritonModelConfig } from './models/triton-model-config.ts';
-import type { HandleRoute } from './http/reply.ts';
+import type { HandleRoute, Reply } from './http/reply.ts';
 import { RequestBudget } from './http/request-budget.ts';
 import { isAdminRoute, type Route } from './http/routes.ts';
 import { ExternalRoute } from './http/external-route.ts';
@@ -23,6 +23,7 @@ import { externalReplicas } from './replica-sources-wiring.ts';
 import type { Dispatcher } from './upstream/dispatcher.ts';
 import { HttpFront } from './http/server.ts';
 import { headerText } from './http/infer-headers.ts';
+import { CACHE_HEADER } from './http/infer-reply.ts';
 import type { InferService } from './infer/infer-service.ts';
 import type { Observability } from './observability-wiring.ts';
 import { isLeaderRoute, type FrontLink } from './processes/front-link.ts';
@@ -72,14 +73,21 @@ export function buildHttpFront(deps: HttpFrontWiringDeps): HttpFront {
     const { baseUrlOf } = externalReplicas(config.externalModels);
     handle = proxyingExternal(handle, new ExternalRoute({ models: config.externalModels, baseUrlOf, dispatcher: deps.dispatcher, maxBodyBytes: config.server.maxBodyBytes, now }));
   }
+  // Last, so that no answer escapes it: the leader's forwarded ones and an external server's too.
+  if (!config.server.cacheHeader) handle = withoutCacheHeader(handle);
   const { compression, cors } = config.server;
+  const server = config.server;
   return new HttpFront({
     handle,
     maxInFlightRequests: config.server.maxInFlightRequests,
     maxBodyBytes: config.server.maxBodyBytes,
     ...(compression.enabled ? { compression: { minBytes: compression.minBytes } } : {}),
     ...(cors.enabled ? { cors } : {}),
-    h2c: config.server.h2c,
+    h2c: server.h2c,
+    timeouts: { headersTimeoutMs: server.headersTimeoutMs, requestReceiveTimeoutMs: server.requestReceiveTimeoutMs, keepAliveTimeoutMs: server.keepAliveTimeoutMs },
+    maxHeaderBytes: server.maxHeaderBytes,
+    maxHeadersCount: server.maxHeadersCount,
+    connectionLimits: { maxConnectionsPerAddress: server.maxConnectionsPerAddress, maxConnections: server.maxConnections },
     budget: new RequestBudget(config.limits.maxBufferedRequestBytes),
     observe: observability.observe,
     ...(observability.begin ? { begin: observability.begin } : {}),
@@ -108,5 +116,21 @@ function proxyingExternal(handle: HandleRoute, external: ExternalRoute): HandleR
   return (route, req, reservation, record, res) => {
     const model = EXTERNAL_ROUTES.has(route.name) && 'model' in route ? route.model : undefined;
     return model !== undefined && external.has(model) ? external.handle(model, req, res, reservation, record) : handle(route, req, reservation, record, res);
+  };
+}
+
+/**
+ * Answers without `x-infergate-cache` (server.cacheHeader: false): a hit tells a client that someone else sent the
+ * same input within the cache's TTL, which an untrusted client must not learn.
+ */
+function withoutCacheHeader(handle: HandleRoute): HandleRoute {
+  const strip = (reply: Reply): Reply => {
+    if (reply.headers === undefined || !(CACHE_HEADER in reply.headers)) return reply;
+    const { [CACHE_HEADER]: _dropped, ...headers } = reply.headers;
+    return { ...reply, headers };
+  };
+  return (route, req, reservation, record, res) => {
+    const reply = handle(route, req, reservation, record, res);
+    return reply instanceof Promise ? reply.then(strip) : strip(reply);
   };
 }

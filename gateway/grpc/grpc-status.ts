@@ -16,6 +16,7 @@ const GRPC_STATUS: Record<ErrorKind, status> = {
   // A body that did not arrive in time over HTTP; over gRPC the deadline covers it.
   slow_client: status.DEADLINE_EXCEEDED,
   too_large: status.RESOURCE_EXHAUSTED,
+  headers_too_large: status.RESOURCE_EXHAUSTED,
   unsupported_format: status.INVALID_ARGUMENT,
   internal: status.INTERNAL,
   overloaded: status.RESOURCE_EXHAUSTED,

@@ -8,11 +8,13 @@
 // headers (cors.ts), compressed answers (compression.ts) and h2c (h2c.ts).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { asInfergateError, errorBody, InfergateError } from '../../common/errors.ts';
 import { httpStatusOf } from '../../common/http-status.ts';
 import type { Logger } from '../../common/logger.ts';
 import { newRequestRecord, type RequestObserver, type RequestRecord } from '../telemetry/request-record.ts';
 import { saneTraceparent } from '../telemetry/trace-context.ts';
+import { ConnectionLimits, type ConnectionLimitsConfig } from './connection-limits.ts';
 import { acceptedCoding, type Coding } from './content-coding.ts';
 import { corsAnswerHeaders, optionsReply, type CorsConfig } from './cors.ts';
 import { H2cAcceptor } from './h2c.ts';
@@ -45,7 +47,17 @@ export type HttpFrontOptions = {
   cors?: CorsConfig;
   /** Also serve HTTP/2 by prior knowledge (h2c) on the same port (server.h2c). */
   h2c?: boolean;
+  /** How long a connection may take to send its headers, its whole request, and stay idle between requests; default: Node's, and 65 s idle. */
+  timeouts?: ConnectionTimeouts;
+  /** Largest request header block (Node's maxHeaderSize; larger: a bare 431 from Node); default: Node's 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Header fields a request may have (more: 431 GW_ERR_HEADERS_TOO_LARGE); default: Node's 2000, silently dropping more. */
+  maxHeadersCount?: number;
+  /** TCP connections open at once per client address and in total; one over either is closed at once. Default: unbounded. */
+  connectionLimits?: ConnectionLimitsConfig;
 };
+
+export type ConnectionTimeouts = { headersTimeoutMs: number; requestReceiveTimeoutMs: number; keepAliveTimeoutMs: number };
 
 /** Counts of what the front did with requests since it started. */
 /** `shed` is both refusals before reading a body: over maxInFlightRequests (shedInFlight) or the body budget (shedBodyBudget). */
@@ -56,6 +68,12 @@ const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
 
 /** Idle kept-alive connections close after this (longer than the usual 60 s of a load balancer in front, so that it closes first). */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * How often Node looks for connections past their header or request timeout, at most (its default, 30 s, would
+ * keep a slowloris connection open up to 30 s past the limit). A scan of the open connections each second is cheap.
+ */
+const MAX_CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 
 export class HttpFront {
   readonly server: Server;
@@ -71,6 +89,8 @@ export class HttpFront {
   readonly #compression: { minBytes: number } | undefined;
   readonly #cors: CorsConfig | undefined;
   readonly #h2c: H2cAcceptor | undefined;
+  readonly #maxHeadersCount: number;
+  #refusedConnections = 0;
   #inFlight = 0;
   #accepted = 0;
   #answered = 0;
@@ -91,12 +111,60 @@ export class HttpFront {
     this.#maxBodyBytes = options.maxBodyBytes ?? Infinity;
     this.#compression = options.compression;
     this.#cors = options.cors?.enabled ? options.cors : undefined;
-    this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, this.onRequest);
+    const timeouts = options.timeouts;
+    const keepAliveTimeoutMs = timeouts?.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
+    this.server = createServer(
+      {
+        keepAliveTimeout: keepAliveTimeoutMs,
+        ...(timeouts
+          ? {
+              headersTimeout: timeouts.headersTimeoutMs,
+              requestTimeout: timeouts.requestReceiveTimeoutMs,
+              // Checked at least twice per header timeout: a slow connection closes close to its limit.
+              connectionsCheckingInterval: Math.max(1, Math.min(MAX_CONNECTIONS_CHECK_INTERVAL_MS, Math.floor(timeouts.headersTimeoutMs / 2))),
+            }
+          : {}),
+        ...(options.maxHeaderBytes !== undefined ? { maxHeaderSize: options.maxHeaderBytes } : {}),
+      },
+      this.onRequest,
+    );
+    this.#maxHeadersCount = options.maxHeadersCount ?? Infinity;
+    // Node drops the header fields beyond maxHeadersCount without a word: it keeps one more than the limit, so
+    // that #handle sees a request over it and refuses it, and no request ever holds more than that in memory.
+    if (options.maxHeadersCount !== undefined) this.server.maxHeadersCount = options.maxHeadersCount + 1;
     // With a listener, Node no longer sends `100 Continue` by itself: #handle sends it once the request may go on.
     this.server.on('checkContinue', this.#onCheckContinue);
     this.#h2c = options.h2c
-      ? new H2cAcceptor(this.server, { onRequest: this.onRequest, onCheckContinue: this.#onCheckContinue, idleTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, prefaceTimeoutMs: this.server.headersTimeout })
+      ? new H2cAcceptor(this.server, { onRequest: this.onRequest, onCheckContinue: this.#onCheckContinue, idleTimeoutMs: keepAliveTimeoutMs, prefaceTimeoutMs: this.server.headersTimeout })
       : undefined;
+    // Last, so that it sees every connection before the HTTP/1.1 server (or the h2c sniffer) takes it.
+    if (options.connectionLimits) this.#limitConnections(new ConnectionLimits(options.connectionLimits));
+  }
+
+  /** TCP connections closed at once for being over server.maxConnectionsPerAddress or server.maxConnections. */
+  get refusedConnections(): number {
+    return this.#refusedConnections;
+  }
+
+  /**
+   * Puts `limits` in front of the server's connection listeners: a connection over a limit is destroyed
+   * before any of them sees it (no parser, no timers). Only TCP connections have an address to count.
+   */
+  #limitConnections(limits: ConnectionLimits): void {
+    const listeners = this.server.listeners('connection') as Array<(socket: Socket) => void>;
+    for (const listener of listeners) this.server.off('connection', listener);
+    this.server.on('connection', (socket: Socket) => {
+      const address = socket.remoteAddress;
+      if (address !== undefined) {
+        if (limits.open(address) !== undefined) {
+          this.#refusedConnections++;
+          socket.destroy();
+          return;
+        }
+        socket.once('close', () => limits.close(address));
+      }
+      for (const listener of listeners) listener.call(this.server, socket);
+    });
   }
 
   /** The server's request listener: another server (the leader's control socket) can answer through this front too. */
@@ -165,6 +233,15 @@ export class HttpFront {
       this.#refusedWhileDraining++;
       closeAfterAnswer(req, res);
       send(res, { status: 503, body: errorBody(new InfergateError('GW_ERR_SHUTTING_DOWN')) }, id, shape);
+      req.resume();
+      return;
+    }
+    // Pairs of raw headers first: counting them without pseudo-headers is needed only near the limit.
+    if (req.rawHeaders.length / 2 > this.#maxHeadersCount && headerCount(req) > this.#maxHeadersCount) {
+      // Refused whatever its route: a client sending that many headers is not one to keep a connection for.
+      closeAfterAnswer(req, res);
+      const error = new InfergateError('GW_ERR_HEADERS_TOO_LARGE', `more than ${this.#maxHeadersCount} header fields (server.maxHeadersCount)`);
+      send(res, { status: httpStatusOf(error), body: errorBody(error) }, id, shape);
       req.resume();
       return;
     }
@@ -273,6 +350,14 @@ function unreadBodyBytes(req: IncomingMessage): number {
   if (declared === undefined) return req.headers['transfer-encoding'] === undefined ? 0 : Infinity;
   const bytes = Number(declared);
   return Number.isFinite(bytes) ? bytes : Infinity;
+}
+
+/** A request's header fields, without HTTP/2's pseudo-headers (":path" …), which HTTP/1.1 carries in its request line. */
+function headerCount(req: IncomingMessage): number {
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.startsWith(':')) count++;
+  return count;
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -33,9 +33,10 @@ export class RawConnection {
     socket.on('error', () => {});
   }
 
-  static open(port: number): Promise<RawConnection> {
+  /** A connection to 127.0.0.1, from `localAddress` when given (another loopback address: a client of its own). */
+  static open(port: number, localAddress?: string): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(new RawConnection(socket)));
+      const socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) }, () => resolve(new RawConnection(socket)));
       socket.once('error', reject);
     });
   }

@@ -47,8 +47,8 @@ const CANONICAL: Partial<Record<ErrorKind, string>> = {
   internal: 'INTERNAL',
 };
 
-/** HTTP's own answers, which TF Serving has no canonical code for: 413, 408, 415, and 405 with its Allow header. */
-const HTTP_ONLY: Partial<Record<ErrorKind, number>> = { too_large: 413, slow_client: 408, unsupported_format: 415, unimplemented: 405 };
+/** HTTP's own answers, which TF Serving has no canonical code for: 413, 431, 408, 415, and 405 with its Allow header. */
+const HTTP_ONLY: Partial<Record<ErrorKind, number>> = { too_large: 413, headers_too_large: 431, slow_client: 408, unsupported_format: 415, unimplemented: 405 };
 
 t.test('every catalogued error answers with TF Serving\'s status for its canonical code', async (t) => {
   for (const code of ERROR_CODES) {
