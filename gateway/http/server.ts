@@ -7,24 +7,26 @@
 // goes out only once the request may go on), OPTIONS preflights and CORS
 // headers (cors.ts), compressed answers (compression.ts) and h2c (h2c.ts).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { asInfergateError, errorBody, InfergateError } from '../../common/errors.ts';
 import { httpStatusOf } from '../../common/http-status.ts';
 import type { Logger } from '../../common/logger.ts';
 import { newRequestRecord, type RequestObserver, type RequestRecord } from '../telemetry/request-record.ts';
 import { saneTraceparent } from '../telemetry/trace-context.ts';
-import { ConnectionLimits, type ConnectionLimitsConfig } from './connection-limits.ts';
 import { acceptedCoding, type Coding } from './content-coding.ts';
 import { corsAnswerHeaders, optionsReply, type CorsConfig } from './cors.ts';
-import { H2cAcceptor } from './h2c.ts';
+import type { H2cAcceptor } from './h2c.ts';
+import { createFrontServer, type ConnectionTimeouts, type FrontServerOptions } from './front-server.ts';
 import type { HandleRoute, Reply } from './reply.ts';
 import { requestIdOf, requestIds } from './request-id.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
 import { inferenceProtocol, matchRoute, MethodNotAllowedError } from './routes.ts';
 import { closeAfterAnswer, sendReply as send, type AnswerShape } from './write-reply.ts';
 
-export type HttpFrontOptions = {
+export type { ConnectionTimeouts };
+
+/** The options of the server itself (timeouts, header and connection limits, h2c) are front-server.ts's. */
+export type HttpFrontOptions = FrontServerOptions & {
   /** Answers one routed request (handlers.ts). */
   handle: HandleRoute;
   /** Requests handled at once at most; beyond, 503 GW_ERR_OVERLOADED before the body is read. */
@@ -45,19 +47,7 @@ export type HttpFrontOptions = {
   compression?: { minBytes: number };
   /** Cross-origin policy (server.cors); default: none (OPTIONS is then 405, as any method a path does not take). */
   cors?: CorsConfig;
-  /** Also serve HTTP/2 by prior knowledge (h2c) on the same port (server.h2c). */
-  h2c?: boolean;
-  /** How long a connection may take to send its headers, its whole request, and stay idle between requests; default: Node's, and 65 s idle. */
-  timeouts?: ConnectionTimeouts;
-  /** Largest request header block (Node's maxHeaderSize; larger: a bare 431 from Node); default: Node's 16 KiB. */
-  maxHeaderBytes?: number;
-  /** Header fields a request may have (more: 431 GW_ERR_HEADERS_TOO_LARGE); default: Node's 2000, silently dropping more. */
-  maxHeadersCount?: number;
-  /** TCP connections open at once per client address and in total; one over either is closed at once. Default: unbounded. */
-  connectionLimits?: ConnectionLimitsConfig;
 };
-
-export type ConnectionTimeouts = { headersTimeoutMs: number; requestReceiveTimeoutMs: number; keepAliveTimeoutMs: number };
 
 /** Counts of what the front did with requests since it started. */
 /** `shed` is both refusals before reading a body: over maxInFlightRequests (shedInFlight) or the body budget (shedBodyBudget). */
@@ -65,15 +55,6 @@ export type HttpFrontStats = { accepted: number; answered: number; shed: number;
 
 /** An unread request body up to this size is drained after an early answer instead of closing the connection. */
 const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
-
-/** Idle kept-alive connections close after this (longer than the usual 60 s of a load balancer in front, so that it closes first). */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
-/**
- * How often Node looks for connections past their header or request timeout, at most (its default, 30 s, would
- * keep a slowloris connection open up to 30 s past the limit). A scan of the open connections each second is cheap.
- */
-const MAX_CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 
 export class HttpFront {
   readonly server: Server;
@@ -90,7 +71,7 @@ export class HttpFront {
   readonly #cors: CorsConfig | undefined;
   readonly #h2c: H2cAcceptor | undefined;
   readonly #maxHeadersCount: number;
-  #refusedConnections = 0;
+  readonly #refused: () => number;
   #inFlight = 0;
   #accepted = 0;
   #answered = 0;
@@ -111,60 +92,13 @@ export class HttpFront {
     this.#maxBodyBytes = options.maxBodyBytes ?? Infinity;
     this.#compression = options.compression;
     this.#cors = options.cors?.enabled ? options.cors : undefined;
-    const timeouts = options.timeouts;
-    const keepAliveTimeoutMs = timeouts?.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
-    this.server = createServer(
-      {
-        keepAliveTimeout: keepAliveTimeoutMs,
-        ...(timeouts
-          ? {
-              headersTimeout: timeouts.headersTimeoutMs,
-              requestTimeout: timeouts.requestReceiveTimeoutMs,
-              // Checked at least twice per header timeout: a slow connection closes close to its limit.
-              connectionsCheckingInterval: Math.max(1, Math.min(MAX_CONNECTIONS_CHECK_INTERVAL_MS, Math.floor(timeouts.headersTimeoutMs / 2))),
-            }
-          : {}),
-        ...(options.maxHeaderBytes !== undefined ? { maxHeaderSize: options.maxHeaderBytes } : {}),
-      },
-      this.onRequest,
-    );
     this.#maxHeadersCount = options.maxHeadersCount ?? Infinity;
-    // Node drops the header fields beyond maxHeadersCount without a word: it keeps one more than the limit, so
-    // that #handle sees a request over it and refuses it, and no request ever holds more than that in memory.
-    if (options.maxHeadersCount !== undefined) this.server.maxHeadersCount = options.maxHeadersCount + 1;
-    // With a listener, Node no longer sends `100 Continue` by itself: #handle sends it once the request may go on.
-    this.server.on('checkContinue', this.#onCheckContinue);
-    this.#h2c = options.h2c
-      ? new H2cAcceptor(this.server, { onRequest: this.onRequest, onCheckContinue: this.#onCheckContinue, idleTimeoutMs: keepAliveTimeoutMs, prefaceTimeoutMs: this.server.headersTimeout })
-      : undefined;
-    // Last, so that it sees every connection before the HTTP/1.1 server (or the h2c sniffer) takes it.
-    if (options.connectionLimits) this.#limitConnections(new ConnectionLimits(options.connectionLimits));
+    ({ server: this.server, h2c: this.#h2c, refused: this.#refused } = createFrontServer(options, this.onRequest, this.#onCheckContinue));
   }
 
   /** TCP connections closed at once for being over server.maxConnectionsPerAddress or server.maxConnections. */
   get refusedConnections(): number {
-    return this.#refusedConnections;
-  }
-
-  /**
-   * Puts `limits` in front of the server's connection listeners: a connection over a limit is destroyed
-   * before any of them sees it (no parser, no timers). Only TCP connections have an address to count.
-   */
-  #limitConnections(limits: ConnectionLimits): void {
-    const listeners = this.server.listeners('connection') as Array<(socket: Socket) => void>;
-    for (const listener of listeners) this.server.off('connection', listener);
-    this.server.on('connection', (socket: Socket) => {
-      const address = socket.remoteAddress;
-      if (address !== undefined) {
-        if (limits.open(address) !== undefined) {
-          this.#refusedConnections++;
-          socket.destroy();
-          return;
-        }
-        socket.once('close', () => limits.close(address));
-      }
-      for (const listener of listeners) listener.call(this.server, socket);
-    });
+    return this.#refused();
   }
 
   /** The server's request listener: another server (the leader's control socket) can answer through this front too. */

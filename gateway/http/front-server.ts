@@ -1,0 +1,87 @@
+// The HTTP front's listening server, set up from its options: Node's
+// connection timeouts (a slowloris connection closes near its header
+// timeout), header limits, the connection limits in front of every
+// connection listener, and h2c when asked. server.ts owns the requests.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { ConnectionLimits, type ConnectionLimitsConfig } from './connection-limits.ts';
+import { H2cAcceptor } from './h2c.ts';
+
+export type ConnectionTimeouts = { headersTimeoutMs: number; requestReceiveTimeoutMs: number; keepAliveTimeoutMs: number };
+
+export type FrontServerOptions = {
+  /** Also serve HTTP/2 by prior knowledge (h2c) on the same port (server.h2c). */
+  h2c?: boolean;
+  /** How long a connection may take to send its headers, its whole request, and stay idle between requests; default: Node's, and 65 s idle. */
+  timeouts?: ConnectionTimeouts;
+  /** Largest request header block (Node's maxHeaderSize; larger: a bare 431 from Node); default: Node's 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Header fields a request may have (more: 431 GW_ERR_HEADERS_TOO_LARGE); default: Node's 2000, silently dropping more. */
+  maxHeadersCount?: number;
+  /** TCP connections open at once per client address and in total; one over either is closed at once. Default: unbounded. */
+  connectionLimits?: ConnectionLimitsConfig;
+};
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Idle kept-alive connections close after this (longer than the usual 60 s of a load balancer in front, so that it closes first). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * How often Node looks for connections past their header or request timeout, at most (its default, 30 s, would
+ * keep a slowloris connection open up to 30 s past the limit). A scan of the open connections each second is cheap.
+ */
+const MAX_CONNECTIONS_CHECK_INTERVAL_MS = 1000;
+/** The server, its h2c acceptor when on, and how many connections the limits refused so far. */
+export function createFrontServer(options: FrontServerOptions, onRequest: Listener, onCheckContinue: Listener): { server: Server; h2c: H2cAcceptor | undefined; refused: () => number } {
+  const timeouts = options.timeouts;
+  const keepAliveTimeoutMs = timeouts?.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
+  const server = createServer(
+    {
+      keepAliveTimeout: keepAliveTimeoutMs,
+      ...(timeouts
+        ? {
+            headersTimeout: timeouts.headersTimeoutMs,
+            requestTimeout: timeouts.requestReceiveTimeoutMs,
+            // Checked at least twice per header timeout: a slow connection closes close to its limit.
+            connectionsCheckingInterval: Math.max(1, Math.min(MAX_CONNECTIONS_CHECK_INTERVAL_MS, Math.floor(timeouts.headersTimeoutMs / 2))),
+          }
+        : {}),
+      ...(options.maxHeaderBytes !== undefined ? { maxHeaderSize: options.maxHeaderBytes } : {}),
+    },
+    onRequest,
+  );
+  // Node drops the header fields beyond maxHeadersCount without a word: it keeps one more than the limit, so
+  // that the front sees a request over it and refuses it, and no request ever holds more than that in memory.
+  if (options.maxHeadersCount !== undefined) server.maxHeadersCount = options.maxHeadersCount + 1;
+  // With a listener, Node no longer sends `100 Continue` by itself: the front sends it once the request may go on.
+  server.on('checkContinue', onCheckContinue);
+  const h2c = options.h2c ? new H2cAcceptor(server, { onRequest, onCheckContinue, idleTimeoutMs: keepAliveTimeoutMs, prefaceTimeoutMs: server.headersTimeout }) : undefined;
+  // Last, so that it sees every connection before the HTTP/1.1 server (or the h2c sniffer) takes it.
+  const refused = options.connectionLimits ? limitConnections(server, new ConnectionLimits(options.connectionLimits)) : () => 0;
+  return { server, h2c, refused };
+}
+
+/**
+ * Puts `limits` in front of the server's connection listeners: a connection over a limit is destroyed before any
+ * of them sees it (no parser, no timers). Only TCP connections have an address to count.
+ */
+function limitConnections(server: Server, limits: ConnectionLimits): () => number {
+  let refused = 0;
+  const listeners = server.listeners('connection') as Array<(socket: Socket) => void>;
+  for (const listener of listeners) server.off('connection', listener);
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address !== undefined) {
+      if (limits.open(address) !== undefined) {
+        refused++;
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => limits.close(address));
+    }
+    for (const listener of listeners) listener.call(server, socket);
+  });
+  return () => refused;
+}
