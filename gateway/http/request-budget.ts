@@ -7,7 +7,10 @@
 // and an FP64 or INT64 element eight, so decoded tensors can take up to four
 // times the body: a request reserves EXPANSION × its body bytes. A request
 // that would overdraw the budget is refused at once (503 + Retry-After), its
-// body unread, and the reservation is returned when its answer is ready.
+// body unread, and the reservation is returned when its answer is ready. A
+// request whose declared body could not fit even in an empty budget is
+// refused as too large (413 GW_ERR_BODY_TOO_LARGE), not as overload: a retry
+// cannot succeed.
 // Every queue behind the front (the batchers' queues, single-flight, the
 // replica waiters) holds only admitted requests, so this bounds them too.
 
@@ -28,8 +31,11 @@ export class RequestBudget {
     return this.#inUseBytes;
   }
 
-  /** A reservation for a body of `bodyBytes` (grown later for a body of unknown length); throws GW_ERR_OVERLOADED. */
+  /** A reservation for a body of `bodyBytes` (grown later for a body of unknown length); throws GW_ERR_OVERLOADED, or GW_ERR_BODY_TOO_LARGE beyond the whole budget. */
   reserve(bodyBytes: number): Reservation {
+    if (bodyBytes * EXPANSION > this.#maxBytes) {
+      throw new InfergateError('GW_ERR_BODY_TOO_LARGE', `${bodyBytes} bytes declared need ${Math.ceil((bodyBytes * EXPANSION) / 2 ** 20)} MiB (× ${EXPANSION}), more than the whole ${Math.round(this.#maxBytes / 2 ** 20)} MiB of limits.maxBufferedRequestBytes`);
+    }
     const reservation = new Reservation((bytes) => this.#take(bytes), (bytes) => (this.#inUseBytes -= bytes));
     reservation.grow(bodyBytes);
     return reservation;

@@ -49,8 +49,7 @@ export type HttpFrontOptions = FrontServerOptions & {
   cors?: CorsConfig;
 };
 
-/** Counts of what the front did with requests since it started. */
-/** `shed` is both refusals before reading a body: over maxInFlightRequests (shedInFlight) or the body budget (shedBodyBudget). */
+/** Counts of what the front did with requests since it started. `shed` is both refusals before reading a body: over maxInFlightRequests (shedInFlight) or the body budget (shedBodyBudget). */
 export type HttpFrontStats = { accepted: number; answered: number; shed: number; shedInFlight: number; shedBodyBudget: number; refusedWhileDraining: number; inFlight: number };
 
 /** An unread request body up to this size is drained after an early answer instead of closing the connection. */
@@ -203,7 +202,8 @@ export class HttpFront {
       // Shed before reading the body, as for the in-flight cap: its bytes never enter the process.
       this.#shedBodyBudget++;
       const error = asInfergateError(err);
-      res.setHeader('retry-after', String(error.retryAfterSeconds ?? 1));
+      // Overload passes (Retry-After); a body too large for the whole budget never fits.
+      if (error.kind === 'overloaded') res.setHeader('retry-after', String(error.retryAfterSeconds ?? 1));
       closeAfterAnswer(req, res);
       send(res, { status: httpStatusOf(error), body: errorBody(error) }, id, shape);
       return;

@@ -26,3 +26,13 @@ t.test('reserve, overdraw, grow and release', async (t) => {
   t.equal(budget.inUseBytes, 0, 'a released reservation grows no more');
   t.doesNotThrow(() => budget.reserve(100).release(), 'the whole budget, once free');
 });
+
+t.test('a request bigger than the whole budget is too large, not overload (fuzz: Content-Length 1e12)', async (t) => {
+  const budget = new RequestBudget(100 * EXPANSION);
+  t.throws(() => budget.reserve(1e12), { code: 'GW_ERR_BODY_TOO_LARGE', kind: 'too_large' }, 'cannot fit even in an empty budget');
+  t.equal(budget.inUseBytes, 0);
+  t.doesNotThrow(() => budget.reserve(100).release(), 'the whole budget');
+  const a = budget.reserve(10);
+  t.throws(() => budget.reserve(91), { code: 'GW_ERR_OVERLOADED' }, 'past what is left of it: overload');
+  t.doesNotThrow(() => a.grow(100), 'the whole budget');
+});
