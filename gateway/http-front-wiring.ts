@@ -5,7 +5,6 @@
 // same config); the leader takes those requests from its control socket as
 // already checked.
 
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Logger } from '../common/logger.ts';
@@ -63,7 +62,7 @@ export function buildHttpFront(deps: HttpFrontWiringDeps): HttpFront {
     handle = (route, req, reservation, record) => {
       if (!isLeaderRoute(route)) return handlers.handle(route, req, reservation, record);
       if (isAdminRoute(route)) access(headerText(req, 'authorization'), req.socket.remoteAddress);
-      return front.forward(forwardable(req));
+      return front.forward(req);
     };
   } else if (controlSockets) {
     const checked = new Handlers({ ...handlerDeps, adminAccess: () => {} });
@@ -94,19 +93,6 @@ export function buildHttpFront(deps: HttpFrontWiringDeps): HttpFront {
     now,
     logger: deps.logger,
   });
-}
-
-/**
- * A request as the leader's control socket (HTTP/1.1) may take it: without HTTP/2's pseudo-headers (":path"),
- * which HTTP/1.1 cannot carry, and without Accept-Encoding, so that the leader answers uncompressed (the
- * forwarded answer keeps only some headers, Content-Encoding not among them; this front compresses it). A
- * stand-in with what forward() reads, the body still piped from the request: an HTTP/2 request's method and
- * url are read from its headers object, which must stay as it is.
- */
-function forwardable(req: IncomingMessage): IncomingMessage {
-  const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !name.startsWith(':') && name !== 'accept-encoding'));
-  const standIn = { headers, method: req.method, url: req.url, pipe: <T extends NodeJS.WritableStream>(destination: T): T => req.pipe(destination) };
-  return standIn as unknown as IncomingMessage;
 }
 
 /** Data-plane routes of a model that an external server serves go to it, as they are (external-route.ts): KServe v2's, Triton's model config, TF Serving's. */

@@ -107,19 +107,19 @@ export function decodeGrpcInferRequest(message: GrpcInferRequest, signature: Mod
     binary.push(bytes);
     return { ...base, parameters: { ...parameters, binary_data_size: bytes.byteLength } };
   });
-  const rawAsked = plainParameters(message.parameters)?.binary_data_output === true;
+  const parameters = plainParameters(message.parameters);
   const outputs = message.outputs.map((output) => {
     const parameters = plainParameters(output.parameters);
     return parameters ? { name: output.name, parameters } : { name: output.name };
   });
   const root = {
     ...(message.id ? { id: message.id } : {}),
-    ...(plainParameters(message.parameters) ? { parameters: plainParameters(message.parameters) } : {}),
+    ...(parameters ? { parameters } : {}),
     inputs,
     ...(outputs.length > 0 ? { outputs } : {}),
   };
   const decoded = decodeParsedInferRequest(root, signature, binary.length > 0 ? concat(binary) : undefined, options);
-  const rawOutputs = raw.length > 0 || rawAsked || decoded.binaryOutputs !== undefined || signature.outputs.some((o) => CONTENTS_FIELD[o.datatype] === undefined);
+  const rawOutputs = raw.length > 0 || parameters?.binary_data_output === true || decoded.binaryOutputs !== undefined || signature.outputs.some((o) => CONTENTS_FIELD[o.datatype] === undefined);
   return { ...decoded, rawOutputs };
 }
 

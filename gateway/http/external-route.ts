@@ -15,7 +15,8 @@ import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import { proxyAttempt } from '../upstream/external-proxy.ts';
 import { readBody } from './body.ts';
-import type { Reply } from './reply.ts';
+import { headerText, TIMEOUT_HEADER } from './infer-headers.ts';
+import { passedHeaders, type Reply } from './reply.ts';
 import type { Reservation } from './request-budget.ts';
 
 export type ExternalRouteDeps = {
@@ -50,8 +51,7 @@ export class ExternalRoute {
     record.model = model.name;
     record.version = '';
     const startedMs = record.receivedMs;
-    const header = req.headers['x-infergate-timeout-ms'];
-    const timeoutMs = askedTimeoutMs(typeof header === 'string' ? header : undefined, { timeoutMs: model.timeoutMs, priorityLevels: 1 }) ?? model.timeoutMs;
+    const timeoutMs = askedTimeoutMs(headerText(req, TIMEOUT_HEADER), { timeoutMs: model.timeoutMs, priorityLevels: 1 }) ?? model.timeoutMs;
     const deadlineMs = startedMs + timeoutMs;
     const body = await readBody(req, { maxBytes: this.#deps.maxBodyBytes, startedMs, timeoutMs, now, ...(reservation ? { reservation } : {}) });
     record.decodedMs = now();
@@ -64,7 +64,7 @@ export class ExternalRoute {
       deadlineMs,
     );
     record.answeredMs = now();
-    const headers = Object.fromEntries(PASSED_HEADERS.flatMap((name) => (answer.headers[name] === undefined ? [] : [[name, String(answer.headers[name])]])));
+    const headers = passedHeaders(answer.headers, PASSED_HEADERS);
     return { status: answer.statusCode ?? 502, headers, stream: answer };
   }
 }

@@ -1,6 +1,6 @@
 // What an HTTP handler answers; the front (server.ts) writes it.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reservation } from './request-budget.ts';
 import type { Route } from './routes.ts';
@@ -18,3 +18,8 @@ export type Reply = { status: number; headers?: Record<string, string> } & (
   | { parts: readonly Uint8Array[] }
   | { stream: AsyncIterable<Uint8Array> }
 );
+
+/** The named headers of an answer a route passes on from another server (the front sets its own framing and request id). */
+export function passedHeaders(headers: IncomingHttpHeaders, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => (headers[name] === undefined ? [] : [[name, String(headers[name])]])));
+}

@@ -20,6 +20,7 @@ import { createFrontServer, type ConnectionTimeouts, type FrontServerOptions } f
 import type { HandleRoute, Reply } from './reply.ts';
 import { requestIdOf, requestIds } from './request-id.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
+import { headerText } from './infer-headers.ts';
 import { inferenceProtocol, matchRoute, MethodNotAllowedError } from './routes.ts';
 import { closeAfterAnswer, sendReply as send, type AnswerShape } from './write-reply.ts';
 
@@ -150,7 +151,7 @@ export class HttpFront {
     }
     let headers: Record<string, string> | undefined;
     if (this.#cors !== undefined) {
-      const origin = headerValue(req, 'origin');
+      const origin = headerText(req, 'origin');
       if (origin !== undefined) headers = corsAnswerHeaders(this.#cors, origin, req.url ?? '/');
     }
     if (coding === undefined && headers === undefined) return undefined;
@@ -188,16 +189,17 @@ export class HttpFront {
       req.resume();
       return;
     }
-    if (expectsContinue && declaredBodyBytes(req) > this.#maxBodyBytes) {
+    const declaredBytes = declaredBodyBytes(req);
+    if (expectsContinue && declaredBytes > this.#maxBodyBytes) {
       // RFC 9110 §10.1.1: a final status instead of the 100, so the client never sends a body that would be refused.
       closeAfterAnswer(req, res);
-      const error = new InfergateError('GW_ERR_BODY_TOO_LARGE', `${declaredBodyBytes(req)} bytes declared > limit of ${this.#maxBodyBytes} (server.maxBodyBytes)`);
+      const error = new InfergateError('GW_ERR_BODY_TOO_LARGE', `${declaredBytes} bytes declared > limit of ${this.#maxBodyBytes} (server.maxBodyBytes)`);
       send(res, { status: httpStatusOf(error), body: errorBody(error) }, id, shape);
       return;
     }
     let reservation: Reservation;
     try {
-      reservation = this.#budget.reserve(declaredBodyBytes(req));
+      reservation = this.#budget.reserve(declaredBytes);
     } catch (err) {
       // Shed before reading the body, as for the in-flight cap: its bytes never enter the process.
       this.#shedBodyBudget++;
@@ -217,7 +219,7 @@ export class HttpFront {
       let reply: Reply;
       try {
         if (this.#cors !== undefined && req.method === 'OPTIONS') {
-          reply = optionsReply(this.#cors, req.url ?? '/', headerValue(req, 'origin'), headerValue(req, 'access-control-request-method'));
+          reply = optionsReply(this.#cors, req.url ?? '/', headerText(req, 'origin'), headerText(req, 'access-control-request-method'));
         } else {
           const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
           const protocol = inferenceProtocol(route);
@@ -292,9 +294,4 @@ function headerCount(req: IncomingMessage): number {
   let count = 0;
   for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.startsWith(':')) count++;
   return count;
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

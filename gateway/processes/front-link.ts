@@ -12,7 +12,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { ModelStatsBody } from '../observability/inference-stats.ts';
 import type { RolloutTraffic } from '../infer/infer-service.ts';
 import type { FindWorkers } from '../sources/discovery.ts';
-import type { Reply } from '../http/reply.ts';
+import { passedHeaders, type Reply } from '../http/reply.ts';
 import type { Route } from '../http/routes.ts';
 import { mirroredTraffic, type FleetMirror } from './fleet-mirror.ts';
 import type { FrontMessage, LeaderMessage, ProcessMetrics } from './process-messages.ts';
@@ -47,6 +47,13 @@ export type FrontActions = {
   purge(model: string, version: string | undefined): Promise<unknown>;
 };
 
+/**
+ * Request headers that stay in the front: the hop-by-hop ones, and Accept-Encoding, so that the leader answers
+ * uncompressed (Content-Encoding is not among the headers kept below: this front compresses the answer). HTTP/2's
+ * pseudo-headers (":path"), which the HTTP/1.1 control socket cannot carry, stay too.
+ */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'accept-encoding']);
+
 /** Response headers a forwarded answer keeps (the front sets its own framing and request id). */
 const KEPT_HEADERS = ['content-type', 'retry-after', 'www-authenticate', 'cache-control'];
 
@@ -77,14 +84,12 @@ export class FrontLink {
   /** Sends a route only the leader answers to its control socket; its answer comes back as this front's. */
   forward(req: IncomingMessage): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const headers = { ...req.headers };
-      delete headers.connection;
-      delete headers['keep-alive'];
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !NOT_FORWARDED.has(name) && !name.startsWith(':')));
       const upstream = request({ socketPath: this.#deps.controlSocketPath, agent: this.#agent, method: req.method, path: req.url, headers, timeout: this.#deps.forwardTimeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
-          const kept = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (res.headers[name] === undefined ? [] : [[name, String(res.headers[name])]])));
+          const kept = passedHeaders(res.headers, KEPT_HEADERS);
           resolve({ status: res.statusCode ?? 502, headers: kept, body: Buffer.concat(chunks) });
         });
         res.on('error', reject);
