@@ -11,6 +11,8 @@ commands:
           run one standalone worker
   models  [--out dir] [--if-missing]
           write the demo model repository
+  key     <name> [--models m1,m2*] [--operations infer,metadata,admin] [--requests-per-second n]
+          make an API key: prints it once, with its entry for the keys file
   bench   <scenario> [options]
           run a benchmark scenario (infergate bench --help)
 `;
@@ -30,6 +32,11 @@ switch (command) {
   case 'models': {
     const { runWriteDemoModels } = await import('../scripts/write-demo-models.ts');
     await runWriteDemoModels(rest);
+    break;
+  }
+  case 'key': {
+    const { runNewKey } = await import('../gateway/access/new-key.ts');
+    process.exitCode = runNewKey(rest, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
     break;
   }
   case 'bench': {

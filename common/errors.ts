@@ -25,6 +25,7 @@ export type ErrorKind =
   | 'headers_too_large'
   | 'slow_client'
   | 'overloaded'
+  | 'rate_limited'
   | 'unavailable'
   | 'deadline_exceeded'
   | 'cancelled'
@@ -34,9 +35,9 @@ export const ERROR_CATALOG = {
   // Routing and transport (client side).
   GW_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', summary: 'no endpoint at this path' },
   GW_ERR_METHOD_NOT_ALLOWED: { kind: 'unimplemented', summary: 'the endpoint does not accept this HTTP method' },
-  GW_ERR_UNAUTHORIZED: { kind: 'unauthenticated', summary: 'admin routes need the bearer token configured as server.adminToken' },
+  GW_ERR_UNAUTHORIZED: { kind: 'unauthenticated', summary: 'this route needs credentials: an API key (auth.mode keys), or server.adminToken for the admin routes' },
   GW_ERR_WORKER_TOKEN: { kind: 'unauthenticated', summary: "the worker asks for its shared token (the gateway's workers.remote.token), and this call did not carry it" },
-  GW_ERR_FORBIDDEN: { kind: 'permission_denied', summary: 'admin routes refuse this client' },
+  GW_ERR_FORBIDDEN: { kind: 'permission_denied', summary: 'the caller may not use this route or this model' },
   GW_ERR_HEADERS_TOO_LARGE: { kind: 'headers_too_large', summary: 'the request has more header fields than server.maxHeadersCount' },
   GW_ERR_BODY_TOO_LARGE: { kind: 'too_large', summary: 'request body is larger than the configured limit' },
   GW_ERR_BODY_TIMEOUT: { kind: 'slow_client', summary: "the request body did not arrive within the request's deadline" },
@@ -47,6 +48,7 @@ export const ERROR_CATALOG = {
 
   // Admin plane.
   GW_ERR_INVALID_ADMIN_REQUEST: { kind: 'invalid_argument', summary: 'an admin request body is not valid; the message names the field' },
+  GW_ERR_NO_API_KEYS: { kind: 'not_found', summary: 'auth.mode is off: there are no API keys to reload' },
   GW_ERR_ADMIN_CONFLICT: { kind: 'aborted', summary: "the admin call conflicts with an action in progress on the model (a rollout)" },
   GW_ERR_ROLLOUT_NOT_FOUND: { kind: 'not_found', summary: 'the model has no rollout (in progress, for DELETE)' },
 
@@ -76,11 +78,14 @@ export const ERROR_CATALOG = {
   GW_ERR_MODEL_EXECUTION: { kind: 'invalid_argument', summary: 'onnxruntime rejected the request while running the model' },
   GW_ERR_QUEUE_FULL: { kind: 'overloaded', summary: "the model's request queue is full; retry after the Retry-After delay" },
   GW_ERR_OVERLOADED: { kind: 'overloaded', summary: 'the gateway is shedding load; retry after the Retry-After delay' },
+  GW_ERR_RATE_LIMITED: { kind: 'rate_limited', summary: 'this client is over its rate limit; retry after the Retry-After delay' },
+  GW_ERR_RATE_LIMIT_UNAVAILABLE: { kind: 'unavailable', summary: 'the shared rate limit store (Redis) could not be reached, and rate limiting fails closed' },
   GW_ERR_MODEL_NOT_READY: { kind: 'unavailable', summary: 'no ready replica serves this model' },
   GW_ERR_UPSTREAM_UNAVAILABLE: { kind: 'unavailable', summary: 'every attempt to reach a replica failed' },
   GW_ERR_DEADLINE_EXCEEDED: { kind: 'deadline_exceeded', summary: "the request's deadline passed before it was answered" },
   GW_ERR_CANCELLED: { kind: 'cancelled', summary: 'the client cancelled the request (or went away) before it ran' },
   GW_ERR_SHUTTING_DOWN: { kind: 'unavailable', summary: 'the process is draining and takes no new work' },
+  GW_ERR_API_KEYS_UNREADABLE: { kind: 'unavailable', summary: 'the API keys could not be read again; the keys read before stay in force' },
   GW_ERR_CACHE_UNAVAILABLE: { kind: 'unavailable', summary: 'the shared cache tier (Redis) could not be reached for this operation' },
   GW_ERR_INTERNAL: { kind: 'internal', summary: 'an unexpected internal error (a bug: please report it)' },
   GW_ERR_INJECTED_FAULT: { kind: 'internal', summary: 'the worker failed this request on purpose (started with --inject-fault, for chaos tests)' },

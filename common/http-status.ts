@@ -24,6 +24,8 @@ const HTTP_STATUS: Record<ErrorKind, number> = {
   unsupported_format: 415,
   internal: 500,
   overloaded: 503,
+  // RFC 6585 §4: Too Many Requests (one client over its limit; 503 is the gateway's own overload).
+  rate_limited: 429,
   unavailable: 503,
   deadline_exceeded: 504,
   // NGINX's "client closed request": nobody reads it, but the metrics and logs count it apart from real failures.

@@ -90,9 +90,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
   const repositorySource = sourceOfPath.get('models.repository');
   const base = repositorySource ? process.cwd() : dirname(file);
   if (!isAbsolute(config.models.repository)) config.models.repository = resolve(base, config.models.repository);
+  const tls = config.server.tls;
+  if (tls) for (const key of ['certFile', 'keyFile'] as const) if (!isAbsolute(tls[key])) tls[key] = resolve(dirname(file), tls[key]);
   if (config.workers.socketDir && !isAbsolute(config.workers.socketDir)) {
     config.workers.socketDir = resolve(dirname(file), config.workers.socketDir);
   }
+  if (config.auth.keysFile !== undefined && !isAbsolute(config.auth.keysFile)) config.auth.keysFile = resolve(dirname(file), config.auth.keysFile);
   return { config, file };
 }
 

@@ -11,6 +11,7 @@ import { batchingSchema } from './batching-schema.ts';
 import { remoteWorkersSchema, staticReplicasSchema } from './remote-workers-schema.ts';
 import { externalModelsSchema } from './external-models-schema.ts';
 import { serverSchema } from './server-schema.ts';
+import { authSchema, rateLimitsSchema } from './auth-schema.ts';
 import { nonNegativeInt, positiveInt } from './fields.ts';
 
 export const sessionOptionsSchema = z
@@ -27,6 +28,8 @@ export const sessionOptionsSchema = z
 export const configSchema = z
   .object({
     server: serverSchema,
+    auth: authSchema.prefault({}),
+    rateLimits: rateLimitsSchema,
     models: z
       .object({
         /** Model repository: <repository>/<name>/<version>/model.onnx. */
@@ -245,7 +248,12 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    const redis = config.cache.redisUrl !== '' || config.cache.redisMode !== 'standalone';
+    if (config.auth.keysFromRedis && !redis) ctx.addIssue({ code: 'custom', path: ['auth', 'keysFromRedis'], message: 'keys from Redis need cache.redisUrl (or redisNodes)' });
+    if (config.rateLimits.store === 'redis' && !redis) ctx.addIssue({ code: 'custom', path: ['rateLimits', 'store'], message: 'a redis store needs cache.redisUrl (or redisNodes)' });
+  });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type SessionOptionsConfig = z.infer<typeof sessionOptionsSchema>;

@@ -81,8 +81,29 @@ export const serverSchema = z
     maxConnections: positiveInt().default(10_000),
     /** Send `x-infergate-cache: hit|miss` on inference answers; false for untrusted clients (a hit tells that someone sent the same input). */
     cacheHeader: z.boolean().default(true),
+    /**
+     * HTTPS on the HTTP port and TLS on the gRPC port; absent: both in cleartext. The files are read at start and
+     * again whenever they change (or on SIGHUP): new handshakes get the new certificate, open connections keep theirs.
+     */
+    tls: z
+      .object({
+        /** PEM certificate chain (the server's first); relative paths resolve against the config file. */
+        certFile: z.string().min(1),
+        /** PEM private key of the certificate. */
+        keyFile: z.string().min(1),
+        /** Oldest TLS version a client may use. */
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        /** Also offer HTTP/2 by ALPN ("h2") beside HTTP/1.1 on the HTTP port. */
+        http2: z.boolean().default(false),
+        /** How often the two files are checked for a change (size, mtime, then their bytes). */
+        reloadCheckMs: positiveInt().default(1000),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   // Node refuses a header timeout longer than the whole request's.
   .refine((server) => server.headersTimeoutMs <= server.requestReceiveTimeoutMs, { message: 'headersTimeoutMs must be at most requestReceiveTimeoutMs', path: ['headersTimeoutMs'] })
+  // h2c is HTTP/2 in cleartext; with TLS, HTTP/2 comes by ALPN (tls.http2).
+  .refine((server) => !(server.h2c && server.tls), { message: 'h2c is cleartext HTTP/2 and cannot be on with tls: use tls.http2 instead', path: ['h2c'] })
   .prefault({});

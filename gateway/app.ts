@@ -20,9 +20,9 @@ import { buildResultCache } from './result-cache-wiring.ts';
 import { InferService } from './infer/infer-service.ts';
 import { buildModelControl, type ModelControl } from './model-control-wiring.ts';
 import type { HttpFront } from './http/server.ts';
-import { buildHttpFront } from './http-front-wiring.ts';
+import type { Access } from './access-wiring.ts';
+import { buildFronts } from './fronts-wiring.ts';
 import type { GrpcFront } from './grpc/grpc-front.ts';
-import { buildGrpcFront } from './grpc-front-wiring.ts';
 import { HealthChecker } from './health/health-checker.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { startingModels } from './models/repository.ts';
@@ -40,6 +40,7 @@ import type { FrontLink } from './processes/front-link.ts';
 import type { FrontProcesses } from './processes/front-processes.ts';
 import { processCount, ProcessRole } from './processes-wiring.ts';
 import type { Discovery } from './sources/discovery.ts';
+import { buildTls, type TlsReloader } from './tls-wiring.ts';
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -84,8 +85,11 @@ export class Gateway {
   /** What changes models and replicas while serving: repository control, poll mode's watch, scaling, autoscaler. */
   readonly modelControl: ModelControl;
   readonly http: HttpFront;
+  /** Who may call which route, and how fast: API keys, the admin token, rate limits. */
+  readonly access: Access;
   /** KServe v2 gRPC on server.grpcPort; null when it is 0, and in a front process (the leader serves gRPC). */
   readonly grpc: GrpcFront | null;
+  readonly tls: TlsReloader | null;
   /** Metrics, inference statistics, spans and the status page. */
   readonly observability: Observability;
   readonly #ownedSocketDir: string | null;
@@ -100,6 +104,7 @@ export class Gateway {
     const now = deps.now ?? (() => performance.now());
     const random = deps.random ?? Math.random;
     this.config = config;
+    this.tls = buildTls(config, logger);
 
     const models = startingModels(config.models);
     this.registry = new ModelRegistry(models, logger);
@@ -192,6 +197,7 @@ export class Gateway {
       cache: this.cache,
       redisTier: this.redisTier,
       front: () => this.http.stats(),
+      access: () => ({ refusals: this.access.gate.refusals(), storeFailures: this.access.storeFailures() }),
       autoscaling: () => this.modelControl.autoscaler.decisions(),
       rollouts: () => this.modelControl.rollouts.summaries(),
       workerScrapeTimeoutMs: WORKER_SCRAPE_TIMEOUT_MS,
@@ -219,23 +225,7 @@ export class Gateway {
       random,
       logger,
     });
-    this.http = buildHttpFront({
-      config,
-      registry: this.registry,
-      replicas: this.replicas,
-      retryBudget: this.retryBudget,
-      cache: this.cache,
-      batching: this.batching,
-      service: this.infer,
-      dispatcher: this.dispatcher,
-      ...this.modelControl.admin,
-      ...this.role.httpDeps(),
-      now,
-      version: PACKAGE_VERSION,
-      observability: this.observability,
-      logger,
-    });
-    this.grpc = deps.front ? null : buildGrpcFront({ config, service: this.infer, registry: this.registry, admin: this.modelControl.admin, observability: this.observability, version: PACKAGE_VERSION, now, logger });
+    ({ access: this.access, http: this.http, grpc: this.grpc } = buildFronts(this, { version: PACKAGE_VERSION, now, logger }));
   }
 
   /**
@@ -282,7 +272,7 @@ export class Gateway {
       this.modelControl.autoscaler.close();
       this.modelControl.rollouts.close();
       const graceMs = this.config.server.shutdownGraceMs;
-      await Promise.all([this.http.drain(graceMs), this.grpc?.close(graceMs), this.role.drain(graceMs)]);
+      await Promise.all([this.tls?.close(), this.http.drain(graceMs), this.grpc?.close(graceMs), this.role.drain(graceMs)]);
       // Whatever still waits (for a batch, or for a ready replica) after the grace period will not be served.
       const stopped = new InfergateError('GW_ERR_SHUTTING_DOWN', 'the gateway stopped before this request was dispatched');
       this.batching.destroy(stopped);
@@ -292,7 +282,7 @@ export class Gateway {
       for (const replica of this.replicas.replicas) replica.health.breaker.shutdown();
       this.#breakerClock.stop();
       this.observability.close();
-      await Promise.all([this.redisTier?.close(), this.modelControl.bus?.close()]);
+      await Promise.all([this.redisTier?.close(), this.modelControl.bus?.close(), this.access.close()]);
       if (this.#ownedSocketDir) rmSync(this.#ownedSocketDir, { recursive: true, force: true });
     })();
     return this.#closing;

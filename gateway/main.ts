@@ -1,7 +1,7 @@
 // Entry of the gateway process: load config, build, listen, wire signals.
 // Its lifecycle lines go through the gateway's logger; tests and benchmarks
-// find "infergate gateway listening on http://<host>:<port>" and
-// "infergate gateway ready" in the messages of those lines.
+// find "infergate gateway listening on http://<host>:<port>" (https:// with
+// server.tls) and "infergate gateway ready" in the messages of those lines.
 //
 // With server.processes > 1 this process is the leader: it runs the workers
 // and the model control, and forks the fronts (this same entry, with
@@ -71,6 +71,15 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   process.on('SIGINT', () => stop('SIGINT'));
   // A front whose leader is gone (its workers with it) drains and exits; a new leader forks new fronts.
   if (frontIndex !== undefined) process.on('disconnect', () => stop('leader exited'));
+  // SIGHUP reads the TLS certificate and key again (the leader passes it on to its fronts); without TLS it stops the process as ever.
+  if (gateway.tls) {
+    const tls = gateway.tls;
+    process.on('SIGHUP', () => {
+      logger.info({ signal: 'SIGHUP' }, `infergate ${name} reloading its TLS certificate`);
+      void tls.reload();
+      gateway.role.fronts?.signal('SIGHUP');
+    });
+  }
 
   let address;
   try {
@@ -83,7 +92,7 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
     return;
   }
   const { config } = gateway;
-  const url = `http://${address.address}:${address.port}`;
+  const url = `${config.server.tls ? 'https' : 'http'}://${address.address}:${address.port}`;
   const grpc = gateway.grpc ? `${config.server.host}:${config.server.grpcPort}` : undefined;
   logger.info({ url, ...(grpc ? { grpc } : {}), repository: config.models.repository }, `infergate ${name} listening on ${url}${grpc ? ` and gRPC ${grpc}` : ''}`);
   await gateway.whenReady();

@@ -6,11 +6,15 @@
 //
 // The listener is a plain net.Server whose connections are handed to the
 // gRPC server (grpc-js's connection injector): the gateway owns the socket
-// as it does the HTTP one. With server.processes > 1 the leader alone
+// as it does the HTTP one. With server.tls it is a tls.Server instead (ALPN
+// "h2" only, as gRPC clients require): the injector, still insecure, gets the
+// decrypted socket, so grpc-js never sees the certificate and a reload
+// (tls.Server#setSecureContext) needs nothing of it. With server.processes > 1 the leader alone
 // serves gRPC (a front would need the leader for the repository RPCs). Close: the listener stops, open connections are told to go away and get
 // the drain's grace to finish their calls, then the server shuts down.
 
 import { createServer, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, Metadata, Server, ServerCredentials, status, type ConnectionInjector, type ServerDuplexStream, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -25,6 +29,7 @@ import type { RepositoryIndexEntry } from '../repository/repository-control.ts';
 import { grpcInfer, type GrpcInferDeps } from './grpc-infer.ts';
 import { ERROR_CODE_METADATA, grpcStatusOf } from './grpc-status.ts';
 import type { GrpcInferRequest } from './grpc-tensors.ts';
+import type { AccessGate, AccessTarget, Admission, Credentials } from '../access/access-gate.ts';
 
 const PROTOS = fileURLToPath(new URL('./protos/', import.meta.url));
 /** After the last call ended, how long its answer may take to leave before the connections are cut. */
@@ -44,11 +49,13 @@ export type GrpcFrontDeps = GrpcInferDeps & {
   /** Triton's statistics (of every process of the gateway). */
   statistics: (model: string | undefined, version: string | undefined) => ModelStatsBody | Promise<ModelStatsBody>;
   modelConfig: (model: string, version: string | undefined) => TritonModelConfig;
-  /** Throws for a caller who may not use the repository RPCs (the admin rule of the REST routes). */
-  adminAccess: (authorization: string | undefined, remoteAddress: string | undefined) => void;
+  /** Admits a call by its metadata's credentials (API keys, the admin token, rate limits), as for REST. */
+  gate: Pick<AccessGate, 'admit'>;
   strictReadiness: boolean;
   version: string;
   settings: { maxMessageBytes: number; keepaliveTimeMs: number; keepaliveTimeoutMs: number };
+  /** TLS with this certificate, key and minVersion (server.tls); default: cleartext. */
+  tls?: SecureContextOptions;
   logger: Logger;
 };
 
@@ -57,6 +64,8 @@ export class GrpcFront {
   readonly #server: Server;
   readonly #injector: ConnectionInjector;
   readonly #listener: NetServer;
+  /** With TLS: the listener, whose certificate a reload replaces. */
+  readonly secureServer: TlsServer | undefined;
   /** Calls being answered (a stream counts until it ends): close waits for them. */
   #inFlight = 0;
   #idle: (() => void) | null = null;
@@ -74,7 +83,9 @@ export class GrpcFront {
     serviceDefinition ??= loadService();
     this.#server.addService(serviceDefinition, this.#implementation());
     this.#injector = this.#server.createConnectionInjector(ServerCredentials.createInsecure());
-    this.#listener = createServer((socket) => this.#injector.injectConnection(socket));
+    const inject = (socket: Parameters<ConnectionInjector['injectConnection']>[0]): void => this.#injector.injectConnection(socket);
+    this.secureServer = deps.tls ? createTlsServer({ ...deps.tls, ALPNProtocols: ['h2'] }, inject) : undefined;
+    this.#listener = this.secureServer ?? createServer(inject);
   }
 
   /** Listens on host:port; resolves with the bound port. */
@@ -134,32 +145,42 @@ export class GrpcFront {
           .then((response) => callback(null, response), (err: unknown) => callback(this.#grpcError(err))),
       );
     };
-    const admin = <Req, Res>(answer: (request: Req) => Res | Promise<Res>) =>
-      unary<Req, Res>((request, call) => {
-        const [authorization] = call.metadata.get('authorization');
-        this.#deps.adminAccess(typeof authorization === 'string' ? authorization : undefined, peerAddress(call.getPeer()));
-        return answer(request);
-      });
+    /** `answer` once the gate admits the call for what `targetOf` says it wants. */
+    const guarded =
+      <Req, Res>(targetOf: (request: Req) => AccessTarget, answer: (request: Req, call: ServerUnaryCall<Req, Res>, admission: Admission) => Res | Promise<Res>) =>
+      (request: Req, call: ServerUnaryCall<Req, Res>) => {
+        const admitted = this.#deps.gate.admit(credentialsOf(call), targetOf(request));
+        return admitted instanceof Promise ? admitted.then((admission) => answer(request, call, admission)) : answer(request, call, admitted);
+      };
+    const admin = <Req, Res>(answer: (request: Req) => Res | Promise<Res>) => unary<Req, Res>(guarded(() => ADMIN, answer));
+    const metadata = <Req extends { name: string }, Res>(answer: (request: Req) => Res | Promise<Res>) => unary<Req, Res>(guarded((request) => ({ operation: 'metadata', model: request.name }), answer));
     return {
       ServerLive: unary(() => ({ live: true })),
       ServerReady: unary(() => ({ ready: registry.readiness(this.#deps.strictReadiness).ready })),
-      ModelReady: unary((request: { name: string; version: string }) => ({ ready: registry.resolveVersion(request.name, request.version || undefined).state === 'READY' })),
-      ServerMetadata: unary(() => ({ name: SERVER_NAME, version: this.#deps.version, extensions: ['model_repository', 'statistics', 'model_configuration'] })),
-      ModelMetadata: unary((request: { name: string; version: string }) => {
+      ModelReady: metadata((request: { name: string; version: string }) => ({ ready: registry.resolveVersion(request.name, request.version || undefined).state === 'READY' })),
+      ServerMetadata: unary(guarded(() => SERVER_METADATA, () => ({ name: SERVER_NAME, version: this.#deps.version, extensions: ['model_repository', 'statistics', 'model_configuration'] }))),
+      ModelMetadata: metadata((request: { name: string; version: string }) => {
         const model = registry.model(request.name);
         const resolved = registry.resolve(request.name, request.version || undefined);
         return modelMetadata(resolved.signature, request.version ? [resolved.version] : model.versions.map((v) => v.version));
       }),
-      ModelConfig: unary((request: { name: string; version: string }) => ({ config: this.#deps.modelConfig(request.name, request.version || undefined) })),
-      ModelStatistics: unary(async (request: { name: string; version: string }) => this.#deps.statistics(request.name || undefined, request.version || undefined)),
-      ModelInfer: unary(async (request: GrpcInferRequest, call) => {
-        const cancel = cancellation(call);
-        try {
-          return await grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), cancel.signal);
-        } finally {
-          cancel.answered();
-        }
-      }),
+      ModelConfig: metadata((request: { name: string; version: string }) => ({ config: this.#deps.modelConfig(request.name, request.version || undefined) })),
+      ModelStatistics: unary(
+        guarded(
+          (request: { name: string; version: string }) => (request.name ? { operation: 'metadata', model: request.name } : EVERY_MODEL),
+          (request) => this.#deps.statistics(request.name || undefined, request.version || undefined),
+        ),
+      ),
+      ModelInfer: unary(
+        guarded(inferTarget, async (request: GrpcInferRequest, call, admission) => {
+          const cancel = cancellation(call);
+          try {
+            return await grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), cancel.signal, admission);
+          } finally {
+            cancel.answered();
+          }
+        }),
+      ),
       ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, object>) => this.#stream(call),
       RepositoryIndex: admin((request: { ready: boolean }) => ({ models: this.#deps.repository.index().filter((m) => !request.ready || m.state === 'READY').map((m) => ({ version: '', reason: '', ...m })) })),
       RepositoryModelLoad: admin(async (request: { model_name: string }) => (await this.#deps.repository.load(request.model_name), {})),
@@ -174,8 +195,13 @@ export class GrpcFront {
   #stream(call: ServerDuplexStream<GrpcInferRequest, object>): void {
     let previous: Promise<void> = Promise.resolve();
     const { signal } = cancellation(call);
+    const credentials = credentialsOf(call);
     call.on('data', (request: GrpcInferRequest) => {
-      const answered = grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), signal).then(
+      // Each request of the stream is admitted as a call of its own would be (its model, the caller's rate).
+      const answered = Promise.resolve()
+        .then(() => this.#deps.gate.admit(credentials, inferTarget(request)))
+        .then((admission) => grpcInfer(this.#deps, request, call.metadata, call.getDeadline(), signal, admission))
+        .then(
         (infer_response) => ({ error_message: '', infer_response }),
         (err: unknown) => ({ error_message: asInfergateError(err).message }),
       );
@@ -199,6 +225,23 @@ export class GrpcFront {
     if (error.retryAfterSeconds !== undefined) metadata.set('retry-after', String(error.retryAfterSeconds));
     return { code: grpcStatusOf(error.kind), details: error.message, metadata };
   }
+}
+
+const ADMIN: AccessTarget = { operation: 'admin' };
+const SERVER_METADATA: AccessTarget = { operation: 'metadata' };
+const EVERY_MODEL: AccessTarget = { operation: 'metadata', everyModel: true };
+
+function inferTarget(request: GrpcInferRequest): AccessTarget {
+  return { operation: 'infer', model: request.model_name };
+}
+
+/** A call's credentials: its metadata's authorization or x-api-key, and the peer's address. */
+function credentialsOf(call: { metadata: Metadata; getPeer(): string }): Credentials {
+  const text = (key: string) => {
+    const [value] = call.metadata.get(key);
+    return typeof value === 'string' ? value : undefined;
+  };
+  return { authorization: text('authorization'), apiKey: text('x-api-key'), remoteAddress: peerAddress(call.getPeer()) };
 }
 
 /**

@@ -11,6 +11,7 @@ import { httpStatusOf } from '../../common/http-status.ts';
 import type { LimitsConfig } from '../../config/schema.ts';
 import { askedPriority, askedTimeoutMs, askedTimeoutUs, inRequestedOrder, wantsFreshAnswer } from '../infer/request-controls.ts';
 import type { InferService } from '../infer/infer-service.ts';
+import type { Admission } from '../access/access-gate.ts';
 import { requestTarget } from '../infer/request-target.ts';
 import { newRequestRecord, type RequestObserver, type RequestRecord } from '../telemetry/request-record.ts';
 import { decodeGrpcInferRequest, grpcInferResponse, type GrpcInferRequest, type GrpcInferResponse } from './grpc-tensors.ts';
@@ -25,11 +26,13 @@ export type GrpcInferDeps = {
   now: () => number;
 };
 
-/** One inference: its answer, or a thrown catalogued error. `deadline` is the call's (grpc-timeout), Infinity when none; `signal` aborts when the client cancels. */
-export async function grpcInfer(deps: GrpcInferDeps, message: GrpcInferRequest, metadata: Metadata, deadline: Date | number, signal: AbortSignal): Promise<GrpcInferResponse> {
+/** One inference: its answer, or a thrown catalogued error. `deadline` is the call's (grpc-timeout), Infinity when none; `signal` aborts when the client cancels; `admission` is the access gate's. */
+export async function grpcInfer(deps: GrpcInferDeps, message: GrpcInferRequest, metadata: Metadata, deadline: Date | number, signal: AbortSignal, admission: Admission): Promise<GrpcInferResponse> {
   const { service, now } = deps;
   const requestId = firstValue(metadata, 'x-request-id');
   const record = newRequestRecord(requestId && requestId.length <= 128 ? requestId : deps.newRequestId(), 'grpc', now(), firstValue(metadata, 'traceparent'));
+  record.caller = admission.caller;
+  record.rowQuota = admission.rows;
   deps.begin?.(record);
   try {
     const targeted = requestTarget(service, message.model_name, message.model_version || undefined, firstValue(metadata, 'x-session-id'), record);

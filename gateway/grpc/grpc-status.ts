@@ -20,6 +20,7 @@ const GRPC_STATUS: Record<ErrorKind, status> = {
   unsupported_format: status.INVALID_ARGUMENT,
   internal: status.INTERNAL,
   overloaded: status.RESOURCE_EXHAUSTED,
+  rate_limited: status.RESOURCE_EXHAUSTED,
   unavailable: status.UNAVAILABLE,
   deadline_exceeded: status.DEADLINE_EXCEEDED,
   cancelled: status.CANCELLED,

@@ -1,10 +1,16 @@
 // The HTTP front's listening server, set up from its options: Node's
 // connection timeouts (a slowloris connection closes near its header
 // timeout), header limits, the connection limits in front of every
-// connection listener, and h2c when asked. server.ts owns the requests.
+// connection listener, h2c when asked, and TLS (server.tls) when given its
+// certificate: an https.Server, which is an http.Server after the handshake,
+// so that every other option works on it as on cleartext; with tls.http2,
+// ALPN's "h2" connections go to an HTTP/2 server (h2c.ts) instead. server.ts
+// owns the requests.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import { ConnectionLimits, type ConnectionLimitsConfig } from './connection-limits.ts';
 import { H2cAcceptor } from './h2c.ts';
 
@@ -21,7 +27,11 @@ export type FrontServerOptions = {
   maxHeadersCount?: number;
   /** TCP connections open at once per client address and in total; one over either is closed at once. Default: unbounded. */
   connectionLimits?: ConnectionLimitsConfig;
+  /** HTTPS with this certificate and key (and minVersion); `http2`: HTTP/2 offered by ALPN beside HTTP/1.1. Default: cleartext. */
+  tls?: FrontTlsOptions;
 };
+
+export type FrontTlsOptions = SecureContextOptions & { http2: boolean };
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -33,11 +43,22 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
  * keep a slowloris connection open up to 30 s past the limit). A scan of the open connections each second is cheap.
  */
 const MAX_CONNECTIONS_CHECK_INTERVAL_MS = 1000;
-/** The server, its h2c acceptor when on, and how many connections the limits refused so far. */
-export function createFrontServer(options: FrontServerOptions, onRequest: Listener, onCheckContinue: Listener): { server: Server; h2c: H2cAcceptor | undefined; refused: () => number } {
+/**
+ * The server, its HTTP/2 acceptor when on (h2c, or ALPN's h2 with TLS), how many connections the limits refused so
+ * far, and with TLS the same server as a tls.Server (whose certificate a reload replaces).
+ */
+export function createFrontServer(
+  options: FrontServerOptions,
+  onRequest: Listener,
+  onCheckContinue: Listener,
+): { server: Server; h2c: H2cAcceptor | undefined; refused: () => number; secure: TlsServer | undefined } {
   const timeouts = options.timeouts;
   const keepAliveTimeoutMs = timeouts?.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
-  const server = createServer(
+  const { tls } = options;
+  const secure = tls ? secureServerOptions(tls, timeouts) : undefined;
+  // An https.Server is an http.Server once the handshake is done: the same options, events and methods.
+  const create = (httpOptions: Parameters<typeof createServer>[0], listener: Listener): Server => (secure ? createHttpsServer({ ...secure, ...httpOptions }, listener) : createServer(httpOptions, listener));
+  const server = create(
     {
       keepAliveTimeout: keepAliveTimeoutMs,
       ...(timeouts
@@ -57,15 +78,27 @@ export function createFrontServer(options: FrontServerOptions, onRequest: Listen
   if (options.maxHeadersCount !== undefined) server.maxHeadersCount = options.maxHeadersCount + 1;
   // With a listener, Node no longer sends `100 Continue` by itself: the front sends it once the request may go on.
   server.on('checkContinue', onCheckContinue);
-  const h2c = options.h2c ? new H2cAcceptor(server, { onRequest, onCheckContinue, idleTimeoutMs: keepAliveTimeoutMs, prefaceTimeoutMs: server.headersTimeout }) : undefined;
-  // Last, so that it sees every connection before the HTTP/1.1 server (or the h2c sniffer) takes it.
+  const http2 = tls ? tls.http2 : options.h2c;
+  const h2c = http2 ? new H2cAcceptor(server, { onRequest, onCheckContinue, idleTimeoutMs: keepAliveTimeoutMs, prefaceTimeoutMs: server.headersTimeout, by: tls ? 'alpn' : 'preface' }) : undefined;
+  // Last, so that it sees every connection before the HTTP/1.1 server (or the h2c sniffer, or the TLS handshake) takes it.
   const refused = options.connectionLimits ? limitConnections(server, new ConnectionLimits(options.connectionLimits)) : () => 0;
-  return { server, h2c, refused };
+  return { server, h2c, refused, secure: secure ? (server as unknown as TlsServer) : undefined };
+}
+
+/**
+ * The TLS server's own options: the certificate, ALPN's protocols (h2 first when offered: a client that speaks both
+ * gets HTTP/2), and a handshake that must end within the header timeout (a slowloris that never finishes its
+ * handshake holds no connection for Node's default 120 s).
+ */
+function secureServerOptions(tls: FrontTlsOptions, timeouts: ConnectionTimeouts | undefined): SecureContextOptions & { ALPNProtocols: string[]; handshakeTimeout?: number } {
+  const { http2, ...secure } = tls;
+  return { ...secure, ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1'], ...(timeouts ? { handshakeTimeout: timeouts.headersTimeoutMs } : {}) };
 }
 
 /**
  * Puts `limits` in front of the server's connection listeners: a connection over a limit is destroyed before any
- * of them sees it (no parser, no timers). Only TCP connections have an address to count.
+ * of them sees it (no parser, no timers; with TLS, no handshake: a tls.Server's 'connection' listener is the one
+ * that starts it). Only TCP connections have an address to count.
  */
 function limitConnections(server: Server, limits: ConnectionLimits): () => number {
   let refused = 0;

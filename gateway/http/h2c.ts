@@ -11,10 +11,15 @@
 // connection-level headers HTTP/2 forbids). The HTTP/1.1 upgrade
 // (`Upgrade: h2c`) is not offered: RFC 9113 deprecated it, and Node does not
 // implement it.
+//
+// With TLS (server.tls.http2) the handshake has chosen already: a socket
+// whose ALPN protocol is "h2" goes, decrypted, to the same http2 server; any
+// other to the https server's HTTP/1.1 listener.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -31,6 +36,8 @@ export type H2cOptions = {
   idleTimeoutMs: number;
   /** A connection that sends no first bytes within this is dropped (as HTTP/1.1's headersTimeout). */
   prefaceTimeoutMs: number;
+  /** How HTTP/2 is told apart: its client preface on a cleartext connection (h2c), or ALPN on a TLS one (an https server). Default: preface. */
+  by?: 'preface' | 'alpn';
 };
 
 export class H2cAcceptor {
@@ -52,6 +59,13 @@ export class H2cAcceptor {
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
     });
+    if (options.by === 'alpn') {
+      // An https server hands its HTTP/1.1 listener each socket once its handshake is done ('secureConnection').
+      const http1 = server.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
+      for (const listener of http1) server.off('secureConnection', listener);
+      server.on('secureConnection', (socket: TLSSocket) => (socket.alpnProtocol === 'h2' ? this.#h2.emit('connection', socket) : http1.forEach((l) => l.call(server, socket))));
+      return;
+    }
     // Emitting 'connection' with a socket is how a server is handed one; http.Server serves a socket through
     // its own 'connection' listener, which runs below for every connection that is not HTTP/2.
     const http1 = server.listeners('connection') as Array<(socket: Socket) => void>;

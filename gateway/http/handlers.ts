@@ -1,5 +1,6 @@
 // The gateway's HTTP routes: each takes a matched route and answers a Reply;
-// errors are thrown as catalogued InfergateErrors. Inference is the infer
+// errors are thrown as catalogued InfergateErrors. Who may call a route is
+// the access gate's, asked before (http-front-wiring.ts). Inference is the infer
 // service's (kserve-infer.ts and tfserving-route.ts translate it); the rest
 // reads the registry, the replica set, the cache and the batchers.
 
@@ -12,8 +13,6 @@ import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { RetryBudget } from '../resilience/retry-budget.ts';
 import type { ModelBatching } from '../batching/model-batching.ts';
 import type { ResultCache } from '../cache/result-cache.ts';
-import type { AdminAccess } from './admin-access.ts';
-import { headerText } from './infer-headers.ts';
 import type { RepositoryControl } from '../repository/repository-control.ts';
 import { rolloutStartReply, scaleReply, type ModelRollouts, type ModelScaling } from './model-admin-routes.ts';
 import type { KServeInferRoute } from './kserve-infer.ts';
@@ -22,7 +21,7 @@ import type { TritonModelConfig } from '../models/triton-model-config.ts';
 import type { RequestRecord } from '../telemetry/request-record.ts';
 import type { Reply } from './reply.ts';
 import type { Reservation } from './request-budget.ts';
-import { isAdminRoute, type Route } from './routes.ts';
+import type { Route } from './routes.ts';
 
 export { CACHE_HEADER } from './infer-reply.ts';
 
@@ -49,8 +48,8 @@ export type HandlersDeps = {
   now: () => number;
   /** GET /v2/health/ready: every version READY (true), or every version READY or UNAVAILABLE (false). */
   strictReadiness: boolean;
-  /** Throws for a caller who may not use the admin routes (admin-access.ts). */
-  adminAccess: AdminAccess;
+  /** Reads the API keys again (auth.mode keys); undefined while auth is off. */
+  reloadKeys?: () => Promise<{ keys: number }>;
   version: string;
   /** What the gateway tells about itself: metrics, inference statistics, the status page. */
   observability: ObservabilityRoutes;
@@ -79,7 +78,6 @@ export class Handlers {
 
   /** An answer, or a promise of one for routes that wait (infer, purge); throws a catalogued error. Not async: a hit then resolves in fewer microtask turns. */
   readonly handle = (route: Route, req: IncomingMessage, reservation: Reservation | undefined, record: RequestRecord): Reply | Promise<Reply> => {
-    if (isAdminRoute(route)) this.#deps.adminAccess(headerText(req, 'authorization'), req.socket.remoteAddress);
     switch (route.name) {
       case 'live':
         return { status: 200, body: serverLiveBody(true) };
@@ -130,6 +128,16 @@ export class Handlers {
         return { status: 200, body: this.#deps.rollouts.status(route.model) };
       case 'rolloutAbort':
         return { status: 202, body: this.#deps.rollouts.abort(route.model) };
+      case 'keysReload': {
+        const reload = this.#deps.reloadKeys;
+        if (reload === undefined) throw new InfergateError('GW_ERR_NO_API_KEYS');
+        return reload().then(
+          (body) => ({ status: 200, body }),
+          (err: Error) => {
+            throw new InfergateError('GW_ERR_API_KEYS_UNREADABLE', err.message);
+          },
+        );
+      }
       case 'repositoryIndex':
         return { status: 200, body: this.#deps.repository.index() };
       case 'repositoryLoad':

@@ -10,6 +10,7 @@
 //   GET  /admin/cache                            result cache statistics
 //   GET  /admin/batching                         per model version: queue, batch sizes, rejects
 //   GET  /admin/models                           per model version: state, reason, replicas, last load and its duration
+//   POST /admin/keys/reload                      read the API keys again now (auth.mode keys)
 //   DELETE /admin/cache/models/{m}[/versions/{v}] purge a model's (or one version's) cached answers
 //   POST /v2/repository/index                    every model and version with its state (repository extension)
 //   POST /v2/repository/models/{m}/load          (re)load a model from the repository while serving
@@ -48,6 +49,7 @@ export type Route =
   | { name: 'cachePurge'; model: string; version?: string }
   | { name: 'batchingStats' }
   | { name: 'modelsAdmin' }
+  | { name: 'keysReload' }
   | { name: 'repositoryIndex' }
   | { name: 'repositoryLoad'; model: string }
   | { name: 'repositoryUnload'; model: string }
@@ -65,7 +67,7 @@ type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** What a path allows: one method, or (a rollout's current) GET and DELETE. */
 type Allowed = Method | 'GET, DELETE';
 
-const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload', 'statusPage', 'statusData', 'modelAdmin', 'modelScale', 'rolloutStart', 'rolloutStatus', 'rolloutAbort']);
+const ADMIN_ROUTES: ReadonlySet<Route['name']> = new Set(['replicas', 'cacheStats', 'cachePurge', 'batchingStats', 'modelsAdmin', 'keysReload', 'repositoryIndex', 'repositoryLoad', 'repositoryUnload', 'statusPage', 'statusData', 'modelAdmin', 'modelScale', 'rolloutStart', 'rolloutStatus', 'rolloutAbort']);
 
 /** The admin plane (/admin/* and the repository control routes): guarded by server.adminToken, or loopback-only without one. */
 export function isAdminRoute(route: Route): boolean {
@@ -147,6 +149,7 @@ function match(s: string[]): [Route, Allowed] | undefined {
     if (model === undefined) return undefined;
     return s.length === 3 ? [{ name: 'modelAdmin', model }, 'GET'] : [{ name: 'modelScale', model }, 'PUT'];
   }
+  if (s[0] === 'admin' && s.length === 3 && s[1] === 'keys' && s[2] === 'reload') return [{ name: 'keysReload' }, 'POST'];
   if (s[0] === 'admin' && s.length === 2) {
     if (s[1] === 'replicas') return [{ name: 'replicas' }, 'GET'];
     if (s[1] === 'cache') return [{ name: 'cacheStats' }, 'GET'];

@@ -8,6 +8,7 @@
 // headers (cors.ts), compressed answers (compression.ts) and h2c (h2c.ts).
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import { asInfergateError, errorBody, InfergateError } from '../../common/errors.ts';
 import { httpStatusOf } from '../../common/http-status.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -58,6 +59,8 @@ const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
 
 export class HttpFront {
   readonly server: Server;
+  /** With TLS (options.tls): the same server as a tls.Server, whose certificate a reload replaces. */
+  readonly secureServer: TlsServer | undefined;
   readonly #answer: HandleRoute;
   readonly #logger: Logger;
   readonly #maxInFlight: number;
@@ -93,7 +96,7 @@ export class HttpFront {
     this.#compression = options.compression;
     this.#cors = options.cors?.enabled ? options.cors : undefined;
     this.#maxHeadersCount = options.maxHeadersCount ?? Infinity;
-    ({ server: this.server, h2c: this.#h2c, refused: this.#refused } = createFrontServer(options, this.onRequest, this.#onCheckContinue));
+    ({ server: this.server, h2c: this.#h2c, refused: this.#refused, secure: this.secureServer } = createFrontServer(options, this.onRequest, this.#onCheckContinue));
   }
 
   /** TCP connections closed at once for being over server.maxConnectionsPerAddress or server.maxConnections. */

@@ -181,8 +181,19 @@ export class InferService {
 
   /** The answer to one call and how it was served; the call counts as running (see `drained`) until it settles. */
   infer(call: InferCall): Promise<InferResult> {
+    const quota = call.record?.rowQuota;
+    if (quota !== undefined) return this.#chargedRows(call, quota);
     const { leg } = call.target;
     return leg === undefined ? this.#infer(call) : this.#inferLeg(call, leg);
+  }
+
+  /** A caller limited in rows per second (rateLimits' rowsPerSecond) pays for its rows before anything runs: a model without a batch axis counts one row. */
+  async #chargedRows(call: InferCall, quota: (rows: number) => void | Promise<void>): Promise<InferResult> {
+    // Charged once: a rollout leg answered by the stable version after all is the same request.
+    call.record!.rowQuota = undefined;
+    const { axes } = call.target.plan;
+    await quota((axes && requestRows(call.tensors, axes)) ?? 1);
+    return this.infer(call);
   }
 
   async #inferLeg(call: InferCall, leg: RolloutLeg): Promise<InferResult> {

@@ -37,6 +37,7 @@ export function accessFields(record: RequestRecord): Record<string, string | num
   const fields: Record<string, string | number> = { requestId: record.id, protocol: record.protocol };
   if (record.model !== undefined) fields.model = record.model;
   if (record.version !== undefined) fields.version = record.version;
+  if (record.caller !== undefined) fields.key = record.caller;
   if (record.status !== undefined) fields.status = record.status;
   if (record.code !== undefined && record.code !== '') fields.code = record.code;
   if (record.endedMs !== undefined) fields.durationMs = ms(record.endedMs - record.receivedMs);

@@ -13,6 +13,9 @@ import type { ReplicaSet } from '../replicas/replica-set.ts';
 import type { RetryBudget } from '../resilience/retry-budget.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 
+/** What the access gate refused, by reason, and how often the shared rate limit store (Redis) failed. */
+export type AccessCounts = { refusals: ReadonlyMap<string, number>; storeFailures: number };
+
 /** What the HTTP front counted (its stats(), as this module needs them). */
 export type FrontCounts = { inFlight: number; shedInFlight: number; shedBodyBudget: number; refusedWhileDraining: number };
 
@@ -24,6 +27,7 @@ export type FleetSources = {
   cache: ResultCache<InferAnswer>;
   redisTier: RedisTier | null;
   front: () => FrontCounts;
+  access: () => AccessCounts;
   /** Each autoscaled model's mode and the replica count its autoscaler last decided on. */
   autoscaling: () => Array<{ model: string; mode: string; desiredReplicas: number }>;
   /** Each model's last rollout: the candidate's share of traffic now, and how its rollouts ended so far. */
@@ -35,7 +39,7 @@ const REPLICA_STATES = ['starting', 'ready', 'draining', 'stopped'] as const;
 
 export function registerFleetMetrics(registry: Registry, sources: FleetSources): void {
   const registers = [registry];
-  const { replicas, retryBudget, batching, cache, redisTier, front, autoscaling, rollouts } = sources;
+  const { replicas, retryBudget, batching, cache, redisTier, front, access, autoscaling, rollouts } = sources;
 
   /** A gauge whose values are all read at scrape time. */
   const gauge = (name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, value: number) => void) => void) =>
@@ -77,6 +81,10 @@ export function registerFleetMetrics(registry: Registry, sources: FleetSources):
     set({ reason: 'queue_deadline' }, rejects.deadline);
   });
 
+  total('infergate_access_refused_total', 'Requests the access gate refused, by reason: missing_credentials, unknown_key, forbidden (401/403), rate_limited, rows_rate_limited (429).', ['reason'], (set) => {
+    for (const [reason, count] of access().refusals) set({ reason }, count);
+  });
+  total('infergate_rate_limit_store_failures_total', 'Rate limit takes the shared store (Redis) did not answer in time; rateLimits.onStoreDown decided them.', [], (set) => set({}, access().storeFailures));
   gauge('infergate_autoscaler_desired_replicas', "The replica count each model's autoscaler last decided on (in dry-run: what it would do).", ['model', 'mode'], (set) => {
     for (const { model, mode, desiredReplicas } of autoscaling()) set({ model, mode }, desiredReplicas);
   });

@@ -99,6 +99,11 @@ export class FrontProcesses {
     await Promise.all(this.#fronts.map((front) => this.#ask(front, (id) => ({ kind: 'purge', id, model, ...(version === undefined ? {} : { version }) }))));
   }
 
+  /** Sends `signal` to every front running (SIGHUP: each reloads its TLS certificate). */
+  signal(signal: NodeJS.Signals): void {
+    for (const front of this.#fronts) if (front.child && front.child.exitCode === null && front.child.signalCode === null) front.child.kill(signal);
+  }
+
   /** SIGTERM to every front; resolves once all have exited (SIGKILL for those still running after `graceMs`). */
   close(graceMs: number): Promise<void> {
     this.#closing ??= (async () => {

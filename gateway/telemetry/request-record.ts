@@ -47,6 +47,10 @@ export type RequestRecord = {
   endedMs: number | undefined;
   status: number | undefined;
   code: string | undefined;
+  /** The API key's name that made it (auth.mode keys), for the access log. */
+  caller: string | undefined;
+  /** Charges its rows to its caller's rows-per-second limit once decoded (access-gate.ts); throws when over. */
+  rowQuota: ((rows: number) => void | Promise<void>) | undefined;
 };
 
 export function newRequestRecord(id: string, protocol: Protocol, receivedMs: number, traceparent: string | undefined): RequestRecord {
@@ -69,6 +73,8 @@ export function newRequestRecord(id: string, protocol: Protocol, receivedMs: num
     endedMs: undefined,
     status: undefined,
     code: undefined,
+    caller: undefined,
+    rowQuota: undefined,
   };
 }
 

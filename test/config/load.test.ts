@@ -126,6 +126,20 @@ t.test('invalid configs fail fast with a message naming the field', async (t) =>
   }
 });
 
+t.test('server.tls: absent by default; its defaults; files relative to the config file; never with h2c', async (t) => {
+  t.equal(loadConfig(['--config', configFile('')], {}).config.server.tls, undefined, 'absent: cleartext');
+  const { config } = loadConfig(['--config', configFile('server:\n  tls:\n    certFile: certs/gateway.pem\n    keyFile: /etc/infergate/gateway.key\n')], {});
+  t.same(config.server.tls, { certFile: join(dir, 'certs/gateway.pem'), keyFile: '/etc/infergate/gateway.key', minVersion: 'TLSv1.2', http2: false, reloadCheckMs: 1000 }, 'defaults; a relative path resolves against the file, an absolute one stays');
+  const table: Array<{ yaml: string; message: RegExp }> = [
+    { yaml: 'server:\n  h2c: true\n  tls:\n    certFile: a.pem\n    keyFile: a.key\n', message: /server\.h2c: h2c is cleartext HTTP\/2 and cannot be on with tls/ },
+    { yaml: 'server:\n  tls:\n    keyFile: a.key\n', message: /server\.tls\.certFile: / },
+    { yaml: 'server:\n  tls:\n    certFile: a.pem\n    keyFile: a.key\n    minVersion: TLSv1.1\n', message: /server\.tls\.minVersion: / },
+    { yaml: 'server:\n  tls:\n    certFile: a.pem\n    keyFile: a.key\n    reloadCheckMs: 0\n', message: /server\.tls\.reloadCheckMs: / },
+    { yaml: 'server:\n  tls:\n    certFile: a.pem\n    keyFile: a.key\n    ca: b.pem\n', message: /server\.tls: .*ca/ },
+  ];
+  for (const row of table) t.throws(() => loadConfig(['--config', configFile(row.yaml)], {}), row.message, row.yaml);
+});
+
 t.test('model config files', async (t) => {
   t.same(loadModelConfig('/nonexistent/config.yaml'), {});
   t.same(loadModelConfig(configFile('replicas: 3\n')), { replicas: 3 });

@@ -84,7 +84,7 @@ export async function startGatewayProcess(t: TestContext, options: GatewayProces
   const args = [BIN, 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--replicas', String(options.replicas), '--models', repository, ...(options.args ?? [])];
   // Matched against all of stdout (handle.output() keeps only its tail, which debug lines may have pushed the address out of).
   const { handle, match } = await processes.start('gateway', process.execPath, args, {
-    ready: /listening on http:\/\/[^\s"]+?:(\d+)[\s\S]*gateway ready/,
+    ready: /listening on https?:\/\/[^\s"]+?:(\d+)[\s\S]*gateway ready/,
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     env: { ...uninstrumentedEnv(), ...options.env },
   });

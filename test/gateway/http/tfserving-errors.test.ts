@@ -41,6 +41,7 @@ const CANONICAL: Partial<Record<ErrorKind, string>> = {
   unauthenticated: 'UNAUTHENTICATED',
   permission_denied: 'PERMISSION_DENIED',
   overloaded: 'UNAVAILABLE',
+  rate_limited: 'RESOURCE_EXHAUSTED',
   unavailable: 'UNAVAILABLE',
   deadline_exceeded: 'DEADLINE_EXCEEDED',
   cancelled: 'CANCELLED',

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { adminAccess } from '../../../gateway/http/admin-access.ts';
+import { adminAccess } from '../../../gateway/access/admin-access.ts';
 import { StatusData, type StatusBody } from '../../../gateway/observability/status-data.ts';
 import { StatusHistory, type CumulativeRequests } from '../../../gateway/observability/status-history.ts';
 import { StatusPage } from '../../../gateway/observability/status-page.ts';

@@ -17,11 +17,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { InfergateError } from '../../common/errors.ts';
+import { presentedKey } from './api-keys.ts';
 
 export type AdminAccess = (authorization: string | undefined, remoteAddress: string | undefined) => void;
 
 /** A check that throws GW_ERR_UNAUTHORIZED (401) or GW_ERR_FORBIDDEN (403) for a caller who may not use the admin routes. */
 export function adminAccess(token: string | undefined): AdminAccess {
+  // auth.mode keys adds keys with the admin scope beside the token (access-gate.ts).
   if (token === undefined) {
     return (_authorization, remoteAddress) => {
       if (!isLoopback(remoteAddress)) {
@@ -31,21 +33,15 @@ export function adminAccess(token: string | undefined): AdminAccess {
   }
   const expected = digest(token);
   return (authorization) => {
-    const presented = presentedToken(authorization ?? '');
+    const presented = presentedKey(authorization, undefined);
     if (presented === undefined) throw new InfergateError('GW_ERR_UNAUTHORIZED', 'send Authorization: Bearer <server.adminToken>, or Basic with server.adminToken as the password');
     if (!timingSafeEqual(digest(presented), expected)) throw new InfergateError('GW_ERR_UNAUTHORIZED', 'the token presented is not server.adminToken');
   };
 }
 
-/** The token of a Bearer header, or the password of a Basic one (the user name is not checked); undefined for anything else. */
-function presentedToken(authorization: string): string | undefined {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
-  if (bearer !== undefined) return bearer;
-  const basic = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(authorization)?.[1];
-  if (basic === undefined) return undefined;
-  const credentials = Buffer.from(basic, 'base64').toString('utf8');
-  const colon = credentials.indexOf(':');
-  return colon === -1 ? undefined : credentials.slice(colon + 1);
+/** Whether `presented` is `token`, compared by digest (constant time, any lengths). */
+export function sameToken(presented: string, token: string): boolean {
+  return timingSafeEqual(digest(presented), digest(token));
 }
 
 function digest(text: string): Buffer {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { InfergateError } from '../../../common/errors.ts';
-import { adminAccess, isLoopback } from '../../../gateway/http/admin-access.ts';
+import { adminAccess, isLoopback } from '../../../gateway/access/admin-access.ts';
 
 const TOKEN = 'a-long-enough-admin-token';
 
