@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
-import { ConnectionLimits, type ConnectionLimitsConfig } from './connection-limits.ts';
+import { ConnectionLimits, type ConnectionLimitsConfig, type Refusal } from './connection-limits.ts';
 import { H2cAcceptor } from './h2c.ts';
 
 export type ConnectionTimeouts = { headersTimeoutMs: number; requestReceiveTimeoutMs: number; keepAliveTimeoutMs: number };
@@ -33,6 +33,10 @@ export type FrontServerOptions = {
 
 export type FrontTlsOptions = SecureContextOptions & { http2: boolean };
 
+/** Connections closed at once for being over a limit, by which: server.maxConnectionsPerAddress or server.maxConnections. */
+export type RefusedConnections = Record<Refusal, number>;
+const NONE_REFUSED: RefusedConnections = Object.freeze({ per_address: 0, total: 0 });
+
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Idle kept-alive connections close after this (longer than the usual 60 s of a load balancer in front, so that it closes first). */
@@ -51,7 +55,7 @@ export function createFrontServer(
   options: FrontServerOptions,
   onRequest: Listener,
   onCheckContinue: Listener,
-): { server: Server; h2c: H2cAcceptor | undefined; refused: () => number; secure: TlsServer | undefined } {
+): { server: Server; h2c: H2cAcceptor | undefined; refused: () => RefusedConnections; secure: TlsServer | undefined } {
   const timeouts = options.timeouts;
   const keepAliveTimeoutMs = timeouts?.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
   const { tls } = options;
@@ -81,7 +85,7 @@ export function createFrontServer(
   const http2 = tls ? tls.http2 : options.h2c;
   const h2c = http2 ? new H2cAcceptor(server, { onRequest, onCheckContinue, idleTimeoutMs: keepAliveTimeoutMs, prefaceTimeoutMs: server.headersTimeout, by: tls ? 'alpn' : 'preface' }) : undefined;
   // Last, so that it sees every connection before the HTTP/1.1 server (or the h2c sniffer, or the TLS handshake) takes it.
-  const refused = options.connectionLimits ? limitConnections(server, new ConnectionLimits(options.connectionLimits)) : () => 0;
+  const refused = options.connectionLimits ? limitConnections(server, new ConnectionLimits(options.connectionLimits)) : () => NONE_REFUSED;
   return { server, h2c, refused, secure: secure ? (server as unknown as TlsServer) : undefined };
 }
 
@@ -100,15 +104,16 @@ function secureServerOptions(tls: FrontTlsOptions, timeouts: ConnectionTimeouts 
  * of them sees it (no parser, no timers; with TLS, no handshake: a tls.Server's 'connection' listener is the one
  * that starts it). Only TCP connections have an address to count.
  */
-function limitConnections(server: Server, limits: ConnectionLimits): () => number {
-  let refused = 0;
+function limitConnections(server: Server, limits: ConnectionLimits): () => RefusedConnections {
+  const refused: RefusedConnections = { per_address: 0, total: 0 };
   const listeners = server.listeners('connection') as Array<(socket: Socket) => void>;
   for (const listener of listeners) server.off('connection', listener);
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress;
     if (address !== undefined) {
-      if (limits.open(address) !== undefined) {
-        refused++;
+      const refusal = limits.open(address);
+      if (refusal !== undefined) {
+        refused[refusal]++;
         socket.destroy();
         return;
       }

@@ -17,7 +17,7 @@ import { saneTraceparent } from '../telemetry/trace-context.ts';
 import { acceptedCoding, type Coding } from './content-coding.ts';
 import { corsAnswerHeaders, optionsReply, type CorsConfig } from './cors.ts';
 import type { H2cAcceptor } from './h2c.ts';
-import { createFrontServer, type ConnectionTimeouts, type FrontServerOptions } from './front-server.ts';
+import { createFrontServer, type ConnectionTimeouts, type FrontServerOptions, type RefusedConnections } from './front-server.ts';
 import type { HandleRoute, Reply } from './reply.ts';
 import { requestIdOf, requestIds } from './request-id.ts';
 import { RequestBudget, type Reservation } from './request-budget.ts';
@@ -52,7 +52,7 @@ export type HttpFrontOptions = FrontServerOptions & {
 };
 
 /** Counts of what the front did with requests since it started. `shed` is both refusals before reading a body: over maxInFlightRequests (shedInFlight) or the body budget (shedBodyBudget). */
-export type HttpFrontStats = { accepted: number; answered: number; shed: number; shedInFlight: number; shedBodyBudget: number; refusedWhileDraining: number; inFlight: number };
+export type HttpFrontStats = { accepted: number; answered: number; shed: number; shedInFlight: number; shedBodyBudget: number; refusedWhileDraining: number; inFlight: number; refusedConnections: RefusedConnections };
 
 /** An unread request body up to this size is drained after an early answer instead of closing the connection. */
 const DISCARD_BODY_MAX_BYTES = 1024 * 1024;
@@ -74,7 +74,7 @@ export class HttpFront {
   readonly #cors: CorsConfig | undefined;
   readonly #h2c: H2cAcceptor | undefined;
   readonly #maxHeadersCount: number;
-  readonly #refused: () => number;
+  readonly #refused: () => RefusedConnections;
   #inFlight = 0;
   #accepted = 0;
   #answered = 0;
@@ -99,10 +99,6 @@ export class HttpFront {
     ({ server: this.server, h2c: this.#h2c, refused: this.#refused, secure: this.secureServer } = createFrontServer(options, this.onRequest, this.#onCheckContinue));
   }
 
-  /** TCP connections closed at once for being over server.maxConnectionsPerAddress or server.maxConnections. */
-  get refusedConnections(): number {
-    return this.#refused();
-  }
 
   /** The server's request listener: another server (the leader's control socket) can answer through this front too. */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res, false);
@@ -116,7 +112,7 @@ export class HttpFront {
   stats(): HttpFrontStats {
     const shedInFlight = this.#shedInFlight;
     const shedBodyBudget = this.#shedBodyBudget;
-    return { accepted: this.#accepted, answered: this.#answered, shed: shedInFlight + shedBodyBudget, shedInFlight, shedBodyBudget, refusedWhileDraining: this.#refusedWhileDraining, inFlight: this.#inFlight };
+    return { accepted: this.#accepted, answered: this.#answered, shed: shedInFlight + shedBodyBudget, shedInFlight, shedBodyBudget, refusedWhileDraining: this.#refusedWhileDraining, inFlight: this.#inFlight, refusedConnections: this.#refused() };
   }
 
   /**

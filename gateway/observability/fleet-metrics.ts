@@ -17,7 +17,7 @@ import type { Dispatcher } from '../upstream/dispatcher.ts';
 export type AccessCounts = { refusals: ReadonlyMap<string, number>; storeFailures: number };
 
 /** What the HTTP front counted (its stats(), as this module needs them). */
-export type FrontCounts = { inFlight: number; shedInFlight: number; shedBodyBudget: number; refusedWhileDraining: number };
+export type FrontCounts = { inFlight: number; shedInFlight: number; shedBodyBudget: number; refusedWhileDraining: number; refusedConnections: { per_address: number; total: number } };
 
 export type FleetSources = {
   replicas: ReplicaSet;
@@ -81,6 +81,11 @@ export function registerFleetMetrics(registry: Registry, sources: FleetSources):
     set({ reason: 'queue_deadline' }, rejects.deadline);
   });
 
+  total('infergate_connections_refused_total', 'TCP connections closed at once by the HTTP front, by limit: per_address (server.maxConnectionsPerAddress), total (server.maxConnections).', ['reason'], (set) => {
+    const { refusedConnections } = front();
+    set({ reason: 'per_address' }, refusedConnections.per_address);
+    set({ reason: 'total' }, refusedConnections.total);
+  });
   total('infergate_access_refused_total', 'Requests the access gate refused, by reason: missing_credentials, unknown_key, forbidden (401/403), rate_limited, rows_rate_limited (429).', ['reason'], (set) => {
     for (const [reason, count] of access().refusals) set({ reason }, count);
   });
