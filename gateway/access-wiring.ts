@@ -17,7 +17,7 @@ export type Access = {
   keys: KeySource | undefined;
   /** Set when a limit is configured. */
   limiter: RateLimiter | undefined;
-  /** Takes the shared store (Redis) did not answer in time so far. */
+  /** Takes decided without the shared store (Redis) so far: failed, timed out, or not sent while it was down. */
   storeFailures(): number;
   close(): Promise<void>;
 };
@@ -25,8 +25,8 @@ export type Access = {
 export function buildAccess(config: GatewayConfig, logger: Logger): Access {
   const { auth, rateLimits, cache } = config;
   const redisClients: RedisClient[] = [];
-  const redisClient = (role: 'commands' | 'admin'): RedisClient => {
-    const client = createRedisClient(cache, role);
+  const redisClient = (role: 'commands' | 'admin', timeoutMs = cache.redisTimeoutMs): RedisClient => {
+    const client = createRedisClient({ ...cache, redisTimeoutMs: timeoutMs }, role);
     // ioredis reports every failed reconnection as an error event: the limiter and the key source say it once.
     client.on('error', () => {});
     redisClients.push(client);
@@ -51,7 +51,7 @@ export function buildAccess(config: GatewayConfig, logger: Logger): Access {
   if (auth.mode === 'keys' || rateLimits.perAddress !== undefined) {
     const shared = rateLimits.store === 'redis' || (rateLimits.store === 'auto' && redisConfigured(cache));
     limiter = shared
-      ? new RedisLimiter({ client: redisClient('commands'), keyPrefix: cache.keyPrefix, timeoutMs: rateLimits.storeTimeoutMs, failMode: rateLimits.onStoreDown, logger })
+      ? new RedisLimiter({ client: redisClient('commands', rateLimits.storeTimeoutMs), keyPrefix: cache.keyPrefix, timeoutMs: rateLimits.storeTimeoutMs, failMode: rateLimits.onStoreDown, logger })
       : new LocalLimiter();
   }
   const gate = new AccessGate({ auth, keys: () => keys?.table, adminToken: config.server.adminToken, limiter, perKey: rateLimits.perKey, perAddress: rateLimits.perAddress });

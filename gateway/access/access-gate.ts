@@ -16,7 +16,7 @@
 
 import { InfergateError } from '../../common/errors.ts';
 import type { AuthConfig, Operation, RateLimitConfig } from '../../config/auth-schema.ts';
-import type { Decision, Limit, RateLimiter } from '../ratelimit/rate-limiter.ts';
+import { RateLimitedError, type Decision, type Limit, type RateLimiter } from '../ratelimit/rate-limiter.ts';
 import { adminAccess, sameToken, type AdminAccess } from './admin-access.ts';
 import { presentedKey, type ApiKey, type KeyTable } from './api-keys.ts';
 
@@ -44,17 +44,6 @@ export type Admission = {
 
 /** Why requests were refused (metrics labels): no credentials, a key nobody knows, a key without the scope or model, over a limit. */
 export type Refusal = 'missing_credentials' | 'unknown_key' | 'forbidden' | 'rate_limited' | 'rows_rate_limited';
-
-/** GW_ERR_RATE_LIMITED, with the bucket's state for the RateLimit-* headers. */
-export class RateLimitedError extends InfergateError {
-  readonly decision: Decision;
-
-  constructor(detail: string, decision: Decision) {
-    super('GW_ERR_RATE_LIMITED', detail);
-    this.retryAfterSeconds = decision.retryAfterSeconds;
-    this.decision = decision;
-  }
-}
 
 export type AccessGateDeps = {
   auth: Pick<AuthConfig, 'mode'>;
@@ -86,7 +75,7 @@ export class AccessGate {
     return this.#refusals;
   }
 
-  /** The caller's admission, or a thrown GW_ERR_UNAUTHORIZED, GW_ERR_FORBIDDEN or GW_ERR_RATE_LIMITED (a RateLimitedError). */
+  /** The caller's admission, or a thrown GW_ERR_UNAUTHORIZED, GW_ERR_FORBIDDEN, GW_ERR_RATE_LIMITED (a RateLimitedError) or, a shared store down with onStoreDown closed, GW_ERR_RATE_LIMIT_UNAVAILABLE. */
   admit(credentials: Credentials, target: AccessTarget): Admission | Promise<Admission> {
     if (!this.#keysMode) {
       if (target.operation === 'admin') return this.#adminOnly(credentials);
@@ -157,7 +146,7 @@ export class AccessGate {
 
   #limitedError(reason: Refusal, detail: string, decision: Decision): RateLimitedError {
     this.#count(reason);
-    return new RateLimitedError(detail, decision);
+    return new RateLimitedError(decision, detail);
   }
 
   #refuse(reason: Refusal, code: 'GW_ERR_UNAUTHORIZED' | 'GW_ERR_FORBIDDEN', detail: string): InfergateError {

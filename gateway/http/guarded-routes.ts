@@ -7,9 +7,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessGate, Admission } from '../access/access-gate.ts';
-import { RateLimitedError } from '../access/access-gate.ts';
 import { rateLimitHeaders } from '../ratelimit/rate-limit-headers.ts';
-import type { Decision } from '../ratelimit/rate-limiter.ts';
+import { RateLimitedError, type Decision } from '../ratelimit/rate-limiter.ts';
 import { headerText } from './infer-headers.ts';
 import type { HandleRoute } from './reply.ts';
 import { routeAccess } from './route-access.ts';

@@ -5,7 +5,7 @@
 //   const d = limiter.take(`addr:${ip}`, limit, 1);
 //   const decision = d instanceof Promise ? await d : d;   // local: no promise on the hot path
 //   headers ← rateLimitHeaders(decision)
-//   decision.allowed ? serve : answer rateLimitedError(decision)
+//   decision.allowed ? serve : throw new RateLimitedError(decision)
 //
 // A store that cannot answer either decides by itself (fail-open) or rejects
 // with GW_ERR_RATE_LIMIT_UNAVAILABLE (fail-closed): see redis-limiter.ts.
@@ -27,9 +27,13 @@ export type RateLimiter = {
   close(): Promise<void>;
 };
 
-/** The catalogued answer to a refused take: 429, with Retry-After from the decision. */
-export function rateLimitedError(decision: Decision, detail?: string): InfergateError {
-  const error = new InfergateError('GW_ERR_RATE_LIMITED', detail);
-  error.retryAfterSeconds = Math.max(1, decision.retryAfterSeconds);
-  return error;
+/** GW_ERR_RATE_LIMITED (429, Retry-After), with the bucket's state for the RateLimit-* headers. */
+export class RateLimitedError extends InfergateError {
+  readonly decision: Decision;
+
+  constructor(decision: Decision, detail?: string) {
+    super('GW_ERR_RATE_LIMITED', detail);
+    this.retryAfterSeconds = Math.max(1, decision.retryAfterSeconds);
+    this.decision = decision;
+  }
 }

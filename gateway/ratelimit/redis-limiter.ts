@@ -26,7 +26,7 @@ import type { Decision, Limit } from './token-bucket.ts';
 
 export type FailMode = 'open' | 'closed';
 
-/** The ioredis client, as far as the limiter uses it (a Redis from createRateLimitRedisClient). */
+/** The ioredis client, as far as the limiter uses it (the cache's fail-fast 'commands' client: gateway/cache/redis-client.ts). */
 export type LimiterRedisClient = ScriptClient & {
   readonly status: string;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -129,19 +129,16 @@ export class RedisLimiter implements RateLimiter {
     return { state: this.#state, storeFailures: this.storeFailures, ...this.#stats };
   }
 
-  /** Quits the client (waiting at most timeoutMs for takes in flight); idempotent. */
+  /** Quits the client, waiting at most timeoutMs (a take in flight is bounded by it anyway); idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closed';
-      const timer = setTimeout(() => this.#client.disconnect(), this.#timeoutMs);
-      timer.unref();
-      try {
-        await this.#client.quit();
-      } catch {
-        this.#client.disconnect();
-      } finally {
-        clearTimeout(timer);
-      }
+      // A stalled Redis would hold QUIT's answer for as long as it sleeps: disconnect after the timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#timeoutMs)));
+      await Promise.race([this.#client.quit().catch(() => {}), timedOut]);
+      clearTimeout(timer);
+      this.#client.disconnect();
       await this.#fallback.close();
     })();
     return this.#closing;

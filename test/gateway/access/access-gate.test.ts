@@ -1,8 +1,9 @@
 import t from 'tap';
 import { InfergateError } from '../../../common/errors.ts';
-import { AccessGate, RateLimitedError, type AccessTarget, type Admission, type Credentials } from '../../../gateway/access/access-gate.ts';
+import { AccessGate, type AccessTarget, type Admission, type Credentials } from '../../../gateway/access/access-gate.ts';
 import { keyDigest, KeyTable, globPattern, presentedKey } from '../../../gateway/access/api-keys.ts';
 import { LocalLimiter } from '../../../gateway/ratelimit/local-limiter.ts';
+import { RateLimitedError } from '../../../gateway/ratelimit/rate-limiter.ts';
 import type { ApiKeyEntry } from '../../../config/auth-schema.ts';
 
 const ADMIN_TOKEN = 'the-admin-token-of-this-test';
