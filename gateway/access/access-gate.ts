@@ -139,6 +139,8 @@ export class AccessGate {
       if (!decision.allowed) throw this.#limitedError('rows_rate_limited', `over ${limit.ratePerSecond} rows/s for ${bucket.slice(5)}`, decision);
     };
     return (rows) => {
+      // More rows than the bucket ever holds would be refused for ever: that is the request's size, not its rate.
+      if (rows > limit.burst) throw new InfergateError('GW_ERR_REQUEST_TOO_LARGE', `${rows} rows > the caller's rowsBurst of ${limit.burst}`);
       const decided = limiter.take(bucket, limit, rows);
       return decided instanceof Promise ? decided.then(checked) : checked(decided);
     };

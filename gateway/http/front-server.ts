@@ -33,6 +33,11 @@ export type FrontServerOptions = {
 
 export type FrontTlsOptions = SecureContextOptions & { http2: boolean };
 
+/** The header limits an HTTP/2 acceptor applies too (HTTP/1.1's are the server's own options). */
+function headerLimitsOf(options: FrontServerOptions): { maxHeaderBytes?: number; maxHeadersCount?: number } {
+  return { ...(options.maxHeaderBytes !== undefined ? { maxHeaderBytes: options.maxHeaderBytes } : {}), ...(options.maxHeadersCount !== undefined ? { maxHeadersCount: options.maxHeadersCount } : {}) };
+}
+
 /** Connections closed at once for being over a limit, by which: server.maxConnectionsPerAddress or server.maxConnections. */
 export type RefusedConnections = Record<Refusal, number>;
 const NONE_REFUSED: RefusedConnections = Object.freeze({ per_address: 0, total: 0 });
@@ -83,7 +88,7 @@ export function createFrontServer(
   // With a listener, Node no longer sends `100 Continue` by itself: the front sends it once the request may go on.
   server.on('checkContinue', onCheckContinue);
   const http2 = tls ? tls.http2 : options.h2c;
-  const h2c = http2 ? new H2cAcceptor(server, { onRequest, onCheckContinue, idleTimeoutMs: keepAliveTimeoutMs, prefaceTimeoutMs: server.headersTimeout, by: tls ? 'alpn' : 'preface' }) : undefined;
+  const h2c = http2 ? new H2cAcceptor(server, { onRequest, onCheckContinue, idleTimeoutMs: keepAliveTimeoutMs, prefaceTimeoutMs: server.headersTimeout, by: tls ? 'alpn' : 'preface', ...headerLimitsOf(options) }) : undefined;
   // Last, so that it sees every connection before the HTTP/1.1 server (or the h2c sniffer, or the TLS handshake) takes it.
   const refused = options.connectionLimits ? limitConnections(server, new ConnectionLimits(options.connectionLimits)) : () => NONE_REFUSED;
   return { server, h2c, refused, secure: secure ? (server as unknown as TlsServer) : undefined };

@@ -17,7 +17,7 @@
 // other to the https server's HTTP/1.1 listener.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
@@ -38,16 +38,27 @@ export type H2cOptions = {
   prefaceTimeoutMs: number;
   /** How HTTP/2 is told apart: its client preface on a cleartext connection (h2c), or ALPN on a TLS one (an https server). Default: preface. */
   by?: 'preface' | 'alpn';
+  /** The largest header block a stream may send (server.maxHeaderBytes); larger: the stream is reset. Default: Node's. */
+  maxHeaderBytes?: number;
+  /** Header fields a stream may send (server.maxHeadersCount): one more reaches the front, which answers 431; more than that, the stream is reset. */
+  maxHeadersCount?: number;
 };
 
+/** HTTP/2's pseudo-headers (:method, :path, :scheme, :authority) count as fields in nghttp2's list. */
+const PSEUDO_HEADERS = 4;
+
 export class H2cAcceptor {
-  readonly #h2 = createHttp2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
+  readonly #h2: Http2Server;
   readonly #sessions = new Set<Http2Session>();
   /** Connections whose first bytes have not come yet. */
   readonly #undecided = new Set<Socket>();
 
   /** Takes over `server`'s new connections; its HTTP/1.1 connections are served by its own listener as before. */
   constructor(server: Server, options: H2cOptions) {
+    this.#h2 = createHttp2Server({
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, ...(options.maxHeaderBytes !== undefined ? { maxHeaderListSize: options.maxHeaderBytes } : {}) },
+      ...(options.maxHeadersCount !== undefined ? { maxHeaderListPairs: options.maxHeadersCount + 1 + PSEUDO_HEADERS } : {}),
+    });
     // The compatibility API's request and response are duck-typed stand-ins for Node's HTTP/1 ones.
     const asHttp1 = (listener: Listener) => (req: Http2ServerRequest, res: Http2ServerResponse) => listener(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     this.#h2.on('request', asHttp1(options.onRequest));

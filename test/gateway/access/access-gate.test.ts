@@ -128,6 +128,7 @@ t.test('rate limits: per key (its own, else perKey), per address with auth off, 
   t.ok(admitted.rows, 'perKey has rowsPerSecond: the admission carries a rows quota');
   t.doesNotThrow(() => admitted.rows!(8));
   t.throws(() => admitted.rows!(8), { code: 'GW_ERR_RATE_LIMITED' }, '16 rows > a burst of 10');
+  t.throws(() => admitted.rows!(11), { code: 'GW_ERR_REQUEST_TOO_LARGE' }, 'more rows than the burst can ever pass: 413, not a 429 for ever');
   t.same(Object.fromEntries(gate.refusals()), { rate_limited: 3, rows_rate_limited: 1 });
 
   const anonymous = new AccessGate({ auth: { mode: 'off' }, keys: () => undefined, adminToken: undefined, limiter, perKey: undefined, perAddress: { requestsPerSecond: 1, burst: 1 } });

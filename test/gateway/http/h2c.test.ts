@@ -131,3 +131,24 @@ t.test('drain: HTTP/2 connections get GOAWAY, a running stream finishes, then th
   t.equal(await goaway, constants.NGHTTP2_NO_ERROR);
   t.ok(performance.now() - started_ < 2_000, 'an idle session does not hold the drain');
 });
+
+t.test('HTTP/2 header limits: one field over server.maxHeadersCount gets 431, a block over maxHeaderBytes resets its stream; the session goes on', async (t) => {
+  const handle: HandleRoute = async () => ({ status: 200, body: { ok: true } });
+  const front = new HttpFront({ handle, maxInFlightRequests: 100, logger: silentLogger(), h2c: true, maxHeadersCount: 10, maxHeaderBytes: 2048 });
+  await new Promise<void>((resolve) => front.server.listen(0, '127.0.0.1', resolve));
+  const session = connect(`http://127.0.0.1:${(front.server.address() as AddressInfo).port}`);
+  session.on('error', () => {});
+  t.teardown(() => {
+    session.destroy();
+    front.server.closeAllConnections();
+    front.server.close();
+  });
+  const fields = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-field-${i}`, 'v']));
+  const base = { ':method': 'GET', ':path': '/v2/health/live' };
+  t.equal((await h2(session, { ...base, ...fields(10) })).headers[':status'], 200, '10 fields pass');
+  const over = await h2(session, { ...base, ...fields(11) });
+  t.equal(over.headers[':status'], 431);
+  t.match(JSON.parse(over.body.toString()), { code: 'GW_ERR_HEADERS_TOO_LARGE' });
+  await t.rejects(h2(session, { ...base, 'x-big': 'b'.repeat(4096) }), 'a 4 KiB header block is refused');
+  t.equal((await h2(session, base)).headers[':status'], 200, 'the session still serves');
+});
