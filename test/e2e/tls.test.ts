@@ -17,19 +17,10 @@ import t from 'tap';
 import { randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
 import { CLASSIFIER_ONLY, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { freePort } from '../helpers/redis.ts';
-import { opensslMissing, replaceFile, testCa, type ServerCertificate } from '../helpers/test-certificates.ts';
+import { replaceFile, testCertificates, type ServerCertificate } from '../helpers/test-certificates.ts';
 import { until } from '../helpers/until.ts';
 
-const missing = opensslMissing();
-if (missing) {
-  t.plan(0, missing);
-  process.exit(0);
-}
-
-const dir = t.testdir({});
-const ca = testCa(dir);
-const first = ca.issue('first');
-const second = ca.issue('second');
+const { dir, ca, first, second } = testCertificates(t);
 const random = seededRandom(5);
 const INFER_PATH = '/v2/models/classifier/infer';
 const inferBody = (): string => JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: randomFloats(random, 64) }] });

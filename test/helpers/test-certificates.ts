@@ -23,6 +23,21 @@ function openssl(dir: string, args: string[]): void {
   execFileSync(OPENSSL, args, { cwd: dir, stdio: 'pipe' });
 }
 
+/**
+ * The test's CA (in its own test dir) and two certificates it issued, `first` and `second` (one to swap for the
+ * other). Without openssl the test file plans nothing and exits, saying why.
+ */
+export function testCertificates(t: { plan(count: number, comment: string): void; testdir(): string }): { dir: string; ca: TestCa; first: ServerCertificate; second: ServerCertificate } {
+  const missing = opensslMissing();
+  if (missing) {
+    t.plan(0, missing);
+    process.exit(0);
+  }
+  const dir = t.testdir();
+  const ca = testCa(dir);
+  return { dir, ca, first: ca.issue('first'), second: ca.issue('second') };
+}
+
 /** A CA in `dir`; issue(name) makes `<name>.pem` and `<name>.key`, signed by it, for 127.0.0.1 and localhost. */
 export function testCa(dir: string): TestCa {
   openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=infergate test CA']);

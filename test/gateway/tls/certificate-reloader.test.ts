@@ -11,18 +11,9 @@ import t from 'tap';
 import { CertificateReloader, type Schedule } from '../../../gateway/tls/certificate-reloader.ts';
 import { readKeyPairAtStart } from '../../../gateway/tls/tls-context.ts';
 import { captureLogger } from '../../helpers/capture-logger.ts';
-import { opensslMissing, replaceFile, testCa, type ServerCertificate } from '../../helpers/test-certificates.ts';
+import { replaceFile, testCertificates, type ServerCertificate } from '../../helpers/test-certificates.ts';
 
-const missing = opensslMissing();
-if (missing) {
-  t.plan(0, missing);
-  process.exit(0);
-}
-
-const dir = t.testdir({});
-const ca = testCa(dir);
-const first = ca.issue('first');
-const second = ca.issue('second');
+const { dir, first, second } = testCertificates(t);
 
 /** A server that records each context it is given. */
 function fakeServer(): { setSecureContext(options: SecureContextOptions): void; given: SecureContextOptions[] } {
