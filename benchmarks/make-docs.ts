@@ -20,7 +20,7 @@ import type { ScenarioReport } from './lib/results.ts';
 import { loadScenario } from './lib/scenario.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ORDER = ['overhead', 'batching', 'protocols', 'capacity', 'concurrency', 'replicas', 'processes', 'chaos', 'scaling', 'rollout'];
+const ORDER = ['overhead', 'batching', 'protocols', 'capacity', 'concurrency', 'replicas', 'processes', 'access', 'chaos', 'scaling', 'rollout'];
 
 const INTRO = `# Benchmarks
 
@@ -47,7 +47,10 @@ generator; latencies come from HDR histograms (p50, p90, p99, p99.9, max).
   CPU counts as gateway. The \`processes\` scenario compares 1 and 2 processes
   with batching off and on, and from the gateway's \`/metrics\` how evenly each
   process's own balancing spreads requests over the workers, the rows per
-  worker run, and each process's share of the requests.
+  worker run, and each process's share of the requests. The \`access\` scenario
+  compares the gateway open, with API keys (auth.mode keys, 1000 keys), and
+  with a per-key rate limit that never refuses, its buckets in the process or
+  in Redis: what the access check costs per request.
 - **CPU per request** by process role comes from \`/proc\`; "other processes" is
   what the rest of the machine used meanwhile. Load generator and systems share
   the machine's cores, so compare ratios within one run, not numbers across machines.

@@ -54,6 +54,8 @@ export type SystemSettings = {
   modelsDir?: string;
   /** Gateway (and baseline): also serve KServe v2 gRPC, on a free port (variant() then calls it with format grpc-raw). */
   grpc?: boolean;
+  /** Request headers every HTTP request to this system carries besides its body's (e.g. `authorization` for auth.mode keys): loads, checks, warm-up and the start's metadata read. */
+  headers?: Record<string, string>;
 };
 
 /** For runs where failures are the point (chaos). */
@@ -70,8 +72,8 @@ export type MeasureExtras = {
   round?: number;
 };
 
-/** A started system with the bodies it takes. */
-export type Target = { system: StartedSystem; bodies: BodySource; label: string; model: string };
+/** A started system with the bodies it takes (their headers include the settings' `headers`, which `headers` keeps for its variants). */
+export type Target = { system: StartedSystem; bodies: BodySource; label: string; model: string; headers?: Record<string, string> };
 
 export class Harness {
   readonly options: BenchOptions;
@@ -145,10 +147,11 @@ export class Harness {
         readyTimeoutMs: o.readyTimeoutMs,
         ...(o.baseline !== undefined && { baselineRoot: o.baseline }),
         ...(grpcPort !== undefined && { grpcPort }),
+        ...(settings.headers !== undefined && { requestHeaders: settings.headers }),
       });
       if (system.signature) this.#lastInputs = system.signature.inputs;
-      const bodies = this.#bodySource(system, model, system.format, settings.hitRatio);
-      const target: Target = { system, bodies, label, model };
+      const bodies = this.#bodySource(system, model, system.format, settings.hitRatio, settings.headers);
+      const target: Target = { system, bodies, label, model, ...(settings.headers !== undefined && { headers: settings.headers }) };
       await this.#check(target);
       for (const body of bodies.hot ?? []) await singleRequest(target, body, this.options.timeoutMs);
       await this.#warmUp(target, settings.warmupS ?? o.warmupS);
@@ -168,7 +171,7 @@ export class Harness {
    * system is. Its runs are recorded under `label`, with the system's CPU.
    */
   async variant(target: Target, options: { format: BodyFormat; label: string; warmupS?: number }): Promise<Target> {
-    const variant: Target = { ...target, bodies: this.#bodySource(target.system, target.model, options.format), label: options.label };
+    const variant: Target = { ...target, bodies: this.#bodySource(target.system, target.model, options.format, undefined, target.headers), label: options.label };
     await this.#check(variant);
     await this.#warmUp(variant, options.warmupS ?? this.options.warmupS);
     return variant;
@@ -251,10 +254,12 @@ export class Harness {
     return record;
   }
 
-  #bodySource(system: StartedSystem, model: string, format: BodyFormat, hitRatio?: number): BodySource {
+  /** Bodies for `system`; `headers` join the body's own on every request (HTTP loads; the gRPC loops send no metadata). */
+  #bodySource(system: StartedSystem, model: string, format: BodyFormat, hitRatio?: number, headers?: Record<string, string>): BodySource {
     const o = this.options;
     const inputs = system.signature?.inputs ?? this.#lastInputs ?? CLASSIFIER_LIKE_INPUTS;
-    return createBodySource({ format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed, ...(hitRatio !== undefined ? { hitRatio } : {}) });
+    const bodies = createBodySource({ format, model, version: system.signature?.version ?? '1', inputs, rows: o.rows, mode: o.inputs, seed: o.seed, ...(hitRatio !== undefined ? { hitRatio } : {}) });
+    return headers === undefined ? bodies : { ...bodies, headers: { ...bodies.headers, ...headers } };
   }
 
   /** Closed-loop load for `warmupS`, recorded nowhere: the first seconds of a process (JIT, connections, pools) are not what a run measures. */

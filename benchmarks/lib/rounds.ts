@@ -33,14 +33,24 @@ export function pairedRatios(numerator: readonly RunRecord[], denominator: reado
 
 /** numerator / denominator of `value` within each round both completed and both have it (undefined: not measured). */
 export function pairedRatiosOf(numerator: readonly RunRecord[], denominator: readonly RunRecord[], value: (r: RunRecord) => number | undefined): number[] {
-  const ratios: number[] = [];
+  return paired(numerator, denominator, value, (a, b) => (b > 0 ? a / b : undefined));
+}
+
+/** numerator − denominator of `value` within each round both completed and both have it (e.g. the CPU µs a setting adds per request). */
+export function pairedDifferencesOf(numerator: readonly RunRecord[], denominator: readonly RunRecord[], value: (r: RunRecord) => number | undefined): number[] {
+  return paired(numerator, denominator, value, (a, b) => a - b);
+}
+
+function paired(numerator: readonly RunRecord[], denominator: readonly RunRecord[], value: (r: RunRecord) => number | undefined, combine: (a: number, b: number) => number | undefined): number[] {
+  const results: number[] = [];
   for (const top of numerator) {
     const bottom = denominator.find((r) => r.round === top.round);
     const a = value(top);
     const b = bottom && value(bottom);
-    if (a !== undefined && b !== undefined && b > 0) ratios.push(a / b);
+    const combined = a !== undefined && b !== undefined ? combine(a, b) : undefined;
+    if (combined !== undefined) results.push(combined);
   }
-  return ratios;
+  return results;
 }
 
 /**
@@ -78,6 +88,11 @@ export function representativeRuns(runs: readonly RunRecord[]): readonly RunReco
 export function medianOf(runs: readonly RunRecord[], value: (r: RunRecord) => number | undefined): number | null {
   const values = runs.map(value).filter((v): v is number => v !== undefined);
   return values.length > 0 ? median(values) : null;
+}
+
+/** The median of paired ratios for a table ("1.23×"); a dash for none. */
+export function times(ratios: readonly number[]): string {
+  return ratios.length > 0 ? `${median(ratios).toFixed(2)}×` : '—';
 }
 
 /** Microseconds for a table: whole from 100 on, one decimal below; a dash for none. */

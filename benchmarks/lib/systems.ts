@@ -45,6 +45,8 @@ export type SystemContext = {
   baselineRoot?: string;
   /** Gateway (and baseline): serve KServe v2 gRPC on this port (server.grpcPort); absent or 0: no gRPC listener. */
   grpcPort?: number;
+  /** Headers the start's own requests carry (the gateway's metadata read), e.g. an API key under auth.mode keys. */
+  requestHeaders?: Record<string, string>;
 };
 
 export type StartedSystem = {
@@ -120,7 +122,7 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
         throw new Error(`gateway: no "listening on" line in its output:\n${handle.output()}`);
       }
       const origin = `http://127.0.0.1:${port}`;
-      const signature = await kserveSignature(origin, ctx.model);
+      const signature = await kserveSignature(origin, ctx.model, ctx.requestHeaders);
       const roots = [{ role: 'gateway', pid: handle.pid, childRole: 'workers', peerCmdline: GATEWAY_CMDLINE }];
       return { name: 'gateway', origin, inferPath: kservePath(ctx.model), format: 'json', replicas: ctx.replicas, processes, ...(grpcPort > 0 && { grpcAddress: `127.0.0.1:${grpcPort}` }), signature, roots, stop: () => handle.stop() };
     },
@@ -210,15 +212,15 @@ async function workerSignature(origin: string, model: string): Promise<ModelSign
 }
 
 /** The model's signature from KServe v2 metadata (GET /v2/models/{m}). */
-async function kserveSignature(origin: string, model: string): Promise<ModelSignature> {
-  const body = (await getJson(`${origin}/v2/models/${encodeURIComponent(model)}`)) as Omit<ModelSignature, 'version' | 'fingerprint'> & { versions?: string[] };
+async function kserveSignature(origin: string, model: string, headers?: Record<string, string>): Promise<ModelSignature> {
+  const body = (await getJson(`${origin}/v2/models/${encodeURIComponent(model)}`, headers)) as Omit<ModelSignature, 'version' | 'fingerprint'> & { versions?: string[] };
   const version = latestVersion(body.versions ?? ['1'])!;
   // KServe metadata does not name the model file; the benchmark only needs the tensors.
   return { name: body.name, version, inputs: body.inputs, outputs: body.outputs, fingerprint: '' };
 }
 
-async function getJson(url: string): Promise<unknown> {
-  const res = await fetch(url);
+async function getJson(url: string, headers?: Record<string, string>): Promise<unknown> {
+  const res = await fetch(url, headers === undefined ? undefined : { headers });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text);

@@ -28,7 +28,7 @@ load:
   -d, --duration <s>         seconds per run                      (10)
       --amount <n>           requests per run instead of a duration
       --warmup <s>           closed-loop warm-up per system start (2)
-      --rounds <n>           cache, processes, protocols (3), overhead/batching with
+      --rounds <n>           cache, processes, protocols, access (3), overhead/batching with
                              --baseline, overhead/replicas with several
                              --gateway-processes: every run n times, interleaved;
                              medians reported (5)

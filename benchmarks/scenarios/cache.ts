@@ -7,9 +7,9 @@
 // rounds; the report gives each one's median and the 100 %/0 % ratio paired
 // within each round (see lib/rounds.ts).
 
-import { Redis } from 'ioredis';
 import { latencyVsThroughput, throughputBars } from '../lib/charts.ts';
 import type { SystemSettings } from '../lib/harness.ts';
+import { benchRedisUrl, redisAnswers } from '../lib/redis.ts';
 import type { ChartSpec, LoadSpec, RunRecord } from '../lib/results.ts';
 import type { SystemName } from '../lib/systems.ts';
 import { formatRate } from '../lib/report-markdown.ts';
@@ -23,20 +23,6 @@ const SPEEDUP_TARGET = 5;
 const P99_TARGET_MS = 2;
 
 const label = (ratio: number): string => `cache ${Math.round(ratio * 100)}% hits`;
-
-/** Whether a Redis answers at `url` within a second (the scenario notes it when none does). */
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 const scenario: Scenario = {
   name: 'cache',
@@ -56,7 +42,7 @@ const scenario: Scenario = {
 
   async run(h) {
     const o = h.options;
-    const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+    const redisUrl = benchRedisUrl();
     const withRedis = await redisAnswers(redisUrl);
     if (!withRedis) h.note(`no Redis answers at ${redisUrl}: the runs use the in-process tier alone`);
     const systems: Array<readonly [SystemName, SystemSettings]> = HIT_RATIOS.map((ratio) => {

@@ -20,7 +20,7 @@ import type { BodyFormat } from '../lib/bodies.ts';
 import type { Target } from '../lib/harness.ts';
 import { formatRate } from '../lib/report-markdown.ts';
 import type { ChartSpec, LoadSpec, RunRecord } from '../lib/results.ts';
-import { median, medianOf, medianRun, pairedRatiosOf, roundPlan, roundsOf, us } from '../lib/rounds.ts';
+import { median, medianOf, medianRun, pairedRatiosOf, roundPlan, roundsOf, times, us } from '../lib/rounds.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 const MODELS = ['classifier', 'heavy'] as const;
@@ -126,10 +126,5 @@ const scenario: Scenario = {
     return { highlights, charts, sections };
   },
 };
-
-
-function times(ratios: readonly number[]): string {
-  return ratios.length > 0 ? `${median(ratios).toFixed(2)}×` : '—';
-}
 
 export default scenario;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { median, medianRun, pairedRatios, pairedRatiosOf, representativeRuns, roundPlan, roundsOf } from '../../benchmarks/lib/rounds.ts';
+import { median, medianRun, pairedDifferencesOf, pairedRatios, pairedRatiosOf, representativeRuns, roundPlan, roundsOf, times } from '../../benchmarks/lib/rounds.ts';
 import type { RunRecord } from '../../benchmarks/lib/results.ts';
 
 const run = (system: string, connections: number, round: number, responsesPerS: number, failure?: string): RunRecord =>
@@ -34,6 +34,15 @@ t.test('paired ratios of any value leave out rounds where either side lacks it',
   const a = [run('a', 16, 1, 30), run('a', 16, 2, 0), run('a', 16, 3, 40)];
   const b = [run('b', 16, 1, 10), run('b', 16, 2, 10), run('b', 16, 3, 0)];
   t.same(pairedRatiosOf(a, b, cpu), [3], 'round 2 lacks a numerator, round 3 a denominator');
+});
+
+t.test('paired differences of a value by round (a zero is a value, not a lack); ratios for a table', async (t) => {
+  const cpu = (r: RunRecord): number | undefined => (r.summary.responsesPerS < 0 ? undefined : r.summary.responsesPerS);
+  const a = [run('a', 16, 1, 30), run('a', 16, 2, -1), run('a', 16, 3, 40), run('a', 16, 4, 5)];
+  const b = [run('b', 16, 1, 10), run('b', 16, 2, 10), run('b', 16, 3, 0), run('b', 16, 5, 1)];
+  t.same(pairedDifferencesOf(a, b, cpu), [20, 40], 'round 2 lacks a value, round 4 its pair');
+  t.equal(times([1.2, 1.0, 1.1]), '1.10×');
+  t.equal(times([]), '—');
 });
 
 t.test('the round plan runs every system at every load each round, rotating which goes first', async (t) => {
