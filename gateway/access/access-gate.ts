@@ -14,11 +14,12 @@
 // whether it is there or not. Rows (rowsPerSecond) are known only once the
 // body is decoded: the admission carries a quota the infer service charges.
 
+import { timingSafeEqual } from 'node:crypto';
 import { InfergateError } from '../../common/errors.ts';
 import type { AuthConfig, Operation, RateLimitConfig } from '../../config/auth-schema.ts';
 import { RateLimitedError, type Decision, type Limit, type RateLimiter } from '../ratelimit/rate-limiter.ts';
-import { adminAccess, sameToken, type AdminAccess } from './admin-access.ts';
-import { presentedKey, type ApiKey, type KeyTable } from './api-keys.ts';
+import { adminAccess, type AdminAccess } from './admin-access.ts';
+import { keyDigest, presentedKey, type ApiKey, type KeyTable } from './api-keys.ts';
 
 export type Credentials = {
   /** The Authorization header (or gRPC metadata). */
@@ -62,12 +63,14 @@ export class AccessGate {
   readonly #deps: AccessGateDeps;
   readonly #keysMode: boolean;
   readonly #admin: AdminAccess;
+  readonly #adminDigest: Buffer | undefined;
   readonly #refusals = new Map<Refusal, number>();
 
   constructor(deps: AccessGateDeps) {
     this.#deps = deps;
     this.#keysMode = deps.auth.mode === 'keys';
     this.#admin = adminAccess(deps.adminToken);
+    this.#adminDigest = deps.adminToken === undefined ? undefined : Buffer.from(keyDigest(deps.adminToken), 'hex');
   }
 
   /** Requests refused so far, by reason. */
@@ -86,9 +89,10 @@ export class AccessGate {
     }
     const presented = presentedKey(credentials.authorization, credentials.apiKey);
     if (presented === undefined) throw this.#refuse('missing_credentials', 'GW_ERR_UNAUTHORIZED', 'send an API key: Authorization: Bearer <key>, or x-api-key: <key>');
-    const token = this.#deps.adminToken;
-    if (token !== undefined && sameToken(presented, token)) return UNLIMITED;
-    const key = this.#deps.keys()?.find(presented);
+    // One digest per request: compared with the admin token's (constant time), then looked up among the keys.
+    const digest = keyDigest(presented);
+    if (this.#adminDigest !== undefined && timingSafeEqual(Buffer.from(digest, 'hex'), this.#adminDigest)) return UNLIMITED;
+    const key = this.#deps.keys()?.byDigest(digest);
     if (key === undefined) throw this.#refuse('unknown_key', 'GW_ERR_UNAUTHORIZED', 'the API key presented is not known (or was revoked)');
     this.#authorize(key, target);
     const limit = target.operation === 'admin' ? undefined : (key.rateLimit ?? this.#deps.perKey);

@@ -39,11 +39,6 @@ export function adminAccess(token: string | undefined): AdminAccess {
   };
 }
 
-/** Whether `presented` is `token`, compared by digest (constant time, any lengths). */
-export function sameToken(presented: string, token: string): boolean {
-  return timingSafeEqual(digest(presented), digest(token));
-}
-
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }

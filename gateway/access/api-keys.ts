@@ -32,6 +32,11 @@ export class KeyTable {
   find(presented: string): ApiKey | undefined {
     return this.#byDigest.get(keyDigest(presented));
   }
+
+  /** The key of this hex digest (keyDigest's), for a caller that has it already. */
+  byDigest(digest: string): ApiKey | undefined {
+    return this.#byDigest.get(digest);
+  }
 }
 
 /** The hex SHA-256 of a key, as the keys file lists it. */
