@@ -48,7 +48,7 @@ t.test('beyond maxInFlightRequests a request is shed at once with 503 and Retry-
   t.equal(((await shed.body.json()) as { code: string }).code, 'GW_ERR_OVERLOADED');
   for (const release of waiting) release();
   t.same([(await first).statusCode, (await second).statusCode], [200, 200]);
-  t.same(front.stats(), { accepted: 2, answered: 2, shed: 1, shedInFlight: 1, shedBodyBudget: 0, refusedWhileDraining: 0, inFlight: 0 });
+  t.same(front.stats(), { accepted: 2, answered: 2, shed: 1, shedInFlight: 1, shedBodyBudget: 0, refusedWhileDraining: 0, inFlight: 0, refusedConnections: { per_address: 0, total: 0 } });
 });
 
 t.test('drain: accepted requests finish (with connection: close), later ones are refused', async (t) => {
