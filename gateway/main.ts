@@ -71,12 +71,16 @@ export async function runGateway(argv: readonly string[], env: NodeJS.ProcessEnv
   process.on('SIGINT', () => stop('SIGINT'));
   // A front whose leader is gone (its workers with it) drains and exits; a new leader forks new fronts.
   if (frontIndex !== undefined) process.on('disconnect', () => stop('leader exited'));
-  // SIGHUP reads the TLS certificate and key again (the leader passes it on to its fronts); without TLS it stops the process as ever.
-  if (gateway.tls) {
-    const tls = gateway.tls;
+  // SIGHUP reads the TLS certificate and key, and the API keys, again (the leader passes it on to its fronts);
+  // with neither configured it stops the process as ever.
+  const { tls } = gateway;
+  const keys = gateway.access.keys;
+  if (tls || keys) {
     process.on('SIGHUP', () => {
-      logger.info({ signal: 'SIGHUP' }, `infergate ${name} reloading its TLS certificate`);
-      void tls.reload();
+      logger.info({ signal: 'SIGHUP' }, `infergate ${name} reloading${tls ? ' its TLS certificate' : ''}${tls && keys ? ' and' : ''}${keys ? ' its API keys' : ''}`);
+      void tls?.reload();
+      // A failed read is logged by the key source, and the keys in force stay.
+      keys?.reload().catch(() => {});
       gateway.role.fronts?.signal('SIGHUP');
     });
   }

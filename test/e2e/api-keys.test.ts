@@ -224,3 +224,27 @@ t.test('keys in Redis: an HDEL revokes a key within a second', async (t) => {
   t.ok(refusedAfterMs < 1000, `refused ${refusedAfterMs.toFixed(0)} ms after the HDEL`);
   t.equal((await call(url, infer, withKey('bob'))).status, 200);
 });
+
+t.test('SIGHUP reads the keys file at once (the poll here is an hour)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'infergate-keys-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const keysFile = join(dir, 'keys.yaml');
+  writeKeys(keysFile, KEYS.slice(0, 1));
+  const gateway = await startGatewayProcess(t, {
+    replicas: 1,
+    config: { auth: { mode: 'keys', keysFile, reloadCheckMs: 3_600_000 }, models: { include: ['classifier'] }, cache: { enabled: false } },
+  });
+  const readerMetadata = () => call(gateway.origin, ROUTES[4]!, withKey('reader'));
+  t.equal((await readerMetadata()).status, 401, 'reader is not in the file yet');
+  writeKeys(keysFile, KEYS);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal((await readerMetadata()).status, 401, 'nothing reads the file by itself within the hour');
+  process.kill(gateway.handle.pid, 'SIGHUP');
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    status = (await readerMetadata()).status;
+  }
+  t.equal(status, 200, 'after SIGHUP the new key works');
+  t.equal(gateway.handle.child.exitCode, null, 'SIGHUP did not stop the process');
+});
