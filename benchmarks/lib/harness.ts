@@ -22,7 +22,7 @@ import type { ProgressLine } from './progress.ts';
 import { formatRate, loadLabel } from './report-markdown.ts';
 import type { CapacityProbe, CapacityRecord, LoadSpec, RunRecord, RunSummary } from './results.ts';
 import { SYSTEMS, type StartedSystem, type SystemName } from './systems.ts';
-import { grpcAddress, loadTarget, singleRequest } from './target-load.ts';
+import { checkAnswers, loadTarget, settle, singleRequest, sleep } from './target-load.ts';
 
 /** CPU used by processes outside the benchmark (% of one core) above which a run is flagged as disturbed. */
 const DISTURBED_PERCENT = 20;
@@ -152,7 +152,7 @@ export class Harness {
       if (system.signature) this.#lastInputs = system.signature.inputs;
       const bodies = this.#bodySource(system, model, system.format, settings.hitRatio, settings.headers);
       const target: Target = { system, bodies, label, model, ...(settings.headers !== undefined && { headers: settings.headers }) };
-      await this.#check(target);
+      await checkAnswers(target, this.options.timeoutMs);
       for (const body of bodies.hot ?? []) await singleRequest(target, body, this.options.timeoutMs);
       await this.#warmUp(target, settings.warmupS ?? o.warmupS);
       await fn(target);
@@ -172,7 +172,7 @@ export class Harness {
    */
   async variant(target: Target, options: { format: BodyFormat; label: string; warmupS?: number }): Promise<Target> {
     const variant: Target = { ...target, bodies: this.#bodySource(target.system, target.model, options.format, undefined, target.headers), label: options.label };
-    await this.#check(variant);
+    await checkAnswers(variant, this.options.timeoutMs);
     await this.#warmUp(variant, options.warmupS ?? this.options.warmupS);
     return variant;
   }
@@ -246,7 +246,7 @@ export class Harness {
       this.#deps.progress.note(`  probe ${formatRate(step.ratePerS)}/s: ${formatRate(s.responsesPerS)} answered/s, p99 ${s.latency.p99Ms.toFixed(2)} ms, errors+non-2xx ${(s.errorRate * 100).toFixed(2)}% → ${passed ? 'pass' : 'fail'}`);
       // Let an overloaded system drain its queues before the next probe.
       await sleep(Math.min(500, o.probeDurationS * 250));
-      if (!passed) await this.#settle(target);
+      if (!passed) await settle(target, { timeoutMs: o.timeoutMs, sloP99Ms: o.sloP99Ms, aborted: () => this.aborted });
     }
     if (record.capacityPerS === 0 && !this.aborted) record.failure = `no probe passed (${record.reason})`;
     this.capacities.push(record);
@@ -278,28 +278,4 @@ export class Harness {
   #unavailable(name: SystemName): string | null {
     return SYSTEMS[name].unavailable(this.#deps.env ?? process.env);
   }
-
-  /** One request before any load: a system that cannot answer fails fast with its answer in the message. */
-  async #check(target: Target): Promise<void> {
-    const { status, text, binaryAnswer } = await singleRequest(target, target.bodies.next(), this.options.timeoutMs);
-    const format = target.bodies.description.format;
-    const call = format === 'grpc-raw' ? `gRPC ModelInfer at ${grpcAddress(target)}` : `POST ${target.system.inferPath}`;
-    if (status < 200 || status >= 300) throw new Error(`${call} answered ${status}: ${text.slice(0, 300)}`);
-    // Binary in, binary out: a typed or JSON answer would measure another path than the one named.
-    if ((format === 'grpc-raw' || format === 'kserve-binary') && !binaryAnswer) throw new Error(`${call} answered without binary outputs: ${text.slice(0, 300)}`);
-  }
-
-  /** After an overloaded probe: wait (≤ 15 s) until a lone request is answered within the SLO again. */
-  async #settle(target: Target): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && !this.aborted) {
-      const answer = await singleRequest(target, target.bodies.next(), this.options.timeoutMs).catch(() => null);
-      if (answer && answer.ms <= this.options.sloP99Ms) return;
-      await sleep(200);
-    }
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,7 @@
 // Load on one target: the closed or open loop that fits its bodies (HTTP, or
-// gRPC for gRPC bodies) recording into one Recorder, and a single request
-// (the harness's check before a load, and its settle probe).
+// gRPC for gRPC bodies) recording into one Recorder; a single request, and
+// the harness's two uses of it: the check before a load, and the settle after
+// an overloaded capacity probe.
 
 import { runClosedLoop } from './closed-loop.ts';
 import { grpcSingle } from './grpc-channels.ts';
@@ -61,4 +62,28 @@ export async function singleRequest(target: Target, body: string | Buffer, timeo
 export function grpcAddress(target: Target): string {
   if (target.system.grpcAddress === undefined) throw new Error(`${target.label}: ${target.system.name} serves no gRPC (start it with the setting grpc: true)`);
   return target.system.grpcAddress;
+}
+
+/** One request before any load: a system that cannot answer fails fast with its answer in the message. */
+export async function checkAnswers(target: Target, timeoutMs: number): Promise<void> {
+  const { status, text, binaryAnswer } = await singleRequest(target, target.bodies.next(), timeoutMs);
+  const format = target.bodies.description.format;
+  const call = format === 'grpc-raw' ? `gRPC ModelInfer at ${grpcAddress(target)}` : `POST ${target.system.inferPath}`;
+  if (status < 200 || status >= 300) throw new Error(`${call} answered ${status}: ${text.slice(0, 300)}`);
+  // Binary in, binary out: a typed or JSON answer would measure another path than the one named.
+  if ((format === 'grpc-raw' || format === 'kserve-binary') && !binaryAnswer) throw new Error(`${call} answered without binary outputs: ${text.slice(0, 300)}`);
+}
+
+/** After an overloaded probe: wait (≤ 15 s) until a lone request is answered within the SLO again. */
+export async function settle(target: Target, options: { timeoutMs: number; sloP99Ms: number; aborted: () => boolean }): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && !options.aborted()) {
+    const answer = await singleRequest(target, target.bodies.next(), options.timeoutMs).catch(() => null);
+    if (answer && answer.ms <= options.sloP99Ms) return;
+    await sleep(200);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
