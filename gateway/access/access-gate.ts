@@ -73,6 +73,11 @@ export class AccessGate {
     this.#adminDigest = deps.adminToken === undefined ? undefined : Buffer.from(keyDigest(deps.adminToken), 'hex');
   }
 
+  /** Whether data-plane requests are checked at all (keys, or a per-address limit): when not, a front may skip asking for them. */
+  get checksDataPlane(): boolean {
+    return this.#keysMode || (this.#deps.perAddress !== undefined && this.#deps.limiter !== undefined);
+  }
+
   /** Requests refused so far, by reason. */
   refusals(): ReadonlyMap<Refusal, number> {
     return this.#refusals;

@@ -12,10 +12,14 @@ import { RateLimitedError, type Decision } from '../ratelimit/rate-limiter.ts';
 import { headerText } from './infer-headers.ts';
 import type { HandleRoute } from './reply.ts';
 import { routeAccess } from './route-access.ts';
+import { isAdminRoute } from './routes.ts';
 
 /** `handle` behind the gate; requests for which `trusted` says yes (checked by another process already) pass as they are. */
 export function guardedRoutes(handle: HandleRoute, gate: AccessGate, trusted?: (req: IncomingMessage) => boolean): HandleRoute {
+  // The default (auth off, no per-address limit) leaves the data plane open: its requests pay nothing here.
+  const adminOnly = !gate.checksDataPlane;
   return (route, req, reservation, record, res) => {
+    if (adminOnly && !isAdminRoute(route)) return handle(route, req, reservation, record, res);
     const target = routeAccess(route);
     if (target === undefined || trusted?.(req)) return handle(route, req, reservation, record, res);
     let admitted: Admission | Promise<Admission>;
