@@ -52,6 +52,9 @@ t.test('a key limit shared by two gateways through Redis holds within 10 %, and 
   const keysFile = keysFileWith(t, [{ name: 'metered', sha256: keyDigest('metered-key'), operations: ['metadata'], rateLimit: { requestsPerSecond: RATE, burst: BURST } }]);
   const config = {
     auth: { mode: 'keys' as const, keysFile },
+    // A test of sharing, not of the store's timeout: on a loaded CI machine a take can wait past the 50 ms default,
+    // and a take decided without Redis is a local one. A killed Redis still fails at once (connection refused).
+    rateLimits: { storeTimeoutMs: 2000 },
     cache: { redisUrl: redis.url, keyPrefix: 'limits-test', enabled: false },
     models: { include: ['classifier'], defaultReplicas: 1 },
   };
