@@ -5,11 +5,19 @@
 // With --baseline, each gateway variant runs next to the same variant of the
 // baseline (an earlier checkout's gateway) in interleaved rounds
 // (lib/interleaved.ts), compared by lib/baseline-report.ts.
+//
+// Beside the gateway: one onnxruntime-node session in a child process
+// (lib/in-process-reference.ts), the workers' model file and session options,
+// at batch 1 and batch 32. It is sampled before each gateway variant's first
+// run (each round's, against a baseline) while that variant's processes sit
+// idle, and every gateway run carries the sample taken next to it.
 
 import { comparesWithBaseline } from '../lib/baseline.ts';
 import { compareWithBaseline, comparisonHighlight, comparisonSection } from '../lib/baseline-report.ts';
 import { latencyVsThroughput, throughputBars } from '../lib/charts.ts';
-import { measureInterleaved } from '../lib/interleaved.ts';
+import type { Harness } from '../lib/harness.ts';
+import { latestModelFile, measureInProcess, workerSessionOptions, type InProcessReference } from '../lib/in-process-reference.ts';
+import { measureInterleaved, type RoundsHarness } from '../lib/interleaved.ts';
 import type { ChartSpec, LoadSpec, RunRecord } from '../lib/results.ts';
 import { formatRate } from '../lib/report-markdown.ts';
 import { representativeRuns } from '../lib/rounds.ts';
@@ -25,6 +33,14 @@ const VARIANTS = [
   { system: 'gateway', label: 'gateway batching on', gatewayConfig: { batching: { enabled: true, maxQueueDelayMs: MAX_QUEUE_DELAY_MS } } },
   { system: 'nginx', label: 'nginx', gatewayConfig: {} },
 ] as const;
+
+/** Batch sizes of the in-process reference: a lone request, and a batch as full as a busy gateway forms. */
+const REFERENCE_BATCHES = [1, 32] as const;
+/** Seconds per batch size per reference sample (at most; shorter runs take --duration). */
+const REFERENCE_MAX_S = 3;
+
+/** A gateway run with the in-process reference sampled next to it (extra data in results.json). */
+export type ReferencedRun = RunRecord & { inProcess?: InProcessReference };
 
 /** The baseline's run of a gateway variant: "gateway batching on" → "baseline batching on". */
 const baselineLabel = (label: string): string => label.replace(/^gateway/, 'baseline');
@@ -48,14 +64,15 @@ const scenario: Scenario = {
       for (const variant of VARIANTS) {
         if (!o.systems.includes(variant.system)) continue;
         const settings = { model, label: variant.label, gatewayConfig: variant.gatewayConfig };
+        const runner = variant.system === 'gateway' ? withReference(h, model, variant.gatewayConfig) : h;
         if (againstBaseline && variant.system === 'gateway') {
           // This variant of both gateways at once, in interleaved rounds: a drift of the machine's speed weighs on both alike.
-          await measureInterleaved(h, [['gateway', settings], ['baseline', { ...settings, label: baselineLabel(variant.label) }]], loads, o.rounds);
+          await measureInterleaved(runner, [['gateway', settings], ['baseline', { ...settings, label: baselineLabel(variant.label) }]], loads, o.rounds);
           continue;
         }
         await h.withSystem(variant.system, settings, async (target) => {
           for (const load of loads) {
-            await h.measure(target, load);
+            await runner.measure(target, load);
             if (h.aborted) return;
           }
         });
@@ -84,6 +101,8 @@ const scenario: Scenario = {
           `req/s on ${on ? formatRate(on.summary.responsesPerS) : '—'}, off ${off ? formatRate(off.summary.responsesPerS) : '—'}, nginx ${nginx ? formatRate(nginx.summary.responsesPerS) : '—'}`,
         ];
         if (on && off) parts.push(`p50 on ${on.summary.latency.p50Ms.toFixed(2)} vs off ${off.summary.latency.p50Ms.toFixed(2)} ms`);
+        const reference = referenceParts(on, off);
+        if (reference) parts.push(reference);
         highlights.push(`**${model}, ${connections} conn**: ${parts.join('; ')}`);
       }
     }
@@ -100,8 +119,101 @@ const scenario: Scenario = {
     for (const model of MODELS) {
       charts.push(latencyVsThroughput(runs.filter((r) => r.model === model), `latency-vs-throughput-${model}.svg`, model));
     }
-    return { highlights, charts, ...(againstBaseline.length > 0 && { sections: [comparisonSection(againstBaseline)] }) };
+    const sections = [referenceSection(runs), againstBaseline.length > 0 ? comparisonSection(againstBaseline) : null].filter((x) => x !== null);
+    return { highlights, charts, ...(sections.length > 0 && { sections }) };
   },
 };
+
+/**
+ * The harness with one change for a gateway variant: each run carries the
+ * in-process reference sampled before the first run of its round (the
+ * gateway and baseline runs of a round share one sample).
+ */
+function withReference(h: Harness, model: string, gatewayConfig: Record<string, unknown>): RoundsHarness {
+  const samples = new Map<number, Promise<InProcessReference | undefined>>();
+  return {
+    withSystems: (all, fn) => h.withSystems(all, fn),
+    get aborted() {
+      return h.aborted;
+    },
+    async measure(target, load, extras = {}) {
+      const round = extras.round ?? 1;
+      if (!samples.has(round)) samples.set(round, referenceSample(h, model, gatewayConfig));
+      const inProcess = await samples.get(round);
+      const record: ReferencedRun = await h.measure(target, load, extras);
+      if (inProcess) record.inProcess = inProcess;
+      return record;
+    },
+  };
+}
+
+async function referenceSample(h: Harness, model: string, gatewayConfig: Record<string, unknown>): Promise<InProcessReference | undefined> {
+  const o = h.options;
+  try {
+    return await measureInProcess(
+      {
+        modelFile: latestModelFile(o.modelsDir, model),
+        batchSizes: [...REFERENCE_BATCHES],
+        durationS: Math.min(REFERENCE_MAX_S, o.durationS),
+        warmupRuns: 20,
+        // The workers' session options as the gateway reads its config: the harness's overlay over the defaults.
+        session: workerSessionOptions(gatewayConfig),
+        seed: o.seed,
+      },
+      h.signal,
+    );
+  } catch (err) {
+    if (!h.aborted) h.fail(`in-process reference, ${model}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function batchRowsPerS(reference: InProcessReference | undefined, batch: number): number | undefined {
+  return reference?.batches.find((b) => b.batch === batch)?.rowsPerS;
+}
+
+/** A run's rows/s: its req/s at --rows 1. */
+const rowsPerS = (r: RunRecord): number => r.summary.responsesPerS * r.body.rows;
+
+/** "in-process batch 1 N rows/s (on ÷ it x, off ÷ it y), batch 32 M rows/s", or null without a reference. */
+function referenceParts(on: ReferencedRun | undefined, off: ReferencedRun | undefined): string | null {
+  const reference = on?.inProcess ?? off?.inProcess;
+  const b1 = batchRowsPerS(reference, 1);
+  const b32 = batchRowsPerS(reference, 32);
+  if (b1 === undefined) return null;
+  const share = (r: ReferencedRun | undefined, name: string): string | null => {
+    const own = batchRowsPerS(r?.inProcess, 1);
+    return r && own ? `${name} ÷ it ${(rowsPerS(r) / own).toFixed(3)}` : null;
+  };
+  const shares = [share(on, 'on'), share(off, 'off')].filter((x) => x !== null);
+  return `in-process batch 1 ${formatRate(b1)} rows/s${shares.length > 0 ? ` (${shares.join(', ')})` : ''}${b32 === undefined ? '' : `, batch 32 ${formatRate(b32)} rows/s`}`;
+}
+
+/** The gateway runs beside the in-process sample taken next to each; null when no run has one (results from before it existed). */
+function referenceSection(runs: readonly RunRecord[]): string | null {
+  const referenced = (runs as readonly ReferencedRun[]).filter((r) => r.inProcess && !r.failure);
+  const first = referenced[0]?.inProcess;
+  if (!first) return null;
+  const threads = (n: number | null): string => (n === null ? "onnxruntime's default" : String(n));
+  const files = [...new Set(referenced.map((r) => r.inProcess!.modelFile.split(/[\\/]/).slice(-3).join('/')))];
+  const rows = referenced.map((r) => {
+    const b1 = batchRowsPerS(r.inProcess, 1);
+    const b32 = batchRowsPerS(r.inProcess, 32);
+    const ratio = (n: number | undefined): string => (n ? `${(rowsPerS(r) / n).toFixed(3)}` : '—');
+    const rate = (n: number | undefined): string => (n === undefined ? '—' : formatRate(n));
+    return `| ${r.model ?? '?'} | ${r.system}${r.round === undefined ? '' : ` · round ${r.round}`} | ${r.load.connections} conn | ${formatRate(rowsPerS(r))} | ${rate(b1)} | ${ratio(b1)} | ${rate(b32)} | ${ratio(b32)} |`;
+  });
+  return [
+    '**In-process reference**: one onnxruntime-node session in a child process, on the model file the workers load ' +
+      `(${files.map((f) => `\`${f}\``).join(', ')}), with the workers' session options (intra-op threads ${threads(first.intraOpThreads)}, ` +
+      `inter-op threads ${threads(first.interOpThreads)}), random FP32 inputs (seed ${first.seed}), \`session.run\` back to back for ` +
+      `${first.durationS} s per batch size; sampled before each gateway variant's first run (of each round), its processes idle. ` +
+      'Gateway rows/s are its req/s at --rows 1.',
+    '',
+    '| model | gateway run | load | gateway rows/s | in-process batch 1 rows/s | gateway ÷ batch 1 | in-process batch 32 rows/s | gateway ÷ batch 32 |',
+    '|---|---|---|--:|--:|--:|--:|--:|',
+    ...rows,
+  ].join('\n');
+}
 
 export default scenario;
