@@ -46,6 +46,7 @@ import { BinarySection, checkBinaryTensor, checkBinaryTensorSliced, splitBinaryB
 import { checkRequest, type CheckedRequest } from './check-request.ts';
 import { jsonDataLeaves } from './data-nesting.ts';
 import { readDataSpan } from './data-span.ts';
+import { readDirectJson } from './direct-json.ts';
 import { jsonElementsToBytes } from './json-tensor.ts';
 import { DataSpan, readRequestEnvelope } from './request-envelope.ts';
 import type { RequestLimits } from './request-limits.ts';
@@ -83,6 +84,14 @@ export const SLICED_DECODE_MIN_BYTES = 64 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function decodeInferRequest(body: Uint8Array, signature: ModelSignature, options: DecodeOptions = {}): DecodedInferRequest {
+  // Fast path (direct-json.ts): common JSON requests read straight into tensors; anything else, and every error, below.
+  const direct = options.binaryHeaderLength === undefined ? readDirectJson(body, signature, limitsOf(options)) : undefined;
+  if (direct) return decoded(direct.request, (i) => direct.tensors[i]!);
+  return decodeInferRequestParsed(body, signature, options);
+}
+
+/** decodeInferRequest without its fast path: JSON.parse of the whole body, then steps 1–7. */
+export function decodeInferRequestParsed(body: Uint8Array, signature: ModelSignature, options: DecodeOptions = {}): DecodedInferRequest {
   const split = options.binaryHeaderLength === undefined ? undefined : splitBinaryBody(body, options.binaryHeaderLength);
   let root: unknown;
   try {
