@@ -20,7 +20,6 @@
 // A response carries the id of its request. Ids are chosen by the client and
 // wrap at 2^32; the server treats them as opaque.
 
-import type { Socket } from 'node:net';
 
 export const MUX_HEADER_BYTES = 9;
 
@@ -235,63 +234,4 @@ function alignedBuffer(prefix: Uint8Array, n: number): Uint8Array {
   const alloc = Buffer.allocUnsafeSlow(n + ALIGNMENT - 1);
   const pad = (ALIGNMENT - ((alloc.byteOffset + 4 + frameHeaderLength(prefix)) % ALIGNMENT)) % ALIGNMENT;
   return alloc.subarray(pad, pad + n);
-}
-
-/** Below this many queued bytes a flush concatenates (one copy, one write); above it, a corked writev avoids copying big tensors. */
-const CONCAT_LIMIT_BYTES = 64 * 1024;
-
-/**
- * Coalesces messages written in one turn of the event loop into one
- * socket.write. The flush runs on setImmediate (after the poll phase), not on a
- * microtask: answers and requests are produced by separate I/O callbacks of
- * the same poll phase, which a microtask flush would not join: it cost the
- * gateway more CPU per request (docs/performance.md, "Mux write
- * coalescing"). Concatenating and a corked writev cost about the same for
- * small messages; writev avoids copying big tensors, hence the limit.
- */
-export class MuxWriter {
-  readonly #socket: Socket;
-  #parts: Uint8Array[] = [];
-  #bytes = 0;
-  #scheduled: NodeJS.Immediate | null = null;
-
-  constructor(socket: Socket) {
-    this.#socket = socket;
-  }
-
-  /** Queues a message; a body given as parts is written part by part, never joined (see wire.ts encodeFrameBytes). */
-  write(id: number, kind: MuxKind, body: Uint8Array | readonly Uint8Array[]): void {
-    const parts = body instanceof Uint8Array ? [body] : body;
-    let length = 0;
-    for (const part of parts) length += part.byteLength;
-    this.#parts.push(encodeMuxHeader(id, kind, length), ...parts);
-    this.#bytes += MUX_HEADER_BYTES + length;
-    this.#scheduled ??= setImmediate(() => this.flush());
-  }
-
-  /** Writes whatever is queued now. */
-  flush(): void {
-    if (this.#scheduled) clearImmediate(this.#scheduled);
-    this.#scheduled = null;
-    const parts = this.#parts;
-    const bytes = this.#bytes;
-    this.#parts = [];
-    this.#bytes = 0;
-    if (parts.length === 0 || !this.#socket.writable) return;
-    if (bytes <= CONCAT_LIMIT_BYTES) {
-      this.#socket.write(Buffer.concat(parts, bytes));
-      return;
-    }
-    this.#socket.cork();
-    for (const part of parts) this.#socket.write(part);
-    this.#socket.uncork();
-  }
-
-  /** Drops queued messages (the socket is gone). */
-  discard(): void {
-    if (this.#scheduled) clearImmediate(this.#scheduled);
-    this.#scheduled = null;
-    this.#parts = [];
-    this.#bytes = 0;
-  }
 }

@@ -5,7 +5,7 @@
 // that rendering millions of floats never holds the event loop.
 
 import { BINARY_CONTENT_TYPE, HEADER_LENGTH_HEADER } from '../../common/kserve/binary-data.ts';
-import { encodeBinaryInferResponse, encodeInferResponse, renderBinaryInferResponse, renderInferResponse, type InferResponse } from '../../common/kserve/encode-response.ts';
+import { encodeBinaryInferResponse, encodeInferResponseText, renderBinaryInferResponse, renderInferResponse, type InferResponse } from '../../common/kserve/encode-response.ts';
 import { TimeSlicer } from '../../common/time-slice.ts';
 import type { InferAnswer } from '../../common/wire.ts';
 import type { CacheOutcome } from '../cache/result-cache.ts';
@@ -23,7 +23,10 @@ export function answerReply(answer: InferAnswer, id: string | undefined, binaryO
   let bytes = 0;
   for (const t of answer.tensors) bytes += t.data.byteLength;
   if (bytes >= SLICED_ANSWER_MIN_BYTES) return slicedReply(response, binaryOutputs, outcome);
-  if (!binaryOutputs) return { status: 200, headers: { [CACHE_HEADER]: outcome }, body: encodeInferResponse(response) };
+  if (!binaryOutputs) {
+    const { text, ascii } = encodeInferResponseText(response);
+    return { status: 200, headers: { [CACHE_HEADER]: outcome }, body: text, ascii };
+  }
   const { body, headerLength } = encodeBinaryInferResponse(response, new Set(binaryOutputs));
   return { status: 200, headers: { [CACHE_HEADER]: outcome, 'content-type': BINARY_CONTENT_TYPE, [HEADER_LENGTH_HEADER]: String(headerLength) }, body };
 }

@@ -14,7 +14,7 @@ export type HandleRoute = (route: Route, req: IncomingMessage, reservation: Rese
  * (large JSON rendered in slices; sent chunked). Parts and pieces are written with back-pressure.
  */
 export type Reply = { status: number; headers?: Record<string, string> } & (
-  | { body: Buffer | string | object }
+  | { body: Buffer | string | object; /** The string body is known to be ASCII: its length is its byte length, written as latin1. */ ascii?: boolean }
   | { parts: readonly Uint8Array[] }
   | { stream: AsyncIterable<Uint8Array> }
 );

@@ -30,13 +30,15 @@ export function sendReply(res: ServerResponse, reply: Reply, requestId: string, 
   }
   if ('stream' in reply) return sendStream(res, reply.status, { 'content-type': 'application/json', ...reply.headers, 'x-request-id': requestId }, reply.stream);
   const payload = payloadOf(reply.body);
+  // An ASCII text body is written as latin1 (one byte per char, no UTF-8 pass), in the same write as the headers.
+  const ascii = reply.ascii === true && typeof payload === 'string';
   res.writeHead(reply.status, {
     'content-type': 'application/json',
     ...reply.headers,
-    'content-length': Buffer.byteLength(payload),
+    'content-length': ascii ? payload.length : Buffer.byteLength(payload),
     'x-request-id': requestId,
   });
-  res.end(payload);
+  res.end(payload, ascii ? 'latin1' : 'utf8');
 }
 
 /** Whether the response can no longer be written (an HTTP/2 compatibility response says so on its stream). */

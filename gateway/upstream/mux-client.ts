@@ -18,7 +18,8 @@
 import { connect, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { InfergateError } from '../../common/errors.ts';
-import { decodeMuxError, MUX_KIND, MuxDecoder, MuxWriter, type MuxMessage } from '../../common/mux.ts';
+import { decodeMuxError, MUX_KIND, MuxDecoder, type MuxMessage } from '../../common/mux.ts';
+import { MuxWriter } from '../../common/mux-writer.ts';
 import type { FrameBytes } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown, UpstreamFailure } from './failure.ts';
 
@@ -34,9 +35,14 @@ export type MuxClientOptions = {
   maxBodyBytes?: number;
 };
 
-type Pending = { resolve: (frame: Uint8Array) => void; reject: (err: UpstreamFailure) => void; timer: NodeJS.Timeout };
+type Pending = { resolve: (frame: Uint8Array) => void; reject: (err: UpstreamFailure) => void; deadlineMs: number };
 
-type Connection = { socket: Socket; writer: MuxWriter; pending: Map<number, Pending> };
+/**
+ * One timer per connection, not one per request: it is armed for the earliest deadline pending and, when it
+ * fires, fails what is due and re-arms for the next. Requests mostly share one attempt timeout, so their
+ * deadlines arrive in order and the timer is rarely re-armed; a request answered in time costs no timer work.
+ */
+type Connection = { socket: Socket; writer: MuxWriter; pending: Map<number, Pending>; sweep: NodeJS.Timeout | null; sweepAtMs: number };
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024 * 1024;
 const MAX_ID = 0xffff_ffff;
@@ -72,17 +78,37 @@ export class MuxClient {
     const connection = (this.#connection ??= this.#connect());
     const id = this.#nextId;
     this.#nextId = this.#nextId === MAX_ID ? 0 : this.#nextId + 1;
+    const deadlineMs = performance.now() + Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(timeoutMs)));
+    if (connection.sweep === null || deadlineMs < connection.sweepAtMs) this.#armSweep(connection, deadlineMs);
     return new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // The answer may still come; #settle drops it since the id is gone.
-        connection.pending.delete(id);
-        reject(classifyThrown(Object.assign(new Error('deadline'), { name: 'TimeoutError' }), this.id));
-        this.#checkIdle(connection);
-      }, Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(timeoutMs))));
-      timer.unref();
-      connection.pending.set(id, { resolve, reject, timer });
+      connection.pending.set(id, { resolve, reject, deadlineMs });
       connection.writer.write(id, MUX_KIND.request, frame);
     });
+  }
+
+  #armSweep(connection: Connection, atMs: number): void {
+    if (connection.sweep) clearTimeout(connection.sweep);
+    connection.sweepAtMs = atMs;
+    connection.sweep = setTimeout(() => this.#sweep(connection), Math.max(1, Math.ceil(atMs - performance.now())));
+    connection.sweep.unref();
+  }
+
+  /** Fails every request whose deadline has come (the answer may still come; #settle drops it since the id is gone). */
+  #sweep(connection: Connection): void {
+    connection.sweep = null;
+    // Timers fire on a millisecond clock: within a millisecond of its deadline a request is due.
+    const dueMs = performance.now() + 1;
+    let nextMs = Infinity;
+    for (const [id, pending] of connection.pending) {
+      if (pending.deadlineMs > dueMs) {
+        nextMs = Math.min(nextMs, pending.deadlineMs);
+        continue;
+      }
+      connection.pending.delete(id);
+      pending.reject(classifyThrown(Object.assign(new Error('deadline'), { name: 'TimeoutError' }), this.id));
+    }
+    if (nextMs !== Infinity) this.#armSweep(connection, nextMs);
+    this.#checkIdle(connection);
   }
 
   /** Lets pending requests finish, then closes the connection. Idempotent. */
@@ -115,7 +141,7 @@ export class MuxClient {
           ? connectTls({ host: target.host, port: target.port, ...(target.tls.ca ? { ca: target.tls.ca } : {}), minVersion: 'TLSv1.2' })
           : connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
-    const connection: Connection = { socket, writer: new MuxWriter(socket), pending: new Map() };
+    const connection: Connection = { socket, writer: new MuxWriter(socket), pending: new Map(), sweep: null, sweepAtMs: 0 };
     // Written before any request, in the same first write.
     if (this.#token !== undefined) connection.writer.write(0, MUX_KIND.hello, Buffer.from(this.#token, 'utf8'));
     const decoder = new MuxDecoder({ maxBodyBytes: this.#maxBodyBytes });
@@ -138,7 +164,6 @@ export class MuxClient {
     const pending = connection.pending.get(message.id);
     if (!pending) return; // timed out already: the late answer is dropped
     connection.pending.delete(message.id);
-    clearTimeout(pending.timer);
     if (message.kind === MUX_KIND.responseOk) pending.resolve(message.body);
     else if (message.kind === MUX_KIND.responseError) {
       const { status, body } = decodeMuxError(message.body);
@@ -154,12 +179,11 @@ export class MuxClient {
     if (this.#connection === connection) this.#connection = null;
     connection.writer.discard();
     connection.socket.destroy();
+    if (connection.sweep) clearTimeout(connection.sweep);
+    connection.sweep = null;
     const pending = [...connection.pending.values()];
     connection.pending.clear();
-    for (const p of pending) {
-      clearTimeout(p.timer);
-      p.reject(classifyThrown(err, this.id));
-    }
+    for (const p of pending) p.reject(classifyThrown(err, this.id));
   }
 
   #checkIdle(connection: Connection): void {

@@ -12,10 +12,10 @@ import {
   MUX_KIND,
   MuxDecoder,
   MuxProtocolError,
-  MuxWriter,
   type MuxKind,
   type MuxMessage,
 } from '../../common/mux.ts';
+import { MuxWriter } from '../../common/mux-writer.ts';
 import { encodeFrame, type InferRequestHeader } from '../../common/wire.ts';
 
 function message(id: number, kind: MuxKind, body: Uint8Array): Buffer {
@@ -125,4 +125,27 @@ t.test('the writer sends the messages of one event-loop turn in one write', asyn
   writer.discard();
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(socket.writes.length, 3, 'discarded messages are not written');
+});
+
+t.test('the writer reuses its flush buffer only once the kernel took the previous write', async (t) => {
+  const written: Uint8Array[] = [];
+  const socket = { writable: true, writableLength: 0, write: (chunk: Uint8Array) => written.push(chunk) };
+  const writer = new MuxWriter(socket as unknown as Socket);
+  writer.write(1, MUX_KIND.request, Buffer.from('first'));
+  writer.flush();
+  const firstBytes = Buffer.from(written[0]!);
+  writer.write(2, MUX_KIND.request, Buffer.from('second'));
+  writer.flush();
+  t.equal(written[1]!.buffer, written[0]!.buffer, 'a write the kernel took whole frees the buffer for the next flush');
+  t.same(Buffer.from(written[1]!), message(2, MUX_KIND.request, Buffer.from('second')));
+
+  socket.writableLength = 5; // the kernel kept some of the next write back: its bytes are still referenced
+  writer.write(3, MUX_KIND.request, Buffer.from('third'));
+  writer.flush();
+  const pending = Buffer.from(written[2]!);
+  writer.write(4, MUX_KIND.request, Buffer.from('fourth'));
+  writer.flush();
+  t.not(written[3]!.buffer, written[2]!.buffer, 'a write still pending keeps its buffer');
+  t.same(Buffer.from(written[2]!), pending, 'and its bytes are left alone');
+  t.same(firstBytes, message(1, MUX_KIND.request, Buffer.from('first')));
 });

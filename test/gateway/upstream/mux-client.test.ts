@@ -107,6 +107,22 @@ t.test('no answer by the deadline → timeout; the late answer is dropped and th
   t.equal(worker.stats.connections, 1);
 });
 
+t.test('deadlines share one timer per connection: a shorter one after a longer one still fails first, each on time', async (t) => {
+  const worker = await fakeWorker(t, () => {}); // never answers
+  const client = new MuxClient({ id: 'w0', target: { socketPath: worker.path } });
+  t.teardown(() => client.destroy());
+  const started = performance.now();
+  const settledAt = (p: Promise<unknown>): Promise<number> => failure(p).then(() => performance.now() - started);
+  const long = settledAt(client.infer(Buffer.from('long'), 400));
+  const short = settledAt(client.infer(Buffer.from('short'), 40));
+  const shortMs = await short;
+  t.ok(shortMs >= 39 && shortMs < 300, `the 40 ms request failed after ${shortMs.toFixed(0)} ms, not with the 400 ms one`);
+  t.equal(client.pending, 1, 'the longer request is still pending');
+  const longMs = await long;
+  t.ok(longMs >= 399, `the 400 ms request failed after ${longMs.toFixed(0)} ms`);
+  t.equal(client.pending, 0);
+});
+
 t.test('the connection closing fails every pending request as transport; the next request reconnects', async (t) => {
   const worker = await fakeWorker(t, (m, reply, socket) => {
     if (Buffer.from(m.body).toString() === 'ok') reply(MUX_KIND.responseOk, m.body);
