@@ -30,7 +30,7 @@ export type Acquired = { replica: Replica; panic: boolean };
 export type AttemptOutcome = { readonly replicaFault: boolean } | null;
 
 /** A request waiting for a ready replica of its model version. */
-type Wanted = { model: string; version: string | undefined; tried: Tried };
+type Wanted = { model: string; version: string | undefined; tried: Tried | undefined };
 
 export type ReplicaSetSettings = {
   random: () => number;
@@ -171,7 +171,7 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
   /** The least-loaded routable replica now, or undefined. */
   pick(model: string, version: string | undefined, tried?: Tried): Acquired | undefined {
     const { replicas, panic } = this.route(model, version);
-    const fresh = tried ? replicas.filter((r) => tried.get(r) !== r.generation) : replicas;
+    const fresh = tried && tried.size > 0 ? replicas.filter((r) => tried.get(r) !== r.generation) : replicas;
     const replica = pickLeastConnections(fresh, this.#settings.random, this.#weightOf);
     return replica && { replica, panic };
   }
@@ -182,13 +182,19 @@ export class ReplicaSet extends EventEmitter<ReplicaSetEvents> {
    * The replica's outstanding count is taken here, at the moment of the pick
    * (so that a burst of picks spreads out); the caller must `release` it.
    */
-  acquire(model: string, version: string | undefined, tried: Tried, waitMs: number): Promise<Acquired> {
+  acquire(model: string, version: string | undefined, tried: Tried | undefined, waitMs: number): Promise<Acquired> {
     const now = this.pick(model, version, tried);
     if (now) return Promise.resolve(take(now));
     if (waitMs <= 0 || this.#waiters.count((w) => w.model === model) >= this.#settings.maxWaitingPerModel) {
       return Promise.reject(new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${model}" has no ready replica`));
     }
     return this.#waiters.wait({ model, version, tried }, waitMs, () => new InfergateError('GW_ERR_MODEL_NOT_READY', `model "${model}" had no ready replica for ${waitMs} ms`));
+  }
+
+  /** `acquire` when a replica is ready now (no promise, no wait); undefined otherwise. */
+  tryAcquire(model: string, version: string | undefined, tried: Tried | undefined): Acquired | undefined {
+    const now = this.pick(model, version, tried);
+    return now && take(now);
   }
 
   /** Returns a replica taken by `acquire`, with the attempt's outcome. */

@@ -54,7 +54,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    */
   async run<T>(model: string, version: string | undefined, send: (replica: Replica, timeoutMs: number, budgetMs: number) => Promise<T>, deadlineMs: number): Promise<T> {
     const { replicas, retryBudget, now } = this.#deps;
-    const tried: Tried = new Map();
+    // Made on the first failure: most requests succeed on their first attempt.
+    let tried: Tried | undefined;
     let lastFailure: UpstreamFailure | undefined;
     retryBudget.recordRequest();
     for (let attempt = 1; attempt <= this.#deps.maxAttempts; attempt++) {
@@ -68,9 +69,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         throw lastFailure.error;
       }
 
-      let acquired: Acquired;
+      let acquired = replicas.tryAcquire(model, version, tried);
       try {
-        acquired = await replicas.acquire(model, version, tried, remainingMs);
+        acquired ??= await replicas.acquire(model, version, tried, remainingMs);
       } catch (err) {
         // Waiting ran out: the first failure says more than "not ready".
         throw lastFailure?.error ?? err;
@@ -88,7 +89,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         replicas.release(replica, failure);
         this.emit('failure', replica, failure);
         if (!failure.retryable) throw failure.error;
-        tried.set(replica, replica.generation);
+        (tried ??= new Map()).set(replica, replica.generation);
         lastFailure = failure;
       }
     }
