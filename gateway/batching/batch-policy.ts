@@ -21,10 +21,21 @@
 // first fit: each item is added if the rows still fit, otherwise skipped, so a
 // smaller item further back may fill the gap.
 //
+// Cost: the policy reads the queue through BatchQueueView (batch-queue.ts),
+// never scanning it: the head, the earliest deadline and the group's FIFOs
+// per (priority, slot rows) are indexed. Greedy first fit over those FIFOs is
+// a k-way merge in (priority, age) order of the buckets whose rows still fit:
+// an item that does not fit now never will (the room only shrinks), so a whole
+// bucket drops out at once instead of being skipped item by item. A decision
+// costs O(levels + batch items × distinct row counts in the group), whatever
+// the queue length; the decisions are exactly those of the array version.
+//
 // Capacity awareness: with no free slot a dispatched batch would only queue in
 // a worker's socket, where it can no longer grow or be expired. Holding it here
 // instead lets it fill up while the replicas are busy (Triton does the same
 // when every model instance is busy).
+
+import { slotRows, type BatchQueueView, type QueueEntry, type QueuedItem } from './batch-queue.ts';
 
 export type BatchPolicyConfig = {
   /** Most rows in one batch. */
@@ -35,18 +46,7 @@ export type BatchPolicyConfig = {
   preferredBatchSizes: readonly number[];
 };
 
-export type QueuedItem = {
-  /** Opaque to the policy. */
-  id: number;
-  /** Rows along the batch axis (a 0-row request takes a slot like a 1-row one). */
-  rows: number;
-  /** Only items with equal keys may share a batch; an unbatchable request has a unique key. */
-  groupKey: string;
-  /** 1 = highest; larger = lower. */
-  priority: number;
-  enqueuedAtMs: number;
-  deadlineMs: number;
-};
+export type { QueuedItem } from './batch-queue.ts';
 
 export type DispatchReason = 'full' | 'preferred' | 'delay' | 'deadline' | 'oversize';
 
@@ -55,21 +55,44 @@ export type BatchDecision =
   /** null: nothing changes until a new arrival or free capacity. */
   | { kind: 'wait'; wakeInMs: number | null };
 
-/** Rows an item occupies in a batch: a 0-row request still costs a slot. */
-function slotRows(item: QueuedItem): number {
-  return Math.max(1, item.rows);
-}
-
-/** Priority first, then age; equal items keep their queue order (Array.prototype.sort is stable). */
-function before(a: QueuedItem, b: QueuedItem): number {
-  return a.priority - b.priority || a.enqueuedAtMs - b.enqueuedAtMs;
-}
-
-/** The earliest deadline of `items` minus now, never negative; null when no deadline is finite. */
-function untilEarliestDeadline(items: readonly QueuedItem[], nowMs: number): number | null {
-  let earliest = Infinity;
-  for (const item of items) earliest = Math.min(earliest, item.deadlineMs);
+/** The earliest deadline in the queue minus now, never negative; null when no deadline is finite. */
+function untilEarliestDeadline(queue: BatchQueueView, nowMs: number): number | null {
+  const earliest = queue.earliestDeadlineMs();
   return Number.isFinite(earliest) ? Math.max(0, earliest - nowMs) : null;
+}
+
+/** Same priority: older first, then queue order. */
+function earlier(a: QueueEntry, b: QueueEntry): boolean {
+  return a.item.enqueuedAtMs < b.item.enqueuedAtMs || (a.item.enqueuedAtMs === b.item.enqueuedAtMs && a.seq < b.seq);
+}
+
+/**
+ * Greedy first fit over the head's group in (priority, age) order, up to
+ * maxBatchSize rows. Per level, one cursor per row bucket; the next member
+ * is the oldest cursor among the buckets that still fit (buckets ascend in
+ * rows, so the scan stops at the first that does not).
+ */
+function firstFit(queue: BatchQueueView, groupKey: string, maxBatchSize: number): { items: QueuedItem[]; rows: number } {
+  const items: QueuedItem[] = [];
+  let rows = 0;
+  for (const buckets of queue.groupBuckets(groupKey)) {
+    const cursors = buckets.map((bucket) => bucket.first);
+    for (;;) {
+      const room = maxBatchSize - rows;
+      let next = -1;
+      for (let i = 0; i < buckets.length && buckets[i]!.slotRows <= room; i++) {
+        const cursor = cursors[i];
+        if (cursor && (next === -1 || earlier(cursor, cursors[next]!))) next = i;
+      }
+      if (next === -1) break;
+      const entry = cursors[next]!;
+      items.push(entry.item);
+      rows += buckets[next]!.slotRows;
+      if (rows === maxBatchSize) return { items, rows };
+      cursors[next] = entry.nextInBucket;
+    }
+  }
+  return { items, rows };
 }
 
 /**
@@ -78,31 +101,16 @@ function untilEarliestDeadline(items: readonly QueuedItem[], nowMs: number): num
  * `freeSlots` counts the batches ready replicas could start at once;
  * `expectedRunMs` is how long a batch is expected to take once dispatched.
  */
-export function decideBatch(
-  queue: readonly QueuedItem[],
-  nowMs: number,
-  freeSlots: number,
-  config: BatchPolicyConfig,
-  expectedRunMs: number,
-): BatchDecision {
-  if (queue.length === 0) return { kind: 'wait', wakeInMs: null };
+export function decideBatch(queue: BatchQueueView, nowMs: number, freeSlots: number, config: BatchPolicyConfig, expectedRunMs: number): BatchDecision {
+  const head = queue.head();
+  if (head === undefined) return { kind: 'wait', wakeInMs: null };
   // Wake only to let the caller expire the first item whose deadline passes.
   if (freeSlots <= 0) return { kind: 'wait', wakeInMs: untilEarliestDeadline(queue, nowMs) };
 
-  let head = queue[0]!;
-  for (const item of queue) if (before(item, head) < 0) head = item;
   if (slotRows(head) >= config.maxBatchSize) return dispatch([head], 'oversize');
 
-  // Greedy first fit over the head's group. The head sorts first, so it is always taken.
-  const group = queue.filter((item) => item.groupKey === head.groupKey).sort(before);
-  const candidate: QueuedItem[] = [];
-  let rows = 0;
-  for (const item of group) {
-    if (rows + slotRows(item) > config.maxBatchSize) continue;
-    candidate.push(item);
-    rows += slotRows(item);
-    if (rows === config.maxBatchSize) break;
-  }
+  // The head sorts first in its group and fits, so it is always taken.
+  const { items: candidate, rows } = firstFit(queue, head.groupKey, config.maxBatchSize);
   if (rows === config.maxBatchSize) return dispatch(candidate, 'full');
 
   let oldestEnqueuedAtMs = Infinity;
@@ -118,12 +126,12 @@ export function decideBatch(
   // the most urgent items go first) whose rows are exactly a preferred size.
   // When the delay or a deadline sends the whole candidate anyway and it is
   // larger, that larger batch wins; a tie goes to 'preferred'.
-  const preferred = new Set(config.preferredBatchSizes);
+  const preferred = config.preferredBatchSizes;
   let preferredLength = 0;
   let prefixRows = 0;
   for (let i = 0; i < candidate.length; i++) {
     prefixRows += slotRows(candidate[i]!);
-    if (preferred.has(prefixRows)) preferredLength = i + 1;
+    if (preferred.includes(prefixRows)) preferredLength = i + 1;
   }
   const wholeDue = delayDue || deadlineDue;
   if (preferredLength > 0 && !(wholeDue && preferredLength < candidate.length)) {
@@ -148,11 +156,9 @@ function dispatch(items: readonly QueuedItem[], reason: DispatchReason): BatchDe
   return { kind: 'dispatch', ids: items.map((item) => item.id), reason };
 }
 
-/** Ids whose deadline is at or before now, in queue order: the caller answers them with a timeout and drops them. */
-export function expiredItems(queue: readonly QueuedItem[], nowMs: number): number[] {
-  const ids: number[] = [];
-  for (const item of queue) if (item.deadlineMs <= nowMs) ids.push(item.id);
-  return ids;
+/** Ids whose deadline is at or before now, in queue order: the caller answers them with a timeout and drops them. O(k log k) for k due (a heap walk). */
+export function expiredItems(queue: BatchQueueView, nowMs: number): number[] {
+  return queue.dueBy(nowMs).map((item) => item.id);
 }
 
 /**

@@ -12,6 +12,11 @@
 // lone request finds a free replica and goes at once (plus maxQueueDelayMs).
 // Running a formed batch (dedupe, concat, dispatch, split, bisection on a
 // model error) is batch-runner.ts.
+//
+// Per request the queue work is O(log n) (the deadline heap) and the rest
+// O(1) or O(priority levels): BatchQueue (batch-queue.ts) indexes what the
+// policy, expiry, cancellation and load shedding ask for, so no path here
+// walks the queue.
 
 import { InfergateError } from '../../common/errors.ts';
 import type { InferAnswer } from '../../common/wire.ts';
@@ -19,6 +24,7 @@ import type { BatchingConfig } from '../../config/batching-schema.ts';
 import type { Dispatcher } from '../upstream/dispatcher.ts';
 import type { BatchAxes } from './batch-axes.ts';
 import { decideBatch, expectedWaitMs, expiredItems, type QueuedItem } from './batch-policy.ts';
+import { BatchQueue } from './batch-queue.ts';
 import { cancelled, queueFull, waitTooLong } from './batch-refusals.ts';
 import { DrainRate } from './drain-rate.ts';
 import { BatchStats, type BatchStatsSnapshot } from './batch-stats.ts';
@@ -54,7 +60,7 @@ export type BatcherOptions = {
 export class Batcher {
   readonly stats = new BatchStats();
   readonly #settings: BatcherOptions;
-  readonly #queue: Pending[] = [];
+  readonly #queue = new BatchQueue<Pending>();
   #nextId = 0;
   #timer: NodeJS.Timeout | null = null;
   #scheduled = false;
@@ -76,12 +82,12 @@ export class Batcher {
     this.#runner = { model, version, axes, dispatcher, maxResponseBytes, now, stats: this.stats, onRunMs: (ms) => (this.#expectedRunMs = 0.8 * this.#expectedRunMs + 0.2 * ms), onRun };
     // Only a batcher holding requests has anything to do with more capacity.
     this.#unsubscribe = options.capacity.onCapacityChange(() => {
-      if (this.#queue.length > 0) this.#schedule();
+      if (this.#queue.size > 0) this.#schedule();
     });
   }
 
   get queueDepth(): number {
-    return this.#queue.length;
+    return this.#queue.size;
   }
 
   get model(): string {
@@ -101,7 +107,7 @@ export class Batcher {
    */
   admit(priority: number, deadlineMs: number): void {
     const { config } = this.#settings;
-    if (this.#queue.length >= config.maxQueueSize && !this.#queue.some((item) => item.priority > priority)) {
+    if (this.#queue.size >= config.maxQueueSize && !this.#queue.holdsLowerThan(priority)) {
       this.stats.reject('queueFull');
       throw queueFull(this.#settings.model, config.maxQueueSize);
     }
@@ -117,7 +123,7 @@ export class Batcher {
   /** Queues a request; resolves with its own answer. Rejects with a catalogued error (admission as in `admit`). */
   submit(request: BatchRequest): Promise<InferAnswer> {
     const { config } = this.#settings;
-    if (this.#queue.length >= config.maxQueueSize && !this.#evictForPriority(request.priority)) {
+    if (this.#queue.size >= config.maxQueueSize && !this.#evictForPriority(request.priority)) {
       this.stats.reject('queueFull');
       return Promise.reject(queueFull(this.#settings.model, config.maxQueueSize));
     }
@@ -129,7 +135,7 @@ export class Batcher {
     const { signal } = request;
     if (signal?.aborted) return Promise.reject(cancelled(this.#settings.model));
     const now = this.#settings.now();
-    if (this.#queue.length === 0) this.#busyFromMs = now;
+    if (this.#queue.size === 0) this.#busyFromMs = now;
     if (request.record) request.record.queuedMs = now;
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
@@ -148,26 +154,25 @@ export class Batcher {
         };
       }
       this.#queue.push(item);
-      this.stats.queueDepth(this.#queue.length);
+      this.stats.queueDepth(this.#queue.size);
       this.#schedule();
     });
   }
 
   /** A queued request whose client went away leaves the queue; one already in a batch runs on. */
   #cancel(id: number): void {
-    const index = this.#queue.findIndex((item) => item.id === id);
-    if (index === -1) return;
-    const [item] = this.#queue.splice(index, 1);
+    const item = this.#queue.remove(id);
+    if (!item) return;
     this.stats.reject('cancelled');
-    this.stats.queueDepth(this.#queue.length);
-    item!.reject(cancelled(this.#settings.model));
+    this.stats.queueDepth(this.#queue.size);
+    item.reject(cancelled(this.#settings.model));
   }
 
   snapshot(): BatchStatsSnapshot & { queueDepth: number; expectedRunMs: number; drainRowsPerMs: number | null } {
     const drain = this.#drainRate.rowsPerMs();
     return {
       ...this.stats.snapshot(),
-      queueDepth: this.#queue.length,
+      queueDepth: this.#queue.size,
       expectedRunMs: Number(this.#expectedRunMs.toFixed(3)),
       drainRowsPerMs: drain === null ? null : Number(drain.toFixed(3)),
     };
@@ -181,7 +186,7 @@ export class Batcher {
 
   /** Fails the requests queued now and goes on batching (their version lost its replicas, and another version answers them). */
   failQueued(err: InfergateError): void {
-    for (const item of this.#queue.splice(0)) item.reject(err);
+    for (const item of this.#queue.clear()) item.reject(err);
   }
 
   /** Fails every queued request (shutdown after the grace period). Idempotent. */
@@ -189,18 +194,14 @@ export class Batcher {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#unsubscribe();
-    for (const item of this.#queue.splice(0)) item.reject(err);
+    for (const item of this.#queue.clear()) item.reject(err);
   }
 
   /** A full queue admits a request of strictly higher priority by shedding its lowest-priority, newest item. */
   #evictForPriority(priority: number): boolean {
-    let victim: Pending | undefined;
-    for (const item of this.#queue) {
-      if (item.priority <= priority) continue;
-      if (!victim || item.priority > victim.priority || (item.priority === victim.priority && item.enqueuedAtMs >= victim.enqueuedAtMs)) victim = item;
-    }
+    const victim = this.#queue.sheddingVictim(priority);
     if (!victim) return false;
-    this.#queue.splice(this.#queue.indexOf(victim), 1);
+    this.#queue.remove(victim.id);
     this.stats.reject('queueFull');
     victim.reject(queueFull(this.#settings.model, this.#settings.config.maxQueueSize));
     return true;
@@ -219,7 +220,7 @@ export class Batcher {
   #pump(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#retired && this.#queue.length === 0) {
+    if (this.#retired && this.#queue.size === 0) {
       this.#unsubscribe();
       return;
     }
@@ -234,28 +235,20 @@ export class Batcher {
         }
         return;
       }
-      const ids = new Set(decision.ids);
-      const batch: Pending[] = [];
-      for (let i = this.#queue.length - 1; i >= 0; i--) {
-        if (ids.has(this.#queue[i]!.id)) batch.push(this.#queue.splice(i, 1)[0]!);
-      }
-      batch.reverse();
+      // In queue order, as before: ids grow with arrival.
+      const batch = decision.ids.map((id) => this.#queue.remove(id)!).sort((a, b) => a.id - b.id);
       const rows = batch.reduce((n, p) => n + p.rows, 0);
       this.#drainRate.observe(rows, now - this.#busyFromMs);
       this.#busyFromMs = now;
       this.stats.batchFormed(decision.reason, rows, batch.map((p) => now - p.enqueuedAtMs));
-      this.stats.queueDepth(this.#queue.length);
+      this.stats.queueDepth(this.#queue.size);
       void this.#run(batch);
     }
   }
 
   #expire(now: number): void {
-    const expired = new Set(expiredItems(this.#queue, now));
-    if (expired.size === 0) return;
-    for (let i = this.#queue.length - 1; i >= 0; i--) {
-      const item = this.#queue[i]!;
-      if (!expired.has(item.id)) continue;
-      this.#queue.splice(i, 1);
+    for (const id of expiredItems(this.#queue, now)) {
+      const item = this.#queue.remove(id)!;
       this.stats.reject('deadline');
       item.reject(new InfergateError('GW_ERR_DEADLINE_EXCEEDED', `queued ${Math.round(now - item.enqueuedAtMs)} ms for a batch of model "${this.#settings.model}"`));
     }
@@ -263,9 +256,7 @@ export class Batcher {
 
   /** Rows queued that would be batched before a request of this priority (same or higher priority). */
   #rowsAhead(priority: number): number {
-    let rows = 0;
-    for (const item of this.#queue) if (item.priority <= priority) rows += item.rows;
-    return rows;
+    return this.#queue.rowsAtOrAbove(priority);
   }
 
   /** Batch slots of the model's routable replicas, busy or not. */

@@ -1,5 +1,7 @@
 import t, { type Test } from 'tap';
 import { decideBatch, expectedWaitMs, expiredItems, type BatchDecision, type BatchPolicyConfig, type QueuedItem } from '../../../gateway/batching/batch-policy.ts';
+import { BatchQueue } from '../../../gateway/batching/batch-queue.ts';
+import { referenceDecideBatch } from './reference-batch-policy.ts';
 
 const CONFIG: BatchPolicyConfig = { maxBatchSize: 8, maxQueueDelayMs: 5, preferredBatchSizes: [] };
 
@@ -28,8 +30,11 @@ const dispatch = (reason: Extract<BatchDecision, { kind: 'dispatch' }>['reason']
 
 function check(t: Test, cases: readonly Case[]): void {
   for (const c of cases) {
-    const decision = decideBatch(c.queue, c.nowMs, c.freeSlots ?? 1, { ...CONFIG, ...c.config }, c.expectedRunMs ?? 0);
+    const config = { ...CONFIG, ...c.config };
+    const decision = decideBatch(BatchQueue.of(c.queue), c.nowMs, c.freeSlots ?? 1, config, c.expectedRunMs ?? 0);
     t.same(decision, c.expected, c.name);
+    // The array version the indexed one replaced agrees on every row of the table.
+    t.same(referenceDecideBatch(c.queue, c.nowMs, c.freeSlots ?? 1, config, c.expectedRunMs ?? 0), c.expected, `${c.name} (reference)`);
   }
 }
 
@@ -133,10 +138,10 @@ t.test('higher priority leads the batch and groups never mix', async (t) => {
 });
 
 t.test('expiredItems lists every id whose deadline is at or before now', async (t) => {
-  const queue = [item(1, { deadlineMs: 10 }), item(2, { deadlineMs: 10.5 }), item(3, { deadlineMs: 3 }), item(4, { deadlineMs: Infinity })];
+  const queue = BatchQueue.of([item(1, { deadlineMs: 10 }), item(2, { deadlineMs: 10.5 }), item(3, { deadlineMs: 3 }), item(4, { deadlineMs: Infinity })]);
   const table: Array<[number, number[]]> = [[0, []], [3, [3]], [10, [1, 3]], [10.25, [1, 3]], [10.5, [1, 2, 3]], [1e12, [1, 2, 3]]];
   for (const [nowMs, ids] of table) t.same(expiredItems(queue, nowMs), ids, `at ${nowMs} ms`);
-  t.same(expiredItems([], 5), []);
+  t.same(expiredItems(new BatchQueue(), 5), []);
 });
 
 type Event = { atMs: number; batch?: number[]; reason?: string; expired?: number[] };
@@ -149,7 +154,7 @@ type Event = { atMs: number; batch?: number[]; reason?: string; expired?: number
  */
 function simulate(arrivals: readonly QueuedItem[], config: BatchPolicyConfig, slots: number, runMs: number): Event[] {
   const pending = [...arrivals].sort((a, b) => a.enqueuedAtMs - b.enqueuedAtMs);
-  let queue: QueuedItem[] = [];
+  const queue = new BatchQueue();
   let busyUntil: number[] = [];
   const events: Event[] = [];
   let nowMs = 0;
@@ -159,13 +164,13 @@ function simulate(arrivals: readonly QueuedItem[], config: BatchPolicyConfig, sl
     const expired = expiredItems(queue, nowMs);
     if (expired.length > 0) {
       events.push({ atMs: nowMs, expired });
-      queue = queue.filter((q) => !expired.includes(q.id));
+      for (const id of expired) queue.remove(id);
     }
     let decision = decideBatch(queue, nowMs, slots - busyUntil.length, config, runMs);
     while (decision.kind === 'dispatch') {
       const ids = decision.ids;
       events.push({ atMs: nowMs, batch: ids, reason: decision.reason });
-      queue = queue.filter((q) => !ids.includes(q.id));
+      for (const id of ids) queue.remove(id);
       busyUntil.push(nowMs + runMs);
       decision = decideBatch(queue, nowMs, slots - busyUntil.length, config, runMs);
     }
