@@ -198,36 +198,42 @@ export function frameByteLength(frame: FrameBytes): number {
 
 /** A frame's length prefix and JSON header (its tensors follow). */
 function frameHead<H extends { tensors: TensorHeader[] }>(header: Omit<H, 'tensors'>, tensors: readonly Tensor[]): Buffer {
-  const headerBytes = headerJson<H>(header, tensors);
-  const head = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + headerBytes.byteLength);
-  head.writeUInt32LE(headerBytes.byteLength, 0);
-  headerBytes.copy(head, LENGTH_PREFIX_BYTES);
+  const text = headerText(header, tensors);
+  const headerBytes = Buffer.byteLength(text, 'utf8');
+  const head = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + headerBytes);
+  head.writeUInt32LE(headerBytes, 0);
+  head.write(text, LENGTH_PREFIX_BYTES, 'utf8');
   return head;
 }
 
-function headerJson<H extends { tensors: TensorHeader[] }>(header: Omit<H, 'tensors'>, tensors: readonly Tensor[]): Buffer {
-  const tensorHeaders: TensorHeader[] = tensors.map((t) => ({
-    name: t.name,
-    datatype: t.datatype,
-    shape: t.shape,
-    byteLength: t.data.byteLength,
-  }));
-  return Buffer.from(JSON.stringify({ ...header, tensors: tensorHeaders }), 'utf8');
+/**
+ * The header as JSON: exactly JSON.stringify({ ...header, tensors: [{ name, datatype, shape, byteLength }] }),
+ * without building the tensor headers as objects first. Shapes are whole numbers, whose join is their JSON.
+ */
+function headerText(header: object, tensors: readonly Tensor[]): string {
+  const fields = JSON.stringify(header);
+  let text = fields.length > 2 ? `${fields.slice(0, -1)},"tensors":[` : '{"tensors":[';
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i]!;
+    text += `${i === 0 ? '' : ','}{"name":${JSON.stringify(t.name)},"datatype":${JSON.stringify(t.datatype)},"shape":[${t.shape.join(',')}],"byteLength":${t.data.byteLength}}`;
+  }
+  return `${text}]}`;
 }
 
-/** Encodes a header (without its tensors field) and tensors into one frame. */
+/** Encodes a header (without its tensors field) and tensors into one frame: one allocation, the header text written in place. */
 export function encodeFrame<H extends { tensors: TensorHeader[] }>(
   header: Omit<H, 'tensors'>,
   tensors: readonly Tensor[],
 ): Buffer {
-  const headerBytes = headerJson<H>(header, tensors);
-  let total = LENGTH_PREFIX_BYTES + headerBytes.byteLength;
+  const text = headerText(header, tensors);
+  const headerBytes = Buffer.byteLength(text, 'utf8');
+  let total = LENGTH_PREFIX_BYTES + headerBytes;
   for (const t of tensors) total += t.data.byteLength;
 
   const frame = Buffer.allocUnsafe(total);
-  frame.writeUInt32LE(headerBytes.byteLength, 0);
-  headerBytes.copy(frame, LENGTH_PREFIX_BYTES);
-  let offset = LENGTH_PREFIX_BYTES + headerBytes.byteLength;
+  frame.writeUInt32LE(headerBytes, 0);
+  frame.write(text, LENGTH_PREFIX_BYTES, 'utf8');
+  let offset = LENGTH_PREFIX_BYTES + headerBytes;
   for (const t of tensors) {
     frame.set(t.data, offset);
     offset += t.data.byteLength;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { decodeFrame, encodeFrame, type InferRequestHeader } from '../../common/wire.ts';
+import { decodeFrame, encodeFrame, type InferRequestHeader, type Tensor } from '../../common/wire.ts';
 import { InfergateError } from '../../common/errors.ts';
 
 t.test('a frame round-trips header and tensor bytes', async (t) => {
@@ -31,4 +31,25 @@ t.test('malformed frames are rejected with GW_ERR_BAD_FRAME', async (t) => {
     t.throws(() => decodeFrame(frame), { code: 'GW_ERR_BAD_FRAME' }, name);
   }
   t.ok(new InfergateError('GW_ERR_BAD_FRAME') instanceof Error);
+});
+
+t.test('the frame header is byte for byte the JSON of the header with its tensor headers', async (t) => {
+  const cases: Array<{ header: Record<string, unknown>; tensors: Tensor[] }> = [
+    { header: {}, tensors: [] },
+    { header: { model: 'm', version: '1' }, tensors: [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: new Uint8Array(24) }] },
+    {
+      header: { model: 'é"\\\u2028', version: '12', outputs: ['a', 'b'], timeoutMs: 30, maxOutputBytes: 1 << 20, requests: [{ id: 'r', traceparent: '00-x' }] },
+      tensors: [
+        { name: 'ünï"code', datatype: 'BYTES', shape: [-1], data: new Uint8Array(9) },
+        { name: 'empty', datatype: 'INT64', shape: [], data: new Uint8Array(8) },
+      ],
+    },
+  ];
+  for (const { header, tensors } of cases) {
+    const frame = encodeFrame(header as never, tensors);
+    const headerLength = frame.readUInt32LE(0);
+    const expected = JSON.stringify({ ...header, tensors: tensors.map((x) => ({ name: x.name, datatype: x.datatype, shape: x.shape, byteLength: x.data.byteLength })) });
+    t.equal(frame.subarray(4, 4 + headerLength).toString('utf8'), expected);
+    t.equal(headerLength, Buffer.byteLength(expected));
+  }
 });
