@@ -252,3 +252,34 @@ t.test('malformed batches throw instead of mixing bytes', async (t) => {
   t.throws(() => splitAlongAxes([truncated(merged)], [1, 2], axes), /has 23 bytes, not 24/, 'bytes shorter than the shape');
   t.throws(() => splitAlongAxes([x([3])], [1, 2], new Map()), /no batch axis/, 'an output without a batch axis');
 });
+
+t.test('concatenation copies each byte once; a leading-axis split copies nothing', async (t) => {
+  // Count every byte copied through Uint8Array set/slice while concat and split run.
+  let copied = 0;
+  const proto = Uint8Array.prototype;
+  const { set, slice } = proto;
+  proto.set = function (this: Uint8Array, source: ArrayLike<number>, offset?: number) {
+    copied += source.length;
+    return set.call(this, source, offset);
+  };
+  proto.slice = function (this: Uint8Array, start?: number, end?: number) {
+    const result = slice.call(this, start, end);
+    copied += result.byteLength;
+    return result;
+  };
+  t.teardown(() => Object.assign(proto, { set, slice }));
+  const rowsPerRequest = [2, 1, 3, 0, 2];
+  for (const datatype of ['FP32', 'INT8', 'BYTES'] as const) {
+    for (const axis of [0, 1]) {
+      const requests = rowsPerRequest.map((rows, i) => [tensor('x', datatype, withAxis([2, 3], axis, rows), 7 * i + axis)]);
+      const inputBytes = requests.reduce((n, [x]) => n + x!.data.byteLength, 0);
+      const axes = new Map([['x', axis]]);
+      copied = 0;
+      const [merged] = concatAlongAxes(requests, axes);
+      t.equal(copied, inputBytes, `${datatype} axis ${axis}: concatenation copies every input byte exactly once`);
+      copied = 0;
+      splitAlongAxes([merged!], rowsPerRequest, axes);
+      t.equal(copied, axis === 0 ? 0 : inputBytes, `${datatype} axis ${axis}: split ${axis === 0 ? 'gives views' : 'copies each byte once'}`);
+    }
+  }
+});
