@@ -54,7 +54,8 @@ const scenario: Scenario = {
   description:
     'The gateway with its default configuration (result cache on at its default `cache.memoryMaxBytes`, batching on) over N workers, ' +
     'sent unique bodies in an open loop at 70% of the capacity (p99 ≤ --slo-ms) that a search finds first in the same run ' +
-    '(`--rate` gives the rate instead and skips the search). Through the load the gateway process is sampled every 5 s: VmRSS from ' +
+    '(`--rate` gives the rate instead and skips the search); the soak then runs on the same gateway process, so its first samples carry what the ' +
+    'search’s overloaded probes left behind (a filled cache, a grown heap). Through the load the gateway process is sampled every 5 s: VmRSS from ' +
     '`/proc/<pid>/status`; V8 heap used (`infergate_nodejs_heap_size_used_bytes`) and event-loop lag (`infergate_nodejs_eventloop_lag_p99_seconds`, ' +
     '`…_max_seconds`, over the interval since the previous scrape) from its `GET /metrics`. ' +
     `Verdict: ${RULE}; a run with fewer than 4 samples in its second half is inconclusive.`,
