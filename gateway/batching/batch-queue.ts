@@ -17,6 +17,9 @@
 // (plus O(levels) and O(distinct row counts) when a level or a row bucket
 // appears or empties); head, earliest deadline and rows per priority
 // O(levels); expired items O(k log k) for the k that are due.
+//
+// An item's priority, groupKey, rows, enqueuedAtMs and deadlineMs are indexed:
+// they must not change while it is queued.
 
 export type QueuedItem = {
   /** Opaque to the policy. */
@@ -201,6 +204,9 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
   }
 
   dueBy(nowMs: number): T[] {
+    // Nothing due (the common case, every pass of the batcher): one comparison, no allocation.
+    const top = this.#heap[0];
+    if (top === undefined || top.item.deadlineMs > nowMs) return [];
     // Walk the heap from its root, pruning every subtree whose root is not due: O(k) for k due.
     const due: Entry<T>[] = [];
     const stack = this.#heap.length > 0 ? [0] : [];
