@@ -71,33 +71,34 @@ function checkInput(input: unknown, index: number, signature: ModelSignature, se
   const { name, datatype, shape, parameters, data } = input;
   if (typeof name !== 'string') throw invalidRequest(`inputs[${index}].name must be a string, not ${describe(name)}`);
   // The client's text, cut short: a 10 KB name must not be echoed whole in every message.
-  const quoted = clientText(name);
-  if (typeof datatype !== 'string') throw invalidRequest(`input ${quoted}: "datatype" must be a string, not ${describe(datatype)}`);
-  if (!Array.isArray(shape)) throw invalidRequest(`input ${quoted}: "shape" must be an array, not ${describe(shape)}`);
+  // Quoted only for a message: most requests never need it.
+  const quoted = (): string => clientText(name);
+  if (typeof datatype !== 'string') throw invalidRequest(`input ${quoted()}: "datatype" must be a string, not ${describe(datatype)}`);
+  if (!Array.isArray(shape)) throw invalidRequest(`input ${quoted()}: "shape" must be an array, not ${describe(shape)}`);
   for (let d = 0; d < shape.length; d++) {
     const dim: unknown = shape[d];
     if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) {
-      throw invalidRequest(`input ${quoted}: shape dim ${d} is ${describe(dim)}, not a non-negative integer`);
+      throw invalidRequest(`input ${quoted()}: shape dim ${d} is ${describe(dim)}, not a non-negative integer`);
     }
   }
-  checkParameters(parameters, `input ${quoted}: "parameters"`);
+  if (parameters !== undefined) checkParameters(parameters, `input ${quoted()}: "parameters"`);
   // Binary data is claimed in JSON order, before anything else can fail on this input.
   const binarySize = binaryDataSize(name, parameters as Plain | undefined);
   let bytes: Uint8Array | undefined;
   if (binarySize !== undefined) {
-    if (data !== undefined) throw invalidRequest(`input ${quoted} has both "data" and "binary_data_size"`);
-    if (!section) throw new InfergateError('GW_ERR_BINARY_DATA', `input ${quoted} has "binary_data_size" but the request has no Inference-Header-Content-Length (no binary section)`);
+    if (data !== undefined) throw invalidRequest(`input ${quoted()} has both "data" and "binary_data_size"`);
+    if (!section) throw new InfergateError('GW_ERR_BINARY_DATA', `input ${quoted()} has "binary_data_size" but the request has no Inference-Header-Content-Length (no binary section)`);
     bytes = section.take(name, binarySize);
-  } else if (data === undefined) throw invalidRequest(`input ${quoted} has no "data"`);
+  } else if (data === undefined) throw invalidRequest(`input ${quoted()} has no "data"`);
 
   const spec = signature.inputs.find((s) => s.name === name);
   if (!spec) {
-    throw new InfergateError('GW_ERR_UNKNOWN_INPUT', `input ${quoted} is not an input of model "${signature.name}" (it takes ${names(signature.inputs)})`);
+    throw new InfergateError('GW_ERR_UNKNOWN_INPUT', `input ${quoted()} is not an input of model "${signature.name}" (it takes ${names(signature.inputs)})`);
   }
   const known = datatypeByKServe(datatype);
-  if (!known) throw new InfergateError('GW_ERR_UNKNOWN_DATATYPE', `input ${quoted} has datatype ${describe(datatype)}`);
+  if (!known) throw new InfergateError('GW_ERR_UNKNOWN_DATATYPE', `input ${quoted()} has datatype ${describe(datatype)}`);
   if (known.kserve !== spec.datatype) {
-    throw new InfergateError('GW_ERR_DATATYPE_MISMATCH', `input ${quoted} is ${known.kserve} but the model takes ${spec.datatype}`);
+    throw new InfergateError('GW_ERR_DATATYPE_MISMATCH', `input ${quoted()} is ${known.kserve} but the model takes ${spec.datatype}`);
   }
   checkShape(name, shape as number[], spec);
   return { spec, shape: (shape as number[]).map((dim) => dim || 0), data, ...(bytes ? { bytes } : {}) };
@@ -127,14 +128,15 @@ function checkOutputs(outputs: unknown, signature: ModelSignature, allBinary: bo
     if (!isPlain(output)) throw invalidRequest(`outputs[${i}] must be an object, not ${describe(output)}`);
     const { name, parameters } = output;
     if (typeof name !== 'string') throw invalidRequest(`outputs[${i}].name must be a string, not ${describe(name)}`);
-    const quoted = clientText(name);
-    checkParameters(parameters, `output ${quoted}: "parameters"`);
+    const quoted = (): string => clientText(name);
+    if (parameters !== undefined) checkParameters(parameters, `output ${quoted()}: "parameters"`);
     if (!signature.outputs.some((s) => s.name === name)) {
-      throw new InfergateError('GW_ERR_UNKNOWN_OUTPUT', `output ${quoted} is not an output of model "${signature.name}" (it has ${names(signature.outputs)})`);
+      throw new InfergateError('GW_ERR_UNKNOWN_OUTPUT', `output ${quoted()} is not an output of model "${signature.name}" (it has ${names(signature.outputs)})`);
     }
-    if (seen.has(name)) throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `output ${quoted} appears more than once in "outputs"`);
+    if (seen.has(name)) throw new InfergateError('GW_ERR_DUPLICATE_TENSOR', `output ${quoted()} appears more than once in "outputs"`);
     seen.add(name);
-    if (booleanParameter(parameters as Plain | undefined, 'binary_data', `output ${quoted}: "parameters"`) ?? allBinary) binary.push(name);
+    const asBinary = parameters === undefined ? undefined : booleanParameter(parameters as Plain, 'binary_data', `output ${quoted()}: "parameters"`);
+    if (asBinary ?? allBinary) binary.push(name);
   }
   // The protocol makes "outputs" optional; an empty list is read as "not given" (all outputs), as Triton does.
   if (seen.size === 0) return checkOutputs(undefined, signature, allBinary);

@@ -154,7 +154,7 @@ export class JsonCursor {
     while (c !== undefined && c !== 0x22 && c !== 0x5c && c >= 0x20 && c < 0x7f) c = b[++p];
     if (c !== 0x22) return undefined;
     this.pos = p + 1;
-    return this.#text.toString('latin1', start, p);
+    return internedText(b, start, p) ?? this.#text.toString('latin1', start, p);
   }
 
   /** Reads `true`, `false` or `null` at pos; FAIL for anything else. */
@@ -236,4 +236,26 @@ export class JsonCursor {
       if (c !== 0x2c) return false;
     }
   }
+}
+
+/**
+ * The protocol's keys and datatype names, which nearly every request repeats: found by their bytes and handed out
+ * as the same strings, rather than a new string from the body each time.
+ */
+const INTERNED: ReadonlyArray<{ text: string; bytes: Uint8Array }> = [
+  ...['id', 'inputs', 'outputs', 'name', 'datatype', 'shape', 'data', 'parameters', 'binary_data', 'binary_data_output'],
+  ...['FP32', 'FP16', 'FP64', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'BOOL', 'BYTES'],
+].map((text) => ({ text, bytes: Buffer.from(text, 'latin1') }));
+const LONGEST_INTERNED = Math.max(...INTERNED.map((i) => i.bytes.byteLength));
+
+function internedText(b: Uint8Array, start: number, end: number): string | undefined {
+  const length = end - start;
+  if (length > LONGEST_INTERNED) return undefined;
+  for (const { text, bytes } of INTERNED) {
+    if (bytes.byteLength !== length || bytes[0] !== b[start]) continue;
+    let i = 1;
+    while (i < length && bytes[i] === b[start + i]) i++;
+    if (i === length) return text;
+  }
+  return undefined;
 }

@@ -23,9 +23,12 @@
 import type { KServeDatatype } from '../datatypes.ts';
 import { DataNesting } from './data-nesting.ts';
 import type { JsonCursor } from './direct-cursor.ts';
+import { readFloat32Run, type RunCursor } from './direct-float32.ts';
 
 /** The tensor being filled: stores element j from a number leaf or a boolean leaf; false when not certain. */
 export type TensorTarget = {
+  /** Set for FP32: runs of numbers are read into it by readFloat32Run, with no call per element. */
+  float32?: Float32Array;
   number(value: number, exact: boolean, j: number): boolean;
   bool(value: boolean, j: number): boolean;
   bytes(): Uint8Array;
@@ -70,7 +73,8 @@ function floatTarget(out: FloatArray, round: ((x: number) => number) | undefined
     const stored = out[j]!;
     return stored - stored === 0; // an overflow to ±Infinity is the slow path's error
   };
-  return { number, bool: never, bytes: () => new Uint8Array(out.buffer, 0, out.byteLength) };
+  const bytes = (): Uint8Array => new Uint8Array(out.buffer, 0, out.byteLength);
+  return out instanceof Float32Array ? { float32: out, number, bool: never, bytes } : { number, bool: never, bytes };
 }
 
 type IntegerArray = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
@@ -122,6 +126,8 @@ export function readTensorData(cursor: JsonCursor, name: string, shape: readonly
   let run = 0; // leaves since the last bracket, reported to the nesting rule as one run
   let expectValue = true;
   let opened = true; // right after '[': ']' may close an empty array
+  const float32 = target.float32;
+  const at: RunCursor = { p: 0, j: 0 };
   for (;;) {
     let c = b[p];
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++p];
@@ -133,6 +139,17 @@ export function readTensorData(cursor: JsonCursor, name: string, shape: readonly
         depth++;
         p++;
         opened = true;
+        continue;
+      }
+      if (float32 && (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39))) {
+        at.p = p;
+        at.j = j;
+        if (!readFloat32Run(b, at, float32)) return false;
+        run += at.j - j;
+        j = at.j;
+        p = at.p;
+        expectValue = false;
+        opened = false;
         continue;
       }
       if (j >= count) return false;

@@ -31,7 +31,7 @@ function outcome(decode: () => ReturnType<typeof decodeInferRequest>): Outcome {
 }
 
 function sameAsParsed(body: Uint8Array, signature: ModelSignature, options: DecodeOptions = {}): boolean {
-  const direct = outcome(() => decodeInferRequest(body, signature, options));
+  const direct = outcome(() => decodeInferRequest(body, signature, { ...options, directMinBytes: 0 }));
   const parsed = outcome(() => decodeInferRequestParsed(body, signature, options));
   if (isDeepStrictEqual(direct, parsed)) return true;
   throw new Error(`direct ${JSON.stringify(direct).slice(0, 300)}\nparsed ${JSON.stringify(parsed).slice(0, 300)}\nbody ${Buffer.from(body).toString().slice(0, 400)}`);
