@@ -1,9 +1,9 @@
 // The batching scenario's in-process reference: what ONE onnxruntime-node
 // session does on its own — the model file a gateway's worker loads, with the
-// session options the gateway gives its workers (config defaults: one
-// intra-op and one inter-op thread) — at batch 1 and at batch 32, with no
-// HTTP, no JSON, no queue. A gateway's req/s next to it says what the serving
-// path costs; batch 32 says what a full batch can reach on one thread.
+// session options the scenario gives it (the workers' options, with as many
+// intra-op threads as the workers have together) — at batch 1 and at batch
+// 32, with no HTTP, no JSON, no queue. A gateway's req/s next to it says what
+// the serving path costs; batch 32 says what a full batch can reach.
 //
 // The session runs in a child process (this file run as a script), so it
 // never shares the harness's event loop or its load generator's time slices:

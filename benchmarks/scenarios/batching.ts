@@ -16,6 +16,7 @@ import { comparesWithBaseline } from '../lib/baseline.ts';
 import { compareWithBaseline, comparisonHighlight, comparisonSection } from '../lib/baseline-report.ts';
 import { latencyVsThroughput, throughputBars } from '../lib/charts.ts';
 import type { Harness } from '../lib/harness.ts';
+import type { WorkerSessionOptions } from '../../common/worker-options.ts';
 import { latestModelFile, measureInProcess, workerSessionOptions, type InProcessReference } from '../lib/in-process-reference.ts';
 import { measureInterleaved, type RoundsHarness } from '../lib/interleaved.ts';
 import type { ChartSpec, LoadSpec, RunRecord } from '../lib/results.ts';
@@ -147,6 +148,16 @@ function withReference(h: Harness, model: string, gatewayConfig: Record<string, 
   };
 }
 
+/**
+ * The workers' session options as the gateway reads its config (the harness's overlay over the defaults), with as
+ * many intra-op threads as the whole fleet has: one session then gets the inference threads the gateway's workers
+ * share between them.
+ */
+function fleetSessionOptions(gatewayConfig: Record<string, unknown>, replicas: number): WorkerSessionOptions {
+  const options = workerSessionOptions(gatewayConfig);
+  return { ...options, intraOpThreads: replicas * (options.intraOpThreads ?? 1) };
+}
+
 async function referenceSample(h: Harness, model: string, gatewayConfig: Record<string, unknown>): Promise<InProcessReference | undefined> {
   const o = h.options;
   try {
@@ -156,8 +167,7 @@ async function referenceSample(h: Harness, model: string, gatewayConfig: Record<
         batchSizes: [...REFERENCE_BATCHES],
         durationS: Math.min(REFERENCE_MAX_S, o.durationS),
         warmupRuns: 20,
-        // The workers' session options as the gateway reads its config: the harness's overlay over the defaults.
-        session: workerSessionOptions(gatewayConfig),
+        session: fleetSessionOptions(gatewayConfig, o.replicas),
         seed: o.seed,
       },
       h.signal,
@@ -205,7 +215,7 @@ function referenceSection(runs: readonly RunRecord[]): string | null {
   });
   return [
     '**In-process reference**: one onnxruntime-node session in a child process, on the model file the workers load ' +
-      `(${files.map((f) => `\`${f}\``).join(', ')}), with the workers' session options (intra-op threads ${threads(first.intraOpThreads)}, ` +
+      `(${files.map((f) => `\`${f}\``).join(', ')}), with the workers' session options but as many intra-op threads as the workers have together (${threads(first.intraOpThreads)}; ` +
       `inter-op threads ${threads(first.interOpThreads)}), random FP32 inputs (seed ${first.seed}), \`session.run\` back to back for ` +
       `${first.durationS} s per batch size; sampled before each gateway variant's first run (of each round), its processes idle. ` +
       'Gateway rows/s are its req/s at --rows 1.',
