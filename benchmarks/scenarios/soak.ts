@@ -54,8 +54,8 @@ const scenario: Scenario = {
   description:
     'The gateway with its default configuration (result cache on at its default `cache.memoryMaxBytes`, batching on) over N workers, ' +
     'sent unique bodies in an open loop at 70% of the capacity (p99 ≤ --slo-ms) that a search finds first in the same run ' +
-    '(`--rate` gives the rate instead and skips the search); the soak then runs on the same gateway process, so its first samples carry what the ' +
-    'search’s overloaded probes left behind (a filled cache, a grown heap). Through the load the gateway process is sampled every 5 s: VmRSS from ' +
+    '(`--rate` gives the rate instead and skips the search); the soak then runs on a fresh gateway process, so that it starts from none of what the ' +
+    'search’s overloaded probes leave behind (full queues, a grown heap). Through the load the gateway process is sampled every 5 s: VmRSS from ' +
     '`/proc/<pid>/status`; V8 heap used (`infergate_nodejs_heap_size_used_bytes`) and event-loop lag (`infergate_nodejs_eventloop_lag_p99_seconds`, ' +
     '`…_max_seconds`, over the interval since the previous scrape) from its `GET /metrics`. ' +
     `Verdict: ${RULE}; a run with fewer than 4 samples in its second half is inconclusive.`,
@@ -63,21 +63,26 @@ const scenario: Scenario = {
 
   async run(h) {
     const intervalS = sampleIntervalS(process.env);
+    const o = h.options;
+    let capacityPerS: number | null = null;
+    let ratePerS = o.ratePerS;
+    if (ratePerS === undefined) {
+      // Searched on a gateway of its own: the search's overloaded probes fill queues and heap, which a soak of a
+      // steady load must not start from.
+      await h.withSystem('gateway', { gatewayConfig: GATEWAY_CONFIG }, async (target) => {
+        const capacity = await h.searchCapacity(target);
+        if (!capacity.failure) capacityPerS = capacity.capacityPerS;
+      });
+      if (capacityPerS === null || h.aborted) return;
+      ratePerS = capacityPerS * CAPACITY_SHARE;
+    }
+    const rate = ratePerS;
     await h.withSystem('gateway', { gatewayConfig: GATEWAY_CONFIG }, async (target) => {
       const gateway = target.system.roots.find((root) => root.role === 'gateway');
       if (!gateway) return h.fail('soak: no gateway process to sample');
-      const o = h.options;
-      let capacityPerS: number | null = null;
-      let ratePerS = o.ratePerS;
-      if (ratePerS === undefined) {
-        const capacity = await h.searchCapacity(target);
-        if (capacity.failure || h.aborted) return;
-        capacityPerS = capacity.capacityPerS;
-        ratePerS = capacityPerS * CAPACITY_SHARE;
-      }
       // The bound as the gateway read its config: the harness's overlay over the schema's defaults.
       const cacheMaxBytes = configSchema.parse(h.gatewayConfig ?? GATEWAY_CONFIG).cache.memoryMaxBytes;
-      const load: OpenLoad = { mode: 'open', ratePerS, arrivals: o.arrivals, connections: o.openConnections, durationS: o.durationS };
+      const load: OpenLoad = { mode: 'open', ratePerS: rate, arrivals: o.arrivals, connections: o.openConnections, durationS: o.durationS };
       const samples: SoakSample[] = [];
       const record: SoakRun = await h.measure(target, load, { alongside: (startMs) => sampleThrough(h, target, gateway.pid, startMs, intervalS, samples) });
       if (samples.length === 0) return h.fail('soak: no sample of the gateway process');
