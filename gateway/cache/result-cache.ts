@@ -25,6 +25,7 @@
 // tier may hand out views into memory it reuses (tier.ts), so what is
 // decoded is decoded from a copy.
 
+import { SlotMap } from '../../common/slot-map.ts';
 import { cacheKey, type CacheKeyParts } from './cache-key.ts';
 import { HotMemo, type HotMemoLimits, type HotMemoStats } from './hot-memo.ts';
 import type { CacheTier, TierEntry } from './tier.ts';
@@ -73,9 +74,10 @@ export class ResultCache<V = Uint8Array> {
    * Bounded by the requests in flight, nothing to evict: each flight is
    * started by a request the HTTP front accepted (server.maxInFlightRequests
    * at once) and leaves the map when its lookup or computation settles
-   * (bounded by that request's deadline).
+   * (bounded by that request's deadline). A SlotMap, not a Map: a Map's stale tables would keep every flight (and
+   * the request behind it) alive into the old generation (common/slot-map.ts).
    */
-  readonly #inFlight = new Map<string, Promise<Answer<V>>>();
+  readonly #inFlight = new SlotMap<string, Promise<Answer<V>>>();
   readonly #stats: ResultCacheStats;
   readonly #memo: HotMemo<V> | undefined;
 

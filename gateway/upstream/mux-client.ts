@@ -20,6 +20,7 @@ import { connect as connectTls } from 'node:tls';
 import { InfergateError } from '../../common/errors.ts';
 import { decodeMuxError, MUX_KIND, MuxDecoder, type MuxMessage } from '../../common/mux.ts';
 import { MuxWriter } from '../../common/mux-writer.ts';
+import { SlotMap } from '../../common/slot-map.ts';
 import type { FrameBytes } from '../../common/wire.ts';
 import { classifyAnswer, classifyThrown, UpstreamFailure } from './failure.ts';
 
@@ -42,7 +43,8 @@ type Pending = { resolve: (frame: Uint8Array) => void; reject: (err: UpstreamFai
  * fires, fails what is due and re-arms for the next. Requests mostly share one attempt timeout, so their
  * deadlines arrive in order and the timer is rarely re-armed; a request answered in time costs no timer work.
  */
-type Connection = { socket: Socket; writer: MuxWriter; pending: Map<number, Pending>; sweep: NodeJS.Timeout | null; sweepAtMs: number };
+/** `pending` is a SlotMap, not a Map: a Map's stale tables would keep every answered request alive into the old generation (common/slot-map.ts). */
+type Connection = { socket: Socket; writer: MuxWriter; pending: SlotMap<number, Pending>; sweep: NodeJS.Timeout | null; sweepAtMs: number };
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024 * 1024;
 const MAX_ID = 0xffff_ffff;
@@ -99,7 +101,7 @@ export class MuxClient {
     // Timers fire on a millisecond clock: within a millisecond of its deadline a request is due.
     const dueMs = performance.now() + 1;
     let nextMs = Infinity;
-    for (const [id, pending] of connection.pending) {
+    for (const [id, pending] of connection.pending.entries()) {
       if (pending.deadlineMs > dueMs) {
         nextMs = Math.min(nextMs, pending.deadlineMs);
         continue;
@@ -141,7 +143,7 @@ export class MuxClient {
           ? connectTls({ host: target.host, port: target.port, ...(target.tls.ca ? { ca: target.tls.ca } : {}), minVersion: 'TLSv1.2' })
           : connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
-    const connection: Connection = { socket, writer: new MuxWriter(socket), pending: new Map(), sweep: null, sweepAtMs: 0 };
+    const connection: Connection = { socket, writer: new MuxWriter(socket), pending: new SlotMap(), sweep: null, sweepAtMs: 0 };
     // Written before any request, in the same first write.
     if (this.#token !== undefined) connection.writer.write(0, MUX_KIND.hello, Buffer.from(this.#token, 'utf8'));
     const decoder = new MuxDecoder({ maxBodyBytes: this.#maxBodyBytes });
@@ -181,7 +183,7 @@ export class MuxClient {
     connection.socket.destroy();
     if (connection.sweep) clearTimeout(connection.sweep);
     connection.sweep = null;
-    const pending = [...connection.pending.values()];
+    const pending = connection.pending.values();
     connection.pending.clear();
     for (const p of pending) p.reject(classifyThrown(err, this.id));
   }
