@@ -19,7 +19,7 @@ export type StageShare = { stage: string; busyMs: number; share: number };
 
 /** First match wins; project stages are tried on the whole stack before Node's own. */
 const PROJECT_STAGES: ReadonlyArray<[RegExp, string]> = [
-  [/common\/mux\.ts|upstream\/mux-client\.ts|upstream\/worker-client\.ts/, 'gateway→worker channel (framing, socket writes)'],
+  [/common\/mux(-writer)?\.ts|upstream\/mux-client\.ts|upstream\/worker-client\.ts/, 'gateway→worker channel (framing, socket writes)'],
   // json-tensor.ts serves both directions: its frames are passed over, so its caller decides.
   [/kserve\/decode-request\.ts|kserve\/binary-data\.ts/, 'JSON request decode and validation'],
   [/kserve\/encode-response\.ts/, 'JSON response encode'],
