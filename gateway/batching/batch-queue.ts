@@ -5,7 +5,7 @@
 //     level p ── all: FIFO of every item of priority p        → head, shedding victim
 //             └─ groups: groupKey ─▶ slot rows ─▶ FIFO bucket → greedy first fit
 //   deadline heap (binary min-heap, each entry knows its slot) → earliest deadline, expiry
-//   byId (Map, insertion order = queue order)                   → O(1) removal by id
+//   byId (SlotMap, see common/slot-map.ts)                      → O(1) removal by id
 //
 // Each FIFO is an intrusive doubly linked list ordered by (enqueuedAtMs,
 // insertion order). Arrivals come in enqueue-time order (the batcher stamps
@@ -20,6 +20,8 @@
 //
 // An item's priority, groupKey, rows, enqueuedAtMs and deadlineMs are indexed:
 // they must not change while it is queued.
+
+import { SlotMap } from '../../common/slot-map.ts';
 
 export type QueuedItem = {
   /** Opaque to the policy. */
@@ -95,7 +97,7 @@ function later(a: { item: QueuedItem; seq: number }, b: { item: QueuedItem; seq:
 }
 
 export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueueView<T> {
-  readonly #byId = new Map<number, Entry<T>>();
+  readonly #byId = new SlotMap<number, Entry<T>>();
   /** Non-empty levels, ascending priority (descending importance). */
   readonly #levels: Level<T>[] = [];
   readonly #heap: Entry<T>[] = [];
@@ -174,12 +176,17 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
       if (!level.first) this.#levels.splice(this.#levels.indexOf(level), 1);
     }
     this.#heapRemove(entry.heapIndex);
+    // A removed entry must not keep its neighbours alive: they may be requests answered long ago.
+    entry.prevInLevel = entry.nextInLevel = entry.prevInBucket = entry.nextInBucket = null;
     return item;
   }
 
-  /** Empties the queue; the items in queue order (Map iteration follows insertion). */
+  /** Empties the queue; the items in insertion order. */
   clear(): T[] {
-    const items = Array.from(this.#byId.values(), (entry) => entry.item);
+    const items = this.#byId
+      .values()
+      .sort((a, b) => a.seq - b.seq)
+      .map((entry) => entry.item);
     this.#byId.clear();
     this.#levels.length = 0;
     this.#heap.length = 0;
