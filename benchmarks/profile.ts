@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags.ts';
 import { createBodySource } from './lib/bodies.ts';
 import { runClosedLoop } from './lib/closed-loop.ts';
 import { freePort } from './lib/processes.ts';
@@ -55,7 +56,7 @@ writeFileSync(
   `server: { port: ${port} }\nmodels: { repository: ${JSON.stringify(resolve(values.models!))}, include: [${model}], defaultReplicas: 2 }\n` +
     `cache: { enabled: ${values.hits} }\nbatching: { enabled: ${values.batching === 'on'} }\n`,
 );
-const gateway = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, join(ROOT, 'bin', 'infergate.ts'), 'gateway', '--config', configFile], {
+const gateway = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${out}`, join(ROOT, 'bin', 'infergate.ts'), 'gateway', '--config', configFile], {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, INFERGATE_GRPC_PORT: '0' },
 });

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 // The infergate command line: one binary, one subcommand per process kind.
 
 const USAGE = `usage: infergate <command> [options]

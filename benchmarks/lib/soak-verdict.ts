@@ -24,6 +24,9 @@ export type SoakSample = {
   rssBytes: number;
   /** V8 heap used, from the gateway's /metrics (prom-client's nodejs_heap_size_used_bytes); null when the scrape failed. */
   heapUsedBytes: number | null;
+  /** V8 heap committed (nodejs_heap_size_total_bytes) and memory outside it that V8 knows of (nodejs_external_memory_bytes: buffers, array buffers); null when the scrape failed, absent in runs from before they were sampled. */
+  heapTotalBytes?: number | null;
+  externalBytes?: number | null;
   /** Event-loop delay since the previous scrape (prom-client resets its histogram at each), p99 and max; null when the scrape failed. */
   lagP99Ms: number | null;
   lagMaxMs: number | null;

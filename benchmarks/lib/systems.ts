@@ -18,6 +18,7 @@ import { stringify } from 'yaml';
 import { latestVersion } from '../../common/model-repository.ts';
 import type { ModelSignature, WorkerModelsBody } from '../../common/wire.ts';
 import { workerArgv } from '../../common/worker-options.ts';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/node-flags.ts';
 import type { BodyFormat } from './bodies.ts';
 import type { ProcessRoot } from './cpu.ts';
 import { findNginx, nginxConfig } from './nginx.ts';
@@ -107,7 +108,7 @@ export const SYSTEMS: Record<SystemName, SystemDefinition> = {
     start: async (ctx) => {
       const configFile = join(ctx.tmpDir, `gateway-${Date.now()}.yaml`);
       writeFileSync(configFile, stringify(ctx.gatewayConfig));
-      const args = [join(ctx.root, 'bin', 'infergate.ts'), 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--replicas', String(ctx.replicas), '--models', ctx.modelsDir];
+      const args = [...GATEWAY_NODE_FLAGS, join(ctx.root, 'bin', 'infergate.ts'), 'gateway', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--replicas', String(ctx.replicas), '--models', ctx.modelsDir];
       // Only when asked: a --baseline checkout from before server.processes would refuse the flag.
       const processes = ctx.gatewayProcesses ?? 1;
       if (processes > 1) args.push('--processes', String(processes));

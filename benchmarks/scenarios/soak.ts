@@ -130,7 +130,7 @@ async function sampleThrough(h: Harness, target: Target, pid: number, startMs: n
 
 /** Heap used and event-loop lag from the gateway's own metrics (its process, not the workers', whose names carry `worker_`). */
 async function gatewayMetrics(target: Target): Promise<Omit<SoakSample, 'atS' | 'rssBytes'>> {
-  const none = { heapUsedBytes: null, lagP99Ms: null, lagMaxMs: null };
+  const none = { heapUsedBytes: null, heapTotalBytes: null, externalBytes: null, lagP99Ms: null, lagMaxMs: null };
   try {
     const res = await fetch(`${target.system.origin}/metrics`, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) });
     if (!res.ok) return none;
@@ -139,6 +139,8 @@ async function gatewayMetrics(target: Target): Promise<Omit<SoakSample, 'atS' | 
     const ms = (seconds: number | null): number | null => (seconds === null ? null : Number((seconds * 1000).toFixed(3)));
     return {
       heapUsedBytes: value('infergate_nodejs_heap_size_used_bytes'),
+      heapTotalBytes: value('infergate_nodejs_heap_size_total_bytes'),
+      externalBytes: value('infergate_nodejs_external_memory_bytes'),
       lagP99Ms: ms(value('infergate_nodejs_eventloop_lag_p99_seconds')),
       lagMaxMs: ms(value('infergate_nodejs_eventloop_lag_max_seconds')),
     };
@@ -193,12 +195,13 @@ function samplesTable(soak: SoakData): string {
   const every = Math.max(1, Math.ceil(all.length / 12));
   const shown = all.filter((_, i) => i % every === 0 || i === all.length - 1);
   const cell = (n: number | null, f: (x: number) => string): string => (n === null ? '—' : f(n));
-  const rows = shown.map((s) => `| ${s.atS.toFixed(0)} | ${(s.rssBytes / MIB).toFixed(1)} | ${cell(s.heapUsedBytes, (x) => (x / MIB).toFixed(1))} | ${cell(s.lagP99Ms, (x) => x.toFixed(1))} | ${cell(s.lagMaxMs, (x) => x.toFixed(1))} |`);
+  const inMiB = (x: number): string => (x / MIB).toFixed(1);
+  const rows = shown.map((s) => `| ${s.atS.toFixed(0)} | ${inMiB(s.rssBytes)} | ${cell(s.heapUsedBytes, inMiB)} | ${cell(s.heapTotalBytes ?? null, inMiB)} | ${cell(s.externalBytes ?? null, inMiB)} | ${cell(s.lagP99Ms, (x) => x.toFixed(1))} | ${cell(s.lagMaxMs, (x) => x.toFixed(1))} |`);
   return [
     `**Samples of the gateway process**${shown.length < all.length ? ` (${shown.length} of ${all.length})` : ''}`,
     '',
-    '| s | RSS MiB | V8 heap used MiB | lag p99 ms | lag max ms |',
-    '|--:|--:|--:|--:|--:|',
+    '| s | RSS MiB | V8 heap used MiB | V8 heap committed MiB | external MiB | lag p99 ms | lag max ms |',
+    '|--:|--:|--:|--:|--:|--:|--:|',
     ...rows,
   ].join('\n');
 }
