@@ -149,9 +149,22 @@ export function booleanParameter(parameters: Record<string, unknown> | undefined
   throw new InfergateError('GW_ERR_INVALID_REQUEST', `${where}: "${key}" must be true or false, not ${describe(value)}`);
 }
 
-/** The JSON header and the binary outputs' bytes as one body, with the header's length for Inference-Header-Content-Length. */
-export function joinBinaryBody(json: Buffer, tensors: readonly Uint8Array[]): { body: Buffer; headerLength: number } {
-  return { body: Buffer.concat([json, ...tensors]), headerLength: json.byteLength };
+/**
+ * The JSON header and the binary outputs' bytes as one body, with the header's length for
+ * Inference-Header-Content-Length: one allocation, the header text encoded straight into it and each tensor copied once.
+ */
+export function joinBinaryBody(json: { text: string; ascii: boolean }, tensors: readonly Uint8Array[]): { body: Buffer; headerLength: number } {
+  const encoding = json.ascii ? 'latin1' : 'utf8';
+  const headerLength = json.ascii ? json.text.length : Buffer.byteLength(json.text);
+  let bytes = headerLength;
+  for (const tensor of tensors) bytes += tensor.byteLength;
+  const body = Buffer.allocUnsafe(bytes);
+  let offset = body.write(json.text, 0, encoding);
+  for (const tensor of tensors) {
+    body.set(tensor, offset);
+    offset += tensor.byteLength;
+  }
+  return { body, headerLength };
 }
 
 function binaryData(detail: string): InfergateError {

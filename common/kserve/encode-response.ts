@@ -37,7 +37,7 @@ export const RENDER_CHUNK_BYTES = 64 * 1024;
  * the JSON in output order; `headerLength` goes in Inference-Header-Content-Length.
  */
 export function encodeBinaryInferResponse(response: InferResponse, binary: ReadonlySet<string>): { body: Buffer; headerLength: number } {
-  return joinBinaryBody(encodeInferResponse(response, binary), binaryTensors(response, binary));
+  return joinBinaryBody(encodeInferResponseText(response, binary), binaryTensors(response, binary));
 }
 
 export function encodeInferResponse(response: InferResponse, binary?: ReadonlySet<string>): Buffer {

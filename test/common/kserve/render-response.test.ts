@@ -74,6 +74,20 @@ t.test('sliced rendering joins to exactly the one-call encoding, for every datat
   t.equal(sliced.tensors[0], outputs[0]!.data, 'binary tensors are handed out as they are, not copied');
 });
 
+t.test('a binary answer is its JSON header then each binary tensor, ASCII header or not', async (t) => {
+  const f32 = tensor('f32', 'FP32', [2, 2], bytesOf(Float32Array.of(1.5, -2, 3.25, 0)));
+  const u8 = tensor('u8', 'UINT8', [3], Uint8Array.of(0, 200, 255));
+  const label = tensor('label', 'BYTES', [1], bytesTensor([Buffer.from('chèvre')]));
+  for (const outputs of [[f32, u8], [f32, label, u8]]) {
+    const response: InferResponse = { modelName: 'm', modelVersion: '1', outputs };
+    const binary = new Set(['f32', 'u8']);
+    const { body, headerLength } = encodeBinaryInferResponse(response, binary);
+    const json = encodeInferResponse(response, binary);
+    t.equal(headerLength, json.byteLength, `${outputs.length} outputs: the header's length in bytes`);
+    t.ok(body.equals(Buffer.concat([json, f32.data, u8.data])), `${outputs.length} outputs: header, then the tensors in output order`);
+  }
+});
+
 t.test('a long string cut into pieces at every offset near a piece boundary decodes as the whole would', async (t) => {
   const tails = [
     [0xf0, 0x9f, 0x99, 0x82], // 🙂
