@@ -17,7 +17,12 @@
 // Two entry points give the same result, or an error with the same code, for
 // every body:
 //
-//   decodeInferRequest          JSON.parse of the whole body; for small bodies
+//   decodeInferRequest          for small bodies. From DIRECT_DECODE_MIN_BYTES it
+//                               first tries direct-json.ts: the common shape
+//                               (numeric `data`, flat or nested, known keys)
+//                               read from the bytes straight into the tensors,
+//                               no JS values; anything else, and every error,
+//                               goes on to JSON.parse of the whole body
 //   decodeInferRequestSliced    never parses the body whole nor builds `data` as
 //                               JS values; runs in time slices (TimeSlicer) with
 //                               memory beyond the body and the tensors O(64 KiB):

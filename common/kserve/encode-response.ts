@@ -48,7 +48,7 @@ export function encodeInferResponse(response: InferResponse, binary?: ReadonlySe
 /**
  * encodeInferResponse's answer as text, and whether it is all ASCII. An HTTP front hands such text to Node with its
  * headers: Node joins a string body to the header block and writes both in one plain write, where a Buffer body
- * costs a second chunk and a writev (about 3 µs per answer: docs/performance.md, "Answers as one write").
+ * costs a second chunk and a writev (about 4 µs of CPU per answer: docs/performance.md, "Answers as one write").
  */
 export function encodeInferResponseText(response: InferResponse, binary?: ReadonlySet<string>): { text: string; ascii: boolean } {
   let text = '';
