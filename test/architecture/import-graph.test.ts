@@ -17,6 +17,7 @@ const FLOORS: Record<string, number> = {
   config: 0,
   common: 1,
   'common/kserve': 2,
+  'common/onnx': 2,
   worker: 3,
   'gateway/balancer': 3,
   'gateway/ratelimit': 3,
