@@ -11,6 +11,8 @@ commands:
           run one standalone worker
   models  [--out dir] [--if-missing]
           write the demo model repository
+  check-model PATH [--sample request.json] [--expected outputs.json] [--tolerance 1e-4] [--json]
+          check an ONNX file as a worker would load it: report, load, run a sample, compare outputs
   key     <name> [--models m1,m2*] [--operations infer,metadata,admin] [--requests-per-second n]
           make an API key: prints it once, with its entry for the keys file
   bench   <scenario> [options]
@@ -32,6 +34,11 @@ switch (command) {
   case 'models': {
     const { runWriteDemoModels } = await import('../scripts/write-demo-models.ts');
     await runWriteDemoModels(rest);
+    break;
+  }
+  case 'check-model': {
+    const { runCheckModel } = await import('../worker/check-model-cli.ts');
+    process.exitCode = await runCheckModel(rest, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
     break;
   }
   case 'key': {

@@ -7,14 +7,14 @@
 import { parseArgs } from 'node:util';
 import { renderCheckReport } from '../common/onnx/check-report.ts';
 import { DEFAULT_TOLERANCE_ABS } from '../common/onnx/compare-outputs.ts';
-import { checkModel, type CheckModelOptions } from './check-model.ts';
+import { checkModel } from './check-model.ts';
 
 export const CHECK_MODEL_USAGE = 'usage: infergate check-model PATH [--sample request.json] [--expected outputs.json] [--tolerance 1e-4] [--json]\n';
 
 type Write = (text: string) => void;
 
 /** Checks the model the arguments name, prints the report; answers the process exit code. */
-export async function runCheckModel(argv: readonly string[], out: Write, err: Write, options: Pick<CheckModelOptions, 'createSession'> = {}): Promise<number> {
+export async function runCheckModel(argv: readonly string[], out: Write, err: Write): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -40,7 +40,6 @@ export async function runCheckModel(argv: readonly string[], out: Write, err: Wr
     toleranceAbs,
     ...(values.sample !== undefined ? { samplePath: values.sample } : {}),
     ...(values.expected !== undefined ? { expectedPath: values.expected } : {}),
-    ...options,
   });
   out(values.json ? `${JSON.stringify(report)}\n` : renderCheckReport(report));
   if (!report.ok) err(`infergate check-model: ${report.reason}\n`);

@@ -24,7 +24,7 @@ import { decodeModel } from '../common/onnx/decode-model.ts';
 import { explainLoadFailure, ortMessage } from '../common/onnx/load-failure.ts';
 import { modelReport } from '../common/onnx/model-report.ts';
 import type { ModelSignature, Tensor } from '../common/wire.ts';
-import { feedsFor, fetchesFor, loadedVersion, type CreateSession, type Session } from './loaded-version.ts';
+import { feedsFor, fetchesFor, loadedVersion, type Session } from './loaded-version.ts';
 import { signatureFromMetadata } from './signature.ts';
 import { fromOrtTensor } from './tensor-convert.ts';
 import { RUNTIME_VERSION } from './runtime-version.ts';
@@ -36,8 +36,6 @@ export type CheckModelOptions = {
   /** A file of expected outputs ({"outputs":[{name, shape, data}]}, as a KServe v2 answer). */
   expectedPath?: string;
   toleranceAbs: number;
-  /** Defaults to onnxruntime-node's InferenceSession.create. */
-  createSession?: CreateSession;
 };
 
 /** Fatal only: every error reaches us as an exception; onnxruntime's own copy on stderr would only repeat it. */
@@ -62,7 +60,7 @@ export async function checkModel(file: string, options: CheckModelOptions): Prom
 
   let session: Session;
   try {
-    session = await (options.createSession ?? ((path, o) => ort.InferenceSession.create(path, o)))(file, SESSION_OPTIONS);
+    session = await ort.InferenceSession.create(file, SESSION_OPTIONS);
   } catch (err) {
     const failure = explainLoadFailure(err, RUNTIME_VERSION, report.model.operators);
     report.load = { ok: false, unsupportedOperators: failure.unsupportedOperators };

@@ -2,8 +2,8 @@
 // turned into a reason rather than an exception:
 //
 //   config.yaml valid? → model.onnx there? → SHA-256 of the file (its fingerprint)
-//     → onnxruntime session → signature → warm-up (configured samples must pass;
-//       the synthetic one only warns) → loaded
+//     → onnxruntime session (refused: the reason `infergate check-model` gives)
+//     → signature → warm-up (configured samples must pass; the synthetic one only warns) → loaded
 //
 // onnxruntime allocates and plans on a session's first run; warming up moves
 // that cost, and any failure of the model to run at all, before the first
@@ -15,6 +15,7 @@ import { dirname } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import type { RepositoryModel, RepositoryVersion } from '../common/model-repository.ts';
 import { feedsFor, fetchesFor, loadedVersion, type CreateSession, type LoadedVersion, type Session } from './loaded-version.ts';
+import { diagnoseLoadFailure } from './load-diagnosis.ts';
 import type { WorkerSessionOptions } from '../common/worker-options.ts';
 import { signatureFromMetadata } from './signature.ts';
 import { configuredWarmup, syntheticWarmup, type WarmupRun } from './warmup.ts';
@@ -48,7 +49,8 @@ export async function loadVersion(
   try {
     session = await createSession(file.path, sessionOptions);
   } catch (err) {
-    return { reason: `${file.path}: onnxruntime cannot load it: ${oneLine(err)}` };
+    // In check-model's words (load-diagnosis.ts): not a model at all, or the operator onnxruntime lacks.
+    return { reason: `${file.path}: ${(await diagnoseLoadFailure(file.path, err)).reason}` };
   }
   try {
     const signature = signatureFromMetadata(model.name, file.version, session.inputMetadata, session.outputMetadata, fingerprint);

@@ -272,11 +272,11 @@ t.test('a version that cannot load is unavailable; the worker serves the others 
   const body = (await call(client, 'GET', '/models')).json() as WorkerModelsBody;
   t.same(body.models.map((m) => `${m.name}/${m.version}`), ['classifier/1']);
   t.same(body.unavailable.map((u) => `${u.name}/${u.version}`), ['bad/1', 'classifier/2']);
-  t.match(body.unavailable[0]!.reason, /bad\/1\/model\.onnx: onnxruntime cannot load it: .*Protobuf parsing failed/);
+  t.match(body.unavailable[0]!.reason, /bad\/1\/model\.onnx: not an ONNX model: protobuf decoding failed: invalid wire type/);
   t.match(body.unavailable[1]!.reason, /classifier\/2\/model\.onnx is missing/);
   t.match(
     log.lines.find((l) => l.model === 'bad'),
-    { level: 'warn', model: 'bad', version: '1', reason: /onnxruntime cannot load it/, msg: 'model bad version 1 is unavailable' },
+    { level: 'warn', model: 'bad', version: '1', reason: /not an ONNX model/, msg: 'model bad version 1 is unavailable' },
     'a standalone worker logs it',
   );
   const refused = await call(client, 'POST', '/infer', inferFrame('bad', '1', [fp32('x', [1, 4], random(1))]));
