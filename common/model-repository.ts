@@ -122,18 +122,27 @@ export function scanModelRepository(repository: string, include: readonly (strin
 }
 
 /**
- * A model's served versions: those of `versions` alone when given (the caller applied the policy already), else
- * those its versionPolicy selects. Undefined when `name` is not a model directory.
+ * Every version directory of one model, served or not, ascending by compareVersions; none when `name` is not a
+ * directory. What a writer of a new version (`infergate optimize`) must not collide with.
  */
-function readModel(repository: string, name: string, versions: readonly string[] | undefined): RepositoryModel | undefined {
+export function versionDirectories(repository: string, name: string): string[] {
   const dir = join(repository, name);
   let entries: string[];
   try {
     entries = readdirSync(dir);
   } catch {
-    return undefined; // a symbolic link to nowhere, or not a directory
+    return []; // a symbolic link to nowhere, or not a directory
   }
-  const present = entries.filter((entry) => isVersionName(entry) && isDirectory(join(dir, entry))).sort(compareVersions);
+  return entries.filter((entry) => isVersionName(entry) && isDirectory(join(dir, entry))).sort(compareVersions);
+}
+
+/**
+ * A model's served versions: those of `versions` alone when given (the caller applied the policy already), else
+ * those its versionPolicy selects. Undefined when `name` is not a model directory.
+ */
+function readModel(repository: string, name: string, versions: readonly string[] | undefined): RepositoryModel | undefined {
+  const dir = join(repository, name);
+  const present = versionDirectories(repository, name);
   if (present.length === 0) return undefined;
   const list = (wanted: readonly string[]): RepositoryVersion[] =>
     [...new Set(wanted)].sort(compareVersions).map((version): RepositoryVersion => {

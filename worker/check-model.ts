@@ -17,18 +17,17 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeInferRequest } from '../common/kserve/decode-request.ts';
-import { tensorDataToJson } from '../common/kserve/render-tensor.ts';
 import type { CheckReport, TensorSummary } from '../common/onnx/check-report.ts';
-import { compareOutputs, parseExpectedOutputs, type ActualOutput, type ExpectedOutput } from '../common/onnx/compare-outputs.ts';
+import { compareOutputs, parseExpectedOutputs, type ExpectedOutput } from '../common/onnx/compare-outputs.ts';
 import { decodeModel } from '../common/onnx/decode-model.ts';
 import { explainLoadFailure, ortMessage } from '../common/onnx/load-failure.ts';
 import { modelReport } from '../common/onnx/model-report.ts';
 import type { ModelSignature, Tensor } from '../common/wire.ts';
 import { feedsFor, fetchesFor, loadedVersion, type Session } from './loaded-version.ts';
 import { signatureFromMetadata } from './signature.ts';
-import { fromOrtTensor } from './tensor-convert.ts';
+import { answerValues, fromOrtTensor } from './tensor-convert.ts';
 import { RUNTIME_VERSION } from './runtime-version.ts';
-import { configuredWarmup, type WarmupRun } from './warmup.ts';
+import { randomSamples, type WarmupRun } from './warmup.ts';
 
 export type CheckModelOptions = {
   /** A KServe v2 JSON infer request to run; absent: one synthetic sample from the signature. */
@@ -87,7 +86,7 @@ async function runStages(report: CheckReport, session: Session, options: CheckMo
   let sample: WarmupRun;
   try {
     if (options.expectedPath !== undefined) expected = parseExpectedOutputs(parseJson(await readText(options.expectedPath, '--expected'), options.expectedPath));
-    sample = options.samplePath === undefined ? await syntheticSample(signature, report.file) : await requestSample(options.samplePath, signature);
+    sample = options.samplePath === undefined ? syntheticSample(signature) : await requestSample(options.samplePath, signature);
   } catch (err) {
     return fail(ortMessage(err));
   }
@@ -118,10 +117,9 @@ function repositoryName(file: string): { name: string; version: string } {
   return { name: basename(file), version: '1' };
 }
 
-/** One row of seeded random values per input (every dynamic dim 1), through the worker's warm-up fill. */
-async function syntheticSample(signature: ModelSignature, file: string): Promise<WarmupRun> {
-  const inputs = Object.fromEntries(signature.inputs.map((spec) => [spec.name, { shape: spec.shape.map((d) => (d === -1 ? 1 : d)), fill: 'random' as const }]));
-  const [run] = await configuredWarmup([{ count: 1, inputs }], signature, dirname(file));
+/** One row of seeded random values per input (every dynamic dim 1), as warmup.ts fills a `random` sample. */
+function syntheticSample(signature: ModelSignature): WarmupRun {
+  const [run] = randomSamples(signature, [1]);
   return { ...run!, label: 'synthetic sample (dynamic dims 1, seeded random values)' };
 }
 
@@ -149,11 +147,6 @@ function parseJson(text: string, path: string): unknown {
   } catch (err) {
     throw new Error(`${path} is not JSON: ${(err as Error).message}`, { cause: err });
   }
-}
-
-/** An output as the values of a KServe v2 JSON answer (render-tensor.ts): what a client would compare. */
-function answerValues(tensor: Tensor): ActualOutput {
-  return { name: tensor.name, shape: tensor.shape, data: JSON.parse(tensorDataToJson(tensor)) as unknown[] };
 }
 
 function summary(tensor: Tensor): TensorSummary {

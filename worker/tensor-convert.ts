@@ -15,6 +15,8 @@
 // malformed frame never reaches onnxruntime.
 
 import { Tensor as OrtTensor } from 'onnxruntime-node';
+import { tensorDataToJson } from '../common/kserve/render-tensor.ts';
+import type { ActualOutput } from '../common/onnx/compare-outputs.ts';
 import { datatypeByKServe, datatypeByOrt, type OrtType } from '../common/datatypes.ts';
 import { InfergateError } from '../common/errors.ts';
 import type { Tensor } from '../common/wire.ts';
@@ -134,4 +136,9 @@ export function encodeBytesElements(strings: readonly string[]): Uint8Array {
 
 function badFrame(name: string, detail: string): InfergateError {
   return new InfergateError('GW_ERR_BAD_FRAME', `tensor ${JSON.stringify(name)} ${detail}`);
+}
+
+/** An output as the values of a KServe v2 JSON answer (render-tensor.ts): what a client would compare. */
+export function answerValues(tensor: Tensor): ActualOutput {
+  return { name: tensor.name, shape: tensor.shape, data: JSON.parse(tensorDataToJson(tensor)) as unknown[] };
 }

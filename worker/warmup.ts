@@ -46,6 +46,18 @@ export function syntheticWarmup(signature: ModelSignature): WarmupRun {
   return { label: 'synthetic sample (dynamic dims 1, zeros)', count: 1, tensors, outputs: undefined };
 }
 
+/**
+ * Seeded random samples from the signature alone, one per entry of `dynamicSizes` (every dynamic dim of that
+ * sample takes that size): what check-model runs without --sample and what optimize compares two versions on.
+ * Values as a configured `fill: random` sample gives them, so the same list gives the same tensors every time.
+ */
+export function randomSamples(signature: ModelSignature, dynamicSizes: readonly number[]): WarmupRun[] {
+  return dynamicSizes.map((size, i) => {
+    const inputs = Object.fromEntries(signature.inputs.map((spec) => [spec.name, { shape: spec.shape.map((d) => (d === -1 ? size : d)), fill: 'random' as const }]));
+    return fromInputs(`random sample ${i + 1} of ${dynamicSizes.length} (dynamic dims ${size})`, { count: 1, inputs }, signature, i);
+  });
+}
+
 /** The configured samples as runs; throws Error (a configuration fault of this version) with the sample named. */
 export async function configuredWarmup(samples: readonly WarmupSample[], signature: ModelSignature, modelDir: string): Promise<WarmupRun[]> {
   const runs: WarmupRun[] = [];
