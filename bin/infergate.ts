@@ -13,6 +13,8 @@ commands:
           write the demo model repository
   check-model PATH [--sample request.json] [--expected outputs.json] [--tolerance 1e-4] [--json]
           check an ONNX file as a worker would load it: report, load, run a sample, compare outputs
+  optimize MODEL --version N --to graph [--models dir] [--out-version M]
+          write an optimized copy of a repository model's version as a new version, verified against it
   key     <name> [--models m1,m2*] [--operations infer,metadata,admin] [--requests-per-second n]
           make an API key: prints it once, with its entry for the keys file
   bench   <scenario> [options]
@@ -39,6 +41,11 @@ switch (command) {
   case 'check-model': {
     const { runCheckModel } = await import('../worker/check-model-cli.ts');
     process.exitCode = await runCheckModel(rest, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+    break;
+  }
+  case 'optimize': {
+    const { runOptimize } = await import('../worker/optimize/optimize-cli.ts');
+    process.exitCode = await runOptimize(rest, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
     break;
   }
   case 'key': {

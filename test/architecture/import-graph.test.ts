@@ -19,6 +19,7 @@ const FLOORS: Record<string, number> = {
   'common/kserve': 2,
   'common/onnx': 2,
   worker: 3,
+  'worker/optimize': 4,
   'gateway/balancer': 3,
   'gateway/ratelimit': 3,
   'gateway/tls': 3,

@@ -1,0 +1,125 @@
+// `infergate optimize --to graph` as users run it, in its own process, on
+// every demo model of a temp repository: a new version beside the source with
+// its optimization.json; the same command on a second repository writes
+// byte-identical files; and a real gateway on the repository serves the new
+// versions with the source versions' answers (within graph's 1e-5).
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { DEMO_MODELS, writeDemoModels } from '../../scripts/demo-models/index.ts';
+import { mulberry32 } from '../../scripts/demo-models/prng.ts';
+import { RUNTIME_VERSION } from '../../worker/runtime-version.ts';
+import { getJson, postJson, startGateway } from '../helpers/gateway.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/infergate.ts', import.meta.url));
+const TOLERANCE_ABS = 1e-5;
+
+/** Every version served (the default policy serves only the latest, which would hide the sources). */
+async function repository(dir: string): Promise<string> {
+  await writeDemoModels(dir);
+  for (const name of ['heavy', 'ranker', 'pooler']) writeFileSync(join(dir, name, 'config.yaml'), 'versionPolicy: all\n');
+  return dir;
+}
+
+async function optimizeCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, 'optimize', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** Each demo model's source version and the version optimize gives it (classifier has 1 and 2: they become 3 and 4). */
+const RUNS = DEMO_MODELS.map((m) => ({ model: m.name, source: m.version, made: m.name === 'classifier' ? String(Number(m.version) + 2) : String(Number(m.version) + 1) }));
+
+/** Optimizes every demo model of one repository, one after the other (classifier's two versions each take the next number). */
+async function optimizeAll(dir: string): Promise<Array<{ code: number | null; stdout: string; stderr: string }>> {
+  const results = [];
+  for (const run of RUNS) results.push(await optimizeCli([run.model, '--version', run.source, '--to', 'graph', '--models', dir]));
+  return results;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const root = t.testdir({});
+const [first, second] = await Promise.all([repository(join(root, 'first')), repository(join(root, 'second'))]);
+const [firstRuns, secondRuns] = await Promise.all([optimizeAll(first), optimizeAll(second)]);
+
+t.test('every demo model: exit 0, a new version with its record of how it was made', async (t) => {
+  for (const [i, run] of RUNS.entries()) {
+    const { code, stdout, stderr } = firstRuns[i]!;
+    const label = `${run.model} ${run.source} → ${run.made}`;
+    t.equal(code, 0, `${label}: ${stderr}`);
+    t.equal(stderr, '', label);
+    t.match(stdout, new RegExp(`^wrote .*/${run.model}/${run.made}/model\\.onnx \\(\\d+ bytes; source \\d+ bytes\\)\\n`), label);
+    const versionDir = join(first, run.model, run.made);
+    const bytes = readFileSync(join(versionDir, 'model.onnx'));
+    const record = JSON.parse(readFileSync(join(versionDir, 'optimization.json'), 'utf8'));
+    const source = readFileSync(join(first, run.model, run.source, 'model.onnx'));
+    t.match(
+      record,
+      {
+        model: run.model,
+        version: run.made,
+        mode: 'graph',
+        runtime: { 'onnxruntime-node': RUNTIME_VERSION },
+        options: { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 },
+        source: { version: run.source, sha256: sha256(source), bytes: source.byteLength },
+        output: { sha256: sha256(bytes), bytes: bytes.byteLength },
+        verification: { toleranceAbs: TOLERANCE_ABS },
+      },
+      label,
+    );
+    for (const error of Object.values(record.verification.maxAbsError)) t.ok((error as number) <= TOLERANCE_ABS, `${label}: max error ${error}`);
+  }
+});
+
+t.test('a second run into another repository writes byte-identical files', async (t) => {
+  for (const [i, run] of RUNS.entries()) {
+    t.equal(secondRuns[i]!.code, 0, secondRuns[i]!.stderr);
+    for (const file of ['model.onnx', 'optimization.json']) {
+      const a = readFileSync(join(first, run.model, run.made, file));
+      const b = readFileSync(join(second, run.model, run.made, file));
+      t.ok(a.equals(b), `${run.model}/${run.made}/${file} identical`);
+    }
+  }
+});
+
+t.test('a gateway serves each new version with the source version’s answers', async (t) => {
+  const { url } = await startGateway(t, { models: { defaultReplicas: 1 }, cache: { enabled: false } }, first);
+  const random = mulberry32(20);
+  for (const run of RUNS) {
+    const meta = await getJson(`${url}/v2/models/${run.model}/versions/${run.made}`);
+    t.equal(meta.status, 200, `${run.model} ${run.made} metadata`);
+    // Four rows of seeded values; integer inputs (ranker's item ids) small enough for any table.
+    const inputs = (meta.body.inputs as Array<{ name: string; datatype: string; shape: number[] }>).map((input) => {
+      const shape = input.shape.map((d) => (d === -1 ? 4 : d));
+      const count = shape.reduce((a, b) => a * b, 1);
+      const data = Array.from({ length: count }, () => (input.datatype.startsWith('FP') ? random() * 2 - 1 : Math.floor(random() * 100)));
+      return { name: input.name, datatype: input.datatype, shape, data };
+    });
+    const answer = async (version: string) => {
+      const res = await postJson(`${url}/v2/models/${run.model}/versions/${version}/infer`, { inputs });
+      t.equal(res.status, 200, `${run.model} ${version} answers`, { body: res.body });
+      return res.body as { model_version: string; outputs: Array<{ name: string; shape: number[]; data: number[] }> };
+    };
+    const [was, now] = [await answer(run.source), await answer(run.made)];
+    t.equal(now.model_version, run.made);
+    t.same(
+      now.outputs.map((o) => [o.name, o.shape]),
+      was.outputs.map((o) => [o.name, o.shape]),
+      `${run.model}: same outputs and shapes`,
+    );
+    for (const output of now.outputs) {
+      const expected = was.outputs.find((o) => o.name === output.name)!.data;
+      const maxAbsError = output.data.reduce((max, value, i) => Math.max(max, Math.abs(value - expected[i]!)), 0);
+      t.ok(maxAbsError <= TOLERANCE_ABS, `${run.model} ${run.made} ${output.name}: max |error| ${maxAbsError}`);
+    }
+  }
+});

@@ -1,0 +1,107 @@
+// optimize in this process over a temp repository of the demo models: what
+// it writes, what it refuses (nothing written then), and the command line's
+// exit codes. The CLI in its own process and a gateway serving the result
+// are test/e2e/optimize-cli.test.ts.
+
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { writeDemoModels } from '../../../scripts/demo-models/index.ts';
+import { graphMode } from '../../../worker/optimize/graph-mode.ts';
+import type { OptimizeMode } from '../../../worker/optimize/modes.ts';
+import { optimize, OptimizeError } from '../../../worker/optimize/optimize.ts';
+import { runOptimize } from '../../../worker/optimize/optimize-cli.ts';
+
+const repository = t.testdir({});
+await writeDemoModels(repository);
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+t.test('graph: a new version above the highest, its record matching the files, no temp left behind', async (t) => {
+  const done = await optimize({ repository, model: 'classifier', version: '1', mode: 'graph' });
+  t.equal(done.version, '3', 'classifier has 1 and 2');
+  t.equal(done.modelPath, join(repository, 'classifier', '3', 'model.onnx'));
+  const bytes = readFileSync(done.modelPath);
+  const record = JSON.parse(readFileSync(done.recordPath, 'utf8'));
+  t.match(record, {
+    model: 'classifier',
+    version: '3',
+    mode: 'graph',
+    options: { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 },
+    source: { version: '1', sha256: sha256(readFileSync(join(repository, 'classifier', '1', 'model.onnx'))) },
+    output: { sha256: sha256(bytes), bytes: bytes.byteLength },
+    verification: { toleranceAbs: 1e-5 },
+  });
+  t.ok(record.verification.maxAbsError.probabilities <= 1e-5);
+  t.same(readdirSync(join(repository, 'classifier')).sort(), ['1', '2', '3', 'config.yaml']);
+});
+
+t.test('refusals name the field and leave the repository as it was', async (t) => {
+  const rows: Array<[string, Parameters<typeof optimize>[0], RegExp]> = [
+    ['no such model', { repository, model: 'nope', version: '1', mode: 'graph' }, /^MODEL "nope": not a model in /],
+    ['no such version', { repository, model: 'heavy', version: '7', mode: 'graph' }, /^--version 7: heavy has no such version \(it has 1\)$/],
+    ['an existing output version', { repository, model: 'classifier', version: '1', mode: 'graph', outVersion: '2' }, /^--out-version 2: classifier has a version 2 already/],
+    ['no such mode', { repository, model: 'heavy', version: '1', mode: 'int3' }, /^--to int3: no such mode/],
+  ];
+  for (const [label, request, reason] of rows) {
+    await t.rejects(optimize(request), { name: 'OptimizeError', message: reason }, label);
+  }
+  t.same(readdirSync(join(repository, 'heavy')), ['1']);
+});
+
+t.test('a mode that changes the answers beyond its tolerance is refused, with the element that differs', async (t) => {
+  const other = new Uint8Array(readFileSync(join(repository, 'classifier', '2', 'model.onnx')));
+  const modes: Record<string, OptimizeMode> = {
+    wrong: { summary: 'answers as classifier 2', toleranceAbs: 1e-5, options: {}, transform: async () => ({ bytes: other, notes: [] }) },
+    junk: { summary: 'not a model', toleranceAbs: 1e-5, options: {}, transform: async () => ({ bytes: new Uint8Array([1, 2, 3]), notes: [] }) },
+    throws: { summary: 'fails', toleranceAbs: 1e-5, options: {}, transform: async () => Promise.reject(new Error('no\nmore')) },
+    reshaped: { summary: 'another signature', toleranceAbs: 1e-5, options: {}, transform: async () => ({ bytes: new Uint8Array(readFileSync(join(repository, 'pooler', '1', 'model.onnx'))), notes: [] }) },
+    loose: { ...graphMode, toleranceAbs: 1 },
+  };
+  await t.rejects(optimize({ repository, model: 'classifier', version: '1', mode: 'wrong' }, modes), {
+    message: /^--to wrong changes classifier's answers, nothing written: random sample 1 of 4 \(dynamic dims 1\): output "probabilities" differs at index \d+ \[0,\d+\]: .*> tolerance 0\.00001\)$/,
+  });
+  await t.rejects(optimize({ repository, model: 'classifier', version: '1', mode: 'junk' }, modes), { message: /^--to junk made something that is not an ONNX model/ });
+  await t.rejects(optimize({ repository, model: 'classifier', version: '1', mode: 'reshaped' }, modes), {
+    message: /^--to reshaped changes classifier's answers, nothing written: the new model's signature differs from the source's: inputs /,
+  });
+  await t.rejects(optimize({ repository, model: 'classifier', version: '1', mode: 'throws' }, modes), { message: /^--to throws failed on .*: no$/ });
+  t.same(readdirSync(join(repository, 'classifier')).sort(), ['1', '2', '3', 'config.yaml'], 'nothing written');
+  const done = await optimize({ repository, model: 'pooler', version: '1', mode: 'loose', outVersion: '10' }, modes);
+  t.equal(done.version, '10', '--out-version taken as given');
+});
+
+t.test('the command line: 0 written, 1 refused, 2 a mistake in the command', async (t) => {
+  const run = async (args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runOptimize(args, (text) => (out += text), (text) => (err += text));
+    return { code, out, err };
+  };
+  const ok = await run(['ranker', '--version', '1', '--to', 'graph', '--models', repository]);
+  t.equal(ok.code, 0, ok.err);
+  t.match(ok.out, /^wrote .*ranker\/2\/model\.onnx \(\d+ bytes; source \d+ bytes\)\nwrote .*ranker\/2\/optimization\.json\nmax \|new − source\| over 4 seeded random samples: embedding \S+, score \S+ \(tolerance 0\.00001\)\n/);
+  t.equal(ok.err, '');
+
+  const refused = await run(['ranker', '--version', '3', '--to', 'graph', '--models', repository]);
+  t.same(refused, { code: 1, out: '', err: 'infergate optimize: --version 3: ranker has no such version (it has 1, 2)\n' });
+
+  const mistakes: Array<[string[], RegExp]> = [
+    [['--version', '1', '--to', 'graph'], /give one MODEL \(got 0\)/],
+    [['ranker', '--to', 'graph'], /--version N is required/],
+    [['ranker', '--version', 'x', '--to', 'graph'], /--version "x" is not a version/],
+    [['ranker', '--version', '1'], /--to is required \(graph/],
+    [['ranker', '--version', '1', '--to', 'fp8'], /--to "fp8": no such mode/],
+    [['ranker', '--version', '1', '--to', 'graph', '--bogus'], /Unknown option '--bogus'/],
+  ];
+  for (const [args, reason] of mistakes) {
+    const { code, err } = await run(args);
+    t.equal(code, 2, args.join(' '));
+    t.match(err, reason);
+    t.match(err, /usage: infergate optimize MODEL --version N --to <graph>/);
+  }
+});
+
+t.test('OptimizeError is what the CLI reports as a refusal', async (t) => {
+  t.equal(new OptimizeError('x').name, 'OptimizeError');
+});

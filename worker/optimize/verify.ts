@@ -1,0 +1,87 @@
+// Does the new model answer as the source does? Both run, in this process on
+// onnxruntime-node (one intra-op thread each, so each side is deterministic),
+// on the same seeded random samples built from the source's signature
+// (warmup.ts: every dynamic dim at a few sizes, batch 1 to 32), and every
+// output element is compared as a client would see it (tensor-convert.ts
+// answerValues, compare-outputs.ts):
+//
+//   source ─┐                                   ┌─ max |new − source| per output
+//           ├─ signature ─▶ samples ─▶ run both ┤
+//   new ────┘   (must match)                    └─ the first element beyond the tolerance: the failure
+
+import * as ort from 'onnxruntime-node';
+import { compareOutputs } from '../../common/onnx/compare-outputs.ts';
+import { ortMessage } from '../../common/onnx/load-failure.ts';
+import type { ModelSignature, TensorSpec, Tensor } from '../../common/wire.ts';
+import { feedsFor, loadedVersion, type LoadedVersion } from '../loaded-version.ts';
+import { signatureFromMetadata } from '../signature.ts';
+import { answerValues, fromOrtTensor } from '../tensor-convert.ts';
+import { randomSamples } from '../warmup.ts';
+
+/** The size every dynamic dim takes, one sample each: batch 1 (the common request) up to a full batch of 32. */
+export const VERIFY_DYNAMIC_SIZES: readonly number[] = [1, 2, 8, 32];
+
+export type Verification = {
+  samples: string[];
+  /** Per output, over every sample; null for an output with no numeric element (BYTES). */
+  maxAbsError: Record<string, number | null>;
+  /** One line: why the new model does not pass; null when it does. */
+  failure: string | null;
+};
+
+const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, logSeverityLevel: 4 };
+
+/** Compares the new model with the source; throws only for a fault of this process, never of either model. */
+export async function verifyOutputs(model: string, source: Uint8Array, made: Uint8Array, toleranceAbs: number): Promise<Verification> {
+  const verification: Verification = { samples: [], maxAbsError: {}, failure: null };
+  const fail = (reason: string): Verification => ({ ...verification, failure: reason });
+  const opened: LoadedVersion[] = [];
+  try {
+    for (const [label, bytes] of [['source', source], ['new', made]] as const) {
+      try {
+        const session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+        opened.push(loadedVersion(signatureFromMetadata(model, label, session.inputMetadata, session.outputMetadata, ''), session));
+      } catch (err) {
+        return fail(`the ${label} model cannot be loaded: ${ortMessage(err)}`);
+      }
+    }
+    const [was, now] = opened as [LoadedVersion, LoadedVersion];
+    const changed = signatureChange(was.signature, now.signature);
+    if (changed !== null) return fail(`the new model's signature differs from the source's: ${changed}`);
+
+    for (const sample of randomSamples(was.signature, VERIFY_DYNAMIC_SIZES)) {
+      verification.samples.push(sample.label);
+      let expected: Tensor[];
+      let actual: Tensor[];
+      try {
+        expected = await runAll(was, sample.tensors);
+        actual = await runAll(now, sample.tensors);
+      } catch (err) {
+        return fail(`${sample.label} failed to run: ${ortMessage(err)}`);
+      }
+      const comparison = compareOutputs(actual.map(answerValues), expected.map(answerValues), toleranceAbs);
+      for (const output of comparison.outputs) {
+        const before = verification.maxAbsError[output.name];
+        verification.maxAbsError[output.name] = output.maxAbsError === null ? (before ?? null) : Math.max(before ?? 0, output.maxAbsError);
+      }
+      if (comparison.failure !== null) return fail(`${sample.label}: ${comparison.failure}`);
+    }
+    return verification;
+  } finally {
+    for (const loaded of opened) await loaded.session.release().catch(() => {});
+  }
+}
+
+async function runAll(loaded: LoadedVersion, tensors: readonly Tensor[]): Promise<Tensor[]> {
+  const names = loaded.signature.outputs.map((spec) => spec.name);
+  const results = await loaded.session.run(feedsFor(loaded, tensors), names);
+  return names.map((name) => fromOrtTensor(name, results[name] as ort.Tensor));
+}
+
+/** The first input or output that differs in name, datatype or shape; null when the signatures agree. */
+function signatureChange(was: ModelSignature, now: ModelSignature): string | null {
+  const text = (specs: readonly TensorSpec[]) => specs.map((s) => `${s.name} ${s.datatype} [${s.shape.join(',')}]`).join(', ');
+  if (text(was.inputs) !== text(now.inputs)) return `inputs ${text(now.inputs)}, was ${text(was.inputs)}`;
+  if (text(was.outputs) !== text(now.outputs)) return `outputs ${text(now.outputs)}, was ${text(was.outputs)}`;
+  return null;
+}
