@@ -37,16 +37,34 @@ export type Plan = {
   allValueNames: string[];
 };
 
-export function planNodes(model: ModelProto, fp32OpTypes: ReadonlySet<string>, fp32Reason: (opType: string) => string): Plan {
+export type PlanOptions = {
+  keepIo: boolean;
+  fp32OpTypes: ReadonlySet<string>;
+  fp32Reason: (opType: string) => string;
+};
+
+/**
+ * Operators that only move or select elements: in FP16 they save nothing unless their data already is FP16 (the
+ * ranker's Gather reads an FP16 table), so with only FP32 inputs they stay FP32 rather than get Casts around them.
+ */
+const DATA_MOVEMENT = new Set([
+  'Concat', 'DepthToSpace', 'Expand', 'Flatten', 'Gather', 'GatherElements', 'GatherND', 'Identity', 'Pad', 'Reshape', 'Slice',
+  'SpaceToDepth', 'Split', 'Squeeze', 'Tile', 'Transpose', 'Unsqueeze',
+]);
+
+export function planNodes(model: ModelProto, options: PlanOptions): Plan {
   // A decoded message: every repeated field is an array and nested messages are instances, whatever the I-types allow.
   const graph = model.graph as onnxProto.onnx.GraphProto;
   const opset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
   const opsetVersion = Number(opset ?? 0);
   const types = declaredTypes(graph);
   const floatOnly = floatOnlyReaders(graph.node as onnxProto.onnx.NodeProto[], opsetVersion);
+  const storedAt = plannedInputsAndInitializers(graph, types, floatOnly, options.keepIo);
+  const context = { types, storedAt, floatOnly, opsetVersion, ...options };
   const nodes = (graph.node as onnxProto.onnx.NodeProto[]).map((node) => {
-    const plan = planNode(node, types, floatOnly, opsetVersion, fp32OpTypes, fp32Reason);
+    const plan = planNode(node, context);
     plan.outputTypes.forEach((type, i) => type !== null && node.output[i] && !types.has(node.output[i]!) && types.set(node.output[i]!, type));
+    plan.outputPrecision.forEach((precision, i) => precision !== null && storedAt.set(node.output[i]!, precision));
     return plan;
   });
   const allValueNames = [
@@ -69,11 +87,24 @@ function declaredTypes(graph: onnxProto.onnx.GraphProto): Map<string, number> {
   return types;
 }
 
+/**
+ * The precision graph inputs and FLOAT initializers are expected to be stored at, for DATA_MOVEMENT's choice
+ * (to-fp16.ts makes the final call on initializers).
+ */
+function plannedInputsAndInitializers(graph: onnxProto.onnx.GraphProto, types: Map<string, number>, floatOnly: Map<string, string>, keepIo: boolean): Map<string, Precision> {
+  const storedAt = new Map<string, Precision>();
+  for (const init of graph.initializer) if (init.dataType === FLOAT) storedAt.set(init.name ?? '', floatOnly.has(init.name ?? '') ? 32 : 16);
+  for (const input of graph.input) if (types.get(input.name ?? '') === FLOAT) storedAt.set(input.name ?? '', keepIo ? 32 : 16);
+  return storedAt;
+}
+
 function floatOnlyReaders(nodes: readonly onnxProto.onnx.NodeProto[], opsetVersion: number): Map<string, string> {
   const readers = new Map<string, string>();
   for (const node of nodes) {
     if (!isStandard(node)) continue;
-    for (const slot of floatOnlyInputs(node.opType, opsetVersion)) {
+    // An operator the spec gives no float16 at all reads every input as float only (Range's start, limit and delta).
+    const slots = noFp16InSpec(node.opType, opsetVersion) ? node.input.map((_, i) => i) : floatOnlyInputs(node.opType, opsetVersion);
+    for (const slot of slots) {
       const name = node.input[slot];
       if (name && !readers.has(name)) readers.set(name, `${node.opType} input ${slot}`);
     }
@@ -85,14 +116,16 @@ function isStandard(node: onnxProto.onnx.NodeProto): boolean {
   return !node.domain || node.domain === 'ai.onnx';
 }
 
-function planNode(
-  node: onnxProto.onnx.NodeProto,
-  types: Map<string, number>,
-  floatOnly: Map<string, string>,
-  opsetVersion: number,
-  fp32OpTypes: ReadonlySet<string>,
-  fp32Reason: (opType: string) => string,
-): NodePlan {
+type NodeContext = PlanOptions & {
+  types: Map<string, number>;
+  /** Precision of each FLOAT value planned so far. */
+  storedAt: Map<string, Precision>;
+  floatOnly: Map<string, string>;
+  opsetVersion: number;
+};
+
+function planNode(node: onnxProto.onnx.NodeProto, context: NodeContext): NodePlan {
+  const { types, opsetVersion } = context;
   const inputTypes = node.input.map((name) => (name ? (types.get(name) ?? null) : null));
   const rules = isStandard(node) && !hasSubgraph(node) ? outputRules(node) : null;
   const outputTypes = node.output.map((name, i) => {
@@ -102,7 +135,8 @@ function planNode(
   });
   const touchesFloat = inputTypes.includes(FLOAT) || outputTypes.includes(FLOAT);
   const unknown = node.input.some((name, i) => name && inputTypes[i] === null) || node.output.some((name, i) => name && outputTypes[i] === null);
-  const keptBecause = keepReason(node, { unknown, rulesKnown: rules !== null, floatOnly, opsetVersion, fp32OpTypes, fp32Reason });
+  const fp32Data = node.input.every((name, i) => inputTypes[i] !== FLOAT || context.storedAt.get(name) === 32);
+  const keptBecause = keepReason(node, { ...context, unknown, rulesKnown: rules !== null, fp32Data });
   const convert = touchesFloat && keptBecause === null;
   const slots = new Set(isStandard(node) ? floatOnlyInputs(node.opType, opsetVersion) : []);
   return {
@@ -116,13 +150,11 @@ function planNode(
   };
 }
 
-type KeepContext = {
+type KeepContext = NodeContext & {
   unknown: boolean;
   rulesKnown: boolean;
-  floatOnly: Map<string, string>;
-  opsetVersion: number;
-  fp32OpTypes: ReadonlySet<string>;
-  fp32Reason: (opType: string) => string;
+  /** Every FLOAT input is stored FP32. */
+  fp32Data: boolean;
 };
 
 /** Why the node stays FP32, or null when it can compute in FP16. */
@@ -136,6 +168,7 @@ function keepReason(node: onnxProto.onnx.NodeProto, context: KeepContext): strin
   if (context.fp32OpTypes.has(node.opType)) return context.fp32Reason(node.opType);
   const feeds = node.output.map((name) => context.floatOnly.get(name)).find(Boolean);
   if (feeds) return `it feeds ${feeds}, which the ONNX spec types float only`;
+  if (DATA_MOVEMENT.has(node.opType) && context.fp32Data) return 'it only moves data, and its FLOAT inputs are FP32: Casts around it would only round them';
   return null;
 }
 

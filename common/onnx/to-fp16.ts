@@ -49,8 +49,10 @@ export function toFp16(source: ModelProto, options: Fp16Options = {}): Fp16Resul
   // A decoded message: every repeated field is an array, whatever the I-types allow.
   const graph = model.graph as onnxProto.onnx.GraphProto;
   const notes: Fp16Note[] = [];
-  const plan = planNodes(model, new Set(options.fp32OpTypes ?? DEFAULT_FP32_OP_TYPES), fp32Reason);
+  const plan = planNodes(model, { keepIo, fp32OpTypes: new Set(options.fp32OpTypes ?? DEFAULT_FP32_OP_TYPES), fp32Reason });
   const ioPrecision: Precision = keepIo ? 32 : 16;
+  const readInFp16 = new Set(plan.nodes.flatMap((node) => node.proto.input.filter((_, i) => node.inputPrecision[i] === 16)));
+  if (!keepIo) for (const output of graph.output) readInFp16.add(nameOf(output));
   const graphInputs = new Set(graph.input.map(nameOf));
 
   // Stored precision of each FLOAT value.
@@ -59,7 +61,7 @@ export function toFp16(source: ModelProto, options: Fp16Options = {}): Fp16Resul
   const halves = new Map<string, TensorProto>();
   for (const init of graph.initializer) {
     if (init.dataType !== FLOAT || graphInputs.has(nameOf(init))) continue;
-    stored.set(nameOf(init), convertInitializer(init, plan.floatOnly, halves, notes));
+    stored.set(nameOf(init), convertInitializer(init, { floatOnly: plan.floatOnly, readInFp16 }, halves, notes));
   }
   for (const node of plan.nodes) node.outputTypes.forEach((type, i) => type === FLOAT && stored.set(node.proto.output[i]!, node.outputPrecision[i]!));
 
@@ -85,8 +87,14 @@ function fp32Reason(opType: string): string {
   return CPU_FP32_OPS.find((op) => op.opType === opType)?.why ?? 'on the given FP32 list';
 }
 
-function convertInitializer(init: TensorProto, floatOnly: Map<string, string>, halves: Map<string, TensorProto>, notes: Fp16Note[]): Precision {
-  const feeds = floatOnly.get(nameOf(init));
+type Readers = {
+  floatOnly: Map<string, string>;
+  /** Values some node reads at FP16. */
+  readInFp16: Set<string>;
+};
+
+function convertInitializer(init: TensorProto, readers: Readers, halves: Map<string, TensorProto>, notes: Fp16Note[]): Precision {
+  const feeds = readers.floatOnly.get(nameOf(init));
   if (feeds) {
     notes.push({ subject: 'initializer', name: nameOf(init), action: 'kept', reason: `FLOAT: it feeds ${feeds}, which the ONNX spec types float only` });
     return 32;
@@ -96,8 +104,14 @@ function convertInitializer(init: TensorProto, floatOnly: Map<string, string>, h
     notes.push({ subject: 'initializer', name: nameOf(init), action: 'kept', reason: `FLOAT: ${half.reason}` });
     return 32;
   }
-  halves.set(nameOf(init), half.tensor);
   const losses = [half.clamped ? `${half.clamped} clamped to ±65504` : '', half.flushedToZero ? `${half.flushedToZero} became 0` : ''].filter(Boolean);
+  // An epsilon of 1e-8 would become 0 (a division by zero ahead): when no reader computes in FP16, FP16 storage buys
+  // only bytes, so a tensor that would lose values stays FLOAT.
+  if (losses.length > 0 && !readers.readInFp16.has(nameOf(init))) {
+    notes.push({ subject: 'initializer', name: nameOf(init), action: 'kept', reason: `FLOAT: in FLOAT16 ${losses.join(', ')}, and every reader computes in FP32` });
+    return 32;
+  }
+  halves.set(nameOf(init), half.tensor);
   notes.push({ subject: 'initializer', name: nameOf(init), action: 'converted', reason: `FLOAT → FLOAT16, ${half.values} values${losses.length ? ` (${losses.join(', ')})` : ''}` });
   return 16;
 }

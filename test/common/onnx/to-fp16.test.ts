@@ -277,3 +277,38 @@ async function readsFloat16(dir: string, opType: string): Promise<boolean> {
   await session.release();
   return decoded(readFileSync(file)).graph!.node!.some((n) => n.opType !== 'Cast' && n.input!.includes('x'));
 }
+
+t.test('ranker: Gather reads the FP16 table; Concat of FP32 values stays FP32 instead of being cast around', async (t) => {
+  const ranker = DEMO_MODELS.find((m) => m.name === 'ranker')!;
+  const { model, notes } = convert(encodeModel(ranker.graph()));
+  t.same(
+    model.graph!.node!.map((n) => `${n.opType}:${n.input!.join(',')}`),
+    ['Gather:table,item_ids', 'Cast:gathered', 'ReduceMean:gathered_fp32', 'Concat:features,embedding', 'Cast:W', 'Cast:B', 'Gemm:joined,W_fp32,B_fp32', 'Sigmoid:logit'],
+  );
+  t.match(notes.find((n) => n.name === 'Concat_joined'), { action: 'kept', reason: /only moves data/ });
+});
+
+t.test("Range's FLOAT inputs and an epsilon FP16 would zero stay FLOAT, and the notes say why", async (t) => {
+  const parts: GraphParts = {
+    name: 'range-epsilon',
+    nodes: [node('Range', ['start', 'limit', 'delta'], ['ramp']), node('Mul', ['ramp', 'w'], ['weighted']), node('Add', ['weighted', 'x'], ['sum']), node('Add', ['sum', 'epsilon'], ['y'])],
+    initializers: [
+      floatInitializer('start', [], Float32Array.of(0)),
+      floatInitializer('limit', [], Float32Array.of(2.05)),
+      floatInitializer('delta', [], Float32Array.of(0.1)),
+      floatInitializer('w', [21], Float32Array.from({ length: 21 }, (_, i) => i / 7)),
+      floatInitializer('epsilon', [1], Float32Array.of(1e-8)),
+    ],
+    inputs: [valueInfo('x', 'float32', [21])],
+    outputs: [valueInfo('y', 'float32', [21])],
+  };
+  const original = encodeModel(parts);
+  const { model, notes, bytes } = convert(original);
+  t.same(
+    model.graph!.initializer!.map((i) => [i.name, i.dataType]),
+    [['start', DataType.FLOAT], ['limit', DataType.FLOAT], ['delta', DataType.FLOAT], ['w', DataType.FLOAT16], ['epsilon', DataType.FLOAT]],
+  );
+  t.same(notes.find((n) => n.name === 'limit')?.reason, 'FLOAT: it feeds Range input 1, which the ONNX spec types float only');
+  t.same(notes.find((n) => n.name === 'epsilon')?.reason, 'FLOAT: in FLOAT16 1 became 0, and every reader computes in FP32');
+  await compareWithFp32(t, original, bytes, 13);
+});
