@@ -53,14 +53,16 @@ export function toFp16(source: ModelProto, options: Fp16Options = {}): Fp16Resul
   const ioPrecision: Precision = keepIo ? 32 : 16;
   const readInFp16 = new Set(plan.nodes.flatMap((node) => node.proto.input.filter((_, i) => node.inputPrecision[i] === 16)));
   if (!keepIo) for (const output of graph.output) readInFp16.add(nameOf(output));
-  const graphInputs = new Set(graph.input.map(nameOf));
+  // An initializer that is also a graph input (IR < 4) is a default a client may override: both stay FLOAT.
+  const inputNames = new Set(graph.input.map(nameOf));
+  const overridable = new Set(graph.initializer.map(nameOf).filter((name) => inputNames.has(name)));
 
   // Stored precision of each FLOAT value.
   const stored = new Map<string, Precision>();
-  for (const input of graph.input.map(nameOf)) if (plan.types.get(input) === FLOAT) stored.set(input, ioPrecision);
+  for (const input of graph.input.map(nameOf)) if (plan.types.get(input) === FLOAT) stored.set(input, overridable.has(input) ? 32 : ioPrecision);
   const halves = new Map<string, TensorProto>();
   for (const init of graph.initializer) {
-    if (init.dataType !== FLOAT || graphInputs.has(nameOf(init))) continue;
+    if (init.dataType !== FLOAT || stored.has(nameOf(init))) continue;
     stored.set(nameOf(init), convertInitializer(init, { floatOnly: plan.floatOnly, readInFp16 }, halves, notes));
   }
   for (const node of plan.nodes) node.outputTypes.forEach((type, i) => type === FLOAT && stored.set(node.proto.output[i]!, node.outputPrecision[i]!));
@@ -74,7 +76,7 @@ export function toFp16(source: ModelProto, options: Fp16Options = {}): Fp16Resul
   for (const output of outputs) if (stored.has(output)) casts.read(output, ioPrecision, nodes);
   graph.node = nodes.map((n) => onnx.NodeProto.create(n));
   graph.initializer = graph.initializer.map((init) => onnx.TensorProto.create({ ...(halves.get(nameOf(init)) ?? init), name: casts.storedName(nameOf(init)) }));
-  retypeEdges(graph, keepIo, plan.types, notes);
+  retypeEdges(graph, keepIo, (name) => plan.types.get(name) === FLOAT && !overridable.has(name), notes);
   retypeValueInfo(graph, (name) => casts.precisionOf(name));
   return { model, notes };
 }
@@ -136,10 +138,10 @@ function halfAttribute(attribute: onnxProto.onnx.IAttributeProto): onnxProto.onn
   return 'reason' in half ? attribute : { ...attribute, t: half.tensor };
 }
 
-function retypeEdges(graph: onnxProto.onnx.GraphProto, keepIo: boolean, types: Map<string, number>, notes: Fp16Note[]): void {
+function retypeEdges(graph: onnxProto.onnx.GraphProto, keepIo: boolean, isFloatEdge: (name: string) => boolean, notes: Fp16Note[]): void {
   for (const [subject, list] of [['input', graph.input], ['output', graph.output]] as const) {
     for (const edge of list) {
-      if (types.get(nameOf(edge)) !== FLOAT) continue;
+      if (!isFloatEdge(nameOf(edge))) continue;
       if (!keepIo && edge.type?.tensorType) edge.type.tensorType.elemType = FLOAT16;
       notes.push({ subject, name: nameOf(edge), action: keepIo ? 'kept' : 'converted', reason: keepIo ? 'FLOAT, so clients need no change (keepIo)' : 'FLOAT → FLOAT16 (keepIo off)' });
     }

@@ -312,3 +312,22 @@ t.test("Range's FLOAT inputs and an epsilon FP16 would zero stay FLOAT, and the 
   t.same(notes.find((n) => n.name === 'epsilon')?.reason, 'FLOAT: in FLOAT16 1 became 0, and every reader computes in FP32');
   await compareWithFp32(t, original, bytes, 13);
 });
+
+t.test('an initializer that is also a graph input (IR < 4) stays FLOAT, even with keepIo off', async (t) => {
+  const parts: GraphParts = {
+    name: 'overridable',
+    nodes: [node('Mul', ['x', 'gain'], ['y'])],
+    initializers: [floatInitializer('gain', [2], Float32Array.of(2, 3))],
+    inputs: [valueInfo('x', 'float32', [1, 2]), valueInfo('gain', 'float32', [2])],
+    outputs: [valueInfo('y', 'float32', [1, 2])],
+  };
+  const original = encodeModel(parts);
+  for (const keepIo of [true, false]) {
+    const { model } = convert(original, { keepIo, fp32OpTypes: [] });
+    t.same(model.graph!.initializer!.map((i) => i.dataType), [DataType.FLOAT], `keepIo ${keepIo}: the initializer`);
+    t.same(model.graph!.input!.map((i) => i.type!.tensorType!.elemType), [keepIo ? DataType.FLOAT : DataType.FLOAT16, DataType.FLOAT], `keepIo ${keepIo}: the inputs`);
+    const expected = keepIo ? ['Cast:x', 'Cast:gain', 'Mul:x_fp16,gain_fp16', 'Cast:y_fp16'] : ['Cast:gain', 'Mul:x,gain_fp16'];
+    t.same(model.graph!.node!.map((n) => `${n.opType}:${n.input!.join(',')}`), expected, `keepIo ${keepIo}: the nodes`);
+  }
+  await compareWithFp32(t, original, convert(original).bytes, 17);
+});
