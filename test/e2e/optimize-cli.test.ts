@@ -1,8 +1,9 @@
-// `infergate optimize --to graph` as users run it, in its own process, on
-// every demo model of a temp repository: a new version beside the source with
-// its optimization.json; the same command on a second repository writes
-// byte-identical files; and a real gateway on the repository serves the new
-// versions with the source versions' answers (within graph's 1e-5).
+// `infergate optimize --to graph` and `--to fp16` as users run them, in their
+// own process, on every demo model of a temp repository: a new version beside
+// the source with its optimization.json; the same commands on a second
+// repository write byte-identical files; and one real gateway on the
+// repository serves every new version with the source version's answers
+// (within graph's 1e-5, and fp16's 1e-2 of the output's largest magnitude).
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,7 +18,12 @@ import { RUNTIME_VERSION } from '../../worker/runtime-version.ts';
 import { getJson, postJson, startGateway } from '../helpers/gateway.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/infergate.ts', import.meta.url));
-const TOLERANCE_ABS = 1e-5;
+/** Each mode's expected record entries, and the largest |new − source| allowed for an output whose largest |source element| is given. */
+const MODES = {
+  graph: { options: { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 }, tolerance: { abs: 1e-5 }, allowed: () => 1e-5 },
+  fp16: { options: { keepIo: true, fp16Activations: true }, tolerance: { ofOutputRange: 1e-2 }, allowed: (largest: number) => 1e-2 * largest },
+} as const;
+type ModeName = keyof typeof MODES;
 
 /** Every version served (the default policy serves only the latest, which would hide the sources). */
 async function repository(dir: string): Promise<string> {
@@ -36,13 +42,18 @@ async function optimizeCli(args: string[]): Promise<{ code: number | null; stdou
   return { code, stdout, stderr };
 }
 
-/** Each demo model's source version and the version optimize gives it (classifier has 1 and 2: they become 3 and 4). */
-const RUNS = DEMO_MODELS.map((m) => ({ model: m.name, source: m.version, made: m.name === 'classifier' ? String(Number(m.version) + 2) : String(Number(m.version) + 1) }));
+/**
+ * Each demo model's source version and the version each mode gives it, graph first: classifier has 1 and 2, which
+ * become 3 and 4 (graph), then 5 and 6 (fp16); the others' 1 becomes 2 (graph), then 3 (fp16).
+ */
+const RUNS = (['graph', 'fp16'] as const).flatMap((mode, m) =>
+  DEMO_MODELS.map((d) => ({ mode, model: d.name, source: d.version, made: String(Number(d.version) + (d.name === 'classifier' ? 2 + 2 * m : 1 + m)) })),
+);
 
-/** Optimizes every demo model of one repository, one after the other (classifier's two versions each take the next number). */
+/** Optimizes every demo model of one repository, one run after the other (each takes the next version number). */
 async function optimizeAll(dir: string): Promise<Array<{ code: number | null; stdout: string; stderr: string }>> {
   const results = [];
-  for (const run of RUNS) results.push(await optimizeCli([run.model, '--version', run.source, '--to', 'graph', '--models', dir]));
+  for (const run of RUNS) results.push(await optimizeCli([run.model, '--version', run.source, '--to', run.mode, '--models', dir]));
   return results;
 }
 
@@ -54,7 +65,8 @@ const [firstRuns, secondRuns] = await Promise.all([optimizeAll(first), optimizeA
 t.test('every demo model: exit 0, a new version with its record of how it was made', async (t) => {
   for (const [i, run] of RUNS.entries()) {
     const { code, stdout, stderr } = firstRuns[i]!;
-    const label = `${run.model} ${run.source} → ${run.made}`;
+    const label = `${run.mode}: ${run.model} ${run.source} → ${run.made}`;
+    const mode = MODES[run.mode as ModeName];
     t.equal(code, 0, `${label}: ${stderr}`);
     t.equal(stderr, '', label);
     t.match(stdout, new RegExp(`^wrote .*/${run.model}/${run.made}/model\\.onnx \\(\\d+ bytes; source \\d+ bytes\\)\\n`), label);
@@ -67,16 +79,17 @@ t.test('every demo model: exit 0, a new version with its record of how it was ma
       {
         model: run.model,
         version: run.made,
-        mode: 'graph',
+        mode: run.mode,
         runtime: { 'onnxruntime-node': RUNTIME_VERSION },
-        options: { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 },
+        options: mode.options,
         source: { version: run.source, sha256: sha256(source), bytes: source.byteLength },
         output: { sha256: sha256(bytes), bytes: bytes.byteLength },
-        verification: { toleranceAbs: TOLERANCE_ABS },
+        verification: { tolerance: mode.tolerance },
       },
       label,
     );
-    for (const error of Object.values(record.verification.maxAbsError)) t.ok((error as number) <= TOLERANCE_ABS, `${label}: max error ${error}`);
+    const bound = 'abs' in mode.tolerance ? record.verification.maxAbsError : record.verification.maxErrorOfOutputRange;
+    for (const error of Object.values(bound)) t.ok((error as number) <= Object.values(mode.tolerance)[0]!, `${label}: max error ${error}`);
   }
 });
 
@@ -86,7 +99,7 @@ t.test('a second run into another repository writes byte-identical files', async
     for (const file of ['model.onnx', 'optimization.json']) {
       const a = readFileSync(join(first, run.model, run.made, file));
       const b = readFileSync(join(second, run.model, run.made, file));
-      t.ok(a.equals(b), `${run.model}/${run.made}/${file} identical`);
+      t.ok(a.equals(b), `${run.mode}: ${run.model}/${run.made}/${file} identical`);
     }
   }
 });
@@ -106,7 +119,7 @@ t.test('a gateway serves each new version with the source version’s answers', 
     });
     const answer = async (version: string) => {
       const res = await postJson(`${url}/v2/models/${run.model}/versions/${version}/infer`, { inputs });
-      t.equal(res.status, 200, `${run.model} ${version} answers`, { body: res.body });
+      t.equal(res.status, 200, `${run.mode}: ${run.model} ${version} answers`, { body: res.body });
       return res.body as { model_version: string; outputs: Array<{ name: string; shape: number[]; data: number[] }> };
     };
     const [was, now] = [await answer(run.source), await answer(run.made)];
@@ -119,7 +132,8 @@ t.test('a gateway serves each new version with the source version’s answers', 
     for (const output of now.outputs) {
       const expected = was.outputs.find((o) => o.name === output.name)!.data;
       const maxAbsError = output.data.reduce((max, value, i) => Math.max(max, Math.abs(value - expected[i]!)), 0);
-      t.ok(maxAbsError <= TOLERANCE_ABS, `${run.model} ${run.made} ${output.name}: max |error| ${maxAbsError}`);
+      const allowed = MODES[run.mode as ModeName].allowed(expected.reduce((max, value) => Math.max(max, Math.abs(value)), 0));
+      t.ok(maxAbsError <= allowed, `${run.mode}: ${run.model} ${run.made} ${output.name}: max |error| ${maxAbsError} ≤ ${allowed}`);
     }
   }
 });

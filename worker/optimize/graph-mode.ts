@@ -34,7 +34,7 @@ async function transform(source: SourceModel): Promise<ModeResult> {
 
 export const graphMode: OptimizeMode = {
   summary: "onnxruntime's offline graph optimizations (level extended), saved as a model",
-  toleranceAbs: 1e-5,
+  tolerance: { abs: 1e-5 },
   options: OPTIONS,
   transform,
 };

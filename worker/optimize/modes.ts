@@ -3,18 +3,33 @@
 // (optimize.ts) does the rest for every mode alike:
 //
 //   source bytes ─▶ mode.transform ─▶ new bytes + notes
-//        └────────────── verify (seeded random samples, ≤ mode.toleranceAbs) ──▶ new version dir + optimization.json
+//        └────────────── verify (seeded random samples, within mode.tolerance) ──▶ new version dir + optimization.json
 //
-// Adding a mode (fp16, int8) is one entry here and one file for its transform.
+// Adding a mode (int8) is one entry here and one file for its transform. A
+// mode with command-line settings (fp16's --fp16-activations) is made from
+// ModeSettings; the CLI builds the table from its flags.
 
+import { fp16Mode } from './fp16-mode.ts';
 import { graphMode } from './graph-mode.ts';
 import type { OptimizeMode } from './optimize-mode.ts';
 
-export type { ModeResult, OptimizeMode, SourceModel } from './optimize-mode.ts';
+export type { ModeResult, OptimizeMode, SourceModel, Tolerance } from './optimize-mode.ts';
 
-export const OPTIMIZE_MODES: Readonly<Record<string, OptimizeMode>> = {
-  graph: graphMode,
+export type ModeSettings = {
+  /** --fp16-activations (default on). */
+  fp16Activations: boolean;
 };
+
+export const DEFAULT_MODE_SETTINGS: ModeSettings = { fp16Activations: true };
+
+export function optimizeModes(settings: ModeSettings = DEFAULT_MODE_SETTINGS): Readonly<Record<string, OptimizeMode>> {
+  return {
+    graph: graphMode,
+    fp16: fp16Mode({ activations: settings.fp16Activations }),
+  };
+}
+
+export const OPTIMIZE_MODES: Readonly<Record<string, OptimizeMode>> = optimizeModes();
 
 export function modeNames(): string[] {
   return Object.keys(OPTIMIZE_MODES);

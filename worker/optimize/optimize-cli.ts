@@ -1,14 +1,15 @@
-// `infergate optimize MODEL --version N --to MODE [--models DIR] [--out-version M]`:
+// `infergate optimize MODEL --version N --to MODE [--models DIR] [--out-version M] [--[no-]fp16-activations]`:
 // the flags, the command (optimize.ts), and what it wrote, printed. Exit
 // codes: 0 written, 1 refused or failed (the reason on one line on stderr;
 // nothing written), 2 a command-line mistake.
 
 import { parseArgs } from 'node:util';
 import { isVersionName } from '../../common/model-repository.ts';
-import { modeNames } from './modes.ts';
+import { modeNames, optimizeModes } from './modes.ts';
+import { describeTolerance } from './optimize-mode.ts';
 import { optimize, OptimizeError, type Optimized } from './optimize.ts';
 
-export const OPTIMIZE_USAGE = `usage: infergate optimize MODEL --version N --to <${modeNames().join('|')}> [--models dir] [--out-version M]\n`;
+export const OPTIMIZE_USAGE = `usage: infergate optimize MODEL --version N --to <${modeNames().join('|')}> [--models dir] [--out-version M] [--[no-]fp16-activations]\n`;
 
 type Write = (text: string) => void;
 
@@ -19,26 +20,37 @@ export async function runOptimize(argv: readonly string[], out: Write, err: Writ
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { version: { type: 'string' }, to: { type: 'string' }, models: { type: 'string', default: 'models' }, 'out-version': { type: 'string' } },
+      allowNegative: true,
+      options: {
+        version: { type: 'string' },
+        to: { type: 'string' },
+        models: { type: 'string', default: 'models' },
+        'out-version': { type: 'string' },
+        'fp16-activations': { type: 'boolean' },
+      },
     });
   } catch (e) {
     err(`${(e as Error).message}\n${OPTIMIZE_USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
-  const mistake = usageMistake(positionals, values.version, values.to);
+  const activations = values['fp16-activations'];
+  const mistake = usageMistake(positionals, values.version, values.to) ?? (activations !== undefined && values.to !== 'fp16' ? '--[no-]fp16-activations is for --to fp16' : null);
   if (mistake !== null) {
     err(`infergate optimize: ${mistake}\n${OPTIMIZE_USAGE}`);
     return 2;
   }
   try {
-    const done = await optimize({
-      repository: values.models,
-      model: positionals[0]!,
-      version: values.version!,
-      mode: values.to!,
-      ...(values['out-version'] !== undefined ? { outVersion: values['out-version'] } : {}),
-    });
+    const done = await optimize(
+      {
+        repository: values.models,
+        model: positionals[0]!,
+        version: values.version!,
+        mode: values.to!,
+        ...(values['out-version'] !== undefined ? { outVersion: values['out-version'] } : {}),
+      },
+      optimizeModes({ fp16Activations: activations ?? true }),
+    );
     out(renderOptimized(done));
     return 0;
   } catch (e) {
@@ -59,11 +71,12 @@ export function usageMistake(positionals: readonly string[], version: string | u
 }
 
 export function renderOptimized(done: Optimized): string {
-  const errors = Object.entries(done.maxAbsError).map(([name, error]) => `${name} ${error === null ? 'not numeric' : error}`);
+  const ofRange = (name: string) => ('ofOutputRange' in done.tolerance ? ` (${done.maxErrorOfOutputRange[name]?.toPrecision(2)} of its range)` : '');
+  const errors = Object.entries(done.maxAbsError).map(([name, error]) => `${name} ${error === null ? 'not numeric' : `${error}${ofRange(name)}`}`);
   return [
     `wrote ${done.modelPath} (${done.output.bytes} bytes; source ${done.source.bytes} bytes)`,
     `wrote ${done.recordPath}`,
-    `max |new − source| over ${done.samples} seeded random samples: ${errors.join(', ')} (tolerance ${done.toleranceAbs})`,
+    `max |new − source| over ${done.samples} seeded random samples: ${errors.join(', ')} (tolerance ${describeTolerance(done.tolerance)})`,
     ...done.notes.map((note) => `note: ${note}`),
     '',
   ].join('\n');

@@ -18,7 +18,7 @@ import { MODEL_FILE, versionDirectories } from '../../common/model-repository.ts
 import { decodeModel } from '../../common/onnx/decode-model.ts';
 import { modelReport } from '../../common/onnx/model-report.ts';
 import { RUNTIME_VERSION } from '../runtime-version.ts';
-import { OPTIMIZE_MODES, type OptimizeMode } from './modes.ts';
+import { OPTIMIZE_MODES, type OptimizeMode, type Tolerance } from './modes.ts';
 import { chooseOutputVersion, operatorChange, optimizationRecord, renderRecord, type FileDigest } from './plan.ts';
 import { verifyOutputs } from './verify.ts';
 
@@ -32,8 +32,9 @@ export type Optimized = {
   version: string;
   source: FileDigest;
   output: FileDigest;
-  toleranceAbs: number;
+  tolerance: Tolerance;
   maxAbsError: Record<string, number | null>;
+  maxErrorOfOutputRange: Record<string, number | null>;
   samples: number;
   notes: string[];
 };
@@ -73,7 +74,7 @@ export async function optimize(request: OptimizeRequest, modes: Readonly<Record<
   const madeModel = decodeModel(made.bytes);
   if ('reason' in madeModel) throw new OptimizeError(`--to ${request.mode} made something that is ${madeModel.reason}`);
 
-  const verification = await verifyOutputs(model, sourceBytes, made.bytes, mode.toleranceAbs);
+  const verification = await verifyOutputs(model, sourceBytes, made.bytes, mode.tolerance);
   if (verification.failure !== null) throw new OptimizeError(`--to ${request.mode} changes ${model}'s answers, nothing written: ${verification.failure}`);
 
   const change = operatorChange(modelReport(sourceModel.model).operators, modelReport(madeModel.model).operators);
@@ -87,7 +88,12 @@ export async function optimize(request: OptimizeRequest, modes: Readonly<Record<
     runtimeVersion: RUNTIME_VERSION,
     source: { version: request.version, ...source },
     output: { version: chosen.version, ...output },
-    verification: { samples: verification.samples, toleranceAbs: mode.toleranceAbs, maxAbsError: verification.maxAbsError },
+    verification: {
+      samples: verification.samples,
+      tolerance: mode.tolerance,
+      maxAbsError: verification.maxAbsError,
+      maxErrorOfOutputRange: verification.maxErrorOfOutputRange,
+    },
     notes,
   });
   const versionDir = await writeVersion(join(repository, model), chosen.version, { [MODEL_FILE]: made.bytes, [RECORD_FILE]: renderRecord(record) });
@@ -97,8 +103,9 @@ export async function optimize(request: OptimizeRequest, modes: Readonly<Record<
     version: chosen.version,
     source,
     output,
-    toleranceAbs: mode.toleranceAbs,
+    tolerance: mode.tolerance,
     maxAbsError: verification.maxAbsError,
+    maxErrorOfOutputRange: verification.maxErrorOfOutputRange,
     samples: verification.samples.length,
     notes,
   };

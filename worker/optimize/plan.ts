@@ -8,6 +8,7 @@
 
 import { compareVersions, isVersionName } from '../../common/model-repository.ts';
 import type { OperatorUse } from '../../common/onnx/model-report.ts';
+import type { Tolerance } from './optimize-mode.ts';
 
 export type OutputVersion = { version: string } | { reason: string };
 
@@ -35,7 +36,12 @@ export type RecordInput = {
   runtimeVersion: string;
   source: { version: string } & FileDigest;
   output: { version: string } & FileDigest;
-  verification: { samples: readonly string[]; toleranceAbs: number; maxAbsError: Readonly<Record<string, number | null>> };
+  verification: {
+    samples: readonly string[];
+    tolerance: Tolerance;
+    maxAbsError: Readonly<Record<string, number | null>>;
+    maxErrorOfOutputRange: Readonly<Record<string, number | null>>;
+  };
   notes: readonly string[];
 };
 
@@ -52,8 +58,9 @@ export function optimizationRecord(input: RecordInput): Record<string, unknown> 
     output: { file: 'model.onnx', sha256: input.output.sha256, bytes: input.output.bytes },
     verification: {
       samples: [...input.verification.samples],
-      toleranceAbs: input.verification.toleranceAbs,
+      tolerance: { ...input.verification.tolerance },
       maxAbsError: sortedKeys(input.verification.maxAbsError),
+      maxErrorOfOutputRange: sortedKeys(input.verification.maxErrorOfOutputRange),
     },
     notes: [...input.notes],
   };

@@ -5,9 +5,13 @@
 // output element is compared as a client would see it (tensor-convert.ts
 // answerValues, compare-outputs.ts):
 //
-//   source ─┐                                   ┌─ max |new − source| per output
-//           ├─ signature ─▶ samples ─▶ run both ┤
+//   source ─┐                                   ┌─ max |new − source| per output (also as a fraction of
+//           ├─ signature ─▶ samples ─▶ run both ┤    the largest |source element|: the output's range)
 //   new ────┘   (must match)                    └─ the first element beyond the tolerance: the failure
+//
+// The tolerance is absolute or a fraction of the output's range on each
+// sample (optimize-mode.ts Tolerance); either way it becomes one absolute
+// bound per output and sample, which compare-outputs.ts checks.
 
 import * as ort from 'onnxruntime-node';
 import { compareOutputs } from '../../common/onnx/compare-outputs.ts';
@@ -17,6 +21,7 @@ import { feedsFor, loadedVersion, type LoadedVersion } from '../loaded-version.t
 import { signatureFromMetadata } from '../signature.ts';
 import { answerValues, fromOrtTensor } from '../tensor-convert.ts';
 import { randomSamples } from '../warmup.ts';
+import { allowedAbsError, type Tolerance } from './optimize-mode.ts';
 
 /** The size every dynamic dim takes, one sample each: batch 1 (the common request) up to a full batch of 32. */
 export const VERIFY_DYNAMIC_SIZES: readonly number[] = [1, 2, 8, 32];
@@ -25,6 +30,8 @@ export type Verification = {
   samples: string[];
   /** Per output, over every sample; null for an output with no numeric element (BYTES). */
   maxAbsError: Record<string, number | null>;
+  /** Per output, over every sample: |new − source| / the sample's largest |source element| of that output; null as above. */
+  maxErrorOfOutputRange: Record<string, number | null>;
   /** One line: why the new model does not pass; null when it does. */
   failure: string | null;
 };
@@ -32,8 +39,8 @@ export type Verification = {
 const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, logSeverityLevel: 4 };
 
 /** Compares the new model with the source; throws only for a fault of this process, never of either model. */
-export async function verifyOutputs(model: string, source: Uint8Array, made: Uint8Array, toleranceAbs: number): Promise<Verification> {
-  const verification: Verification = { samples: [], maxAbsError: {}, failure: null };
+export async function verifyOutputs(model: string, source: Uint8Array, made: Uint8Array, tolerance: Tolerance): Promise<Verification> {
+  const verification: Verification = { samples: [], maxAbsError: {}, maxErrorOfOutputRange: {}, failure: null };
   const fail = (reason: string): Verification => ({ ...verification, failure: reason });
   const opened: LoadedVersion[] = [];
   try {
@@ -59,17 +66,37 @@ export async function verifyOutputs(model: string, source: Uint8Array, made: Uin
       } catch (err) {
         return fail(`${sample.label} failed to run: ${ortMessage(err)}`);
       }
-      const comparison = compareOutputs(actual.map(answerValues), expected.map(answerValues), toleranceAbs);
-      for (const output of comparison.outputs) {
-        const before = verification.maxAbsError[output.name];
-        verification.maxAbsError[output.name] = output.maxAbsError === null ? (before ?? null) : Math.max(before ?? 0, output.maxAbsError);
+      const expectedValues = expected.map(answerValues);
+      const actualValues = actual.map(answerValues);
+      for (const want of expectedValues) {
+        const largest = largestAbs(want.data);
+        const comparison = compareOutputs(actualValues, [want], allowedAbsError(tolerance, largest));
+        const output = comparison.outputs[0];
+        if (output) {
+          const error = output.maxAbsError;
+          const ofRange = error === null ? null : error === 0 ? 0 : error / largest;
+          verification.maxAbsError[output.name] = maxOf(verification.maxAbsError[output.name], error);
+          verification.maxErrorOfOutputRange[output.name] = maxOf(verification.maxErrorOfOutputRange[output.name], ofRange);
+        }
+        if (comparison.failure !== null) return fail(`${sample.label}: ${comparison.failure}`);
       }
-      if (comparison.failure !== null) return fail(`${sample.label}: ${comparison.failure}`);
     }
     return verification;
   } finally {
     for (const loaded of opened) await loaded.session.release().catch(() => {});
   }
+}
+
+/** The larger of a running maximum and a new value; null only while both are (an output with no numeric element). */
+function maxOf(before: number | null | undefined, value: number | null): number | null {
+  return value === null ? (before ?? null) : Math.max(before ?? 0, value);
+}
+
+/** The largest |element| among the finite numbers of an output's client values (NaN and ±Infinity come as strings). */
+function largestAbs(data: readonly unknown[]): number {
+  let largest = 0;
+  for (const value of data) if (typeof value === 'number' && Number.isFinite(value)) largest = Math.max(largest, Math.abs(value));
+  return largest;
 }
 
 async function runAll(loaded: LoadedVersion, tensors: readonly Tensor[]): Promise<Tensor[]> {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { writeDemoModels } from '../../../scripts/demo-models/index.ts';
 import { graphMode } from '../../../worker/optimize/graph-mode.ts';
-import type { OptimizeMode } from '../../../worker/optimize/modes.ts';
+import { optimizeModes, type OptimizeMode } from '../../../worker/optimize/modes.ts';
 import { optimize, OptimizeError } from '../../../worker/optimize/optimize.ts';
 import { runOptimize } from '../../../worker/optimize/optimize-cli.ts';
 
@@ -30,7 +30,7 @@ t.test('graph: a new version above the highest, its record matching the files, n
     options: { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 },
     source: { version: '1', sha256: sha256(readFileSync(join(repository, 'classifier', '1', 'model.onnx'))) },
     output: { sha256: sha256(bytes), bytes: bytes.byteLength },
-    verification: { toleranceAbs: 1e-5 },
+    verification: { tolerance: { abs: 1e-5 } },
   });
   t.ok(record.verification.maxAbsError.probabilities <= 1e-5);
   t.same(readdirSync(join(repository, 'classifier')).sort(), ['1', '2', '3', 'config.yaml']);
@@ -52,15 +52,19 @@ t.test('refusals name the field and leave the repository as it was', async (t) =
 t.test('a mode that changes the answers beyond its tolerance is refused, with the element that differs', async (t) => {
   const other = new Uint8Array(readFileSync(join(repository, 'classifier', '2', 'model.onnx')));
   const modes: Record<string, OptimizeMode> = {
-    wrong: { summary: 'answers as classifier 2', toleranceAbs: 1e-5, options: {}, transform: async () => ({ bytes: other, notes: [] }) },
-    junk: { summary: 'not a model', toleranceAbs: 1e-5, options: {}, transform: async () => ({ bytes: new Uint8Array([1, 2, 3]), notes: [] }) },
-    throws: { summary: 'fails', toleranceAbs: 1e-5, options: {}, transform: async () => Promise.reject(new Error('no\nmore')) },
-    reshaped: { summary: 'another signature', toleranceAbs: 1e-5, options: {}, transform: async () => ({ bytes: new Uint8Array(readFileSync(join(repository, 'pooler', '1', 'model.onnx'))), notes: [] }) },
-    loose: { ...graphMode, toleranceAbs: 1 },
+    wrong: { summary: 'answers as classifier 2', tolerance: { abs: 1e-5 }, options: {}, transform: async () => ({ bytes: other, notes: [] }) },
+    junk: { summary: 'not a model', tolerance: { abs: 1e-5 }, options: {}, transform: async () => ({ bytes: new Uint8Array([1, 2, 3]), notes: [] }) },
+    throws: { summary: 'fails', tolerance: { abs: 1e-5 }, options: {}, transform: async () => Promise.reject(new Error('no\nmore')) },
+    reshaped: { summary: 'another signature', tolerance: { abs: 1e-5 }, options: {}, transform: async () => ({ bytes: new Uint8Array(readFileSync(join(repository, 'pooler', '1', 'model.onnx'))), notes: [] }) },
+    loose: { ...graphMode, tolerance: { abs: 1 } },
+    relative: { summary: 'answers as classifier 2', tolerance: { ofOutputRange: 1e-2 }, options: {}, transform: async () => ({ bytes: other, notes: [] }) },
   };
   await t.rejects(optimize({ repository, model: 'classifier', version: '1', mode: 'wrong' }, modes), {
     message: /^--to wrong changes classifier's answers, nothing written: random sample 1 of 4 \(dynamic dims 1\): output "probabilities" differs at index \d+ \[0,\d+\]: .*> tolerance 0\.00001\)$/,
   });
+  // The relative bound is scaled by the sample's largest |probability| (≤ 1), so the failure's tolerance is below 1e-2.
+  const relative = await optimize({ repository, model: 'classifier', version: '1', mode: 'relative' }, modes).catch((err: Error) => err.message);
+  t.match(relative, /^--to relative changes classifier's answers, nothing written: random sample 1 of 4 .*> tolerance 0\.00\d+\)$/);
   await t.rejects(optimize({ repository, model: 'classifier', version: '1', mode: 'junk' }, modes), { message: /^--to junk made something that is not an ONNX model/ });
   await t.rejects(optimize({ repository, model: 'classifier', version: '1', mode: 'reshaped' }, modes), {
     message: /^--to reshaped changes classifier's answers, nothing written: the new model's signature differs from the source's: inputs /,
@@ -93,15 +97,43 @@ t.test('the command line: 0 written, 1 refused, 2 a mistake in the command', asy
     [['ranker', '--version', '1'], /--to is required \(graph/],
     [['ranker', '--version', '1', '--to', 'fp8'], /--to "fp8": no such mode/],
     [['ranker', '--version', '1', '--to', 'graph', '--bogus'], /Unknown option '--bogus'/],
+    [['ranker', '--version', '1', '--to', 'graph', '--no-fp16-activations'], /--\[no-\]fp16-activations is for --to fp16/],
   ];
   for (const [args, reason] of mistakes) {
     const { code, err } = await run(args);
     t.equal(code, 2, args.join(' '));
     t.match(err, reason);
-    t.match(err, /usage: infergate optimize MODEL --version N --to <graph>/);
+    t.match(err, /usage: infergate optimize MODEL --version N --to <graph\|fp16>/);
   }
 });
 
 t.test('OptimizeError is what the CLI reports as a refusal', async (t) => {
   t.equal(new OptimizeError('x').name, 'OptimizeError');
+});
+
+// Last: these add versions to heavy and ranker, which the tests above expect to have none.
+t.test('fp16: weights halved, inputs and outputs FLOAT, the transform\'s notes and the relative tolerance recorded', async (t) => {
+  const done = await optimize({ repository, model: 'heavy', version: '1', mode: 'fp16' });
+  const record = JSON.parse(readFileSync(done.recordPath, 'utf8'));
+  t.match(record, {
+    mode: 'fp16',
+    options: { keepIo: true, fp16Activations: true, fp32Operators: /fp16-cpu-ops\.ts/ },
+    verification: { tolerance: { ofOutputRange: 1e-2 } },
+  });
+  t.ok(done.output.bytes < done.source.bytes * 0.51, `${done.output.bytes} of ${done.source.bytes} bytes`);
+  t.ok(record.verification.maxErrorOfOutputRange.logits < 1e-2, `error ${record.verification.maxErrorOfOutputRange.logits} of the range`);
+  t.ok(record.notes.some((note: string) => /^initializer \S+ converted: FLOAT → FLOAT16, \d+ values$/.test(note)), 'initializers converted');
+  t.ok(record.notes.some((note: string) => /^node \S+ kept: onnxruntime 1\.30 CPU \(x86-64\) has no float16 kernel/.test(note)), 'blocked nodes say why');
+  t.ok(record.notes.includes('input input kept: FLOAT, so clients need no change (keepIo)'), 'the input stays FLOAT');
+});
+
+t.test('fp16 without activations: no operator computes in FP16 (the ranker\'s Gather reads an FP32 table)', async (t) => {
+  const run = (fp16Activations: boolean, outVersion: string) =>
+    optimize({ repository, model: 'ranker', version: '1', mode: 'fp16', outVersion }, optimizeModes({ fp16Activations }));
+  const [on, off] = [await run(true, '20'), await run(false, '21')];
+  const notes = (done: { recordPath: string }) => JSON.parse(readFileSync(done.recordPath, 'utf8')).notes as string[];
+  t.ok(notes(on).includes('node Gather_gathered converted: computes in FP16'));
+  t.notOk(notes(off).some((note) => / converted: computes in FP16$/.test(note)), 'no node converted');
+  t.ok(notes(off).includes('cast Cast_table_fp32 inserted: table to FLOAT'));
+  t.match(JSON.parse(readFileSync(off.recordPath, 'utf8')).options, { fp16Activations: false, fp32Operators: 'all' });
 });

@@ -31,7 +31,7 @@ const input: RecordInput = {
   runtimeVersion: '1.30.0',
   source: { version: '1', sha256: 'a'.repeat(64), bytes: 100 },
   output: { version: '2', sha256: 'b'.repeat(64), bytes: 120 },
-  verification: { samples: ['s1', 's2'], toleranceAbs: 1e-5, maxAbsError: { z: 0, a: 1e-7 } },
+  verification: { samples: ['s1', 's2'], tolerance: { abs: 1e-5 }, maxAbsError: { z: 0, a: 1e-7 }, maxErrorOfOutputRange: { z: 0, a: 1e-6 } },
   notes: ['operators: Gemm ×3 → Gemm ×1'],
 };
 
