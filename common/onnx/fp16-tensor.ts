@@ -9,6 +9,7 @@
 // they are counted too, so a model that lives on tiny weights shows it.
 
 import onnxProto from 'onnx-proto';
+import { readFloats } from './tensor-floats.ts';
 
 const { onnx } = onnxProto;
 
@@ -49,18 +50,6 @@ export function toHalfTensor(tensor: TensorProto): HalfTensor | { reason: string
   }
   const half: TensorProto = { ...plainFields(tensor), dataType: FLOAT16, rawData };
   return { tensor: half, values: floats.length, clamped, flushedToZero };
-}
-
-/** FLOAT elements from raw_data (little-endian whatever the host) or from float_data. */
-function readFloats(tensor: TensorProto): Float32Array {
-  const raw = tensor.rawData;
-  if (raw && raw.byteLength > 0) {
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const floats = new Float32Array(raw.byteLength / 4);
-    for (let i = 0; i < floats.length; i++) floats[i] = view.getFloat32(i * 4, true);
-    return floats;
-  }
-  return Float32Array.from(tensor.floatData ?? []);
 }
 
 /** The fields a converted tensor keeps: its name, dims and doc string (the data fields are replaced). */

@@ -21,6 +21,7 @@ import onnxProto from 'onnx-proto';
 import type { ModelProto } from './decode-model.ts';
 import { DEFAULT_FP32_OP_TYPES, CPU_FP32_OPS } from './fp16-cpu-ops.ts';
 import { planNodes, type NodePlan } from './fp16-plan.ts';
+import { FreshNames } from './fresh-names.ts';
 import { FLOAT, FLOAT16, toHalfTensor, type TensorProto } from './fp16-tensor.ts';
 
 const { onnx } = onnxProto;
@@ -152,20 +153,6 @@ function retypeValueInfo(graph: onnxProto.onnx.GraphProto, precisionOf: (name: s
   for (const info of graph.valueInfo) {
     const tensor = info.type?.tensorType;
     if (tensor?.elemType === FLOAT && precisionOf(nameOf(info)) === 16) tensor.elemType = FLOAT16;
-  }
-}
-
-/** Unique names derived from existing ones, in the order asked: `base`, then `base_1`, `base_2`… */
-class FreshNames {
-  #taken: Set<string>;
-  constructor(existing: readonly string[]) {
-    this.#taken = new Set(existing);
-  }
-  take(base: string): string {
-    let name = base;
-    for (let i = 1; this.#taken.has(name); i++) name = `${base}_${i}`;
-    this.#taken.add(name);
-    return name;
   }
 }
 
