@@ -1,9 +1,7 @@
 // `--to fp16`: FLOAT weights stored as FLOAT16, with the model's inputs and
 // outputs kept FLOAT (Casts at the edges), by the pure transform
-// common/onnx/to-fp16.ts:
-//
-//   bytes ─decode-model─▶ ModelProto ─toFp16(keepIo, fp32OpTypes)─▶ ModelProto ─onnx-proto encode─▶ bytes
-//                                                                 └─ notes, one line each, into optimization.json
+// common/onnx/to-fp16.ts, run over the bytes by proto-transform.ts
+// (decode, toFp16(keepIo, fp32OpTypes), encode, notes one line each).
 //
 // keepIo is always on: onnxruntime-node 1.30 on Node 24 cannot feed a float16
 // tensor from JavaScript, so a model with FLOAT16 inputs could not be served.
@@ -21,13 +19,10 @@
 // below 6e-4 of their output's largest magnitude (test/common/onnx/to-fp16.test.ts),
 // and 1e-2 still catches a wrong Cast or a lost bias (errors the size of the output).
 
-import onnxProto from 'onnx-proto';
-import { decodeModel } from '../../common/onnx/decode-model.ts';
 import { DEFAULT_FP32_OP_TYPES } from '../../common/onnx/fp16-cpu-ops.ts';
-import { toFp16, type Fp16Note } from '../../common/onnx/to-fp16.ts';
+import { toFp16 } from '../../common/onnx/to-fp16.ts';
 import type { ModeResult, OptimizeMode, SourceModel } from './optimize-mode.ts';
-
-const { onnx } = onnxProto;
+import { runProtoTransform } from './proto-transform.ts';
 
 export type Fp16Settings = {
   /** FP16 compute where the CPU provider has kernels (true), or every operator in FP32 with only weights stored FP16 (false). */
@@ -50,16 +45,10 @@ export function fp16Mode(settings: Fp16Settings): OptimizeMode {
 }
 
 async function transform(source: SourceModel, settings: Fp16Settings): Promise<ModeResult> {
-  const decoded = decodeModel(source.bytes);
-  if ('reason' in decoded) throw new Error(decoded.reason);
-  const opTypes = decoded.model.graph?.node?.map((node) => node.opType ?? '') ?? [];
-  // Sorted and deduplicated, so the list (and thus the bytes) does not depend on node order.
-  const fp32OpTypes = settings.activations ? DEFAULT_FP32_OP_TYPES : [...new Set([...DEFAULT_FP32_OP_TYPES, ...opTypes])].sort();
-  const { model, notes } = toFp16(decoded.model, { keepIo: true, fp32OpTypes });
-  return { bytes: onnx.ModelProto.encode(model).finish(), notes: notes.map(noteLine) };
-}
-
-/** "initializer W1 converted: FLOAT → FLOAT16, 262144 values", "node Gemm_h1 kept: onnxruntime … has no float16 kernel for it". */
-export function noteLine(note: Fp16Note): string {
-  return `${note.subject} ${note.name} ${note.action}: ${note.reason}`;
+  return runProtoTransform(source, (model) => {
+    const opTypes = model.graph?.node?.map((node) => node.opType ?? '') ?? [];
+    // Sorted and deduplicated, so the list (and thus the bytes) does not depend on node order.
+    const fp32OpTypes = settings.activations ? DEFAULT_FP32_OP_TYPES : [...new Set([...DEFAULT_FP32_OP_TYPES, ...opTypes])].sort();
+    return toFp16(model, { keepIo: true, fp32OpTypes });
+  });
 }
