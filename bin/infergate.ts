@@ -13,7 +13,7 @@ commands:
           write the demo model repository
   check-model PATH [--sample request.json] [--expected outputs.json] [--tolerance 1e-4] [--json]
           check an ONNX file as a worker would load it: report, load, run a sample, compare outputs
-  optimize MODEL --version N --to graph|fp16 [--models dir] [--out-version M] [--[no-]fp16-activations]
+  optimize MODEL --version N --to graph|fp16|int8 [--models dir] [--out-version M] [--[no-]fp16-activations] [--per-tensor]
           write an optimized copy of a repository model's version as a new version, verified against it
   key     <name> [--models m1,m2*] [--operations infer,metadata,admin] [--requests-per-second n]
           make an API key: prints it once, with its entry for the keys file

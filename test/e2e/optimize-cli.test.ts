@@ -1,9 +1,9 @@
-// `infergate optimize --to graph` and `--to fp16` as users run them, in their
+// `infergate optimize --to graph`, `--to fp16` and `--to int8` as users run them, in their
 // own process, on every demo model of a temp repository: a new version beside
 // the source with its optimization.json; the same commands on a second
 // repository write byte-identical files; and one real gateway on the
 // repository serves every new version with the source version's answers
-// (within graph's 1e-5, and fp16's 1e-2 of the output's largest magnitude).
+// (within graph's 1e-5, fp16's 1e-2 and int8's 2e-2 of the output's largest magnitude).
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,6 +22,7 @@ const BIN = fileURLToPath(new URL('../../bin/infergate.ts', import.meta.url));
 const MODES = {
   graph: { options: { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 }, tolerance: { abs: 1e-5 }, allowed: () => 1e-5 },
   fp16: { options: { keepIo: true, fp16Activations: true }, tolerance: { ofOutputRange: 1e-2 }, allowed: (largest: number) => 1e-2 * largest },
+  int8: { options: { weightType: 'int8', perChannel: true }, tolerance: { ofOutputRange: 2e-2 }, allowed: (largest: number) => 2e-2 * largest },
 } as const;
 type ModeName = keyof typeof MODES;
 
@@ -44,9 +45,9 @@ async function optimizeCli(args: string[]): Promise<{ code: number | null; stdou
 
 /**
  * Each demo model's source version and the version each mode gives it, graph first: classifier has 1 and 2, which
- * become 3 and 4 (graph), then 5 and 6 (fp16); the others' 1 becomes 2 (graph), then 3 (fp16).
+ * become 3 and 4 (graph), 5 and 6 (fp16), then 7 and 8 (int8); the others' 1 becomes 2 (graph), 3 (fp16), then 4 (int8).
  */
-const RUNS = (['graph', 'fp16'] as const).flatMap((mode, m) =>
+const RUNS = (['graph', 'fp16', 'int8'] as const).flatMap((mode, m) =>
   DEMO_MODELS.map((d) => ({ mode, model: d.name, source: d.version, made: String(Number(d.version) + (d.name === 'classifier' ? 2 + 2 * m : 1 + m)) })),
 );
 

@@ -5,12 +5,13 @@
 //   source bytes ─▶ mode.transform ─▶ new bytes + notes
 //        └────────────── verify (seeded random samples, within mode.tolerance) ──▶ new version dir + optimization.json
 //
-// Adding a mode (int8) is one entry here and one file for its transform. A
-// mode with command-line settings (fp16's --fp16-activations) is made from
+// Adding a mode is one entry here and one file for its transform. A
+// mode with command-line settings (fp16's --fp16-activations, int8's --per-tensor) is made from
 // ModeSettings; the CLI builds the table from its flags.
 
 import { fp16Mode } from './fp16-mode.ts';
 import { graphMode } from './graph-mode.ts';
+import { int8Mode } from './int8-mode.ts';
 import type { OptimizeMode } from './optimize-mode.ts';
 
 export type { ModeResult, OptimizeMode, SourceModel, Tolerance } from './optimize-mode.ts';
@@ -18,14 +19,19 @@ export type { ModeResult, OptimizeMode, SourceModel, Tolerance } from './optimiz
 export type ModeSettings = {
   /** --fp16-activations (default on). */
   fp16Activations: boolean;
+  /** --per-tensor (default off): int8 weights with one scale per weight instead of per output channel. */
+  int8PerTensor: boolean;
 };
 
-export const DEFAULT_MODE_SETTINGS: ModeSettings = { fp16Activations: true };
+export const DEFAULT_MODE_SETTINGS: ModeSettings = { fp16Activations: true, int8PerTensor: false };
 
-export function optimizeModes(settings: ModeSettings = DEFAULT_MODE_SETTINGS): Readonly<Record<string, OptimizeMode>> {
+/** Settings not given take their defaults (DEFAULT_MODE_SETTINGS). */
+export function optimizeModes(given: Partial<ModeSettings> = {}): Readonly<Record<string, OptimizeMode>> {
+  const settings = { ...DEFAULT_MODE_SETTINGS, ...given };
   return {
     graph: graphMode,
     fp16: fp16Mode({ activations: settings.fp16Activations }),
+    int8: int8Mode({ perChannel: !settings.int8PerTensor }),
   };
 }
 

@@ -1,4 +1,4 @@
-// `infergate optimize MODEL --version N --to MODE [--models DIR] [--out-version M] [--[no-]fp16-activations]`:
+// `infergate optimize MODEL --version N --to MODE [--models DIR] [--out-version M] [--[no-]fp16-activations] [--per-tensor]`:
 // the flags, the command (optimize.ts), and what it wrote, printed. Exit
 // codes: 0 written, 1 refused or failed (the reason on one line on stderr;
 // nothing written), 2 a command-line mistake.
@@ -9,7 +9,7 @@ import { modeNames, optimizeModes } from './modes.ts';
 import { describeTolerance } from './optimize-mode.ts';
 import { optimize, OptimizeError, type Optimized } from './optimize.ts';
 
-export const OPTIMIZE_USAGE = `usage: infergate optimize MODEL --version N --to <${modeNames().join('|')}> [--models dir] [--out-version M] [--[no-]fp16-activations]\n`;
+export const OPTIMIZE_USAGE = `usage: infergate optimize MODEL --version N --to <${modeNames().join('|')}> [--models dir] [--out-version M] [--[no-]fp16-activations] [--per-tensor]\n`;
 
 type Write = (text: string) => void;
 
@@ -27,6 +27,7 @@ export async function runOptimize(argv: readonly string[], out: Write, err: Writ
         models: { type: 'string', default: 'models' },
         'out-version': { type: 'string' },
         'fp16-activations': { type: 'boolean' },
+        'per-tensor': { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -35,7 +36,11 @@ export async function runOptimize(argv: readonly string[], out: Write, err: Writ
   }
   const { values, positionals } = parsed;
   const activations = values['fp16-activations'];
-  const mistake = usageMistake(positionals, values.version, values.to) ?? (activations !== undefined && values.to !== 'fp16' ? '--[no-]fp16-activations is for --to fp16' : null);
+  const perTensor = values['per-tensor'];
+  const mistake =
+    usageMistake(positionals, values.version, values.to) ??
+    (activations !== undefined && values.to !== 'fp16' ? '--[no-]fp16-activations is for --to fp16' : null) ??
+    (perTensor !== undefined && values.to !== 'int8' ? '--per-tensor is for --to int8' : null);
   if (mistake !== null) {
     err(`infergate optimize: ${mistake}\n${OPTIMIZE_USAGE}`);
     return 2;
@@ -49,7 +54,7 @@ export async function runOptimize(argv: readonly string[], out: Write, err: Writ
         mode: values.to!,
         ...(values['out-version'] !== undefined ? { outVersion: values['out-version'] } : {}),
       },
-      optimizeModes({ fp16Activations: activations ?? true }),
+      optimizeModes({ fp16Activations: activations ?? true, int8PerTensor: perTensor ?? false }),
     );
     out(renderOptimized(done));
     return 0;

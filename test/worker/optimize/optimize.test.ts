@@ -98,12 +98,13 @@ t.test('the command line: 0 written, 1 refused, 2 a mistake in the command', asy
     [['ranker', '--version', '1', '--to', 'fp8'], /--to "fp8": no such mode/],
     [['ranker', '--version', '1', '--to', 'graph', '--bogus'], /Unknown option '--bogus'/],
     [['ranker', '--version', '1', '--to', 'graph', '--no-fp16-activations'], /--\[no-\]fp16-activations is for --to fp16/],
+    [['ranker', '--version', '1', '--to', 'fp16', '--per-tensor'], /--per-tensor is for --to int8/],
   ];
   for (const [args, reason] of mistakes) {
     const { code, err } = await run(args);
     t.equal(code, 2, args.join(' '));
     t.match(err, reason);
-    t.match(err, /usage: infergate optimize MODEL --version N --to <graph\|fp16>/);
+    t.match(err, /usage: infergate optimize MODEL --version N --to <graph\|fp16\|int8>/);
   }
 });
 
@@ -136,4 +137,19 @@ t.test('fp16 without activations: no operator computes in FP16 (the ranker\'s Ga
   t.notOk(notes(off).some((note) => / converted: computes in FP16$/.test(note)), 'no node converted');
   t.ok(notes(off).includes('cast Cast_table_fp32 inserted: table to FLOAT'));
   t.match(JSON.parse(readFileSync(off.recordPath, 'utf8')).options, { fp16Activations: false, fp32Operators: 'all' });
+});
+
+t.test('int8: weights a quarter, per channel unless --per-tensor, kept nodes listed, the relative tolerance recorded', async (t) => {
+  const run = (int8PerTensor: boolean, outVersion: string) => optimize({ repository, model: 'heavy', version: '1', mode: 'int8', outVersion }, optimizeModes({ int8PerTensor }));
+  const [perChannel, perTensor] = [await run(false, '30'), await run(true, '31')];
+  const record = JSON.parse(readFileSync(perChannel.recordPath, 'utf8'));
+  t.match(record, { mode: 'int8', options: { weightType: 'int8', perChannel: true }, verification: { tolerance: { ofOutputRange: 2e-2 } } });
+  t.ok(perChannel.output.bytes <= perChannel.source.bytes * 0.3, `${perChannel.output.bytes} of ${perChannel.source.bytes} bytes`);
+  t.ok(record.verification.maxErrorOfOutputRange.logits < 2e-2, `error ${record.verification.maxErrorOfOutputRange.logits} of the range`);
+  t.ok(record.notes.includes('operators: Gemm ×3 → Add ×3, Cast ×3, DynamicQuantizeLinear ×3, MatMulInteger ×3, Mul ×6'), 'every Gemm quantized');
+  t.ok(record.notes.some((note: string) => /^initializer W0 quantized: FLOAT \[512, 2048\] → INT8 .*per output channel \(2048 scales\)/.test(note)), 'per-channel weights');
+  t.ok(record.notes.includes('node Relu_relu0 kept: Relu has no integer form here: only MatMul and Gemm weights are quantized'), 'kept nodes say why');
+  const tensorRecord = JSON.parse(readFileSync(perTensor.recordPath, 'utf8'));
+  t.match(tensorRecord.options, { perChannel: false });
+  t.notOk(tensorRecord.notes.some((note: string) => / per output channel /.test(note)), 'no per-channel weight with --per-tensor');
 });
