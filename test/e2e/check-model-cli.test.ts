@@ -2,26 +2,14 @@
 // and PASS for a good model; 1 with the reason on one line (on stderr and
 // ending the report) for a bad one; --json the same report as one object.
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { CheckReport } from '../../common/onnx/check-report.ts';
 import { writeCheckModelFiles } from '../helpers/check-model-fixtures.ts';
+import { runInfergate } from '../helpers/run-infergate.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/infergate.ts', import.meta.url));
-
-async function checkModel(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, 'check-model', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+const checkModel = (args: string[]) => runInfergate(['check-model', ...args]);
 
 const dir = t.testdir({});
 const files = await writeCheckModelFiles(dir);

@@ -5,19 +5,16 @@
 // repository serves every new version with the source version's answers
 // (within graph's 1e-5, fp16's 1e-2 and int8's 2e-2 of the output's largest magnitude).
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { DEMO_MODELS, writeDemoModels } from '../../scripts/demo-models/index.ts';
 import { mulberry32 } from '../../scripts/demo-models/prng.ts';
 import { RUNTIME_VERSION } from '../../worker/runtime-version.ts';
 import { getJson, postJson, startGateway } from '../helpers/gateway.ts';
+import { runInfergate } from '../helpers/run-infergate.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/infergate.ts', import.meta.url));
 /** Each mode's expected record entries, and the largest |new − source| allowed for an output whose largest |source element| is given. */
 const MODES = {
   graph: { options: { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 }, tolerance: { abs: 1e-5 }, allowed: () => 1e-5 },
@@ -33,15 +30,7 @@ async function repository(dir: string): Promise<string> {
   return dir;
 }
 
-async function optimizeCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, 'optimize', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+const optimizeCli = (args: string[]) => runInfergate(['optimize', ...args]);
 
 /**
  * Each demo model's source version and the version each mode gives it, graph first: classifier has 1 and 2, which

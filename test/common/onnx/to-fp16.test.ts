@@ -8,9 +8,9 @@ import type { ModelProto } from '../../../common/onnx/decode-model.ts';
 import { CPU_FP32_OPS } from '../../../common/onnx/fp16-cpu-ops.ts';
 import { toHalfTensor } from '../../../common/onnx/fp16-tensor.ts';
 import { toFp16, type Fp16Options } from '../../../common/onnx/to-fp16.ts';
-import { mulberry32 } from '../../../common/prng.ts';
 import { encodeModel, floatInitializer, int64Initializer, node, valueInfo, type GraphParts } from '../../../scripts/demo-models/onnx-builder.ts';
 import { DEMO_MODELS } from '../../../scripts/demo-models/specs.ts';
+import { sampleFeeds } from '../../helpers/onnx-feeds.ts';
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -43,21 +43,6 @@ function convert(bytes: Uint8Array, options?: Fp16Options) {
   return { bytes: encoded(result.model), notes: result.notes, model: result.model };
 }
 
-/** Seeded inputs of the FP32 model's signature: floats in [-1, 1), int64 ids in [0, 1000) (the ranker's table rows). */
-function sampleFeeds(model: ModelProto, seed: number): Record<string, ort.Tensor> {
-  const random = mulberry32(seed);
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const input of model.graph!.input!) {
-    const tensorType = input.type!.tensorType!;
-    const dims = tensorType.shape!.dim!.map((d) => (d.dimParam ? DIM_VALUES[d.dimParam]! : Number(d.dimValue)));
-    const count = dims.reduce((a, b) => a * b, 1);
-    feeds[input.name!] =
-      tensorType.elemType === DataType.INT64
-        ? new ort.Tensor('int64', BigInt64Array.from({ length: count }, () => BigInt(Math.floor(random() * 1000))), dims)
-        : new ort.Tensor('float32', Float32Array.from({ length: count }, () => random() * 2 - 1), dims);
-  }
-  return feeds;
-}
 
 async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>) {
   const session = await ort.InferenceSession.create(Buffer.from(bytes), SESSION);
@@ -73,7 +58,7 @@ function initializerBytes(model: ModelProto): number {
 }
 
 async function compareWithFp32(t: Test, original: Uint8Array, converted: Uint8Array, seed: number): Promise<void> {
-  const feeds = sampleFeeds(decoded(original), seed);
+  const feeds = sampleFeeds(decoded(original), seed, { dimValues: DIM_VALUES, floatMin: -1 });
   const expected = await run(original, feeds);
   const actual = await run(converted, feeds);
   t.same(Object.keys(actual).sort(), Object.keys(expected).sort(), 'same output names');

@@ -10,6 +10,7 @@ import { toInt8, type Int8Options } from '../../../common/onnx/to-int8.ts';
 import { mulberry32 } from '../../../common/prng.ts';
 import { encodeModel, floatInitializer, node, valueInfo, type GraphParts } from '../../../scripts/demo-models/onnx-builder.ts';
 import { DEMO_MODELS } from '../../../scripts/demo-models/specs.ts';
+import { sampleFeeds } from '../../helpers/onnx-feeds.ts';
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -40,20 +41,6 @@ function quantize(bytes: Uint8Array, options?: Int8Options) {
  * Seeded inputs of a model's signature as the project draws them (worker/warmup.ts): floats uniform in [0, 1),
  * integer ids in [0, 1000) (the ranker's table rows).
  */
-function sampleFeeds(model: ModelProto, seed: number, dimValues = DIM_VALUES): Record<string, ort.Tensor> {
-  const random = mulberry32(seed);
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const input of model.graph!.input!) {
-    const tensorType = input.type!.tensorType!;
-    const dims = tensorType.shape!.dim!.map((d) => (d.dimParam ? dimValues[d.dimParam]! : Number(d.dimValue)));
-    const count = dims.reduce((a, b) => a * b, 1);
-    feeds[input.name!] =
-      tensorType.elemType === DataType.INT64
-        ? new ort.Tensor('int64', BigInt64Array.from({ length: count }, () => BigInt(Math.floor(random() * 1000))), dims)
-        : new ort.Tensor('float32', Float32Array.from({ length: count }, () => random()), dims);
-  }
-  return feeds;
-}
 
 async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
   const session = await ort.InferenceSession.create(Buffer.from(bytes), SESSION);
@@ -79,7 +66,7 @@ function errorOf(want: ort.Tensor, got: ort.Tensor): { maxError: number; range: 
 
 /** Same output names, shapes and datatypes as the FP32 model; each output within `tolerance` × its largest magnitude. */
 async function compareWithFp32(t: Test, original: Uint8Array, quantized: Uint8Array, seed: number, tolerance = TOLERANCE_OF_OUTPUT_RANGE): Promise<void> {
-  const feeds = sampleFeeds(decoded(original), seed);
+  const feeds = sampleFeeds(decoded(original), seed, { dimValues: DIM_VALUES, floatMin: 0 });
   const expected = await run(original, feeds);
   const actual = await run(quantized, feeds);
   t.same(Object.keys(actual), Object.keys(expected), 'same output names');
@@ -137,7 +124,7 @@ t.test('heavy in INT8: top-1 agreement ≥ 99 % with FP32 on 10,000 seeded rows,
   });
   let agreeing = 0;
   for (let first = 0; first < rows; first += batch) {
-    const feeds = sampleFeeds(decoded(original), first, { batch });
+    const feeds = sampleFeeds(decoded(original), first, { dimValues: { batch }, floatMin: 0 });
     const want = (await fp32.run(feeds)).logits!.data as Float32Array;
     const got = (await int8.run(feeds)).logits!.data as Float32Array;
     for (let r = 0; r < batch; r++) if (argmax(want, r, 10) === argmax(got, r, 10)) agreeing++;
