@@ -3,9 +3,11 @@
 // writes results.json, report.md with its table, and well-formed SVG charts.
 // NGINX is left out here (it may not be installed, and its baseline needs the
 // worker's public infer route); nginx.test.ts covers its lifecycle. The chaos
-// scenario has its own file (chaos-smoke.test.ts), and the scenarios of
-// several processes or protocols theirs (scenarios-fleet-smoke.test.ts), so
-// each file stays well inside the per-file timeout.
+// scenario has its own file (chaos-smoke.test.ts), batching too (its
+// in-process reference sessions: scenario-batching-smoke.test.ts), and the
+// scenarios of several processes or protocols theirs
+// (scenarios-fleet-smoke.test.ts), so each file stays well inside the
+// per-file timeout.
 
 import t from 'tap';
 import { scenarioNames } from '../../benchmarks/lib/scenario.ts';
@@ -34,19 +36,6 @@ const SCENARIOS: SmokeCase[] = [
       t.equal(r.capacities.length, 1);
       t.equal(r.capacities[0]!.probes.length, 3, 'three probes');
       t.ok(r.capacities[0]!.capacityPerS > 0, 'a capacity was found');
-    },
-  },
-  {
-    name: 'batching',
-    args: ['--systems', 'gateway', '--connections', '4', ...tiny],
-    expect: (t, r) => {
-      t.same([...new Set(r.runs.map((x) => `${x.model} ${x.system}`))], [
-        'classifier gateway batching off',
-        'classifier gateway batching on',
-        'heavy gateway batching off',
-        'heavy gateway batching on',
-      ]);
-      t.ok(r.highlights.some((h) => h.includes('on/off')), 'an on/off ratio');
     },
   },
   {
