@@ -164,8 +164,11 @@ t.test('twice the capacity: the excess is shed at once with Retry-After, every a
   // passes the queue-delay target or its deadline, so admitted requests neither expire nor wait long.
   t.ok(expired <= admitted.responses * 0.01, `admitted requests seldom expire in the queue: ${expired} × 504 for ${admitted.responses} admitted`);
   // The issue's bound: admitted requests wait at most about the queue-delay target, so their tail at 2× stays
-  // near the tail at capacity.
-  t.ok(admitted.latency.p99Ms <= 2 * baseline.latency.p99Ms, `admitted p99 at 2× ${ms(admitted.latency.p99Ms)} ≤ 2 × p99 at capacity (${ms(baseline.latency.p99Ms)}) (shed p99 ${ms(shed.latency.p99Ms)})`);
+  // near the tail at capacity: twice it, plus the target itself (the wait admission allows). Without the target's
+  // slack a quiet 5 s at capacity (p99 16.6 ms once, 21–25 ms usually) failed a 35 ms tail at 2×; without admission
+  // control the tail at 2× runs to the deadline (500 ms), far beyond either.
+  const admittedP99LimitMs = 2 * baseline.latency.p99Ms + QUEUE_WAIT_TARGET_MS;
+  t.ok(admitted.latency.p99Ms <= admittedP99LimitMs, `admitted p99 at 2× ${ms(admitted.latency.p99Ms)} ≤ 2 × p99 at capacity (${ms(baseline.latency.p99Ms)}) + ${QUEUE_WAIT_TARGET_MS} ms (shed p99 ${ms(shed.latency.p99Ms)})`);
   // Shedding keeps the worker busy with the admitted work: the overload does not cost throughput.
   const goodputPerS = admitted.responses / OVERLOAD_S;
   t.ok(goodputPerS >= 0.75 * capacityPerS, `admitted at 2×: ${Math.round(goodputPerS)} req/s, ≥ 0.75 × capacity (${capacityPerS} req/s)`);
