@@ -4,7 +4,7 @@
 //   levels (ascending priority, ≤ priorityLevels, at most 16)
 //     level p ── all: FIFO of every item of priority p        → head, shedding victim
 //             └─ groups: groupKey ─▶ slot rows ─▶ FIFO bucket → greedy first fit
-//   deadline heap (binary min-heap, each entry knows its slot) → earliest deadline, expiry
+//   deadline heap (deadline-heap.ts, each entry knows its slot)  → earliest deadline, expiry
 //   byId (SlotMap, see common/slot-map.ts)                      → O(1) removal by id
 //
 // Each FIFO is an intrusive doubly linked list ordered by (enqueuedAtMs,
@@ -22,6 +22,7 @@
 // they must not change while it is queued.
 
 import { SlotMap } from '../../common/slot-map.ts';
+import { DeadlineHeap } from './deadline-heap.ts';
 
 export type QueuedItem = {
   /** Opaque to the policy. */
@@ -100,7 +101,7 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
   readonly #byId = new SlotMap<number, Entry<T>>();
   /** Non-empty levels, ascending priority (descending importance). */
   readonly #levels: Level<T>[] = [];
-  readonly #heap: Entry<T>[] = [];
+  readonly #heap = new DeadlineHeap<Entry<T>>();
   #nextSeq = 0;
 
   /** Builds a queue holding `items` in array order (tests, benchmarks). */
@@ -128,7 +129,7 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
       while (i > 0 && group.sorted[i - 1]!.slotRows > rows) i--;
       group.sorted.splice(i, 0, bucket);
     }
-    const entry: Entry<T> = { item, seq: this.#nextSeq++, level, bucket, prevInLevel: null, nextInLevel: null, prevInBucket: null, nextInBucket: null, heapIndex: this.#heap.length };
+    const entry: Entry<T> = { item, seq: this.#nextSeq++, level, bucket, prevInLevel: null, nextInLevel: null, prevInBucket: null, nextInBucket: null, heapIndex: -1 };
     // Append, or walk back past newer items when stamped out of order.
     let before = level.last;
     while (before && later(before, entry)) before = before.prevInLevel;
@@ -149,7 +150,6 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
     level.rows += item.rows;
     this.#byId.set(item.id, entry);
     this.#heap.push(entry);
-    this.#siftUp(entry.heapIndex);
   }
 
   /** Removes the item with this id; undefined when it is not queued. */
@@ -175,7 +175,7 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
       if (group.buckets.size === 0) level.groups.delete(item.groupKey);
       if (!level.first) this.#levels.splice(this.#levels.indexOf(level), 1);
     }
-    this.#heapRemove(entry.heapIndex);
+    this.#heap.remove(entry);
     // A removed entry must not keep its neighbours alive: they may be requests answered long ago.
     entry.prevInLevel = entry.nextInLevel = entry.prevInBucket = entry.nextInBucket = null;
     return item;
@@ -189,7 +189,7 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
       .map((entry) => entry.item);
     this.#byId.clear();
     this.#levels.length = 0;
-    this.#heap.length = 0;
+    this.#heap.clear();
     return items;
   }
 
@@ -198,7 +198,7 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
   }
 
   earliestDeadlineMs(): number {
-    return this.#heap[0]?.item.deadlineMs ?? Infinity;
+    return this.#heap.top?.item.deadlineMs ?? Infinity;
   }
 
   groupBuckets(groupKey: string): RowBucket<T>[][] {
@@ -212,19 +212,12 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
 
   dueBy(nowMs: number): T[] {
     // Nothing due (the common case, every pass of the batcher): one comparison, no allocation.
-    const top = this.#heap[0];
+    const top = this.#heap.top;
     if (top === undefined || top.item.deadlineMs > nowMs) return [];
-    // Walk the heap from its root, pruning every subtree whose root is not due: O(k) for k due.
-    const due: Entry<T>[] = [];
-    const stack = this.#heap.length > 0 ? [0] : [];
-    while (stack.length > 0) {
-      const i = stack.pop()!;
-      const entry = this.#heap[i];
-      if (!entry || entry.item.deadlineMs > nowMs) continue;
-      due.push(entry);
-      stack.push(2 * i + 1, 2 * i + 2);
-    }
-    return due.sort((a, b) => a.seq - b.seq).map((entry) => entry.item);
+    return this.#heap
+      .dueBy(nowMs)
+      .sort((a, b) => a.seq - b.seq)
+      .map((entry) => entry.item);
   }
 
   /** True when some item has a lower priority (a larger number) than `priority`. */
@@ -257,47 +250,5 @@ export class BatchQueue<T extends QueuedItem = QueuedItem> implements BatchQueue
     const level: Level<T> = { priority, first: null, last: null, rows: 0, groups: new Map() };
     this.#levels.splice(i, 0, level);
     return level;
-  }
-
-  // Binary min-heap on deadlineMs; each entry keeps its index so removal by id is O(log n).
-
-  #heapRemove(index: number): void {
-    const last = this.#heap.pop()!;
-    if (index === this.#heap.length) return;
-    this.#heap[index] = last;
-    last.heapIndex = index;
-    this.#siftUp(index);
-    this.#siftDown(last.heapIndex);
-  }
-
-  #siftUp(index: number): void {
-    const heap = this.#heap;
-    const entry = heap[index]!;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (parent.item.deadlineMs <= entry.item.deadlineMs) break;
-      heap[index] = parent;
-      parent.heapIndex = index;
-      index = parentIndex;
-    }
-    heap[index] = entry;
-    entry.heapIndex = index;
-  }
-
-  #siftDown(index: number): void {
-    const heap = this.#heap;
-    const entry = heap[index]!;
-    for (;;) {
-      let child = 2 * index + 1;
-      if (child >= heap.length) break;
-      if (child + 1 < heap.length && heap[child + 1]!.item.deadlineMs < heap[child]!.item.deadlineMs) child++;
-      if (heap[child]!.item.deadlineMs >= entry.item.deadlineMs) break;
-      heap[index] = heap[child]!;
-      heap[index]!.heapIndex = index;
-      index = child;
-    }
-    heap[index] = entry;
-    entry.heapIndex = index;
   }
 }
