@@ -1,5 +1,6 @@
-// Seeded onnxruntime feeds for a decoded model's graph inputs, for tests that
-// run a model and its transformed copy on the same inputs.
+// Seeded onnxruntime feeds for a decoded model's graph inputs, and the error
+// between two runs' outputs, for tests that run a model and its transformed
+// copy on the same inputs.
 
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
@@ -30,4 +31,17 @@ export function sampleFeeds(model: ModelProto, seed: number, options: FeedOption
         : new ort.Tensor('float32', Float32Array.from({ length: count }, () => options.floatMin + random() * floatSpan), dims);
   }
   return feeds;
+}
+
+/** Largest |got − want| over an FP32 output, and the output's largest magnitude (`want`'s). */
+export function errorOf(want: ort.Tensor, got: ort.Tensor): { maxError: number; range: number } {
+  const wantData = want.data as Float32Array;
+  const gotData = got.data as Float32Array;
+  let maxError = 0;
+  let range = 0;
+  for (let i = 0; i < wantData.length; i++) {
+    maxError = Math.max(maxError, Math.abs(wantData[i]! - gotData[i]!));
+    range = Math.max(range, Math.abs(wantData[i]!));
+  }
+  return { maxError, range };
 }

@@ -10,7 +10,7 @@ import { toHalfTensor } from '../../../common/onnx/fp16-tensor.ts';
 import { toFp16, type Fp16Options } from '../../../common/onnx/to-fp16.ts';
 import { encodeModel, floatInitializer, int64Initializer, node, valueInfo, type GraphParts } from '../../../scripts/demo-models/onnx-builder.ts';
 import { DEMO_MODELS } from '../../../scripts/demo-models/specs.ts';
-import { sampleFeeds } from '../../helpers/onnx-feeds.ts';
+import { errorOf, sampleFeeds } from '../../helpers/onnx-feeds.ts';
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -66,14 +66,7 @@ async function compareWithFp32(t: Test, original: Uint8Array, converted: Uint8Ar
     const got = actual[name]!;
     t.equal(got.type, 'float32', `${name} is FP32`);
     t.same(got.dims, want.dims, `${name} has the same shape`);
-    const wantData = want.data as Float32Array;
-    const gotData = got.data as Float32Array;
-    let maxError = 0;
-    let range = 0;
-    for (let i = 0; i < wantData.length; i++) {
-      maxError = Math.max(maxError, Math.abs(wantData[i]! - gotData[i]!));
-      range = Math.max(range, Math.abs(wantData[i]!));
-    }
+    const { maxError, range } = errorOf(want, got);
     t.ok(maxError <= TOLERANCE_OF_OUTPUT_RANGE * range, `${name}: max |error| ${maxError.toExponential(2)} ≤ 1e-2 × max |output| ${range.toFixed(3)}`);
   }
 }

@@ -10,7 +10,7 @@ import { toInt8, type Int8Options } from '../../../common/onnx/to-int8.ts';
 import { mulberry32 } from '../../../common/prng.ts';
 import { encodeModel, floatInitializer, node, valueInfo, type GraphParts } from '../../../scripts/demo-models/onnx-builder.ts';
 import { DEMO_MODELS } from '../../../scripts/demo-models/specs.ts';
-import { sampleFeeds } from '../../helpers/onnx-feeds.ts';
+import { errorOf, sampleFeeds } from '../../helpers/onnx-feeds.ts';
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -51,18 +51,6 @@ async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promis
   }
 }
 
-/** Largest |INT8 − FP32| over an output, and the output's largest magnitude. */
-function errorOf(want: ort.Tensor, got: ort.Tensor): { maxError: number; range: number } {
-  const wantData = want.data as Float32Array;
-  const gotData = got.data as Float32Array;
-  let maxError = 0;
-  let range = 0;
-  for (let i = 0; i < wantData.length; i++) {
-    maxError = Math.max(maxError, Math.abs(wantData[i]! - gotData[i]!));
-    range = Math.max(range, Math.abs(wantData[i]!));
-  }
-  return { maxError, range };
-}
 
 /** Same output names, shapes and datatypes as the FP32 model; each output within `tolerance` × its largest magnitude. */
 async function compareWithFp32(t: Test, original: Uint8Array, quantized: Uint8Array, seed: number, tolerance = TOLERANCE_OF_OUTPUT_RANGE): Promise<void> {
