@@ -79,3 +79,11 @@ export function elementCount(shape: readonly number[]): number {
   for (const dim of shape) count *= dim;
   return count;
 }
+
+/**
+ * An output whose rows are scores over classes: rank 2, floating point, at least two columns. The rollout's
+ * agreement gate and the optimization report compare such outputs by each row's top-1 class (argmax).
+ */
+export function isClassifierLike(datatype: string, shape: readonly number[]): boolean {
+  return (datatype === 'FP16' || datatype === 'FP32' || datatype === 'FP64') && shape.length === 2 && shape[1]! > 1;
+}

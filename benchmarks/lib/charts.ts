@@ -1,9 +1,9 @@
 // Aggregation for presentation: recorded runs → chart specs (data only; the
-// SVG is drawn by report-svg.ts). Scenarios pick the charts they want from
+// SVG is drawn by common/charts/render-chart.ts). Scenarios pick the charts they want from
 // these builders. Failed runs are left out of every chart.
 
 import type { BarChartSpec, CapacityProbe, CapacityRecord, LineChartSpec, RunRecord, Series } from './results.ts';
-import { formatNumber } from './svg.ts';
+import { formatNumber } from '../../common/charts/svg.ts';
 
 /** "gateway", or "gateway ×4" when a report mixes replica counts. */
 export function systemLabel(run: { system: string; replicas: number }, withReplicas: boolean): string {

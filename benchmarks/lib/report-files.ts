@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMarkdown } from './report-markdown.ts';
 import type { ScenarioReport } from './results.ts';
-import { renderChart } from './report-svg.ts';
+import { renderChart } from '../../common/charts/render-chart.ts';
 
 export function resultsFolderName(report: Pick<ScenarioReport, 'scenario' | 'startedAt'>): string {
   return `${report.startedAt.slice(0, 10)}-${report.scenario}`;

@@ -83,7 +83,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * |actual − expected| for two numeric values (numbers, booleans as 0/1, the NaN/Infinity strings): 0 when both
  * are NaN or the same infinity, Infinity when only one is. null when either is not numeric.
  */
-function elementError(actual: unknown, expected: unknown): number | null {
+export function elementError(actual: unknown, expected: unknown): number | null {
   const a = numeric(actual);
   const e = numeric(expected);
   if (a === null || e === null) return null;

@@ -6,7 +6,7 @@
 // element (tensor bytes may sit at any offset in a frame, and typed arrays
 // would need them aligned, i.e. copied).
 
-import { datatypeByKServe, elementCount } from '../../common/datatypes.ts';
+import { datatypeByKServe, elementCount, isClassifierLike } from '../../common/datatypes.ts';
 import type { InferAnswer, Tensor } from '../../common/wire.ts';
 
 export type Agreement = {
@@ -37,8 +37,6 @@ const READERS: Partial<Record<string, Reader>> = {
   FP32: (v, o) => v.getFloat32(o, true),
   FP64: (v, o) => v.getFloat64(o, true),
 };
-
-const FLOATS = new Set(['FP16', 'FP32', 'FP64']);
 
 /** Compares two answers output by output, matched by name; a missing or mismatched output makes maxAbsDiff Infinity. */
 export function compareAnswers(stable: InferAnswer, candidate: InferAnswer): Agreement {
@@ -75,10 +73,9 @@ function compareTensors(s: Tensor, c: Tensor, agreement: Agreement): void {
   }
   const sv = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
   const cv = new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength);
-  const columns = s.shape.length === 2 ? s.shape[1]! : 0;
-  const classifier = FLOATS.has(s.datatype) && columns > 1;
+  const classifier = isClassifierLike(s.datatype, s.shape);
   // A classifier is walked row by row so the argmax rides along the diff pass.
-  const rowLength = classifier ? columns : count;
+  const rowLength = classifier ? s.shape[1]! : count;
   const rows = classifier ? s.shape[0]! : count === 0 ? 0 : 1;
   let maxDiff = 0;
   let agreeing = 0;

@@ -18,6 +18,7 @@ const FLOORS: Record<string, number> = {
   common: 1,
   'common/kserve': 2,
   'common/onnx': 2,
+  'common/charts': 2,
   worker: 3,
   'worker/optimize': 4,
   'gateway/balancer': 3,

@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import { renderMarkdown } from '../../benchmarks/lib/report-markdown.ts';
-import { renderChart } from '../../benchmarks/lib/report-svg.ts';
+import { renderChart } from '../../common/charts/render-chart.ts';
 import { timelineChart, timelineHighlights, timelineTable } from '../../benchmarks/lib/report-timeline.ts';
 import type { EventTimeline, RunRecord, ScenarioReport, TimelineSecond } from '../../benchmarks/lib/results.ts';
 import { svgProblems } from './helpers.ts';

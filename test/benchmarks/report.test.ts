@@ -4,9 +4,9 @@
 import t from 'tap';
 import { capacityBars, capacityProbes, latencyVsThroughput, throughputBars, throughputVs } from '../../benchmarks/lib/charts.ts';
 import { capacityLine, cpuTable, renderMarkdown, runsTable } from '../../benchmarks/lib/report-markdown.ts';
-import { renderChart } from '../../benchmarks/lib/report-svg.ts';
+import { renderChart } from '../../common/charts/render-chart.ts';
 import type { CapacityRecord, RunRecord, ScenarioReport } from '../../benchmarks/lib/results.ts';
-import { formatNumber, linearScale, log10Scale, log2Scale, niceStep } from '../../benchmarks/lib/svg.ts';
+import { formatNumber, linearScale, log10Scale, log2Scale, niceStep } from '../../common/charts/svg.ts';
 import { svgProblems } from './helpers.ts';
 
 function run(system: string, connections: number, rps: number, p99: number, extra: Partial<RunRecord> = {}): RunRecord {

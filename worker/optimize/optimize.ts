@@ -20,11 +20,14 @@ import { modelReport } from '../../common/onnx/model-report.ts';
 import { RUNTIME_VERSION } from '../runtime-version.ts';
 import { OPTIMIZE_MODES, type OptimizeMode, type Tolerance } from './modes.ts';
 import { chooseOutputVersion, operatorChange, optimizationRecord, renderRecord, type FileDigest } from './plan.ts';
+import { measureReport, type OptimizationReport, type ReportOptions } from './report.ts';
+import { REPORT_FILES, renderReport } from './report-render.ts';
 import { verifyOutputs } from './verify.ts';
 
 export const RECORD_FILE = 'optimization.json';
 
-export type OptimizeRequest = { repository: string; model: string; version: string; mode: string; outVersion?: string };
+/** `report`: measure the new version against the source and write the report beside it; absent, no report. */
+export type OptimizeRequest = { repository: string; model: string; version: string; mode: string; outVersion?: string; report?: ReportOptions };
 
 export type Optimized = {
   modelPath: string;
@@ -37,6 +40,9 @@ export type Optimized = {
   maxErrorOfOutputRange: Record<string, number | null>;
   samples: number;
   notes: string[];
+  /** With a report: what it measured, and where report.md is. */
+  report?: OptimizationReport;
+  reportPath?: string;
 };
 
 /** A reason the model or repository gives for not optimizing; its message is one line. */
@@ -96,7 +102,17 @@ export async function optimize(request: OptimizeRequest, modes: Readonly<Record<
     },
     notes,
   });
-  const versionDir = await writeVersion(join(repository, model), chosen.version, { [MODEL_FILE]: made.bytes, [RECORD_FILE]: renderRecord(record) });
+  let report: OptimizationReport | undefined;
+  if (request.report !== undefined) {
+    const versions = { source: { version: request.version, bytes: source.bytes, model: sourceBytes }, made: { version: chosen.version, bytes: output.bytes, model: made.bytes } };
+    try {
+      report = await measureReport({ model, mode: request.mode, ...versions }, request.report);
+    } catch (err) {
+      throw new OptimizeError(`the report failed, nothing written: ${oneLine(err)}`);
+    }
+  }
+  const files = { [MODEL_FILE]: made.bytes, [RECORD_FILE]: renderRecord(record), ...(report === undefined ? {} : renderReport(report)) };
+  const versionDir = await writeVersion(join(repository, model), chosen.version, files);
   return {
     modelPath: join(versionDir, MODEL_FILE),
     recordPath: join(versionDir, RECORD_FILE),
@@ -108,6 +124,7 @@ export async function optimize(request: OptimizeRequest, modes: Readonly<Record<
     maxErrorOfOutputRange: verification.maxErrorOfOutputRange,
     samples: verification.samples.length,
     notes,
+    ...(report === undefined ? {} : { report, reportPath: join(versionDir, REPORT_FILES.markdown) }),
   };
 }
 

@@ -42,17 +42,10 @@ const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads
 export async function verifyOutputs(model: string, source: Uint8Array, made: Uint8Array, tolerance: Tolerance): Promise<Verification> {
   const verification: Verification = { samples: [], maxAbsError: {}, maxErrorOfOutputRange: {}, failure: null };
   const fail = (reason: string): Verification => ({ ...verification, failure: reason });
-  const opened: LoadedVersion[] = [];
+  const opened = await openPair(model, source, made, SESSION_OPTIONS);
+  if ('failure' in opened) return fail(opened.failure);
+  const [was, now] = opened.pair;
   try {
-    for (const [label, bytes] of [['source', source], ['new', made]] as const) {
-      try {
-        const session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
-        opened.push(loadedVersion(signatureFromMetadata(model, label, session.inputMetadata, session.outputMetadata, ''), session));
-      } catch (err) {
-        return fail(`the ${label} model cannot be loaded: ${ortMessage(err)}`);
-      }
-    }
-    const [was, now] = opened as [LoadedVersion, LoadedVersion];
     const changed = signatureChange(was.signature, now.signature);
     if (changed !== null) return fail(`the new model's signature differs from the source's: ${changed}`);
 
@@ -83,8 +76,32 @@ export async function verifyOutputs(model: string, source: Uint8Array, made: Uin
     }
     return verification;
   } finally {
-    for (const loaded of opened) await loaded.session.release().catch(() => {});
+    await releasePair(opened.pair);
   }
+}
+
+/** Sessions of the source and the new model, each with its signature; a one-line failure when either cannot load. */
+export async function openPair(
+  model: string,
+  source: Uint8Array,
+  made: Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<{ pair: [LoadedVersion, LoadedVersion] } | { failure: string }> {
+  const opened: LoadedVersion[] = [];
+  for (const [label, bytes] of [['source', source], ['new', made]] as const) {
+    try {
+      const session = await ort.InferenceSession.create(bytes, options);
+      opened.push(loadedVersion(signatureFromMetadata(model, label, session.inputMetadata, session.outputMetadata, ''), session));
+    } catch (err) {
+      await releasePair(opened);
+      return { failure: `the ${label} model cannot be loaded: ${ortMessage(err)}` };
+    }
+  }
+  return { pair: opened as [LoadedVersion, LoadedVersion] };
+}
+
+export async function releasePair(pair: readonly LoadedVersion[]): Promise<void> {
+  for (const loaded of pair) await loaded.session.release().catch(() => {});
 }
 
 /** The larger of a running maximum and a new value; null only while both are (an output with no numeric element). */
@@ -99,7 +116,7 @@ function largestAbs(data: readonly unknown[]): number {
   return largest;
 }
 
-async function runAll(loaded: LoadedVersion, tensors: readonly Tensor[]): Promise<Tensor[]> {
+export async function runAll(loaded: LoadedVersion, tensors: readonly Tensor[]): Promise<Tensor[]> {
   const names = loaded.signature.outputs.map((spec) => spec.name);
   const results = await loaded.session.run(feedsFor(loaded, tensors), names);
   return names.map((name) => fromOrtTensor(name, results[name] as ort.Tensor));

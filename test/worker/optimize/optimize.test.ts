@@ -82,9 +82,12 @@ t.test('the command line: 0 written, 1 refused, 2 a mistake in the command', asy
     const code = await runOptimize(args, (text) => (out += text), (text) => (err += text));
     return { code, out, err };
   };
-  const ok = await run(['ranker', '--version', '1', '--to', 'graph', '--models', repository]);
+  const ok = await run(['ranker', '--version', '1', '--to', 'graph', '--models', repository, '--samples', '64', '--speed-rounds', '1', '--speed-round-ms', '20']);
   t.equal(ok.code, 0, ok.err);
   t.match(ok.out, /^wrote .*ranker\/2\/model\.onnx \(\d+ bytes; source \d+ bytes\)\nwrote .*ranker\/2\/optimization\.json\nmax \|new − source\| over 4 seeded random samples: embedding \S+, score \S+ \(tolerance 0\.00001\)\n/);
+  // The ranker's embedding is rank-2 float, so it is read as classifier-like too (as the rollout gate reads it).
+  t.match(ok.out, /\nwrote .*ranker\/2\/report\.md \(embedding top-1 agreement 100\.00 %, [\d.]+× rows\/s at batch 1, [\d.]+× rows\/s at batch 32, 1\.00\d× the bytes\)\n$/);
+  t.same(readdirSync(join(repository, 'ranker', '2')).sort(), ['model.onnx', 'optimization.json', 'report-accuracy.svg', 'report-speed.svg', 'report.json', 'report.md']);
   t.equal(ok.err, '');
 
   const refused = await run(['ranker', '--version', '3', '--to', 'graph', '--models', repository]);
@@ -99,6 +102,15 @@ t.test('the command line: 0 written, 1 refused, 2 a mistake in the command', asy
     [['ranker', '--version', '1', '--to', 'graph', '--bogus'], /Unknown option '--bogus'/],
     [['ranker', '--version', '1', '--to', 'graph', '--no-fp16-activations'], /--\[no-\]fp16-activations is for --to fp16/],
     [['ranker', '--version', '1', '--to', 'fp16', '--per-tensor'], /--per-tensor is for --to int8/],
+    [['ranker', '--version', '1', '--to', 'graph', '--samples', '0'], /--samples "0" is not a whole number from 1 to 10000000/],
+    [['ranker', '--version', '1', '--to', 'graph', '--speed-round-ms', '1.5'], /--speed-round-ms "1.5" is not a whole number/],
+    [['ranker', '--version', '1', '--to', 'graph', '--samples', '9', '--sample-file', 'x.json'], /give --samples N or --sample-file F, not both/],
+    [['ranker', '--version', '1', '--to', 'graph', '--no-report', '--speed-rounds', '2'], /--speed-rounds is for the report, and --no-report turns it off/],
+    [['ranker', '--version', '1', '--to', 'graph', '--no-report', '--rollout'], /--rollout takes its agreement thresholds from the report: drop --no-report/],
+    [['ranker', '--version', '1', '--to', 'graph', '--wait'], /--wait is for --rollout/],
+    [['ranker', '--version', '1', '--to', 'graph', '--rollout-plan', 'p.json'], /--rollout-plan is for --rollout/],
+    [['ranker', '--version', '1', '--to', 'graph', '--gateway', 'http://127.0.0.1:1'], /--gateway is for --rollout/],
+    [['ranker', '--version', '1', '--to', 'graph', '--rollout', '--gateway', 'ftp://x'], /--gateway "ftp:\/\/x" is not an http\(s\) URL/],
   ];
   for (const [args, reason] of mistakes) {
     const { code, err } = await run(args);

@@ -11,7 +11,7 @@
 //   │             x label                               │
 //   └──────────────────────────────────────────────────┘
 
-import type { BarChartSpec, ChartSpec, LineChartSpec, Series, TimelineChartSpec } from './results.ts';
+import type { BarChartSpec, ChartSpec, LineChartSpec, Series, TimelineChartSpec } from './chart-spec.ts';
 import { colour, el, escapeXml, formatNumber, linearScale, log10Scale, log2Scale, type Scale } from './svg.ts';
 
 const WIDTH = 800;
