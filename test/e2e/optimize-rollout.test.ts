@@ -144,3 +144,13 @@ t.test('a gateway that is not there: the version is written, and the command say
   t.equal(code, 1);
   t.match(stderr, /^infergate optimize: no rollout \(version 5 is written\): cannot reach the gateway at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\n$/);
 });
+
+t.test('a plan the gateway refuses: the field it names, on one line', async (t) => {
+  writeFileSync(join(root, 'short-window.json'), '{"windowMs": 5}');
+  const { code, stderr } = await runInfergate([
+    'optimize', 'classifier', '--version', '2', '--to', 'graph', '--models', repository, '--samples', '50', '--speed-rounds', '1', '--speed-round-ms', '20',
+    '--rollout', '--gateway', url, '--rollout-plan', join(root, 'short-window.json'),
+  ]);
+  t.equal(code, 1);
+  t.match(stderr, /^infergate optimize: no rollout \(version 6 is written\): POST \/admin\/models\/classifier\/rollouts: 400 GW_ERR_INVALID_ADMIN_REQUEST .*: windowMs: expected a whole number from 1000 to 3600000, got 5\n$/);
+});

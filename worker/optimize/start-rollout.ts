@@ -83,8 +83,9 @@ async function call(target: RolloutTarget, method: string, path: string, body: u
     parsed = undefined;
   }
   if (response.status !== expected) {
-    const error = (parsed as { error?: unknown } | undefined)?.error;
-    throw new RolloutStartError(`${method} ${url.pathname}: ${response.status} ${typeof error === 'string' ? error : text.slice(0, 200)}`);
+    const { error, code } = (parsed ?? {}) as { error?: unknown; code?: unknown };
+    const catalog = typeof code === 'string' ? ` ${code}` : '';
+    throw new RolloutStartError(`${method} ${url.pathname}: ${response.status}${catalog} ${typeof error === 'string' ? error : text.slice(0, 200)}`);
   }
   return parsed as RolloutSummary;
 }
