@@ -14,7 +14,10 @@ commands:
   check-model PATH [--sample request.json] [--expected outputs.json] [--tolerance 1e-4] [--json]
           check an ONNX file as a worker would load it: report, load, run a sample, compare outputs
   optimize MODEL --version N --to graph|fp16|int8 [--models dir] [--out-version M] [--[no-]fp16-activations] [--per-tensor]
-          write an optimized copy of a repository model's version as a new version, verified against it
+           [--samples N | --sample-file requests.json] [--speed-rounds N] [--speed-round-ms MS] [--no-report]
+           [--rollout [--gateway URL] [--rollout-plan plan.json] [--wait]]
+          write an optimized copy of a repository model's version as a new version, verified against it,
+          with an accuracy and speed report beside it; --rollout sends it into the gateway's gated rollout
   key     <name> [--models m1,m2*] [--operations infer,metadata,admin] [--requests-per-second n]
           make an API key: prints it once, with its entry for the keys file
   bench   <scenario> [options]

@@ -18,6 +18,7 @@ import * as ort from 'onnxruntime-node';
 import t from 'tap';
 import { mulberry32 } from '../../common/prng.ts';
 import { allReplicasReady, getJson, postJson, startGateway } from '../helpers/gateway.ts';
+import { openLoopTraffic } from '../helpers/open-loop-traffic.ts';
 import { runInfergate } from '../helpers/run-infergate.ts';
 import { classifierModel, writeModel } from '../helpers/test-models.ts';
 
@@ -73,20 +74,12 @@ const { gateway, url } = await startGateway(t, { models: { include: ['classifier
 await allReplicasReady(gateway);
 
 const statuses: number[] = [];
-let sent = 0;
-const inFlight = new Set<Promise<void>>();
-const ticker = setInterval(() => {
-  const request = postJson(`${url}/v2/models/classifier/infer`, requests[sent++ % requests.length]).then(
+const traffic = openLoopTraffic(t, 10, (i) =>
+  postJson(`${url}/v2/models/classifier/infer`, requests[i % requests.length]).then(
     (answer) => void statuses.push(answer.status),
     () => void statuses.push(0),
-  );
-  inFlight.add(request);
-  void request.finally(() => inFlight.delete(request));
-}, 10);
-t.teardown(async () => {
-  clearInterval(ticker);
-  await Promise.all(inFlight);
-});
+  ),
+);
 
 const optimizeAndRollOut = (version: string) =>
   runInfergate([
@@ -123,7 +116,7 @@ t.test('the INT8 version of another version is rolled back by the agreement gate
 });
 
 t.test('no client saw an error through both rollouts', async (t) => {
-  t.ok(sent > 100, `${sent} requests sent`);
+  t.ok(traffic.sent() > 100, `${traffic.sent()} requests sent`);
   t.same(
     statuses.filter((status) => status !== 200),
     [],

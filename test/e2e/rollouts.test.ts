@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { allReplicasReady, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { openLoopTraffic } from '../helpers/open-loop-traffic.ts';
 import { classifierModel, failingClassifierModel, writeModel } from '../helpers/test-models.ts';
 import { until } from '../helpers/until.ts';
 
@@ -25,23 +26,14 @@ await allReplicasReady(gateway);
 type Answer = { sentMs: number; receivedMs: number; status: number; version: string | undefined; session: string | undefined; code?: string };
 const answers: Answer[] = [];
 const random = seededRandom(16);
-let sent = 0;
-const inFlight = new Set<Promise<void>>();
-const ticker = setInterval(() => {
+openLoopTraffic(t, 10, (sent) => {
   const session = sent % 2 === 0 ? `session-${(sent / 2) % 40}` : undefined;
-  sent++;
   const sentMs = Date.now();
   const body = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: randomFloats(random, 64) }] };
-  const request = postJson(`${url}/v2/models/classifier/infer`, body, session ? { 'x-session-id': session } : {}).then(
+  return postJson(`${url}/v2/models/classifier/infer`, body, session ? { 'x-session-id': session } : {}).then(
     (a) => void answers.push({ sentMs, receivedMs: Date.now(), status: a.status, version: a.body.model_version, session, code: a.body.code }),
     () => void answers.push({ sentMs, receivedMs: Date.now(), status: 0, version: undefined, session }),
   );
-  inFlight.add(request);
-  void request.finally(() => inFlight.delete(request));
-}, 10);
-t.teardown(async () => {
-  clearInterval(ticker);
-  await Promise.all(inFlight);
 });
 
 type Status = { state: string; stage: { kind: string; percent: number } | null; paused: string | null; reason: string | null; gates: Array<{ gate: string; status: string; detail: string }>; history: Array<{ at: string; state: string; detail: string }> };

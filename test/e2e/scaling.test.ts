@@ -8,6 +8,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { allReplicasReady, getJson, postJson, randomFloats, seededRandom, startGateway } from '../helpers/gateway.ts';
+import { openLoopTraffic } from '../helpers/open-loop-traffic.ts';
 import { until } from '../helpers/until.ts';
 
 const { gateway, url } = await startGateway(t, { models: { include: ['classifier'], defaultReplicas: 2 }, batching: { enabled: false }, scaling: { maxStepReplicas: 2, maxWorkers: 8 } });
@@ -29,16 +30,12 @@ const settledAt = async (count: number): Promise<boolean> => {
 
 // Open loop: the offered rate does not slow down when answers do.
 const statuses: number[] = [];
-const inFlight = new Set<Promise<void>>();
-const ticker = setInterval(() => {
-  const request = postJson(`${url}/v2/models/classifier/infer`, body()).then(
+const traffic = openLoopTraffic(t, 10, () =>
+  postJson(`${url}/v2/models/classifier/infer`, body()).then(
     (answer) => void statuses.push(answer.status),
     () => void statuses.push(0),
-  );
-  inFlight.add(request);
-  void request.finally(() => inFlight.delete(request));
-}, 10);
-t.teardown(() => clearInterval(ticker));
+  ),
+);
 
 t.test('bad scale calls are refused with the field named, and change nothing', async (t) => {
   const cases: Array<[string, unknown, number, RegExp]> = [
@@ -78,8 +75,7 @@ t.test('2 → 6: new workers start, warm up and take traffic; 6 → 1: the other
   t.equal(gateway.supervisor.replicas.length, 1, 'the other processes stopped (they hosted nothing else)');
 
   await new Promise((resolve) => setTimeout(resolve, 500));
-  clearInterval(ticker);
-  await Promise.all(inFlight);
+  await traffic.stop();
   t.ok(statuses.length > 200, `${statuses.length} requests sent meanwhile`);
   t.same(statuses.filter((s) => s !== 200), [], 'every one answered 200');
 });
