@@ -57,8 +57,10 @@ export class KServeInferRoute {
     const body = await readBody(req, { maxBytes: this.#deps.maxBodyBytes, startedMs, timeoutMs, now, ...(reservation ? { reservation } : {}) });
     const headerLength = headers.binaryHeaderLength === undefined ? undefined : Number(headers.binaryHeaderLength);
 
-    // A body seen before (byte for byte) whose answer is still stored is answered without decoding it.
-    const indexed = target.cached && !headers.fresh && body.byteLength <= rawBodies.maxBodyBytes;
+    // A body seen before (byte for byte) whose answer is still stored is answered without decoding it. Not a
+    // rollout's leg: its outcome feeds the gates and a stable answer may be shadowed, which takes the infer path
+    // (where a hit is still a hit, only decoded first).
+    const indexed = target.cached && target.leg === undefined && !headers.fresh && body.byteLength <= rawBodies.maxBodyBytes;
     const bodyContext: BodyContext | undefined = indexed ? { model: target.model.name, version: target.model.version, fingerprint: target.model.signature.fingerprint, binaryHeaderLength: headerLength } : undefined;
     const fingerprint = indexed ? RawBodyIndex.fingerprint(body) : undefined;
     const seen = bodyContext && fingerprint !== undefined ? rawBodies.get(bodyContext, fingerprint, body) : undefined;

@@ -58,6 +58,8 @@ const root = t.testdir({
     shadow: { percent: 100, maxConcurrent: 8 },
     windowMs: 30_000,
     stages: [
+      // The traffic repeats its 300 bodies, so most answers are cache hits: they are shadowed too
+      // (test/e2e/rollout-cache-hits.test.ts), or the stages would starve once every body was seen.
       { kind: 'shadow', minDurationMs: 1_000, minRequests: 20 },
       { kind: 'canary', percent: 50, minDurationMs: 1_000, minRequests: 20 },
       { kind: 'promote' },
@@ -81,35 +83,44 @@ const traffic = openLoopTraffic(t, 10, (i) =>
   ),
 );
 
-const optimizeAndRollOut = (version: string) =>
-  runInfergate([
-    'optimize', 'classifier', '--version', version, '--to', 'int8', '--models', repository,
-    '--sample-file', join(root, 'requests.jsonl'), '--speed-rounds', '1', '--speed-round-ms', '50',
-    '--rollout', '--gateway', url, '--rollout-plan', join(root, 'plan.json'), '--wait',
-  ]);
+/**
+ * The command, given a minute (it takes seconds): a rollout that stalls fails the test with what the command
+ * printed and the gateway's status of the rollout, instead of running into the file's timeout with neither.
+ */
+async function optimizeAndRollOut(version: string) {
+  const run = await runInfergate(
+    [
+      'optimize', 'classifier', '--version', version, '--to', 'int8', '--models', repository,
+      '--sample-file', join(root, 'requests.jsonl'), '--speed-rounds', '1', '--speed-round-ms', '50',
+      '--rollout', '--gateway', url, '--rollout-plan', join(root, 'plan.json'), '--wait',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  const status = (await getJson(`${url}/admin/models/classifier/rollouts/current`)).body;
+  const diagnosis = { stdout: run.stdout, stderr: run.stderr, timedOut: run.timedOut, state: status.state, stage: status.stage, paused: status.paused, gates: status.gates, history: status.history };
+  return { ...run, status, diagnosis };
+}
 
 t.test('the INT8 version of the stable version goes out under the report’s gate and is promoted', async (t) => {
-  const { code, stdout, stderr } = await optimizeAndRollOut('2');
-  t.equal(code, 0, stderr);
+  const { code, stdout, status, diagnosis } = await optimizeAndRollOut('2');
+  t.equal(code, 0, 'promoted', diagnosis);
   const report = JSON.parse(readFileSync(join(repository, 'classifier', '3', 'report.json'), 'utf8'));
   t.match(report, { source: { version: '2' }, made: { version: '3' }, samples: { rows: 300 }, accuracy: [{ top1: { rows: 300, agreeing: 300 } }] });
   t.match(report.gate, { minArgmaxAgreement: 0.99, minComparisons: 20 });
   t.match(stdout, `\nrollout of classifier version 3 against stable version 2 started at ${url} (agreement gate ${JSON.stringify(report.gate)})\n`);
   t.notMatch(stdout, /^note: the report measured/m, 'source and stable are one version');
   t.match(stdout, /\nrollout: shadow\n[\s\S]*rollout: canary 50 %\n[\s\S]*rollout: promoted\n$/);
-  const status = (await getJson(`${url}/admin/models/classifier/rollouts/current`)).body;
   t.match(status, { state: 'promoted', stable: '2', candidate: '3' });
   t.same(status.plan.gates.agreement, report.gate, 'the gate ran on the report’s thresholds');
   t.same(status.plan.stages.map((stage: { kind: string }) => stage.kind), ['shadow', 'canary', 'promote'], 'the rest of the plan came from --rollout-plan');
 });
 
 t.test('the INT8 version of another version is rolled back by the agreement gate', async (t) => {
-  const { code, stdout, stderr } = await optimizeAndRollOut('1');
-  t.equal(code, 1, stdout);
+  const { code, stdout, stderr, status, diagnosis } = await optimizeAndRollOut('1');
+  t.equal(code, 1, 'rolled back', diagnosis);
   t.match(stdout, '\nrollout of classifier version 4 against stable version 3 started at');
   t.match(stdout, '\nnote: the report measured version 4 against version 1; the gate compares it with the stable version 3\n');
   t.match(stderr, /^infergate optimize: the rollout rolled back: .*agreement.*max abs diff [\d.e-]+ \(max [\d.e-]+\)/);
-  const status = (await getJson(`${url}/admin/models/classifier/rollouts/current`)).body;
   t.match(status, { state: 'rolled-back', stable: '3', candidate: '4' });
   const answer = await postJson(`${url}/v2/models/classifier/infer`, requests[0]);
   t.equal(answer.body.model_version, '3', 'the promoted version still serves');
