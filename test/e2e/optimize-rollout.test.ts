@@ -11,8 +11,7 @@
 //   so, and exits 1 with the gate's reading.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
@@ -21,7 +20,6 @@ import { allReplicasReady, getJson, postJson, startGateway } from '../helpers/ga
 import { openLoopTraffic } from '../helpers/open-loop-traffic.ts';
 import { runInfergate } from '../helpers/run-infergate.ts';
 import { classifierModel, writeModel } from '../helpers/test-models.ts';
-
 
 /**
  * The clients' requests, one row each, values in [0, 1): the report's sample set and the live traffic. Only rows
