@@ -23,6 +23,7 @@ import { decodeModel } from '../common/onnx/decode-model.ts';
 import { explainLoadFailure, ortMessage } from '../common/onnx/load-failure.ts';
 import { modelReport } from '../common/onnx/model-report.ts';
 import type { ModelSignature, Tensor } from '../common/wire.ts';
+import { readFlagFile } from './flag-file.ts';
 import { feedsFor, fetchesFor, loadedVersion, type Session } from './loaded-version.ts';
 import { signatureFromMetadata } from './signature.ts';
 import { answerValues, fromOrtTensor } from './tensor-convert.ts';
@@ -85,7 +86,7 @@ async function runStages(report: CheckReport, session: Session, options: CheckMo
   let expected: ExpectedOutput[] | undefined;
   let sample: WarmupRun;
   try {
-    if (options.expectedPath !== undefined) expected = parseExpectedOutputs(parseJson(await readText(options.expectedPath, '--expected'), options.expectedPath));
+    if (options.expectedPath !== undefined) expected = parseExpectedOutputs(parseJson(await readFlagFile(options.expectedPath, '--expected'), options.expectedPath));
     sample = options.samplePath === undefined ? syntheticSample(signature) : await requestSample(options.samplePath, signature);
   } catch (err) {
     return fail(ortMessage(err));
@@ -124,20 +125,12 @@ function syntheticSample(signature: ModelSignature): WarmupRun {
 }
 
 async function requestSample(path: string, signature: ModelSignature): Promise<WarmupRun> {
-  const body = Buffer.from(await readText(path, '--sample'));
+  const body = Buffer.from(await readFlagFile(path, '--sample'));
   try {
     const request = decodeInferRequest(body, signature);
     return { label: `sample ${path}`, count: 1, tensors: request.tensors, outputs: request.outputs };
   } catch (err) {
     throw new Error(`sample ${path}: ${ortMessage(err)}`, { cause: err });
-  }
-}
-
-async function readText(path: string, flag: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }
 

@@ -92,7 +92,8 @@ export function elementError(actual: unknown, expected: unknown): number | null 
   return Math.abs(a - e);
 }
 
-function numeric(value: unknown): number | null {
+/** A client value as a number (booleans as 0/1, the NaN/Infinity strings); null when it is not numeric (BYTES). */
+export function numeric(value: unknown): number | null {
   if (typeof value === 'number') return value;
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (value === 'NaN') return Number.NaN;

@@ -10,7 +10,7 @@
 //   and for classifier-like outputs, per row: does the top-1 class agree?
 
 import { isClassifierLike } from '../datatypes.ts';
-import { elementError } from './compare-outputs.ts';
+import { elementError, numeric } from './compare-outputs.ts';
 
 export type OutputValues = { name: string; datatype: string; shape: readonly number[]; data: readonly unknown[] };
 
@@ -122,9 +122,5 @@ function argmax(data: readonly unknown[], start: number, columns: number): numbe
 }
 
 function toNumber(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (value === 'Infinity') return Number.POSITIVE_INFINITY;
-  if (value === '-Infinity') return Number.NEGATIVE_INFINITY;
-  return Number.NaN;
+  return numeric(value) ?? Number.NaN;
 }

@@ -72,7 +72,7 @@ export async function measureReport(input: ReportInput, options: ReportOptions):
       mode: input.mode,
       source: { version: input.source.version, bytes: input.source.bytes },
       made: { version: input.made.version, bytes: input.made.bytes },
-      machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, node: process.version, onnxruntime: RUNTIME_VERSION },
+      machine: machineFacts(),
       samples: { description: samples.description, rows: samples.rows },
       accuracy,
       speed: {
@@ -88,4 +88,9 @@ export async function measureReport(input: ReportInput, options: ReportOptions):
   } finally {
     await releasePair(opened.pair);
   }
+}
+
+function machineFacts(): OptimizationReport['machine'] {
+  const cores = cpus();
+  return { cpu: cores[0]?.model.trim() ?? 'unknown', cores: cores.length, node: process.version, onnxruntime: RUNTIME_VERSION };
 }

@@ -9,9 +9,9 @@
 //            per line (JSON Lines); each decoded and checked as the gateway
 //            and the workers decode requests (decode-request.ts)
 
-import { readFile } from 'node:fs/promises';
 import { decodeInferRequest } from '../../common/kserve/decode-request.ts';
 import type { ModelSignature } from '../../common/wire.ts';
+import { readFlagFile } from '../flag-file.ts';
 import { randomSamples, type WarmupRun } from '../warmup.ts';
 
 export type SampleSet = { description: string; rows: number; runs: WarmupRun[] };
@@ -31,13 +31,7 @@ export function randomSampleSet(signature: ModelSignature, rows: number): Sample
 
 /** The requests of a file; throws Error with a one-line reason naming the request at fault. */
 export async function requestFileSampleSet(path: string, signature: ModelSignature): Promise<SampleSet> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read --sample-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
-  }
-  const documents = requestDocuments(text, path);
+  const documents = requestDocuments(await readFlagFile(path, '--sample-file'), path);
   const runs = documents.map((document, i): WarmupRun => {
     const label = `request ${i + 1} of ${documents.length} in ${path}`;
     try {

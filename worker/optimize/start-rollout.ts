@@ -37,11 +37,10 @@ export async function rolloutPlan(planPath: string | undefined, version: string,
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new RolloutStartError(`--rollout-plan ${planPath}: expected a JSON object (a rollout plan)`);
     base = parsed as Record<string, unknown>;
     if ('version' in base) throw new RolloutStartError(`--rollout-plan ${planPath}: version is the new version's, leave it out`);
-    const gates = base.gates as Record<string, unknown> | undefined;
-    if (gates !== null && typeof gates === 'object' && 'agreement' in gates) throw new RolloutStartError(`--rollout-plan ${planPath}: gates.agreement comes from the report, leave it out`);
+    if (base.gates !== undefined && (base.gates === null || typeof base.gates !== 'object' || Array.isArray(base.gates))) throw new RolloutStartError(`--rollout-plan ${planPath}: gates: expected a JSON object`);
+    if (base.gates !== undefined && 'agreement' in base.gates) throw new RolloutStartError(`--rollout-plan ${planPath}: gates.agreement comes from the report, leave it out`);
   }
-  const gates = base.gates !== null && typeof base.gates === 'object' ? (base.gates as Record<string, unknown>) : {};
-  return { ...base, version, gates: { ...gates, agreement: agreement } };
+  return { ...base, version, gates: { ...(base.gates as Record<string, unknown> | undefined), agreement } };
 }
 
 /** POSTs the plan; answers the gateway's status of the new rollout. */
